@@ -1,0 +1,153 @@
+#include "config/server_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <sstream>
+
+namespace chat::config {
+namespace {
+
+using core::ErrorCode;
+using core::Status;
+
+Status KeyError(const std::string& key, const std::string& what) {
+  return Status::Error(ErrorCode::kInvalidArgument, key + ": " + what);
+}
+
+// Reads a scalar of type T within [min, max] from `node` into `out`.
+template <typename T>
+Status ReadNumber(const YAML::Node& node, const std::string& key, T min, T max, T* out) {
+  if (!node.IsScalar()) return KeyError(key, "must be a number");
+  T value;
+  try {
+    value = node.as<T>();
+  } catch (const YAML::Exception&) {
+    return KeyError(key, "must be a number, got \"" + node.Scalar() + "\"");
+  }
+  if (value < min || value > max) {
+    std::ostringstream range;
+    range << "must be " << min << ".." << max << ", got " << node.Scalar();
+    return KeyError(key, range.str());
+  }
+  *out = value;
+  return Status::Ok();
+}
+
+Status ReadString(const YAML::Node& node, const std::string& key, std::string* out) {
+  if (!node.IsScalar() || node.Scalar().empty()) return KeyError(key, "must be a non-empty string");
+  *out = node.Scalar();
+  return Status::Ok();
+}
+
+using FieldReader = std::function<Status(const YAML::Node&, const std::string&)>;
+
+// Applies `fields` to the mapping `node`; any key without a reader is an error, so typos surface.
+Status ReadMapping(const YAML::Node& node, const std::string& path, const std::map<std::string, FieldReader>& fields) {
+  if (!node.IsMap()) return KeyError(path.empty() ? "(top level)" : path, "must be a mapping");
+  for (const auto& entry : node) {
+    std::string name = entry.first.Scalar();
+    std::string key = path.empty() ? name : path + "." + name;
+    auto reader = fields.find(name);
+    if (reader == fields.end()) return KeyError(key, "unknown setting");
+    if (Status s = reader->second(entry.second, key); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status ReadLimits(const YAML::Node& node, const std::string& path, core::Limits* limits) {
+  return ReadMapping(node, path,
+                     {{"max_message_chars",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::size_t>(n, k, 1, 1000000, &limits->max_message_chars);
+                       }},
+                      {"max_history_page",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::size_t>(n, k, 1, 1000, &limits->max_history_page);
+                       }},
+                      {"send_rate_per_second",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<double>(n, k, 1, 100000, &limits->send_rate_per_second);
+                       }},
+                      {"send_burst", [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<double>(n, k, 1, 1000000, &limits->send_burst);
+                       }}});
+}
+
+Status ReadAuth(const YAML::Node& node, const std::string& path, core::AuthSettings* auth) {
+  return ReadMapping(node, path,
+                     {{"pbkdf2_iterations",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::uint32_t>(n, k, 1000, 10000000, &auth->pbkdf2_iterations);
+                       }},
+                      {"max_failed_logins",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::uint32_t>(n, k, 1, 1000, &auth->max_failed_logins);
+                       }},
+                      {"lockout_seconds",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::uint32_t>(n, k, 1, 86400, &auth->lockout_seconds);
+                       }},
+                      {"credential_cache_entries", [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::size_t>(n, k, 0, 10000000, &auth->credential_cache_entries);
+                       }}});
+}
+
+Status ReadDurability(const YAML::Node& node, const std::string& key, core::Durability* out) {
+  std::string value;
+  if (Status s = ReadString(node, key, &value); !s.ok()) return s;
+  if (value == "process_crash") {
+    *out = core::Durability::kProcessCrash;
+  } else if (value == "power_loss") {
+    *out = core::Durability::kPowerLoss;
+  } else {
+    return KeyError(key, "must be process_crash or power_loss, got \"" + value + "\"");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const std::string& base_dir) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return Status::Error(ErrorCode::kInvalidArgument, std::string("not valid YAML: ") + e.what());
+  }
+  ServerConfig config;
+  if (root.IsNull()) return config;
+  Status s = ReadMapping(
+      root, "",
+      {{"data_dir", [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &config.data_dir); }},
+       {"node_id",
+        [&](const YAML::Node& n, const std::string& k) {
+          return ReadNumber<std::uint32_t>(n, k, 0, 1023, &config.node_id);
+        }},
+       {"durability",
+        [&](const YAML::Node& n, const std::string& k) { return ReadDurability(n, k, &config.durability); }},
+       {"limits", [&](const YAML::Node& n, const std::string& k) { return ReadLimits(n, k, &config.limits); }},
+       {"auth", [&](const YAML::Node& n, const std::string& k) { return ReadAuth(n, k, &config.auth); }}});
+  if (!s.ok()) return s;
+  std::filesystem::path data_dir(config.data_dir);
+  if (data_dir.is_relative()) data_dir = std::filesystem::path(base_dir) / data_dir;
+  config.data_dir = data_dir.lexically_normal().string();
+  return config;
+}
+
+core::Result<ServerConfig> LoadServerConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::Error(ErrorCode::kInvalidArgument, "cannot read config file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::filesystem::path absolute = std::filesystem::absolute(path);
+  core::Result<ServerConfig> config = ParseServerConfig(text.str(), absolute.parent_path().string());
+  if (!config.ok()) return Status::Error(config.status().code(), path + ": " + config.status().message());
+  return config;
+}
+
+}  // namespace chat::config

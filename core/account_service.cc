@@ -1,0 +1,63 @@
+#include "core/account_service.h"
+
+#include "core/names.h"
+#include "core/password_hasher.h"
+
+namespace chat::core {
+
+AccountService::AccountService(Store& store, const Clock& clock, const AuthSettings& settings,
+                               std::function<void(const std::string&)> on_credentials_changed)
+    : store_(store), clock_(clock), settings_(settings), on_credentials_changed_(std::move(on_credentials_changed)) {}
+
+Status AccountService::CheckPassword(const std::string& password) const {
+  if (password.empty()) return Status::Error(ErrorCode::kInvalidArgument, "password is empty");
+  if (password.size() > kMaxPasswordBytes) {
+    return Status::Error(ErrorCode::kInvalidArgument, "password is longer than 1024 bytes");
+  }
+  return Status::Ok();
+}
+
+Status AccountService::AddUser(const std::string& user_id, const std::string& password, bool is_admin) {
+  if (Status s = ValidateUserId(user_id); !s.ok()) return s;
+  if (Status s = CheckPassword(password); !s.ok()) return s;
+  Status exists = store_.UserExists(user_id);
+  if (exists.ok()) return Status::Error(ErrorCode::kAlreadyExists, "user " + user_id + " exists");
+  if (exists.code() != ErrorCode::kNotFound) return exists;
+  Result<PasswordHash> hash = HashPassword(password, settings_.pbkdf2_iterations);
+  if (!hash.ok()) return hash.status();
+  UserRecord user{user_id, std::move(*hash), is_admin, clock_.NowMillis()};
+  return store_.PutUser(user);
+}
+
+Status AccountService::SetPassword(const std::string& user_id, const std::string& password) {
+  if (Status s = CheckPassword(password); !s.ok()) return s;
+  Result<UserRecord> user = store_.GetUser(user_id);
+  if (!user.ok()) return user.status();
+  Result<PasswordHash> hash = HashPassword(password, settings_.pbkdf2_iterations);
+  if (!hash.ok()) return hash.status();
+  user->password = std::move(*hash);
+  if (Status s = store_.PutUser(*user); !s.ok()) return s;
+  if (on_credentials_changed_) on_credentials_changed_(user_id);
+  return Status::Ok();
+}
+
+Status AccountService::DeleteUser(const std::string& user_id) {
+  if (Status s = store_.DeleteUser(user_id); !s.ok()) return s;
+  if (on_credentials_changed_) on_credentials_changed_(user_id);
+  return Status::Ok();
+}
+
+Result<std::vector<UserRecord>> AccountService::ListUsers(const std::string& after, std::size_t limit) {
+  Result<std::vector<std::string>> ids = store_.ListUsers(after, limit);
+  if (!ids.ok()) return ids.status();
+  std::vector<UserRecord> users;
+  for (const std::string& id : *ids) {
+    Result<UserRecord> user = store_.GetUser(id);
+    if (!user.ok()) return user.status();
+    user->password = {};  // never leaves the store
+    users.push_back(std::move(*user));
+  }
+  return users;
+}
+
+}  // namespace chat::core

@@ -1,0 +1,31 @@
+// Per-key token buckets: how fast one user may send.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+#include "core/clock.h"
+
+namespace chat::core {
+
+// Each key may take `burst` tokens at once and regains `rate_per_second`. Not thread-safe; borrows `clock`.
+class RateLimiter {
+ public:
+  RateLimiter(const Clock& clock, double rate_per_second, double burst);
+
+  // Takes one token for `key`; false (and nothing taken) when the bucket is empty.
+  bool TryAcquire(const std::string& key);
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::int64_t updated_ms;
+  };
+  const Clock& clock_;
+  double rate_per_ms_;
+  double burst_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+}  // namespace chat::core

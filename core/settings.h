@@ -1,0 +1,42 @@
+// Typed settings the core runs with. config/ fills them from YAML; each field states its default
+// and valid range, which config/ enforces.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace chat::core {
+
+// How hard a write that gates an acknowledgement is pushed to disk. One setting for the whole store.
+enum class Durability {
+  // Write-ahead log without fsync (default): survives a crash of the broker process, not of the machine.
+  kProcessCrash,
+  // fsync the log on every write (about 160 us here): survives power loss.
+  kPowerLoss,
+};
+
+struct Limits {
+  // Longest message text in Unicode code points. Default 100000; 1..1000000.
+  std::size_t max_message_chars = 100000;
+  // Largest history page a client may ask for; larger requests are capped. Default 100; 1..1000.
+  std::size_t max_history_page = 100;
+  // Sends per second one user may sustain (all devices together). Default 20; 1..100000.
+  double send_rate_per_second = 20;
+  // Sends a user may burst above that rate. Default 100; 1..1000000.
+  double send_burst = 100;
+};
+
+struct AuthSettings {
+  // PBKDF2-HMAC-SHA256 iterations for new password hashes. Default 210000; 1000..10000000.
+  // Existing hashes keep the count they were made with.
+  std::uint32_t pbkdf2_iterations = 210000;
+  // Failed logins for one user id within `lockout_seconds` before further attempts are refused
+  // without checking the password. Default 5; 1..1000.
+  std::uint32_t max_failed_logins = 5;
+  // Default 60; 1..86400.
+  std::uint32_t lockout_seconds = 60;
+  // Verified logins remembered in memory so a reconnect skips PBKDF2. Default 100000; 0..10000000.
+  std::size_t credential_cache_entries = 100000;
+};
+
+}  // namespace chat::core

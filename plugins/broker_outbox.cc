@@ -1,0 +1,40 @@
+#include "plugins/broker_outbox.h"
+
+#include <cstring>
+
+extern "C" {
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+}
+
+namespace chat::plugin {
+namespace {
+
+constexpr int kQos = 1;
+
+void Publish(const char* client_id, const std::string& topic, const std::string& payload) {
+  // The broker takes ownership of a mosquitto_malloc'd payload.
+  void* copy = mosquitto_malloc(payload.size() + 1);
+  if (copy == nullptr) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "chat: out of memory publishing to %s", topic.c_str());
+    return;
+  }
+  std::memcpy(copy, payload.data(), payload.size());
+  static_cast<char*>(copy)[payload.size()] = '\0';
+  int rc = mosquitto_broker_publish(client_id, topic.c_str(), static_cast<int>(payload.size()), copy, kQos, false,
+                                    nullptr);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    mosquitto_free(copy);  // ownership passes only on success
+    mosquitto_log_printf(MOSQ_LOG_ERR, "chat: publish to %s failed (%d)", topic.c_str(), rc);
+  }
+}
+
+}  // namespace
+
+void BrokerOutbox::ToTopic(std::string topic, std::string payload) { Publish(nullptr, topic, payload); }
+
+void BrokerOutbox::ToClient(std::string client_id, std::string topic, std::string payload) {
+  Publish(client_id.c_str(), topic, payload);
+}
+
+}  // namespace chat::plugin

@@ -1,0 +1,115 @@
+// The chat plugin's entry points: version, init (read config, build the context, register one callback
+// per event) and cleanup (unregister the same list, free the context).
+#include <exception>
+#include <memory>
+#include <string>
+
+extern "C" {
+#include <mosquitto.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+}
+
+#include "config/server_config.h"
+#include "core/topic_format.h"
+#include "plugins/event_handlers.h"
+#include "plugins/plugin_context.h"
+
+namespace {
+
+using chat::plugin::PluginContext;
+
+struct Registration {
+  int event;
+  MOSQ_FUNC_generic_callback callback;
+  const char* event_data;
+};
+
+const std::string kControlTopic(chat::core::kAccountsControlTopic);
+
+const Registration kRegistrations[] = {
+    {MOSQ_EVT_BASIC_AUTH, chat::plugin::OnBasicAuth, nullptr},
+    {MOSQ_EVT_ACL_CHECK, chat::plugin::OnAclCheck, nullptr},
+    {MOSQ_EVT_MESSAGE, chat::plugin::OnMessage, nullptr},
+    {MOSQ_EVT_CONTROL, chat::plugin::OnControl, kControlTopic.c_str()},
+    {MOSQ_EVT_DISCONNECT, chat::plugin::OnDisconnect, nullptr},
+};
+
+void Unregister(PluginContext* context, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const Registration& r = kRegistrations[i];
+    mosquitto_callback_unregister(context->plugin_id, r.event, r.callback, r.event_data);
+  }
+}
+
+const char* FindOption(mosquitto_opt* options, int count, const char* key) {
+  for (int i = 0; i < count; ++i) {
+    if (options[i].key != nullptr && std::string(options[i].key) == key) return options[i].value;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) int mosquitto_plugin_version(int count, const int* versions) {
+  for (int i = 0; i < count; ++i) {
+    if (versions[i] == 5) return 5;
+  }
+  return -1;
+}
+
+__attribute__((visibility("default"))) int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** user_data,
+                                                                 mosquitto_opt* options, int option_count) {
+  try {
+    const char* config_file = FindOption(options, option_count, "config_file");
+    if (config_file == nullptr) {
+      mosquitto_log_printf(MOSQ_LOG_ERR, "chat: plugin_opt_config_file is required");
+      return MOSQ_ERR_INVAL;
+    }
+    auto config = chat::config::LoadServerConfig(config_file);
+    if (!config.ok()) {
+      mosquitto_log_printf(MOSQ_LOG_ERR, "chat: bad config: %s", config.status().message().c_str());
+      return MOSQ_ERR_INVAL;
+    }
+    auto context = PluginContext::Create(*config);
+    if (!context.ok()) {
+      mosquitto_log_printf(MOSQ_LOG_ERR, "chat: cannot start: %s", context.status().ToString().c_str());
+      return MOSQ_ERR_UNKNOWN;
+    }
+    PluginContext* ctx = context->release();
+    ctx->plugin_id = identifier;
+    std::size_t registered = 0;
+    for (const Registration& r : kRegistrations) {
+      int rc = mosquitto_callback_register(identifier, r.event, r.callback, r.event_data, ctx);
+      if (rc != MOSQ_ERR_SUCCESS) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "chat: cannot register callback for event %d (%d)", r.event, rc);
+        Unregister(ctx, registered);
+        delete ctx;
+        return rc;
+      }
+      ++registered;
+    }
+    *user_data = ctx;
+    mosquitto_log_printf(MOSQ_LOG_INFO, "chat: started; data in %s, node %u", ctx->config.data_dir.c_str(),
+                         ctx->config.node_id);
+    return MOSQ_ERR_SUCCESS;
+  } catch (const std::exception& e) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "chat: init failed: %s", e.what());
+  } catch (...) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "chat: init failed");
+  }
+  return MOSQ_ERR_UNKNOWN;
+}
+
+__attribute__((visibility("default"))) int mosquitto_plugin_cleanup(void* user_data, mosquitto_opt* /*options*/,
+                                                                    int /*option_count*/) {
+  auto* context = static_cast<PluginContext*>(user_data);
+  if (context == nullptr) return MOSQ_ERR_SUCCESS;
+  Unregister(context, std::size(kRegistrations));
+  delete context;
+  return MOSQ_ERR_SUCCESS;
+}
+
+}  // extern "C"

@@ -1,0 +1,36 @@
+#include "plugins/plugin_context.h"
+
+#include <filesystem>
+#include <system_error>
+
+#include "storage/rocksdb_store.h"
+
+namespace chat::plugin {
+
+core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config::ServerConfig& config) {
+  auto context = std::make_unique<PluginContext>();
+  context->config = config;
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    return core::Status::Error(core::ErrorCode::kIoError,
+                               "cannot create data_dir " + config.data_dir + ": " + ec.message());
+  }
+  auto store = storage::RocksDbStore::Open(config.data_dir, config.durability);
+  if (!store.ok()) return store.status();
+  context->store = std::move(*store);
+  core::Result<core::MessageId> floor = context->store->LargestMessageId();
+  if (!floor.ok()) return floor.status();
+  context->ids = std::make_unique<core::MessageIdGenerator>(context->clock, config.node_id, *floor);
+  context->chat = std::make_unique<core::ChatService>(*context->store, context->clock, *context->ids,
+                                                      context->config.limits);
+  context->authenticator =
+      std::make_unique<core::Authenticator>(*context->store, context->clock, context->config.auth);
+  core::Authenticator* authenticator = context->authenticator.get();
+  context->accounts = std::make_unique<core::AccountService>(
+      *context->store, context->clock, context->config.auth,
+      [authenticator](const std::string& user_id) { authenticator->Forget(user_id); });
+  return context;
+}
+
+}  // namespace chat::plugin

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The README's first command: set up, build, and run the chat server in the foreground on its defaults:
+# stock /usr/sbin/mosquitto with the chat plugin, MQTT on 127.0.0.1:1883, MQTT-over-WebSocket on 8080,
+# RocksDB in ./data, configuration config/chat.yaml. Ctrl-C stops it.
+#   MQTT_PORT, WS_PORT and CHAT_CONFIG override the defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+scripts/setup.sh
+scripts/build.sh
+
+mqtt_port=${MQTT_PORT:-1883}
+ws_port=${WS_PORT:-8080}
+chat_config=$(realpath "${CHAT_CONFIG:-config/chat.yaml}")
+mkdir -p run
+
+# First start: an admin account for chatctl's online mode, its password kept in run/admin.password.
+if [ ! -s run/admin.password ]; then
+  umask 077
+  openssl rand -hex 16 > run/admin.password.new
+  if build/clients/chatctl/chatctl --config "$chat_config" user add admin --admin --password-stdin \
+       < run/admin.password.new >/dev/null; then
+    mv run/admin.password.new run/admin.password
+    echo "run-server: created account 'admin'; its password is in run/admin.password"
+  else
+    rm -f run/admin.password.new
+    echo "run-server: account 'admin' exists already; run/admin.password is missing (set one with chatctl user passwd)"
+  fi
+  umask 022
+fi
+
+# The broker runs as the invoking account so it can write ./data (see README: running in production).
+sed -e "s|@USER@|$(id -un)|" -e "s|@MQTT_PORT@|$mqtt_port|" -e "s|@WS_PORT@|$ws_port|" \
+    -e "s|@PLUGIN@|$root/build/plugins/chat_plugin.so|" -e "s|@CONFIG_FILE@|$chat_config|" \
+    config/mosquitto.conf.in > run/mosquitto.conf
+
+echo "run-server: MQTT on 127.0.0.1:$mqtt_port, WebSocket on port $ws_port; Ctrl-C stops"
+exec /usr/sbin/mosquitto -c run/mosquitto.conf

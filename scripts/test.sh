@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The README's test command: set up, build, run every test. Exits non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh
+cd build
+ctest --output-on-failure -j2 --timeout 900

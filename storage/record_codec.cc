@@ -1,0 +1,118 @@
+#include "storage/record_codec.h"
+
+#include "storage/key_format.h"
+
+namespace chat::storage {
+namespace {
+
+constexpr char kUserVersion = 1;
+constexpr char kMessageVersion = 1;
+
+void PutVarint(std::uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>((value & 0x7F) | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+
+void PutString(std::string_view value, std::string* out) {
+  PutVarint(value.size(), out);
+  out->append(value);
+}
+
+// Reads fields in order from a byte string; any overrun marks the reader failed.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : rest_(bytes) {}
+  bool ok() const { return ok_; }
+  bool done() const { return rest_.empty(); }
+
+  std::uint64_t Varint() {
+    std::uint64_t value = 0;
+    for (int shift = 0; shift < 64 && ok_; shift += 7) {
+      if (rest_.empty()) break;
+      auto byte = static_cast<unsigned char>(rest_.front());
+      rest_.remove_prefix(1);
+      value |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
+      if (!(byte & 0x80)) return value;
+    }
+    ok_ = false;
+    return 0;
+  }
+  std::string String() {
+    std::uint64_t size = Varint();
+    if (!ok_ || size > rest_.size()) {
+      ok_ = false;
+      return {};
+    }
+    std::string value(rest_.substr(0, size));
+    rest_.remove_prefix(size);
+    return value;
+  }
+  char Byte() {
+    if (rest_.empty()) {
+      ok_ = false;
+      return 0;
+    }
+    char c = rest_.front();
+    rest_.remove_prefix(1);
+    return c;
+  }
+
+ private:
+  std::string_view rest_;
+  bool ok_ = true;
+};
+
+core::Status Corrupt(const char* what) { return core::Status::Error(core::ErrorCode::kCorruption, what); }
+
+}  // namespace
+
+std::string EncodeUser(const core::UserRecord& user) {
+  std::string out(1, kUserVersion);
+  PutVarint(user.password.iterations, &out);
+  PutString(user.password.salt, &out);
+  PutString(user.password.digest, &out);
+  out.push_back(user.is_admin ? 1 : 0);
+  PutVarint(static_cast<std::uint64_t>(user.created_at_ms), &out);
+  return out;
+}
+
+core::Status DecodeUser(std::string_view user_id, std::string_view bytes, core::UserRecord* out) {
+  Reader in(bytes);
+  if (in.Byte() != kUserVersion) return Corrupt("unknown user record version");
+  out->user_id = std::string(user_id);
+  out->password.iterations = static_cast<std::uint32_t>(in.Varint());
+  out->password.salt = in.String();
+  out->password.digest = in.String();
+  out->is_admin = in.Byte() != 0;
+  out->created_at_ms = static_cast<std::int64_t>(in.Varint());
+  if (!in.ok()) return Corrupt("truncated user record");
+  return core::Status::Ok();
+}
+
+std::string EncodeMessage(const core::StoredMessage& message) {
+  std::string out(1, kMessageVersion);
+  PutString(message.from, &out);
+  PutString(message.to, &out);
+  PutVarint(static_cast<std::uint64_t>(message.created_at_ms), &out);
+  PutString(message.client_message_id, &out);
+  PutString(message.text, &out);
+  return out;
+}
+
+core::Status DecodeMessage(core::MessageId id, std::string_view bytes, core::StoredMessage* out) {
+  Reader in(bytes);
+  if (in.Byte() != kMessageVersion) return Corrupt("unknown message record version");
+  out->id = id;
+  out->from = in.String();
+  out->to = in.String();
+  out->created_at_ms = static_cast<std::int64_t>(in.Varint());
+  out->client_message_id = in.String();
+  out->text = in.String();
+  if (!in.ok()) return Corrupt("truncated message record");
+  return core::Status::Ok();
+}
+
+}  // namespace chat::storage

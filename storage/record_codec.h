@@ -1,0 +1,20 @@
+// Binary encodings of stored records: a version byte, then length-prefixed fields. Compact and fast
+// to decode on the broker thread; JSON is only for the wire.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/records.h"
+#include "core/status.h"
+
+namespace chat::storage {
+
+std::string EncodeUser(const core::UserRecord& user);
+core::Status DecodeUser(std::string_view user_id, std::string_view bytes, core::UserRecord* out);
+
+// The message id lives in the key, not the value.
+std::string EncodeMessage(const core::StoredMessage& message);
+core::Status DecodeMessage(core::MessageId id, std::string_view bytes, core::StoredMessage* out);
+
+}  // namespace chat::storage

@@ -1,0 +1,174 @@
+#include "tests/harness/broker_process.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "config/server_config.h"
+#include "core/account_service.h"
+#include "storage/rocksdb_store.h"
+
+namespace chat::harness {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void ReplaceAll(std::string* text, const std::string& from, const std::string& to) {
+  for (std::size_t at = text->find(from); at != std::string::npos; at = text->find(from, at + to.size())) {
+    text->replace(at, from.size(), to);
+  }
+}
+
+bool Accepts(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+
+std::string CurrentUserName() {
+  // The broker drops to this account; running as the current one keeps the temporary folder writable.
+  const passwd* entry = getpwuid(geteuid());
+  return entry != nullptr ? entry->pw_name : "root";
+}
+
+}  // namespace
+
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string PluginPath() { return CHAT_PLUGIN_PATH; }
+std::string SourceConfigDir() { return CHAT_SOURCE_DIR "/config"; }
+
+BrokerProcess::BrokerProcess(BrokerOptions options) : options_(std::move(options)) {
+  char pattern[] = "/tmp/chat-broker-XXXXXX";
+  if (mkdtemp(pattern) == nullptr) {
+    std::perror("mkdtemp");
+    std::abort();
+  }
+  dir_ = pattern;
+  mqtt_port_ = FreeLoopbackPort();
+  do {
+    ws_port_ = FreeLoopbackPort();
+  } while (ws_port_ == mqtt_port_);
+  WriteConfigs();
+}
+
+BrokerProcess::~BrokerProcess() {
+  if (running()) Stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void BrokerProcess::WriteConfigs() {
+  std::ofstream chat(chat_config_path());
+  chat << "data_dir: " << data_dir() << "\nauth:\n  pbkdf2_iterations: 1000\n";
+  if (!options_.extra_yaml.empty()) chat << options_.extra_yaml << "\n";
+  chat.close();
+
+  std::string conf = ReadFile(SourceConfigDir() + "/mosquitto.conf.in");
+  ReplaceAll(&conf, "@USER@", CurrentUserName());
+  ReplaceAll(&conf, "@MQTT_PORT@", std::to_string(mqtt_port_));
+  ReplaceAll(&conf, "@WS_PORT@", std::to_string(ws_port_));
+  ReplaceAll(&conf, "@PLUGIN@", PluginPath());
+  ReplaceAll(&conf, "@CONFIG_FILE@", chat_config_path());
+  if (!options_.with_plugin) {
+    ReplaceAll(&conf, "allow_anonymous false", "allow_anonymous true");
+    std::size_t plugin_line = conf.find("\nplugin ");
+    conf.erase(plugin_line + 1);
+  }
+  conf += options_.extra_mosquitto_conf + "\n";
+  std::ofstream(dir_ + "/mosquitto.conf") << conf;
+}
+
+std::string BrokerProcess::Start() {
+  if (running()) return "already running";
+  pid_ = fork();
+  if (pid_ == 0) {
+    std::string log_path = dir_ + "/broker.log";
+    std::FILE* log = std::fopen(log_path.c_str(), "a");
+    if (log != nullptr) {
+      dup2(fileno(log), STDOUT_FILENO);
+      dup2(fileno(log), STDERR_FILENO);
+    }
+    std::string conf = dir_ + "/mosquitto.conf";
+    execl("/usr/sbin/mosquitto", "mosquitto", "-c", conf.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return "broker exited at start (status " + std::to_string(WEXITSTATUS(status)) + "):\n" + log();
+    }
+    if (Accepts(mqtt_port_) && Accepts(ws_port_)) return "";
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Kill();
+  return "broker did not listen within 20 s:\n" + log();
+}
+
+int BrokerProcess::Stop() {
+  if (!running()) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void BrokerProcess::Kill() {
+  if (!running()) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string BrokerProcess::AddUserOffline(const std::string& user, const std::string& password, bool is_admin) {
+  if (running()) return "stop the broker first";
+  auto config = config::LoadServerConfig(chat_config_path());
+  if (!config.ok()) return config.status().ToString();
+  auto store = storage::RocksDbStore::Open(config->data_dir, config->durability);
+  if (!store.ok()) return store.status().ToString();
+  core::SystemClock clock;
+  core::AccountService accounts(**store, clock, config->auth);
+  core::Status s = accounts.AddUser(user, password, is_admin);
+  return s.ok() ? "" : s.ToString();
+}
+
+std::string BrokerProcess::log() const { return ReadFile(dir_ + "/broker.log"); }
+
+}  // namespace chat::harness

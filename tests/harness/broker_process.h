@@ -1,0 +1,67 @@
+// BrokerProcess: the real /usr/sbin/mosquitto with the built chat plugin, on free loopback ports, with a
+// temporary data folder and config; started, restarted, stopped or killed by a test or a benchmark.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace chat::harness {
+
+struct BrokerOptions {
+  // Load the chat plugin (false: bare Mosquitto with anonymous access, for comparisons).
+  bool with_plugin = true;
+  // YAML appended to the generated chat config (e.g. "limits:\n  max_message_chars: 10\n").
+  // The harness sets data_dir and a low pbkdf2_iterations so tests stay fast.
+  std::string extra_yaml;
+  // Lines appended to the generated mosquitto.conf.
+  std::string extra_mosquitto_conf;
+};
+
+class BrokerProcess {
+ public:
+  // Creates the temporary folder and config files; does not start the broker. Aborts the process
+  // with a message if the folder cannot be made (a broken test machine, not a test failure).
+  explicit BrokerProcess(BrokerOptions options = {});
+  ~BrokerProcess();  // stops the broker and removes the temporary folder
+  BrokerProcess(const BrokerProcess&) = delete;
+  BrokerProcess& operator=(const BrokerProcess&) = delete;
+
+  // Starts the broker and waits until both ports accept connections. Returns "" or an error that
+  // includes the broker's log.
+  std::string Start();
+  // SIGTERM and wait: the plugin's cleanup runs. Returns the exit status.
+  int Stop();
+  // SIGKILL: nothing runs, as in a crash or power cut of the process.
+  void Kill();
+  bool running() const { return pid_ > 0; }
+
+  // Creates an account in the data folder through the same code chatctl uses. Only while stopped.
+  std::string AddUserOffline(const std::string& user, const std::string& password, bool is_admin = false);
+
+  int mqtt_port() const { return mqtt_port_; }
+  int ws_port() const { return ws_port_; }
+  std::string mqtt_uri() const { return "tcp://127.0.0.1:" + std::to_string(mqtt_port_); }
+  const std::string& dir() const { return dir_; }
+  std::string data_dir() const { return dir_ + "/data"; }
+  std::string chat_config_path() const { return dir_ + "/chat.yaml"; }
+  std::string log() const;  // the broker's output so far
+
+ private:
+  void WriteConfigs();
+
+  BrokerOptions options_;
+  std::string dir_;
+  int mqtt_port_ = 0;
+  int ws_port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreeLoopbackPort();
+
+// Paths of the built plugin and of the source tree's config folder (set by CMake).
+std::string PluginPath();
+std::string SourceConfigDir();
+
+}  // namespace chat::harness

@@ -1,0 +1,67 @@
+// ChatTestClient: a Paho MQTT C++ client logged in as one device of one user, with helpers to wait for
+// the chat protocol's JSON messages. Every wait is bounded.
+#pragma once
+
+#include <mqtt/async_client.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chat::harness {
+
+struct Received {
+  std::string topic;
+  std::string payload;
+  nlohmann::json json;  // discarded value when the payload is not JSON
+};
+
+class ChatTestClient {
+ public:
+  // `device` "" uses an empty client id (broker-assigned). mqtt_version: 4 (3.1.1) or 5.
+  ChatTestClient(const std::string& uri, std::string user, std::string device, int mqtt_version = 5);
+  ~ChatTestClient();
+
+  // Connects; returns "" or the error (e.g. "not authorized"). `clean` false keeps a persistent session.
+  std::string Connect(const std::string& password, bool clean = true);
+  // Connects with an explicit client id instead of "<user>:<device>".
+  std::string ConnectAs(const std::string& client_id, const std::string& password);
+  // Subscribes; true when the broker granted it.
+  bool Subscribe(const std::string& filter, int qos = 1);
+  // Subscribes to chat/v1/user/<user>/# (what every real client does).
+  bool SubscribeOwn();
+  // Publishes and waits for the acknowledgement; returns the MQTT 5 reason code (0 = success, 0x10 = no
+  // subscribers, 0x87 = not authorized) or -1 on a transport error.
+  int Publish(const std::string& topic, const std::string& payload, int qos = 1);
+  // Publishes to chat/v1/req/send; returns the reason code.
+  int Send(const std::string& to, const std::string& text, const std::string& cmid);
+
+  // The next message matching `match` within `timeout`; others received meanwhile stay queued.
+  std::optional<Received> WaitFor(const std::function<bool(const Received&)>& match,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // The next JSON reply of `type` ("ack", "error", "history", "message") within `timeout`.
+  std::optional<nlohmann::json> WaitForType(const std::string& type,
+                                            std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Everything that arrives within `window`, plus what was queued.
+  std::vector<Received> Collect(std::chrono::milliseconds window);
+
+  void Disconnect();
+  bool connected() const { return client_->is_connected(); }
+  const std::string& user() const { return user_; }
+  std::string client_id() const { return client_->get_client_id(); }
+
+ private:
+  bool Pull(std::chrono::milliseconds timeout);
+
+  std::string user_;
+  int mqtt_version_;
+  std::unique_ptr<mqtt::async_client> client_;
+  std::deque<Received> queued_;
+};
+
+}  // namespace chat::harness
