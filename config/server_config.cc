@@ -120,8 +120,7 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
     return Status::Error(ErrorCode::kInvalidArgument, std::string("not valid YAML: ") + e.what());
   }
   ServerConfig config;
-  if (root.IsNull()) return config;
-  Status s = ReadMapping(
+  Status s = root.IsNull() ? Status::Ok() : ReadMapping(
       root, "",
       {{"data_dir", [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &config.data_dir); }},
        {"node_id",

@@ -102,9 +102,15 @@ Status ParseHistoryRequest(std::string_view payload, std::size_t max_page, Histo
 }
 
 RequestTag ExtractTag(std::string_view payload) {
+  // The payload may be invalid UTF-8, which the JSON parser refuses outright. Non-ASCII bytes can only
+  // sit inside strings, so masking them keeps the structure and the (ASCII) rid and cmid readable.
+  std::string ascii(payload);
+  for (char& c : ascii) {
+    if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+  }
   RequestTag tag;
   json object;
-  IgnoreError(ParseObject(payload, &object, &tag), "best effort: the caller reports the real error");
+  IgnoreError(ParseObject(ascii, &object, &tag), "best effort: the caller reports the real error");
   return tag;
 }
 

@@ -1,0 +1,85 @@
+#include "config/server_config.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/harness/broker_process.h"
+
+namespace chat::config {
+namespace {
+
+std::string ErrorOf(const std::string& yaml) {
+  auto config = ParseServerConfig(yaml, "/base");
+  return config.ok() ? "" : config.status().message();
+}
+
+TEST(ServerConfigTest, EmptyFileGivesTheDefaults) {
+  auto config = ParseServerConfig("", "/base");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->data_dir, "/base/data");
+  EXPECT_EQ(config->node_id, 1u);
+  EXPECT_EQ(config->durability, core::Durability::kProcessCrash);
+  EXPECT_EQ(config->limits.max_message_chars, 100000u);
+  EXPECT_EQ(config->auth.pbkdf2_iterations, 210000u);
+}
+
+TEST(ServerConfigTest, ShippedConfigParsesAndStatesTheDefaults) {
+  auto shipped = LoadServerConfig(harness::SourceConfigDir() + "/chat.yaml");
+  ASSERT_TRUE(shipped.ok()) << shipped.status().message();
+  auto defaults = ParseServerConfig("", harness::SourceConfigDir());
+  EXPECT_EQ(shipped->limits.max_message_chars, defaults->limits.max_message_chars);
+  EXPECT_EQ(shipped->limits.max_history_page, defaults->limits.max_history_page);
+  EXPECT_EQ(shipped->limits.send_rate_per_second, defaults->limits.send_rate_per_second);
+  EXPECT_EQ(shipped->auth.pbkdf2_iterations, defaults->auth.pbkdf2_iterations);
+  EXPECT_EQ(shipped->auth.credential_cache_entries, defaults->auth.credential_cache_entries);
+}
+
+TEST(ServerConfigTest, ReadsEverySetting) {
+  auto config = ParseServerConfig(R"(
+data_dir: /var/lib/chat
+node_id: 7
+durability: power_loss
+limits:
+  max_message_chars: 500
+  max_history_page: 20
+  send_rate_per_second: 2.5
+  send_burst: 10
+auth:
+  pbkdf2_iterations: 5000
+  max_failed_logins: 3
+  lockout_seconds: 10
+  credential_cache_entries: 0
+)",
+                                  "/base");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_EQ(config->data_dir, "/var/lib/chat");
+  EXPECT_EQ(config->node_id, 7u);
+  EXPECT_EQ(config->durability, core::Durability::kPowerLoss);
+  EXPECT_EQ(config->limits.max_message_chars, 500u);
+  EXPECT_EQ(config->limits.max_history_page, 20u);
+  EXPECT_DOUBLE_EQ(config->limits.send_rate_per_second, 2.5);
+  EXPECT_EQ(config->auth.pbkdf2_iterations, 5000u);
+  EXPECT_EQ(config->auth.credential_cache_entries, 0u);
+}
+
+TEST(ServerConfigTest, ErrorsNameTheKeyAndTheProblem) {
+  EXPECT_EQ(ErrorOf("limits:\n  max_message_chars: 0"), "limits.max_message_chars: must be 1..1000000, got 0");
+  EXPECT_EQ(ErrorOf("limits:\n  max_message_chars: lots"),
+            "limits.max_message_chars: must be a number, got \"lots\"");
+  EXPECT_EQ(ErrorOf("limits:\n  max_mesage_chars: 5"), "limits.max_mesage_chars: unknown setting");
+  EXPECT_EQ(ErrorOf("node_id: 1024"), "node_id: must be 0..1023, got 1024");
+  EXPECT_EQ(ErrorOf("node_id: -1"), "node_id: must be a number, got \"-1\"");
+  EXPECT_EQ(ErrorOf("durability: sometimes"), "durability: must be process_crash or power_loss, got \"sometimes\"");
+  EXPECT_EQ(ErrorOf("limits: 5"), "limits: must be a mapping");
+  EXPECT_EQ(ErrorOf("data_dir: [a]"), "data_dir: must be a non-empty string");
+  EXPECT_EQ(ErrorOf("- a\n- b"), "(top level): must be a mapping");
+  EXPECT_NE(ErrorOf("a: [unclosed").find("not valid YAML"), std::string::npos);
+}
+
+TEST(ServerConfigTest, MissingFileIsNamed) {
+  auto config = LoadServerConfig("/nonexistent/chat.yaml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("/nonexistent/chat.yaml"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace chat::config

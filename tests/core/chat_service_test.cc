@@ -1,0 +1,228 @@
+#include "core/chat_service.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <vector>
+
+#include "core/account_service.h"
+#include "storage/rocksdb_store.h"
+#include "tests/core/fake_clock.h"
+#include "tests/core/temp_dir.h"
+
+namespace chat::core {
+namespace {
+
+using nlohmann::json;
+
+struct Published {
+  std::string client_id;  // empty: to the topic's subscribers
+  std::string topic;
+  json payload;
+};
+
+class RecordingOutbox final : public Outbox {
+ public:
+  void ToTopic(std::string topic, std::string payload) override {
+    published.push_back({"", std::move(topic), json::parse(payload)});
+  }
+  void ToClient(std::string client_id, std::string topic, std::string payload) override {
+    published.push_back({std::move(client_id), std::move(topic), json::parse(payload)});
+  }
+  std::vector<Published> published;
+};
+
+class ChatServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(*storage::RocksDbStore::Open(dir_.path(), Durability::kProcessCrash));
+    AuthSettings auth;
+    auth.pbkdf2_iterations = 1000;
+    AccountService accounts(*store_, clock_, auth);
+    for (const char* user : {"alice", "bob", "carol"}) ASSERT_TRUE(accounts.AddUser(user, "pw", false).ok());
+    limits_.max_message_chars = 10;
+    limits_.max_history_page = 5;
+    ids_ = std::make_unique<MessageIdGenerator>(clock_, 1, 0);
+    service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_);
+  }
+
+  Status Request(const char* user, RequestOp op, const json& payload) { return Request(user, op, payload.dump()); }
+  Status Request(const char* user, RequestOp op, const std::string& payload) {
+    outbox_.published.clear();
+    std::string client_id = std::string(user) + ":phone";
+    return service_->Handle(Caller{user, client_id}, op, payload, outbox_);
+  }
+  json OnlyReply() {
+    EXPECT_EQ(outbox_.published.size(), 1u);
+    return outbox_.published.empty() ? json() : outbox_.published[0].payload;
+  }
+  json History(const char* user, json request) {
+    EXPECT_TRUE(Request(user, RequestOp::kHistory, request).ok());
+    return OnlyReply();
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_;
+  Limits limits_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<MessageIdGenerator> ids_;
+  std::unique_ptr<ChatService> service_;
+  RecordingOutbox outbox_;
+};
+
+TEST_F(ChatServiceTest, SendStoresThenDeliversToBothUsersAndAcksTheSendingDevice) {
+  ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "hi"}, {"cmid", "c1"}}).ok());
+  ASSERT_EQ(outbox_.published.size(), 3u);
+  const Published to_bob = outbox_.published[0];
+  const Published to_alice = outbox_.published[1];
+  const Published ack = outbox_.published[2];
+  EXPECT_EQ(to_bob.client_id, "");
+  EXPECT_EQ(to_bob.topic, "chat/v1/user/bob/msg");
+  EXPECT_EQ(to_bob.payload["type"], "message");
+  EXPECT_EQ(to_bob.payload["from"], "alice");
+  EXPECT_EQ(to_bob.payload["to"], "bob");
+  EXPECT_EQ(to_bob.payload["text"], "hi");
+  EXPECT_EQ(to_alice.topic, "chat/v1/user/alice/msg");
+  EXPECT_EQ(to_alice.payload, to_bob.payload);
+  EXPECT_EQ(ack.client_id, "alice:phone");
+  EXPECT_EQ(ack.topic, "chat/v1/user/alice/reply");
+  EXPECT_EQ(ack.payload["type"], "ack");
+  EXPECT_EQ(ack.payload["cmid"], "c1");
+  EXPECT_EQ(ack.payload["id"], to_bob.payload["id"]);
+
+  json page = History("bob", {{"peer", "alice"}});
+  ASSERT_EQ(page["messages"].size(), 1u);
+  EXPECT_EQ(page["messages"][0]["id"], ack.payload["id"]);
+}
+
+TEST_F(ChatServiceTest, SenderComesFromTheLoginNotThePayload) {
+  ASSERT_TRUE(Request("carol", RequestOp::kSend, json{{"to", "bob"}, {"text", "hi"}, {"from", "alice"}}).ok());
+  EXPECT_EQ(outbox_.published[0].payload["from"], "carol");
+}
+
+TEST_F(ChatServiceTest, RetryWithTheSameCmidStoresOnceAndAcksTheSameId) {
+  json send = {{"to", "bob"}, {"text", "hi"}, {"cmid", "c1"}};
+  ASSERT_TRUE(Request("alice", RequestOp::kSend, send).ok());
+  json first_ack = outbox_.published.back().payload;
+  ASSERT_TRUE(Request("alice", RequestOp::kSend, send).ok());
+  json retry_ack = OnlyReply();  // no message events the second time
+  EXPECT_EQ(retry_ack["id"], first_ack["id"]);
+  EXPECT_EQ(retry_ack["ts"], first_ack["ts"]);
+  EXPECT_EQ(retry_ack["duplicate"], true);
+  EXPECT_EQ(History("alice", {{"peer", "bob"}})["messages"].size(), 1u);
+  // The same cmid from another sender is another message.
+  ASSERT_TRUE(Request("carol", RequestOp::kSend, send).ok());
+  EXPECT_EQ(outbox_.published.size(), 3u);
+}
+
+TEST_F(ChatServiceTest, TextAtTheLimitPassesAndOneMoreIsRefused) {
+  EXPECT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "\xC3\xA9" "123456789"}}).ok());
+  Status status = Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "12345678901"}, {"cmid", "c2"}});
+  EXPECT_EQ(status.code(), ErrorCode::kTooLong);
+  json error = OnlyReply();
+  EXPECT_EQ(error["type"], "error");
+  EXPECT_EQ(error["code"], "too_long");
+  EXPECT_EQ(error["cmid"], "c2");
+  EXPECT_EQ(outbox_.published[0].client_id, "alice:phone");
+  EXPECT_EQ(History("alice", {{"peer", "bob"}})["messages"].size(), 1u);
+}
+
+TEST_F(ChatServiceTest, EachClassOfBadInputGetsItsOwnErrorAndStoresNothing) {
+  struct Case {
+    std::string payload;
+    const char* code;
+  };
+  const Case cases[] = {
+      {"{\"to\":\"bob\",\"text\":\"\xFF\",\"cmid\":\"u\"}", "bad_utf8"},
+      {"{\"to\":\"bob\",\"text\":\"\\ud800\",\"cmid\":\"u\"}", "bad_request"},  // lone surrogate escape
+      {"not json", "bad_request"},
+      {"[1,2]", "bad_request"},
+      {"{\"to\":\"bob\"}", "bad_request"},
+      {"{\"to\":\"bob\",\"text\":\"\"}", "bad_request"},
+      {"{\"to\":\"bob\",\"text\":5}", "bad_request"},
+      {"{\"to\":\"bob\",\"text\":\"x\",\"cmid\":\"has space\"}", "bad_request"},
+      {"{\"to\":\"nobody\",\"text\":\"x\"}", "unknown_peer"},
+      {"{\"to\":\"../bob\",\"text\":\"x\"}", "unknown_peer"},
+      {"{\"to\":\"bob/#\",\"text\":\"x\"}", "unknown_peer"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_FALSE(Request("alice", RequestOp::kSend, c.payload).ok()) << c.payload;
+    json error = OnlyReply();
+    EXPECT_EQ(error["type"], "error") << c.payload;
+    EXPECT_EQ(error["code"], c.code) << c.payload;
+    EXPECT_EQ(error["op"], "send");
+  }
+  EXPECT_EQ(History("alice", {{"peer", "bob"}})["messages"].size(), 0u);
+}
+
+TEST_F(ChatServiceTest, ErrorsEchoTheRequestIdEvenForInvalidUtf8) {
+  EXPECT_FALSE(Request("alice", RequestOp::kSend, std::string("{\"rid\":\"r9\",\"to\":\"bob\",\"text\":\"\xC3\"}")).ok());
+  EXPECT_EQ(OnlyReply()["code"], "bad_utf8");
+}
+
+TEST_F(ChatServiceTest, SendingFasterThanTheRateIsRefused) {
+  limits_.send_rate_per_second = 1;
+  limits_.send_burst = 3;
+  service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "x"}}).ok());
+  EXPECT_EQ(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "x"}}).code(), ErrorCode::kRateLimited);
+  EXPECT_TRUE(Request("bob", RequestOp::kSend, json{{"to", "alice"}, {"text", "x"}}).ok());  // per user
+  clock_.Advance(1000);
+  EXPECT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "x"}}).ok());
+}
+
+TEST_F(ChatServiceTest, HistoryPagesBackwardAndForward) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 12; ++i) {
+    clock_.Advance(1);
+    const char* from = i % 2 ? "bob" : "alice";
+    const char* to = i % 2 ? "alice" : "bob";
+    ASSERT_TRUE(Request(from, RequestOp::kSend, json{{"to", to}, {"text", std::to_string(i)}}).ok());
+    ids.push_back(outbox_.published.back().payload["id"]);
+  }
+  Status other = Request("carol", RequestOp::kSend, json{{"to", "alice"}, {"text", "other chat"}});
+  ASSERT_TRUE(other.ok()) << other.ToString();
+
+  json newest = History("alice", {{"peer", "bob"}, {"limit", 5}});
+  ASSERT_EQ(newest["messages"].size(), 5u);
+  EXPECT_EQ(newest["messages"][0]["text"], "11");
+  EXPECT_EQ(newest["messages"][4]["text"], "7");
+  EXPECT_TRUE(newest["more"]);
+
+  json older = History("alice", {{"peer", "bob"}, {"limit", 100}, {"before", ids[7]}});
+  ASSERT_EQ(older["messages"].size(), 5u);  // capped at max_history_page
+  EXPECT_EQ(older["messages"][0]["text"], "6");
+  EXPECT_TRUE(older["more"]);
+  json oldest = History("alice", {{"peer", "bob"}, {"before", ids[2]}});
+  ASSERT_EQ(oldest["messages"].size(), 2u);
+  EXPECT_FALSE(oldest["more"]);
+
+  json forward = History("bob", {{"peer", "alice"}, {"after", ids[3]}, {"order", "oldest_first"}, {"limit", 3}});
+  ASSERT_EQ(forward["messages"].size(), 3u);
+  EXPECT_EQ(forward["messages"][0]["text"], "4");
+  EXPECT_EQ(forward["messages"][2]["text"], "6");
+  EXPECT_TRUE(forward["more"]);
+
+  json window = History("bob", {{"peer", "alice"}, {"after", ids[3]}, {"before", ids[6]}, {"order", "oldest_first"}});
+  ASSERT_EQ(window["messages"].size(), 2u);
+  EXPECT_FALSE(window["more"]);
+}
+
+TEST_F(ChatServiceTest, HistoryOnlyEverShowsTheCallersOwnConversation) {
+  ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "private"}}).ok());
+  EXPECT_EQ(History("carol", {{"peer", "bob"}})["messages"].size(), 0u);
+  EXPECT_EQ(History("carol", {{"peer", "alice"}})["messages"].size(), 0u);
+}
+
+TEST_F(ChatServiceTest, BadHistoryRequestsAreRefused) {
+  for (json bad : {json{{"peer", 3}}, json{{"peer", "bob"}, {"before", 5}}, json{{"peer", "bob"}, {"before", "x"}},
+                   json{{"peer", "bob"}, {"limit", 0}}, json{{"peer", "bob"}, {"order", "sideways"}}}) {
+    EXPECT_EQ(Request("alice", RequestOp::kHistory, bad).code(), ErrorCode::kBadRequest) << bad;
+    EXPECT_EQ(OnlyReply()["op"], "history");
+  }
+  EXPECT_EQ(Request("alice", RequestOp::kHistory, json{{"peer", "ghost"}}).code(), ErrorCode::kUnknownPeer);
+}
+
+}  // namespace
+}  // namespace chat::core

@@ -1,0 +1,123 @@
+#include "storage/rocksdb_store.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "storage/key_format.h"
+#include "tests/core/temp_dir.h"
+
+namespace chat::storage {
+namespace {
+
+using core::ErrorCode;
+using core::HistoryQuery;
+using core::StoredMessage;
+
+std::unique_ptr<RocksDbStore> OpenStore(const std::string& path) {
+  auto store = RocksDbStore::Open(path, core::Durability::kProcessCrash);
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  return std::move(*store);
+}
+
+StoredMessage Message(core::MessageId id, const char* from, const char* to, std::string text, const char* cmid = "") {
+  return StoredMessage{id, from, to, std::move(text), 1700000000000 + static_cast<std::int64_t>(id), cmid};
+}
+
+TEST(RocksDbStoreTest, UsersRoundTrip) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  core::UserRecord alice{"alice", {1000, "salt", std::string(32, 'd')}, true, 42};
+  ASSERT_TRUE(store->PutUser(alice).ok());
+  ASSERT_TRUE(store->PutUser({"bob", {1000, "s", "d"}, false, 1}).ok());
+  auto read = store->GetUser("alice");
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->password.iterations, 1000u);
+  EXPECT_EQ(read->password.salt, "salt");
+  EXPECT_EQ(read->password.digest, std::string(32, 'd'));
+  EXPECT_TRUE(read->is_admin);
+  EXPECT_EQ(read->created_at_ms, 42);
+  EXPECT_TRUE(store->UserExists("bob").ok());
+  EXPECT_EQ(store->UserExists("carol").code(), ErrorCode::kNotFound);
+  EXPECT_EQ(store->GetUser("carol").status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ((*store->ListUsers("", 10)), (std::vector<std::string>{"alice", "bob"}));
+  EXPECT_EQ((*store->ListUsers("alice", 10)), (std::vector<std::string>{"bob"}));
+  EXPECT_EQ((*store->ListUsers("", 1)), (std::vector<std::string>{"alice"}));
+  ASSERT_TRUE(store->DeleteUser("alice").ok());
+  EXPECT_EQ(store->DeleteUser("alice").code(), ErrorCode::kNotFound);
+}
+
+TEST(RocksDbStoreTest, ConversationsReadInIdOrderAndStayApart) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_TRUE(store->AppendDirectMessage(Message(10, "a", "b", "one")).ok());
+  ASSERT_TRUE(store->AppendDirectMessage(Message(30, "b", "a", "three")).ok());
+  ASSERT_TRUE(store->AppendDirectMessage(Message(20, "a", "b", "two")).ok());
+  // "a:bc" shares the prefix "a:b" as text; it must not leak into a:b.
+  ASSERT_TRUE(store->AppendDirectMessage(Message(25, "a", "bc", "elsewhere")).ok());
+
+  auto page = store->ReadDirectConversation("b", "a", HistoryQuery{0, 0, 10, true});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->messages.size(), 3u);
+  EXPECT_EQ(page->messages[0].text, "three");
+  EXPECT_EQ(page->messages[2].text, "one");
+  EXPECT_EQ(page->messages[0].from, "b");
+  EXPECT_EQ(page->messages[0].id, 30u);
+  EXPECT_FALSE(page->more);
+
+  auto forward = store->ReadDirectConversation("a", "b", HistoryQuery{10, 0, 1, false});
+  ASSERT_EQ(forward->messages.size(), 1u);
+  EXPECT_EQ(forward->messages[0].text, "two");
+  EXPECT_TRUE(forward->more);
+
+  auto between = store->ReadDirectConversation("a", "b", HistoryQuery{10, 30, 10, true});
+  ASSERT_EQ(between->messages.size(), 1u);
+  EXPECT_EQ(between->messages[0].id, 20u);
+
+  auto edge = store->ReadDirectConversation("a", "b", HistoryQuery{UINT64_MAX, 0, 10, false});
+  EXPECT_TRUE(edge->messages.empty());
+}
+
+TEST(RocksDbStoreTest, IdempotencyEntryAndLargestIdAreWrittenWithTheMessage) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  EXPECT_EQ(*store->LargestMessageId(), 0u);
+  EXPECT_FALSE(store->FindByClientMessageId("a", "c1")->has_value());
+  ASSERT_TRUE(store->AppendDirectMessage(Message(77, "a", "b", "x", "c1")).ok());
+  EXPECT_EQ(*store->LargestMessageId(), 77u);
+  EXPECT_EQ(store->FindByClientMessageId("a", "c1")->value(), 77u);
+  EXPECT_FALSE(store->FindByClientMessageId("b", "c1")->has_value());
+}
+
+TEST(RocksDbStoreTest, EverythingSurvivesReopening) {
+  testing::TempDir dir;
+  {
+    auto store = OpenStore(dir.path());
+    ASSERT_TRUE(store->PutUser({"alice", {1000, "s", "d"}, false, 1}).ok());
+    ASSERT_TRUE(store->AppendDirectMessage(Message(5, "alice", "bob", "kept", "c")).ok());
+  }
+  auto store = OpenStore(dir.path());
+  EXPECT_TRUE(store->UserExists("alice").ok());
+  EXPECT_EQ(*store->LargestMessageId(), 5u);
+  auto page = store->ReadDirectConversation("alice", "bob", HistoryQuery{});
+  ASSERT_EQ(page->messages.size(), 1u);
+  EXPECT_EQ(page->messages[0].text, "kept");
+  EXPECT_EQ(page->messages[0].client_message_id, "c");
+}
+
+TEST(RocksDbStoreTest, SecondOpenOfTheSameFolderFails) {
+  testing::TempDir dir;
+  auto first = OpenStore(dir.path());
+  auto second = RocksDbStore::Open(dir.path(), core::Durability::kProcessCrash);
+  EXPECT_FALSE(second.ok());
+}
+
+TEST(KeyFormatTest, MessageKeysSortByIdWithinAConversation) {
+  EXPECT_LT(MessageKey("a:b", 1), MessageKey("a:b", 256));
+  EXPECT_LT(MessageKey("a:b", UINT64_MAX), ConversationEnd("a:b"));
+  EXPECT_LT(ConversationPrefix("a:b"), MessageKey("a:b", 0));
+  EXPECT_EQ(MessageIdFromKey(MessageKey("a:b", 123456789)), 123456789u);
+}
+
+}  // namespace
+}  // namespace chat::storage
