@@ -73,8 +73,16 @@ Status ReadLimits(const YAML::Node& node, const std::string& path, core::Limits*
                        [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<double>(n, k, 1, 100000, &limits->send_rate_per_second);
                        }},
-                      {"send_burst", [&](const YAML::Node& n, const std::string& k) {
+                      {"send_burst",
+                       [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<double>(n, k, 1, 1000000, &limits->send_burst);
+                       }},
+                      {"max_devices_per_user",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::size_t>(n, k, 1, 1000, &limits->max_devices_per_user);
+                       }},
+                      {"max_keepalive_seconds", [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::uint32_t>(n, k, 10, 3600, &limits->max_keepalive_seconds);
                        }}});
 }
 

@@ -14,14 +14,11 @@ bool IsUnderOwnPrefix(std::string_view user_id, std::string_view topic) {
   return topic.size() > user_id.size() && StartsWith(topic, user_id) && topic[user_id.size()] == '/';
 }
 
-// A shared subscription "$share/<group>/<filter>" is judged by its <filter>.
-std::string_view StripSharePrefix(std::string_view filter) {
-  constexpr std::string_view kShare = "$share/";
-  if (!StartsWith(filter, kShare)) return filter;
-  std::string_view rest = filter.substr(kShare.size());
-  auto slash = rest.find('/');
-  if (slash == std::string_view::npos) return {};
-  return rest.substr(slash + 1);
+// The filters a client may subscribe to under its own prefix: everything, one level, or one kind.
+bool IsOwnFilter(std::string_view user_id, std::string_view filter) {
+  if (!IsUnderOwnPrefix(user_id, filter)) return false;
+  std::string_view rest = filter.substr(kUserPrefix.size() + user_id.size() + 1);
+  return rest == "#" || rest == "+" || rest == kMessageKind || rest == kReplyKind;
 }
 
 bool AdminMayReceive(std::string_view topic) {
@@ -30,17 +27,20 @@ bool AdminMayReceive(std::string_view topic) {
 
 }  // namespace
 
-bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic) {
+bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, bool retain) {
   if (who.user_id.empty()) return false;
   switch (access) {
     case TopicAccess::kUnsubscribe:
       return true;
     case TopicAccess::kWrite:
+      // Retained publishes are refused outright: a retained request (or a client's will, which skips
+      // the MESSAGE event) would park one user's text in the broker.
+      if (retain) return false;
       if (ParseRequestTopic(topic) != RequestOp::kUnknown) return true;
       return who.is_admin && topic == kAccountsControlTopic;
     case TopicAccess::kSubscribe:
-      topic = StripSharePrefix(topic);
-      [[fallthrough]];
+      if (IsOwnFilter(who.user_id, topic)) return true;
+      return who.is_admin && AdminMayReceive(topic);
     case TopicAccess::kRead:
       if (IsUnderOwnPrefix(who.user_id, topic)) return true;
       return who.is_admin && AdminMayReceive(topic);

@@ -12,10 +12,12 @@ struct Identity {
   bool is_admin = false;
 };
 
-// Deny by default. Ordinary users may publish only to known request topics and subscribe to / receive
-// only topics under their own "chat/v1/user/<me>/" prefix, so '#', '+' and $share filters can never
-// reach another user's topics, $SYS or $CONTROL. Admins may also use the accounts control topics and
-// read $SYS. Pure function of its inputs; cheap enough to run per delivered message.
-bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic);
+// Deny by default. Ordinary users may publish (never retained) only to known request topics, subscribe
+// only to the exact filters a client needs under their own "chat/v1/user/<me>/" prefix (no $share, so
+// the subscription tree stays small and no shared-subscription tricks apply), and receive only topics
+// under that prefix: '#', '+', $SYS and $CONTROL filters never reach another user's topics. Admins may
+// also use the accounts control topics and read $SYS. A pure function of its inputs, cheap enough to run
+// for every delivered message. `retain` is the publish's retain flag (for kWrite).
+bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, bool retain = false);
 
 }  // namespace chat::core

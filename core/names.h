@@ -25,7 +25,7 @@ Status ValidateDeviceId(std::string_view device_id);
 Status ValidateClientMessageId(std::string_view client_message_id);
 
 // The MQTT client id of a device is "<user>:<device>". Clients that send an empty client id get a
-// broker-assigned "auto-<uuid>" id, which is accepted too (device id = the whole generated id).
+// broker-assigned "auto-<UUID>" id, which is accepted too (device id = the whole generated id).
 // Binding the client id to the user stops one user from taking over (and so disconnecting) another
 // user's session by connecting with the same client id, which the stock broker would allow.
 

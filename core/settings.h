@@ -24,6 +24,11 @@ struct Limits {
   double send_rate_per_second = 20;
   // Sends a user may burst above that rate. Default 100; 1..1000000.
   double send_burst = 100;
+  // Devices (distinct client ids) one user may have connected at once. Default 10; 1..1000.
+  std::size_t max_devices_per_user = 10;
+  // Longest MQTT keepalive a client may ask for, in seconds; 0 ("never time out") is refused too, so a
+  // silent client cannot hold a connection forever. Default 300; 10..3600.
+  std::uint32_t max_keepalive_seconds = 300;
 };
 
 struct AuthSettings {

@@ -31,13 +31,13 @@ int OnAclCheck(int /*event*/, void* event_data, void* user_data) noexcept {
   try {
     auto* context = static_cast<PluginContext*>(user_data);
     auto* check = static_cast<mosquitto_evt_acl_check*>(event_data);
-    const Session* session = context->FindSession(check->client);
+    const core::Session* session = context->FindSession(check->client);
     core::TopicAccess access;
     if (session == nullptr || check->topic == nullptr || !ToTopicAccess(check->access, &access)) {
       return MOSQ_ERR_ACL_DENIED;
     }
     core::Identity who{session->user_id, session->is_admin};
-    return core::IsAllowed(who, access, check->topic) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+    return core::IsAllowed(who, access, check->topic, check->retain) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
   } catch (...) {
     return MOSQ_ERR_ACL_DENIED;
   }

@@ -1,4 +1,5 @@
 // MOSQ_EVT_BASIC_AUTH: admit known users with the right password and a client id bound to them.
+#include <cstdint>
 #include <exception>
 
 extern "C" {
@@ -20,6 +21,12 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
     if (auth->username == nullptr || auth->password == nullptr) return MOSQ_ERR_AUTH;  // no anonymous users
     const char* client_id = mosquitto_client_id(auth->client);
     if (client_id == nullptr || !core::DeviceIdForClient(auth->username, client_id).ok()) return MOSQ_ERR_AUTH;
+    // Keepalive 0 never times out in Mosquitto 2.0.11 and max_keepalive does not bind MQTT 3.1.1
+    // clients, so a silent client could hold its connection forever.
+    int keepalive = mosquitto_client_keepalive(auth->client);
+    if (keepalive <= 0 || static_cast<std::uint32_t>(keepalive) > context->config.limits.max_keepalive_seconds) {
+      return MOSQ_ERR_AUTH;
+    }
     auto login = context->authenticator->Authenticate(auth->username, auth->password);
     if (!login.ok()) {
       if (login.status().code() != core::ErrorCode::kNotAllowed) {
@@ -27,8 +34,8 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
       }
       return MOSQ_ERR_AUTH;
     }
-    context->sessions[auth->client] = Session{auth->username, login->is_admin};
-    return MOSQ_ERR_SUCCESS;
+    core::Status admitted = context->sessions->Admit(auth->client, {auth->username, client_id, login->is_admin});
+    return admitted.ok() ? MOSQ_ERR_SUCCESS : MOSQ_ERR_AUTH;
   } catch (const std::exception& e) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "chat: basic auth: %s", e.what());
   } catch (...) {

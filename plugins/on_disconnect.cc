@@ -14,7 +14,7 @@ namespace chat::plugin {
 int OnDisconnect(int /*event*/, void* event_data, void* user_data) noexcept {
   auto* context = static_cast<PluginContext*>(user_data);
   auto* disconnect = static_cast<mosquitto_evt_disconnect*>(event_data);
-  context->sessions.erase(disconnect->client);
+  context->sessions->Remove(disconnect->client);
   return MOSQ_ERR_SUCCESS;
 }
 

@@ -24,10 +24,9 @@ int OnMessage(int /*event*/, void* event_data, void* user_data) noexcept {
     if (op == core::RequestOp::kUnknown) return MOSQ_ERR_SUCCESS;  // not ours; the ACL already vetted it
     // A request is never kept as a retained message: it would hold one user's text in the broker.
     message->retain = false;
-    const Session* session = context->FindSession(message->client);
-    const char* client_id = mosquitto_client_id(message->client);
-    if (session == nullptr || client_id == nullptr) return MOSQ_ERR_ACL_DENIED;
-    core::Caller caller{session->user_id, client_id};
+    const core::Session* session = context->FindSession(message->client);
+    if (session == nullptr) return MOSQ_ERR_ACL_DENIED;
+    core::Caller caller{session->user_id, session->client_id};
     BrokerOutbox outbox;
     std::string_view payload(static_cast<const char*>(message->payload), message->payloadlen);
     core::Status status = context->chat->Handle(caller, op, payload, outbox);

@@ -5,6 +5,10 @@
 
 #include "storage/rocksdb_store.h"
 
+extern "C" {
+#include <mosquitto_broker.h>
+}
+
 namespace chat::plugin {
 
 core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config::ServerConfig& config) {
@@ -26,10 +30,16 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
                                                       context->config.limits);
   context->authenticator =
       std::make_unique<core::Authenticator>(*context->store, context->clock, context->config.auth);
-  core::Authenticator* authenticator = context->authenticator.get();
+  context->sessions = std::make_unique<core::SessionRegistry>(config.limits.max_devices_per_user);
+  PluginContext* raw = context.get();
   context->accounts = std::make_unique<core::AccountService>(
-      *context->store, context->clock, context->config.auth,
-      [authenticator](const std::string& user_id) { authenticator->Forget(user_id); });
+      *context->store, context->clock, context->config.auth, [raw](const std::string& user_id) {
+        // A deleted account or a changed password ends the user's live connections at once (as
+        // Mosquitto's dynamic-security plugin does): they logged in with credentials that no longer hold.
+        raw->authenticator->Forget(user_id);
+        raw->sessions->RemoveUser(user_id);
+        mosquitto_kick_client_by_username(user_id.c_str(), false);
+      });
   return context;
 }
 

@@ -4,7 +4,6 @@
 
 #include <memory>
 #include <string>
-#include <unordered_map>
 
 #include "config/server_config.h"
 #include "core/account_service.h"
@@ -12,18 +11,13 @@
 #include "core/chat_service.h"
 #include "core/clock.h"
 #include "core/message_id.h"
+#include "core/session_registry.h"
 #include "core/store.h"
 
 struct mosquitto;
 typedef struct mosquitto_plugin_id_t mosquitto_plugin_id_t;
 
 namespace chat::plugin {
-
-// What the plugin knows about a connection it admitted.
-struct Session {
-  std::string user_id;
-  bool is_admin = false;
-};
 
 struct PluginContext {
   // Builds everything from `config`; fails (naming the reason) if the store cannot be opened.
@@ -37,14 +31,10 @@ struct PluginContext {
   std::unique_ptr<core::ChatService> chat;
   std::unique_ptr<core::Authenticator> authenticator;
   std::unique_ptr<core::AccountService> accounts;
-  // Keyed by the broker's connection object, not the client id: on a takeover the new connection
-  // authenticates before the old one disconnects, and both share the client id.
-  std::unordered_map<const mosquitto*, Session> sessions;
+  // The connections this plugin admitted, keyed by the broker's `struct mosquitto *`.
+  std::unique_ptr<core::SessionRegistry> sessions;
 
-  const Session* FindSession(const mosquitto* client) const {
-    auto it = sessions.find(client);
-    return it == sessions.end() ? nullptr : &it->second;
-  }
+  const core::Session* FindSession(const mosquitto* client) const { return sessions->Find(client); }
 };
 
 }  // namespace chat::plugin

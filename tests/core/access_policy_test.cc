@@ -10,12 +10,15 @@ const Identity kAdmin{"root1", true};
 
 TEST(AccessPolicyTest, UsersSubscribeOnlyUnderTheirOwnPrefix) {
   EXPECT_TRUE(IsAllowed(kAlice, TopicAccess::kSubscribe, "chat/v1/user/alice/#"));
+  EXPECT_TRUE(IsAllowed(kAlice, TopicAccess::kSubscribe, "chat/v1/user/alice/+"));
   EXPECT_TRUE(IsAllowed(kAlice, TopicAccess::kSubscribe, "chat/v1/user/alice/msg"));
-  EXPECT_TRUE(IsAllowed(kAlice, TopicAccess::kSubscribe, "$share/g/chat/v1/user/alice/msg"));
+  EXPECT_TRUE(IsAllowed(kAlice, TopicAccess::kSubscribe, "chat/v1/user/alice/reply"));
   for (const char* filter : {"#", "+/#", "chat/#", "chat/v1/user/#", "chat/v1/user/+/msg", "chat/v1/user/bob/#",
                              "chat/v1/user/alicex/#", "chat/v1/user/alice", "chat/v1/req/send", "$SYS/#",
                              "$CONTROL/#", "$CONTROL/chat-accounts/v1/response", "$share/g/#",
-                             "$share/g/chat/v1/user/bob/#", "$share/chat/v1/user/alice/#"}) {
+                             "$share/g/chat/v1/user/bob/#", "$share/chat/v1/user/alice/#",
+                             "$share/g/chat/v1/user/alice/msg", "chat/v1/user/alice/x/y/z",
+                             "chat/v1/user/alice/other", "chat/v1/user/alice/+/+"}) {
     EXPECT_FALSE(IsAllowed(kAlice, TopicAccess::kSubscribe, filter)) << filter;
   }
 }
@@ -30,6 +33,7 @@ TEST(AccessPolicyTest, UsersReceiveOnlyTheirOwnTopics) {
 TEST(AccessPolicyTest, UsersPublishOnlyKnownRequests) {
   EXPECT_TRUE(IsAllowed(kAlice, TopicAccess::kWrite, "chat/v1/req/send"));
   EXPECT_TRUE(IsAllowed(kAlice, TopicAccess::kWrite, "chat/v1/req/history"));
+  EXPECT_FALSE(IsAllowed(kAlice, TopicAccess::kWrite, "chat/v1/req/send", /*retain=*/true));
   for (const char* topic : {"chat/v1/req/other", "chat/v1/req/send/x", "chat/v1/user/bob/msg",
                             "chat/v1/user/alice/msg", "$CONTROL/chat-accounts/v1", "$SYS/x", "anything"}) {
     EXPECT_FALSE(IsAllowed(kAlice, TopicAccess::kWrite, topic)) << topic;

@@ -38,6 +38,9 @@ TEST(NamesTest, BrokerAssignedClientIdsAreAccepted) {
   auto device = DeviceIdForClient("alice", "auto-1B6C2A8E-63B8-4D4D-9E51-06E7B8D7C0A1");
   ASSERT_TRUE(device.ok());
   EXPECT_EQ(*device, "auto-1B6C2A8E-63B8-4D4D-9E51-06E7B8D7C0A1");
+  EXPECT_FALSE(DeviceIdForClient("alice", "auto-1").ok());  // guessable: anyone could take it over
+  EXPECT_FALSE(DeviceIdForClient("alice", "auto-1b6c2a8e-63b8-4d4d-9e51-06e7b8d7c0a1").ok());
+  EXPECT_FALSE(DeviceIdForClient("alice", "auto-1B6C2A8E-63B8-4D4D-9E51-06E7B8D7C0A1x").ok());
 }
 
 TEST(NamesTest, ClientMessageIds) {

@@ -99,6 +99,7 @@ void BrokerProcess::WriteConfigs() {
 
   std::string conf = ReadFile(SourceConfigDir() + "/mosquitto.conf.in");
   ReplaceAll(&conf, "@USER@", CurrentUserName());
+  ReplaceAll(&conf, "@BIND_ADDRESS@", "127.0.0.1");
   ReplaceAll(&conf, "@MQTT_PORT@", std::to_string(mqtt_port_));
   ReplaceAll(&conf, "@WS_PORT@", std::to_string(ws_port_));
   ReplaceAll(&conf, "@PLUGIN@", PluginPath());

@@ -17,7 +17,7 @@ std::string ChatTestClient::Connect(const std::string& password, bool clean) {
                      .user_name(user_)
                      .password(password)
                      .connect_timeout(std::chrono::seconds(10))
-                     .keep_alive_interval(std::chrono::seconds(30));
+                     .keep_alive_interval(std::chrono::seconds(keepalive_seconds_));
   if (mqtt_version_ == 5) {
     builder.clean_start(clean);
     if (!clean) builder.properties({{mqtt::property::SESSION_EXPIRY_INTERVAL, 3600}});

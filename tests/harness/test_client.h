@@ -50,6 +50,8 @@ class ChatTestClient {
   // Everything that arrives within `window`, plus what was queued.
   std::vector<Received> Collect(std::chrono::milliseconds window);
 
+  // Keepalive asked for on the next Connect (default 30 s; 0 asks for none).
+  void set_keepalive(int seconds) { keepalive_seconds_ = seconds; }
   void Disconnect();
   bool connected() const { return client_->is_connected(); }
   const std::string& user() const { return user_; }
@@ -60,6 +62,7 @@ class ChatTestClient {
 
   std::string user_;
   int mqtt_version_;
+  int keepalive_seconds_ = 30;
   std::unique_ptr<mqtt::async_client> client_;
   std::deque<Received> queued_;
 };

@@ -284,6 +284,27 @@ TEST_F(FoundationTest, AdminManagesAccountsOnlineAndOthersCannot) {
   EXPECT_NE(old_password.Connect("pw-dave"), "");
 }
 
+TEST_F(FoundationTest, DeletingAnAccountDisconnectsItsDevices) {
+  auto bob = Device("bob", "phone");
+  ChatTestClient admin(broker_->mqtt_uri(), "root1", "console");
+  ASSERT_EQ(admin.Connect("pw-root1"), "");
+  ASSERT_TRUE(admin.Subscribe("$CONTROL/chat-accounts/v1/response"));
+  admin.Publish("$CONTROL/chat-accounts/v1", R"({"commands":[{"command":"deleteUser","username":"bob"}]})");
+  ASSERT_TRUE(admin.WaitFor([](const Received& r) { return r.json.contains("responses"); }));
+  for (int i = 0; i < 50 && bob->connected(); ++i) std::this_thread::sleep_for(milliseconds(100));
+  EXPECT_FALSE(bob->connected());
+  ChatTestClient again(broker_->mqtt_uri(), "bob", "phone");
+  EXPECT_NE(again.Connect("pw-bob"), "");
+}
+
+TEST_F(FoundationTest, ConnectionsWithoutKeepaliveAreRefused) {
+  for (int version : {4, 5}) {
+    ChatTestClient silent(broker_->mqtt_uri(), "alice", "silent" + std::to_string(version), version);
+    silent.set_keepalive(0);
+    EXPECT_NE(silent.Connect("pw-alice"), "") << "MQTT version " << version;
+  }
+}
+
 TEST_F(FoundationTest, WebSocketListenerServesTheSameProtocol) {
   auto bob = Device("bob", "phone");
   ChatTestClient web(std::string("ws://127.0.0.1:") + std::to_string(broker_->ws_port()), "alice", "browser");
