@@ -1,0 +1,543 @@
+// bench-direct: throughput and end-to-end latency of 1:1 messages through bare Mosquitto and through
+// Mosquitto with the chat plugin, measured back to back in one run on loopback, with the ratio of the two.
+//   bench-direct --pairs 8 --messages 2000 --window 32 --out bench-direct.json
+#include <mosquitto.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/harness/broker_process.h"
+
+// The load generator is libmosquitto without its own threads: every client's socket goes into one
+// poll() loop per generator thread (default one), and reads, writes and callbacks all run there. Mosquitto
+// is single-threaded, so on a 2-core machine the broker has one core and the generator the other; one
+// thread over all sockets spends that core on the MQTT work itself, where a thread per client (libmosquitto
+// loop_start) or Paho's callback threads would add locking and context switches per message and compete
+// with the broker. --threads 2 lets one check that the generator is not what limits the figures.
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+std::atomic<bool> g_interrupted{false};
+
+void OnInterrupt(int) { g_interrupted = true; }
+
+struct Settings {
+  int pairs = 8;
+  int messages = 2000;
+  int window = 32;
+  int threads = 1;
+  int text_bytes = 100;
+  int timeout_seconds = 120;
+  std::string out = "bench-direct.json";
+};
+
+// Marks the send time inside the text; the receiver finds it in the raw payload or in the JSON event
+// (the plugin copies the text verbatim: it is plain ASCII with nothing to escape).
+constexpr char kStampMarker[] = "bench-t=";
+
+std::int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// One sender and its receiver. Both clients of a pair are driven by the same thread, so the counters
+// need no synchronisation.
+struct Pair {
+  int index = 0;
+  mosquitto* sender = nullptr;
+  mosquitto* receiver = nullptr;
+  std::string publish_topic;     // where the sender publishes
+  std::string subscribe_filter;  // what the receiver subscribes to
+  std::string recipient;         // plugin phase: the receiver's user id
+
+  int sender_connack = -1;  // CONNACK reason, -1 until it arrives
+  int receiver_connack = -1;
+  bool subscribed = false;
+  bool subscription_refused = false;
+
+  std::int64_t sent = 0;
+  std::int64_t acked = 0;
+  std::int64_t rejected = 0;  // PUBACK reason >= 0x80: never delivered
+  std::int64_t delivered = 0;
+  std::int64_t last_delivery_ns = 0;
+  std::vector<std::int64_t> latencies_ns;
+};
+
+struct PhaseResult {
+  std::string name;
+  bool completed = false;
+  std::string error;
+  std::int64_t expected = 0;
+  std::int64_t delivered = 0;
+  std::int64_t rejected = 0;
+  double elapsed_s = 0;
+  double messages_per_s = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double max_ms = 0;
+  // CPU seconds, to tell which side limits the figures: the generator during the measured interval,
+  // the broker over its whole life (start-up and idle time are small next to the load).
+  double generator_cpu_s = 0;
+  double broker_cpu_s = 0;
+};
+
+double CpuSeconds(int who) {
+  rusage usage{};
+  getrusage(who, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+void OnConnect(mosquitto* client, void* data, int reason, int, const mosquitto_property*) {
+  Pair* pair = static_cast<Pair*>(data);
+  (client == pair->sender ? pair->sender_connack : pair->receiver_connack) = reason;
+}
+
+void OnSubscribe(mosquitto*, void* data, int, int count, const int* granted, const mosquitto_property*) {
+  Pair* pair = static_cast<Pair*>(data);
+  pair->subscribed = true;
+  pair->subscription_refused = count < 1 || granted[0] >= 0x80;
+}
+
+void OnPublish(mosquitto*, void* data, int, int reason, const mosquitto_property*) {
+  Pair* pair = static_cast<Pair*>(data);
+  ++pair->acked;
+  if (reason >= 0x80) ++pair->rejected;
+}
+
+void OnMessage(mosquitto*, void* data, const mosquitto_message* message, const mosquitto_property*) {
+  Pair* pair = static_cast<Pair*>(data);
+  const char* payload = static_cast<const char*>(message->payload);
+  const void* found =
+      memmem(payload, static_cast<std::size_t>(message->payloadlen), kStampMarker, sizeof(kStampMarker) - 1);
+  if (found == nullptr) return;  // not one of ours (nothing else is expected on these topics)
+  std::int64_t now = NowNs();
+  std::int64_t stamp = std::strtoll(static_cast<const char*>(found) + sizeof(kStampMarker) - 1, nullptr, 10);
+  pair->latencies_ns.push_back(now - stamp);
+  ++pair->delivered;
+  pair->last_delivery_ns = now;
+}
+
+class Phase {
+ public:
+  Phase(std::string name, const Settings& settings, bool with_plugin)
+      : name_(std::move(name)), settings_(settings), with_plugin_(with_plugin) {}
+
+  ~Phase() {
+    for (Pair& pair : pairs_) {
+      if (pair.sender != nullptr) mosquitto_destroy(pair.sender);
+      if (pair.receiver != nullptr) mosquitto_destroy(pair.receiver);
+    }
+  }
+
+  Phase(const Phase&) = delete;
+  Phase& operator=(const Phase&) = delete;
+
+  // Plugin phase: the accounts, created offline before the broker starts.
+  std::string AddUsers(chat::harness::BrokerProcess& broker) const {
+    for (int i = 0; i < settings_.pairs; ++i) {
+      for (const std::string& user : {SenderUser(i), ReceiverUser(i)}) {
+        if (std::string error = broker.AddUserOffline(user, kPassword); !error.empty()) return user + ": " + error;
+      }
+    }
+    return "";
+  }
+
+  PhaseResult Run(int port) {
+    PhaseResult result;
+    result.name = name_;
+    result.expected = static_cast<std::int64_t>(settings_.pairs) * settings_.messages;
+    auto deadline = Clock::now() + std::chrono::seconds(settings_.timeout_seconds);
+
+    result.error = Connect(port, deadline);
+    std::int64_t start_ns = NowNs();
+    double cpu_before = CpuSeconds(RUSAGE_SELF);
+    if (result.error.empty()) result.error = Measure(deadline);
+    result.generator_cpu_s = CpuSeconds(RUSAGE_SELF) - cpu_before;
+    std::int64_t end_ns = start_ns;
+    std::vector<std::int64_t> latencies;
+    for (Pair& pair : pairs_) {
+      result.delivered += pair.delivered;
+      result.rejected += pair.rejected;
+      end_ns = std::max(end_ns, pair.last_delivery_ns);
+      latencies.insert(latencies.end(), pair.latencies_ns.begin(), pair.latencies_ns.end());
+    }
+    Disconnect();
+
+    result.completed = result.error.empty() && result.delivered == result.expected;
+    if (result.error.empty() && !result.completed) result.error = std::to_string(result.rejected) + " sends rejected";
+    result.elapsed_s = static_cast<double>(end_ns - start_ns) / 1e9;
+    if (result.elapsed_s > 0) result.messages_per_s = static_cast<double>(result.delivered) / result.elapsed_s;
+    if (!latencies.empty()) {
+      std::sort(latencies.begin(), latencies.end());
+      auto rank = [&](double p) {
+        std::size_t at = static_cast<std::size_t>(std::ceil(p * static_cast<double>(latencies.size())));
+        return static_cast<double>(latencies[std::clamp<std::size_t>(at, 1, latencies.size()) - 1]) / 1e6;
+      };
+      result.p50_ms = rank(0.50);
+      result.p99_ms = rank(0.99);
+      result.max_ms = static_cast<double>(latencies.back()) / 1e6;
+    }
+    return result;
+  }
+
+ private:
+  static constexpr char kPassword[] = "bench-password";
+
+  std::string SenderUser(int i) const { return "s" + std::to_string(i); }
+  std::string ReceiverUser(int i) const { return "r" + std::to_string(i); }
+
+  mosquitto* NewClient(Pair* pair, const std::string& user, bool is_receiver, int port, std::string* error) {
+    // Plugin clients must use "<user>:<device>"; the bare broker only needs unique ids.
+    std::string client_id = with_plugin_ ? user + ":bench" : "bench-" + user;
+    mosquitto* client = mosquitto_new(client_id.c_str(), true, pair);
+    if (client == nullptr) {
+      *error = "mosquitto_new failed";
+      return nullptr;
+    }
+    mosquitto_int_option(client, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_int_option(client, MOSQ_OPT_TCP_NODELAY, 1);
+    mosquitto_connect_v5_callback_set(client, OnConnect);
+    mosquitto_subscribe_v5_callback_set(client, OnSubscribe);
+    mosquitto_publish_v5_callback_set(client, OnPublish);
+    // Plugin senders also get an ack per send on their reply topic; only receivers count deliveries.
+    if (is_receiver) mosquitto_message_v5_callback_set(client, OnMessage);
+    if (with_plugin_) mosquitto_username_pw_set(client, user.c_str(), kPassword);
+    int rc = mosquitto_connect(client, "127.0.0.1", port, 60);
+    if (rc != MOSQ_ERR_SUCCESS) *error = "connect " + client_id + ": " + mosquitto_strerror(rc);
+    return client;
+  }
+
+  // Creates, connects and subscribes every client; returns "" or an error.
+  std::string Connect(int port, Clock::time_point deadline) {
+    pairs_.resize(static_cast<std::size_t>(settings_.pairs));
+    std::string error;
+    for (int i = 0; i < settings_.pairs && error.empty(); ++i) {
+      Pair& pair = pairs_[static_cast<std::size_t>(i)];
+      pair.index = i;
+      pair.latencies_ns.reserve(static_cast<std::size_t>(settings_.messages));
+      pair.recipient = ReceiverUser(i);
+      if (with_plugin_) {
+        pair.publish_topic = "chat/v1/req/send";
+        pair.subscribe_filter = "chat/v1/user/" + ReceiverUser(i) + "/#";
+      } else {
+        pair.publish_topic = "bench/" + std::to_string(i);
+        pair.subscribe_filter = pair.publish_topic;
+      }
+      pair.sender = NewClient(&pair, SenderUser(i), false, port, &error);
+      if (error.empty()) pair.receiver = NewClient(&pair, ReceiverUser(i), true, port, &error);
+    }
+    if (!error.empty()) return error;
+
+    std::vector<Pair*> all;
+    for (Pair& pair : pairs_) all.push_back(&pair);
+    error = Drive(all, false, deadline, [&] {
+      return std::all_of(pairs_.begin(), pairs_.end(),
+                         [](const Pair& p) { return p.sender_connack >= 0 && p.receiver_connack >= 0; });
+    });
+    // A refused login closes the socket right after the CONNACK: report the CONNACK, not the loss.
+    for (const Pair& pair : pairs_) {
+      if (pair.sender_connack > 0 || pair.receiver_connack > 0) {
+        return "login refused for pair " + std::to_string(pair.index) + " (CONNACK " +
+               std::to_string(std::max(pair.sender_connack, pair.receiver_connack)) + ")";
+      }
+    }
+    if (!error.empty()) return "connecting: " + error;
+    for (Pair& pair : pairs_) {
+      int rc = mosquitto_subscribe_v5(pair.receiver, nullptr, pair.subscribe_filter.c_str(), 1, 0, nullptr);
+      if (rc != MOSQ_ERR_SUCCESS) return std::string("subscribe: ") + mosquitto_strerror(rc);
+    }
+    error = Drive(all, false, deadline, [&] {
+      return std::all_of(pairs_.begin(), pairs_.end(), [](const Pair& p) { return p.subscribed; });
+    });
+    if (!error.empty()) return "subscribing: " + error;
+    for (const Pair& pair : pairs_) {
+      if (pair.subscription_refused) return "subscription refused: " + pair.subscribe_filter;
+    }
+    return "";
+  }
+
+  // Runs the senders to completion across the generator threads; returns "" or the first error.
+  std::string Measure(Clock::time_point deadline) {
+    int threads = std::clamp(settings_.threads, 1, settings_.pairs);
+    std::vector<std::vector<Pair*>> groups(static_cast<std::size_t>(threads));
+    for (Pair& pair : pairs_) groups[static_cast<std::size_t>(pair.index % threads)].push_back(&pair);
+    std::vector<std::string> errors(groups.size());
+    std::atomic<bool> failed{false};
+    auto run = [&](std::size_t g) {
+      const std::vector<Pair*>& group = groups[g];
+      errors[g] = Drive(group, true, deadline, [&] {
+        if (failed) return true;
+        return std::all_of(group.begin(), group.end(), [&](const Pair* p) {
+          return p->delivered + p->rejected >= settings_.messages && p->acked >= settings_.messages;
+        });
+      });
+      if (!errors[g].empty()) failed = true;
+    };
+    std::vector<std::thread> workers;
+    for (std::size_t g = 1; g < groups.size(); ++g) workers.emplace_back(run, g);
+    run(0);
+    for (std::thread& worker : workers) worker.join();
+    for (const std::string& error : errors) {
+      if (!error.empty()) return error;
+    }
+    return "";
+  }
+
+  // Sends while the pair's window allows. The window counts messages not yet delivered (or rejected),
+  // not just unacknowledged ones: Mosquitto drops QoS 1 messages beyond max_queued_messages for a slow
+  // subscriber, so only an end-to-end bound keeps every message deliverable and memory bounded.
+  void TopUp(Pair* pair) {
+    char text[512];
+    char payload[1024];
+    while (pair->sent < settings_.messages && pair->sent - pair->delivered - pair->rejected < settings_.window &&
+           pair->sent - pair->acked < settings_.window) {
+      int length = std::snprintf(text, sizeof(text), "%s%" PRId64 " p=%d n=%" PRId64 " ", kStampMarker, NowNs(),
+                                 pair->index, pair->sent);
+      int target = std::min<int>(settings_.text_bytes, static_cast<int>(sizeof(text)) - 1);
+      while (length < target) text[length++] = 'x';
+      text[length] = '\0';
+      const char* body = text;
+      if (with_plugin_) {
+        length = std::snprintf(payload, sizeof(payload), R"({"to":"%s","text":"%s","cmid":"b%d-%)" PRId64 "\"}",
+                               pair->recipient.c_str(), text, pair->index, pair->sent);
+        body = payload;
+      }
+      int rc =
+          mosquitto_publish_v5(pair->sender, nullptr, pair->publish_topic.c_str(), length, body, 1, false, nullptr);
+      if (rc != MOSQ_ERR_SUCCESS) return;  // a lost connection shows up in the read path
+      ++pair->sent;
+    }
+  }
+
+  // Services the pairs' sockets until `done` or the deadline, topping up senders when `publishing`.
+  template <typename Done>
+  std::string Drive(const std::vector<Pair*>& group, bool publishing, Clock::time_point deadline, Done done) {
+    std::vector<mosquitto*> clients;
+    for (Pair* pair : group) {
+      clients.push_back(pair->sender);
+      clients.push_back(pair->receiver);
+    }
+    std::vector<pollfd> fds(clients.size());
+    auto next_misc = Clock::now();
+    while (!done()) {
+      if (g_interrupted) return "interrupted";
+      auto now = Clock::now();
+      if (now >= deadline) return "timed out after " + std::to_string(settings_.timeout_seconds) + " s";
+      if (publishing) {
+        for (Pair* pair : group) TopUp(pair);
+      }
+      for (std::size_t i = 0; i < clients.size(); ++i) {
+        fds[i].fd = mosquitto_socket(clients[i]);
+        fds[i].events = static_cast<short>(POLLIN | (mosquitto_want_write(clients[i]) ? POLLOUT : 0));
+        fds[i].revents = 0;
+      }
+      if (poll(fds.data(), fds.size(), 10) < 0 && errno != EINTR) return std::string("poll: ") + std::strerror(errno);
+      for (std::size_t i = 0; i < clients.size(); ++i) {
+        mosquitto* client = clients[i];
+        if (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) {
+          if (int rc = ReadAvailable(client); rc != MOSQ_ERR_SUCCESS) {
+            return std::string("connection lost: ") + mosquitto_strerror(rc);
+          }
+        }
+        // Packets queued inside callbacks (e.g. PUBACKs) go out now rather than after another poll.
+        if ((fds[i].revents & POLLOUT) || mosquitto_want_write(client)) {
+          if (int rc = mosquitto_loop_write(client, 1); rc != MOSQ_ERR_SUCCESS) {
+            return std::string("connection lost: ") + mosquitto_strerror(rc);
+          }
+        }
+      }
+      if (now >= next_misc) {
+        for (mosquitto* client : clients) mosquitto_loop_misc(client);  // keepalive pings
+        next_misc = now + std::chrono::seconds(1);
+      }
+    }
+    return "";
+  }
+
+  // mosquitto_loop_read handles about one packet per call when nothing is queued, so keep calling it
+  // until the socket is drained (it leaves errno at EAGAIN) instead of paying a poll() per packet.
+  static int ReadAvailable(mosquitto* client) {
+    for (int i = 0; i < 256; ++i) {
+      errno = 0;
+      int rc = mosquitto_loop_read(client, 1);
+      if (rc != MOSQ_ERR_SUCCESS) return rc;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    }
+    return MOSQ_ERR_SUCCESS;
+  }
+
+  void Disconnect() {
+    std::vector<mosquitto*> connected;
+    for (Pair& pair : pairs_) {
+      for (mosquitto* client : {pair.sender, pair.receiver}) {
+        if (client != nullptr && mosquitto_disconnect(client) == MOSQ_ERR_SUCCESS) connected.push_back(client);
+      }
+    }
+    for (mosquitto* client : connected) mosquitto_loop_write(client, 1);
+  }
+
+  std::string name_;
+  const Settings& settings_;
+  bool with_plugin_;
+  std::vector<Pair> pairs_;
+};
+
+PhaseResult RunPhaseWithBroker(const std::string& name, const Settings& settings, bool with_plugin) {
+  chat::harness::BrokerOptions options;
+  options.with_plugin = with_plugin;
+  // The default per-user limit (20/s, burst 100) would make this a benchmark of the rate limiter.
+  if (with_plugin) options.extra_yaml = "limits:\n  send_rate_per_second: 100000\n  send_burst: 1000000\n";
+  chat::harness::BrokerProcess broker(options);
+  Phase phase(name, settings, with_plugin);
+  PhaseResult failed;
+  failed.name = name;
+  failed.expected = static_cast<std::int64_t>(settings.pairs) * settings.messages;
+  if (with_plugin) {
+    if (std::string error = phase.AddUsers(broker); !error.empty()) {
+      failed.error = "creating users: " + error;
+      return failed;
+    }
+  }
+  if (std::string error = broker.Start(); !error.empty()) {
+    failed.error = "starting the broker: " + error;
+    return failed;
+  }
+  std::cout << name << ": " << settings.pairs << " pairs x " << settings.messages << " messages on port "
+            << broker.mqtt_port() << "..." << std::endl;
+  PhaseResult result = phase.Run(broker.mqtt_port());
+  if (!result.completed) {
+    std::string log = broker.log();
+    if (log.size() > 2000) log = log.substr(log.size() - 2000);
+    result.error += "\nbroker log (tail):\n" + log;
+  }
+  return result;
+}
+
+// The broker's CPU time shows up in RUSAGE_CHILDREN once the harness has reaped it (on destruction).
+PhaseResult RunPhase(const std::string& name, const Settings& settings, bool with_plugin) {
+  double before = CpuSeconds(RUSAGE_CHILDREN);
+  PhaseResult result = RunPhaseWithBroker(name, settings, with_plugin);
+  result.broker_cpu_s = CpuSeconds(RUSAGE_CHILDREN) - before;
+  return result;
+}
+
+json ToJson(const PhaseResult& r) {
+  json out = {{"completed", r.completed},      {"expected", r.expected},
+              {"delivered", r.delivered},      {"rejected", r.rejected},
+              {"elapsed_s", r.elapsed_s},      {"messages_per_s", r.messages_per_s},
+              {"latency_p50_ms", r.p50_ms},    {"latency_p99_ms", r.p99_ms},
+              {"latency_max_ms", r.max_ms},    {"generator_cpu_s", r.generator_cpu_s},
+              {"broker_cpu_s", r.broker_cpu_s}};
+  if (!r.error.empty()) out["error"] = r.error;
+  return out;
+}
+
+double Ratio(double a, double b) { return b > 0 ? a / b : 0; }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Settings settings;
+  CLI::App app{"bench-direct: 1:1 message throughput and latency, bare Mosquitto vs. the chat plugin"};
+  app.add_option("--pairs", settings.pairs, "sender/receiver pairs")->capture_default_str()->check(CLI::Range(1, 500));
+  app.add_option("--messages", settings.messages, "messages per sender")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000000));
+  app.add_option("--window", settings.window, "messages in flight per sender")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  app.add_option("--threads", settings.threads, "load generator threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--text-bytes", settings.text_bytes, "message text size")
+      ->capture_default_str()
+      ->check(CLI::Range(40, 500));
+  app.add_option("--timeout", settings.timeout_seconds, "limit per phase, seconds")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  app.add_option("--out", settings.out, "JSON results file")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    struct sigaction action {};
+    action.sa_handler = OnInterrupt;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+    mosquitto_lib_init();
+
+    std::vector<PhaseResult> results;
+    results.push_back(RunPhase("bare", settings, false));
+    if (!g_interrupted) results.push_back(RunPhase("plugin", settings, true));
+    mosquitto_lib_cleanup();
+
+    std::printf("\n%-7s %10s %10s %10s %12s %9s %9s %9s %9s %9s\n", "phase", "delivered", "expected", "elapsed_s",
+                "messages/s", "p50_ms", "p99_ms", "max_ms", "gen_cpu_s", "brk_cpu_s");
+    bool all_completed = true;
+    for (const PhaseResult& r : results) {
+      std::printf("%-7s %10" PRId64 " %10" PRId64 " %10.3f %12.0f %9.3f %9.3f %9.3f %9.3f %9.3f\n", r.name.c_str(),
+                  r.delivered, r.expected, r.elapsed_s, r.messages_per_s, r.p50_ms, r.p99_ms, r.max_ms,
+                  r.generator_cpu_s, r.broker_cpu_s);
+      if (!r.completed) {
+        all_completed = false;
+        std::fprintf(stderr, "%s: INCOMPLETE: %s\n", r.name.c_str(), r.error.c_str());
+      }
+    }
+
+    json out = {{"settings",
+                 {{"pairs", settings.pairs},
+                  {"messages_per_sender", settings.messages},
+                  {"window", settings.window},
+                  {"generator_threads", settings.threads},
+                  {"text_bytes", settings.text_bytes},
+                  {"qos", 1},
+                  {"mqtt_version", 5},
+                  {"hardware_threads", std::thread::hardware_concurrency()}}},
+                {"phases", json::object()}};
+    for (const PhaseResult& r : results) out["phases"][r.name] = ToJson(r);
+    if (results.size() == 2) {
+      const PhaseResult& bare = results[0];
+      const PhaseResult& plugin = results[1];
+      json ratio = {{"throughput", Ratio(plugin.messages_per_s, bare.messages_per_s)},
+                    {"latency_p50", Ratio(plugin.p50_ms, bare.p50_ms)},
+                    {"latency_p99", Ratio(plugin.p99_ms, bare.p99_ms)}};
+      std::printf("ratio plugin/bare: throughput %.3f, p50 latency %.2f, p99 latency %.2f\n",
+                  ratio["throughput"].get<double>(), ratio["latency_p50"].get<double>(),
+                  ratio["latency_p99"].get<double>());
+      out["ratio_plugin_over_bare"] = ratio;
+    }
+    std::ofstream file(settings.out);
+    file << out.dump(2) << "\n";
+    if (!file) {
+      std::fprintf(stderr, "bench-direct: cannot write %s\n", settings.out.c_str());
+      return 2;
+    }
+    std::printf("results written to %s\n", settings.out.c_str());
+    return all_completed ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench-direct: %s\n", e.what());
+    return 2;
+  }
+}
