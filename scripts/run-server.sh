@@ -30,9 +30,8 @@ if [ ! -s run/admin.password ]; then
 fi
 
 # The broker runs as the invoking account so it can write ./data (see README: running in production).
-sed -e "s|@USER@|$(id -un)|" -e "s|@MQTT_PORT@|$mqtt_port|" -e "s|@WS_PORT@|$ws_port|" \
-    -e "s|@PLUGIN@|$root/build/plugins/chat_plugin.so|" -e "s|@CONFIG_FILE@|$chat_config|" \
-    config/mosquitto.conf.in > run/mosquitto.conf
+MQTT_PORT=$mqtt_port WS_PORT=$ws_port scripts/write-mosquitto-conf.sh "$root/build/plugins/chat_plugin.so" \
+  "$chat_config" > run/mosquitto.conf
 
 echo "run-server: MQTT on 127.0.0.1:$mqtt_port, WebSocket on port $ws_port; Ctrl-C stops"
 exec /usr/sbin/mosquitto -c run/mosquitto.conf
