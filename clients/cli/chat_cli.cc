@@ -62,6 +62,7 @@ class ConnectionError : public std::runtime_error {
 struct Options {
   std::string host = "127.0.0.1";
   int port = 1883;
+  bool websocket = false;  // MQTT over WebSocket (the web clients' transport) instead of TCP
   std::string user;
   std::string password;
   std::string password_file;
@@ -116,7 +117,7 @@ class ChatSession {
   explicit ChatSession(const Options& options)
       : options_(options),
         reply_topic_(chat::core::UserTopic(options.user, chat::core::kReplyKind)),
-        client_("tcp://" + options.host + ":" + std::to_string(options.port), options.user + ":" + options.device,
+        client_(std::string(options.websocket ? "ws://" : "tcp://") + options.host + ":" + std::to_string(options.port), options.user + ":" + options.device,
                 mqtt::create_options(MQTTVERSION_5)) {}
 
   ~ChatSession() {
@@ -359,7 +360,9 @@ int main(int argc, char** argv) {
   CLI::App app{"chat-cli: send, receive and browse chat messages"};
   app.require_subcommand(1);
   app.add_option("--host", options.host, "broker address")->capture_default_str();
-  app.add_option("--port", options.port, "broker MQTT port")->capture_default_str();
+  app.add_option("--port", options.port, "broker MQTT port (the WebSocket port with --websocket)")
+      ->capture_default_str();
+  app.add_flag("--websocket", options.websocket, "connect over MQTT-over-WebSocket (e.g. --port 8080)");
   app.add_option("--user", options.user, "your user id")->required();
   CLI::Option* password = app.add_option("--password", options.password, "your password (visible to ps)");
   CLI::Option* password_file =
