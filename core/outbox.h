@@ -9,9 +9,10 @@ namespace chat::core {
 class Outbox {
  public:
   virtual ~Outbox() = default;
-  // Publish to `topic` for every subscriber allowed to receive it (QoS 1).
+  // Publish an event to `topic` for every subscriber allowed to receive it (QoS 1).
   virtual void ToTopic(std::string topic, std::string payload) = 0;
-  // Publish to `topic` for the one client `client_id` only, whatever it subscribed (QoS 1).
+  // Publish a reply to `topic` for the one client `client_id` only, whatever it subscribed (QoS 0: a
+  // lost reply is recovered by repeating the request).
   virtual void ToClient(std::string client_id, std::string topic, std::string payload) = 0;
 };
 

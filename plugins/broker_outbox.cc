@@ -10,9 +10,13 @@ extern "C" {
 namespace chat::plugin {
 namespace {
 
-constexpr int kQos = 1;
+// Events for a user's devices are QoS 1: a device must not miss one. Replies go to one live connection
+// at QoS 0: a reply lost with its connection is recovered by repeating the request (a send with the
+// same cmid is acknowledged again), and QoS 0 spares the broker a PUBACK and in-flight state per reply.
+constexpr int kEventQos = 1;
+constexpr int kReplyQos = 0;
 
-void Publish(const char* client_id, const std::string& topic, const std::string& payload) {
+void Publish(const char* client_id, const std::string& topic, const std::string& payload, int qos) {
   // The broker takes ownership of a mosquitto_malloc'd payload.
   void* copy = mosquitto_malloc(payload.size() + 1);
   if (copy == nullptr) {
@@ -21,7 +25,7 @@ void Publish(const char* client_id, const std::string& topic, const std::string&
   }
   std::memcpy(copy, payload.data(), payload.size());
   static_cast<char*>(copy)[payload.size()] = '\0';
-  int rc = mosquitto_broker_publish(client_id, topic.c_str(), static_cast<int>(payload.size()), copy, kQos, false,
+  int rc = mosquitto_broker_publish(client_id, topic.c_str(), static_cast<int>(payload.size()), copy, qos, false,
                                     nullptr);
   if (rc != MOSQ_ERR_SUCCESS) {
     mosquitto_free(copy);  // ownership passes only on success
@@ -31,10 +35,10 @@ void Publish(const char* client_id, const std::string& topic, const std::string&
 
 }  // namespace
 
-void BrokerOutbox::ToTopic(std::string topic, std::string payload) { Publish(nullptr, topic, payload); }
+void BrokerOutbox::ToTopic(std::string topic, std::string payload) { Publish(nullptr, topic, payload, kEventQos); }
 
 void BrokerOutbox::ToClient(std::string client_id, std::string topic, std::string payload) {
-  Publish(client_id.c_str(), topic, payload);
+  Publish(client_id.c_str(), topic, payload, kReplyQos);
 }
 
 }  // namespace chat::plugin

@@ -1,5 +1,6 @@
 #include "storage/rocksdb_store.h"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -33,6 +34,11 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Every send asks "does the peer exist?" and "was this cmid seen?" on the broker thread. Hits come from
+  // the row cache, misses (new cmids) stop at the memtable's bloom filter instead of a skip-list search.
+  options.row_cache = rocksdb::NewLRUCache(32 << 20);
+  options.memtable_whole_key_filtering = true;
+  options.memtable_prefix_bloom_size_ratio = 0.05;
   options.compression = rocksdb::kLZ4Compression;
   options.IncreaseParallelism(2);
   rocksdb::DB* raw = nullptr;
