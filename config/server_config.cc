@@ -81,8 +81,20 @@ Status ReadLimits(const YAML::Node& node, const std::string& path, core::Limits*
                        [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<std::size_t>(n, k, 1, 1000, &limits->max_devices_per_user);
                        }},
-                      {"max_keepalive_seconds", [&](const YAML::Node& n, const std::string& k) {
+                      {"max_keepalive_seconds",
+                       [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<std::uint32_t>(n, k, 10, 3600, &limits->max_keepalive_seconds);
+                       }},
+                      {"max_group_members",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::size_t>(n, k, 2, 10000, &limits->max_group_members);
+                       }},
+                      {"max_group_name_chars",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::size_t>(n, k, 1, 1000, &limits->max_group_name_chars);
+                       }},
+                      {"max_sync_page", [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::size_t>(n, k, 1, 10000, &limits->max_sync_page);
                        }}});
 }
 
@@ -138,7 +150,13 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
        {"durability",
         [&](const YAML::Node& n, const std::string& k) { return ReadDurability(n, k, &config.durability); }},
        {"limits", [&](const YAML::Node& n, const std::string& k) { return ReadLimits(n, k, &config.limits); }},
-       {"auth", [&](const YAML::Node& n, const std::string& k) { return ReadAuth(n, k, &config.auth); }}});
+       {"auth", [&](const YAML::Node& n, const std::string& k) { return ReadAuth(n, k, &config.auth); }},
+       {"sync", [&](const YAML::Node& n, const std::string& k) {
+          return ReadMapping(n, k, {{"retention_days", [&](const YAML::Node& v, const std::string& key) {
+                                       return ReadNumber<std::uint32_t>(v, key, 0, 36500,
+                                                                        &config.sync.retention_days);
+                                     }}});
+        }}});
   if (!s.ok()) return s;
   std::filesystem::path data_dir(config.data_dir);
   if (data_dir.is_relative()) data_dir = std::filesystem::path(base_dir) / data_dir;

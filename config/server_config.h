@@ -18,6 +18,7 @@ struct ServerConfig {
   // Default process_crash; or power_loss (fsync every write).
   core::Durability durability = core::Durability::kProcessCrash;
   core::Limits limits;
+  core::SyncSettings sync;
   core::AuthSettings auth;
 };
 

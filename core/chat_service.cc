@@ -1,108 +1,255 @@
 #include "core/chat_service.h"
 
+#include <algorithm>
+
 #include "core/names.h"
-#include "core/protocol_format.h"
 #include "core/utf8.h"
 
 namespace chat::core {
+namespace {
 
-ChatService::ChatService(Store& store, const Clock& clock, MessageIdGenerator& ids, const Limits& limits)
-    : store_(store),
-      ids_(ids),
-      limits_(limits),
+constexpr std::size_t kDefaultHistoryPage = 50;
+constexpr std::size_t kDefaultSyncPage = 100;
+constexpr std::size_t kUnreadCap = 1000;
+
+}  // namespace
+
+ChatService::ChatService(Store& store, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
+                         const SyncSettings& sync)
+    : context_(store, clock, ids, limits, sync),
+      groups_(context_),
       send_rate_(clock, limits.send_rate_per_second, limits.send_burst) {}
 
 Status ChatService::Handle(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox) {
-  RequestTag tag;
+  RequestFields request;
   Status status;
   // The whole payload must be UTF-8 before it is parsed, so invalid text gets its own error code.
   if (!CountUtf8CodePoints(payload)) {
-    tag = ExtractTag(payload);
     status = Status::Error(ErrorCode::kBadUtf8, "payload is not valid UTF-8");
-  } else if (op == RequestOp::kSend) {
-    status = Send(caller, payload, &tag, outbox);
-  } else if (op == RequestOp::kHistory) {
-    status = History(caller, payload, &tag, outbox);
-  } else {
-    status = Status::Error(ErrorCode::kBadRequest, "unknown request");
+  } else if (status = request.Parse(payload); status.ok()) {
+    status = Dispatch(caller, op, request, outbox);
   }
   if (!status.ok()) {
-    outbox.ToClient(std::string(caller.client_id), UserTopic(caller.user_id, kReplyKind),
-                    ErrorJson(RequestOpName(op), tag, status));
+    RequestTag tag = status.code() == ErrorCode::kBadUtf8 ? ExtractTag(payload) : request.tag();
+    context_.Reply(caller, outbox, ErrorJson(RequestOpName(op), tag, status));
   }
   return status;
 }
 
-Status ChatService::CheckPeer(const std::string& peer) {
-  if (!ValidateUserId(peer).ok()) return Status::Error(ErrorCode::kUnknownPeer, "no such user");
-  Status exists = store_.UserExists(peer);
-  if (exists.code() == ErrorCode::kNotFound) return Status::Error(ErrorCode::kUnknownPeer, "no such user");
-  return exists;
+Status ChatService::Dispatch(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox) {
+  switch (op) {
+    case RequestOp::kSend: return Send(caller, request, outbox);
+    case RequestOp::kHistory: return History(caller, request, outbox);
+    case RequestOp::kSync: return Sync(caller, request, outbox);
+    case RequestOp::kRead: return Read(caller, request, outbox);
+    case RequestOp::kConversations: return Conversations(caller, request, outbox);
+    case RequestOp::kUnknown: break;
+    default: return groups_.Handle(caller, op, request, outbox);
+  }
+  return Status::Error(ErrorCode::kBadRequest, "unknown request");
 }
 
-Status ChatService::Send(const Caller& caller, std::string_view payload, RequestTag* tag, Outbox& outbox) {
-  SendRequest request;
-  Status parsed = ParseSendRequest(payload, &request);
-  *tag = request.tag;
-  if (!parsed.ok()) return parsed;
-  if (!tag->cmid.empty()) {
-    if (Status s = ValidateClientMessageId(tag->cmid); !s.ok()) return s;
+Result<Conversation> ChatService::ConversationOf(const Caller& caller, const RequestFields& request,
+                                                 const char* peer_field, std::string* peer) {
+  std::string me(caller.user_id);
+  if (request.Has("group")) {
+    std::string group;
+    if (Status s = request.RequiredString("group", &group); !s.ok()) return s;
+    if (Status s = context_.CheckMember(group, me); !s.ok()) return s;
+    return Conversation::Group(group);
   }
+  if (Status s = request.RequiredString(peer_field, peer); !s.ok()) {
+    return Status::Error(ErrorCode::kBadRequest, std::string(peer_field) + " or group is required");
+  }
+  if (Status s = context_.CheckUser(*peer); !s.ok()) return s;
+  // Only the two participants can read a 1:1 conversation: the caller is always one side of it.
+  return Conversation::Direct(me, *peer);
+}
 
+Status ChatService::Send(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+  const RequestTag& tag = request.tag();
+  if (!tag.cmid.empty()) {
+    if (Status s = ValidateClientMessageId(tag.cmid); !s.ok()) return s;
+  }
   std::string sender(caller.user_id);
-  std::string reply_topic = UserTopic(sender, kReplyKind);
-  if (!tag->cmid.empty()) {
+  if (!tag.cmid.empty()) {
     // A retry of a send that was stored already: acknowledge it again, store and deliver nothing.
-    Result<std::optional<MessageId>> earlier = store_.FindByClientMessageId(sender, tag->cmid);
+    Result<std::optional<MessageId>> earlier = context_.store.FindByClientMessageId(sender, tag.cmid);
     if (!earlier.ok()) return earlier.status();
     if (earlier.value()) {
       StoredMessage known;
       known.id = **earlier;
       known.created_at_ms = MessageIdGenerator::TimestampMillis(known.id);
-      outbox.ToClient(std::string(caller.client_id), reply_topic, SendAckJson(*tag, known, /*duplicate=*/true));
+      context_.Reply(caller, outbox, SendAckJson(tag, known, /*duplicate=*/true));
       return Status::Ok();
     }
   }
 
-  std::optional<std::size_t> chars = CountUtf8CodePoints(request.text);
+  StoredMessage message;
+  if (Status s = request.RequiredString("text", &message.text); !s.ok()) return s;
+  std::optional<std::size_t> chars = CountUtf8CodePoints(message.text);
   if (!chars) return Status::Error(ErrorCode::kBadUtf8, "text is not valid UTF-8");
   if (*chars == 0) return Status::Error(ErrorCode::kBadRequest, "text is empty");
-  if (*chars > limits_.max_message_chars) {
+  if (*chars > context_.limits.max_message_chars) {
     return Status::Error(ErrorCode::kTooLong, "text has " + std::to_string(*chars) + " characters; the limit is " +
-                                                  std::to_string(limits_.max_message_chars));
+                                                  std::to_string(context_.limits.max_message_chars));
   }
-  if (Status s = CheckPeer(request.to); !s.ok()) return s;
+  std::vector<std::string> recipients;
+  if (request.Has("group")) {
+    if (Status s = request.RequiredString("group", &message.group_id); !s.ok()) return s;
+    if (Status s = context_.CheckMember(message.group_id, sender); !s.ok()) return s;
+    Result<std::vector<GroupMember>> members = context_.store.ListMembers(message.group_id);
+    if (!members.ok()) return members.status();
+    for (const GroupMember& m : *members) recipients.push_back(m.user_id);
+  } else {
+    if (Status s = request.RequiredString("to", &message.to); !s.ok()) {
+      return Status::Error(ErrorCode::kBadRequest, "to or group is required");
+    }
+    if (Status s = context_.CheckUser(message.to); !s.ok()) return s;
+    recipients.push_back(message.to);
+    if (message.to != sender) recipients.push_back(sender);
+  }
   if (!send_rate_.TryAcquire(sender)) return Status::Error(ErrorCode::kRateLimited, "sending too fast; slow down");
 
-  StoredMessage message;
-  message.id = ids_.Next();
+  message.id = context_.ids.Next();
   message.from = sender;
-  message.to = request.to;
-  message.text = std::move(request.text);
   message.created_at_ms = MessageIdGenerator::TimestampMillis(message.id);
-  message.client_message_id = tag->cmid;
-  if (Status s = store_.AppendDirectMessage(message); !s.ok()) return s;
+  message.client_message_id = tag.cmid;
 
-  // Every device of both users gets the message on its user topic, the sending device included: it
-  // carries the cmid, so that device can tell its own message from a new one.
+  WriteSet writes;
+  writes.messages.push_back(message);
+  if (message.group_id.empty()) {
+    writes.peers.push_back({message.from, {message.to, message.id}});
+    if (message.to != message.from) writes.peers.push_back({message.to, {message.from, message.id}});
+  }
+  // Every device of every recipient gets the message, the sender's own devices included (the sending
+  // one too: it carries the cmid, and its seq keeps that device's sync position whole).
   std::string event = MessageEventJson(message);
-  if (message.to != message.from) outbox.ToTopic(UserTopic(message.to, kMessageKind), event);
-  outbox.ToTopic(UserTopic(message.from, kMessageKind), std::move(event));
-  outbox.ToClient(std::string(caller.client_id), std::move(reply_topic), SendAckJson(*tag, message, false));
+  QueueEntry entry{QueueEntry::Kind::kMessage, message.conversation(), message.id, "", message.created_at_ms};
+  Fanout fanout(context_.seqs);
+  for (const std::string& user : recipients) {
+    if (Status s = fanout.Add(user, entry, event, &writes); !s.ok()) {
+      fanout.Abandon();
+      return s;
+    }
+  }
+  if (Status s = context_.Commit(writes, fanout, outbox); !s.ok()) return s;
+  context_.Reply(caller, outbox, SendAckJson(tag, message, false));
   return Status::Ok();
 }
 
-Status ChatService::History(const Caller& caller, std::string_view payload, RequestTag* tag, Outbox& outbox) {
-  HistoryRequest request;
-  Status parsed = ParseHistoryRequest(payload, limits_.max_history_page, &request);
-  *tag = request.tag;
-  if (!parsed.ok()) return parsed;
-  // Only the two participants can read a conversation: the caller is always one side of it.
-  if (Status s = CheckPeer(request.peer); !s.ok()) return s;
-  std::string me(caller.user_id);
-  Result<MessagePage> page = store_.ReadDirectConversation(me, request.peer, request.query);
+Status ChatService::History(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+  HistoryQuery query;
+  std::uint64_t limit = std::min(kDefaultHistoryPage, context_.limits.max_history_page);
+  if (Status s = request.OptionalId("before", &query.before); !s.ok()) return s;
+  if (Status s = request.OptionalId("after", &query.after); !s.ok()) return s;
+  if (Status s = request.OptionalNumber("limit", 1, UINT32_MAX, &limit); !s.ok()) return s;
+  query.limit = std::min<std::size_t>(limit, context_.limits.max_history_page);
+  std::string order = "newest_first";
+  if (Status s = request.OptionalString("order", &order); !s.ok()) return s;
+  if (order != "newest_first" && order != "oldest_first") {
+    return Status::Error(ErrorCode::kBadRequest, "order must be \"newest_first\" or \"oldest_first\"");
+  }
+  query.newest_first = order == "newest_first";
+  std::string peer;
+  Result<Conversation> conversation = ConversationOf(caller, request, "peer", &peer);
+  if (!conversation.ok()) return conversation.status();
+  Result<MessagePage> page = context_.store.ReadConversation(*conversation, query);
   if (!page.ok()) return page.status();
-  outbox.ToClient(std::string(caller.client_id), UserTopic(me, kReplyKind), HistoryJson(*tag, request.peer, *page));
+  context_.Reply(caller, outbox, HistoryJson(request.tag(), *conversation, peer, *page));
+  return Status::Ok();
+}
+
+Status ChatService::Sync(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+  std::uint64_t after = 0;
+  std::uint64_t limit = std::min(kDefaultSyncPage, context_.limits.max_sync_page);
+  if (Status s = request.OptionalNumber("after", 0, UINT64_MAX, &after); !s.ok()) return s;
+  if (Status s = request.OptionalNumber("limit", 1, UINT32_MAX, &limit); !s.ok()) return s;
+  limit = std::min<std::uint64_t>(limit, context_.limits.max_sync_page);
+  std::string me(caller.user_id);
+  Result<QueuePage> page = context_.store.ReadQueue(me, after, limit);
+  if (!page.ok()) return page.status();
+  std::vector<std::string> events;
+  events.reserve(page->entries.size());
+  for (const SequencedEntry& item : page->entries) {
+    const QueueEntry& entry = item.entry;
+    if (entry.kind == QueueEntry::Kind::kEvent) {
+      events.push_back(WithSeq(entry.event_json, item.seq));
+      continue;
+    }
+    Result<std::optional<StoredMessage>> message = context_.store.GetMessage(entry.conversation, entry.message_id);
+    if (!message.ok()) return message.status();
+    if (!*message) {
+      // Never expected (messages are not deleted), but a hole in seq would stall every device.
+      events.push_back(WithSeq("{\"type\":\"missing\"}", item.seq));
+      continue;
+    }
+    events.push_back(WithSeq(MessageEventJson(**message), item.seq));
+  }
+  context_.Reply(caller, outbox, SyncJson(request.tag(), events, *page));
+  return Status::Ok();
+}
+
+Status ChatService::Read(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+  MessageId up_to = 0;
+  if (!request.Has("up_to")) return Status::Error(ErrorCode::kBadRequest, "up_to is required");
+  if (Status s = request.OptionalId("up_to", &up_to); !s.ok()) return s;
+  std::string peer;
+  Result<Conversation> conversation = ConversationOf(caller, request, "peer", &peer);
+  if (!conversation.ok()) return conversation.status();
+  std::string me(caller.user_id);
+  Result<MessageId> current = context_.store.GetReadPosition(me, *conversation);
+  if (!current.ok()) return current.status();
+  if (up_to > *current) {
+    // A moved read position is an event in the user's own queue, so every device converges on it.
+    WriteSet writes;
+    writes.read_positions.push_back({me, *conversation, up_to});
+    std::string event = ReadEventJson(*conversation, peer, up_to, context_.clock.NowMillis());
+    QueueEntry entry{QueueEntry::Kind::kEvent, {}, 0, event, context_.clock.NowMillis()};
+    Fanout fanout(context_.seqs);
+    if (Status s = fanout.Add(me, entry, event, &writes); !s.ok()) return s;
+    if (Status s = context_.Commit(writes, fanout, outbox); !s.ok()) return s;
+  }
+  context_.Reply(caller, outbox, OkJson("read", request.tag()));
+  return Status::Ok();
+}
+
+Status ChatService::Conversations(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+  std::string me(caller.user_id);
+  std::vector<ConversationSummary> list;
+  Result<std::vector<DirectPeer>> peers = context_.store.ListDirectPeers(me);
+  if (!peers.ok()) return peers.status();
+  for (const DirectPeer& p : *peers) {
+    ConversationSummary summary;
+    summary.conversation = Conversation::Direct(me, p.peer);
+    summary.peer = p.peer;
+    summary.last_id = p.last_id;
+    list.push_back(std::move(summary));
+  }
+  Result<std::vector<std::string>> groups = context_.store.ListUserGroups(me);
+  if (!groups.ok()) return groups.status();
+  for (const std::string& group_id : *groups) {
+    Result<std::optional<GroupRecord>> group = context_.store.GetGroup(group_id);
+    if (!group.ok()) return group.status();
+    Result<MessageId> last = context_.store.LastMessageId(Conversation::Group(group_id));
+    if (!last.ok()) return last.status();
+    ConversationSummary summary;
+    summary.conversation = Conversation::Group(group_id);
+    summary.name = *group ? (*group)->name : "";
+    summary.last_id = *last;
+    list.push_back(std::move(summary));
+  }
+  for (ConversationSummary& summary : list) {
+    Result<MessageId> read = context_.store.GetReadPosition(me, summary.conversation);
+    if (!read.ok()) return read.status();
+    summary.read_up_to = *read;
+    Result<std::size_t> unread = context_.store.CountMessagesAfter(summary.conversation, *read, me, kUnreadCap);
+    if (!unread.ok()) return unread.status();
+    summary.unread = *unread;
+  }
+  std::sort(list.begin(), list.end(),
+            [](const ConversationSummary& a, const ConversationSummary& b) { return a.last_id > b.last_id; });
+  context_.Reply(caller, outbox, ConversationsJson(request.tag(), list));
   return Status::Ok();
 }
 

@@ -1,44 +1,43 @@
-// ChatService: what the server does with a client's request (send, history), independent of Mosquitto.
+// ChatService: what the server does with a client's request, independent of Mosquitto. Messages,
+// history, sync, read marks and the conversation list live here; group management in GroupService.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-#include "core/clock.h"
-#include "core/message_id.h"
+#include "core/group_service.h"
 #include "core/outbox.h"
 #include "core/protocol_format.h"
 #include "core/rate_limiter.h"
-#include "core/settings.h"
-#include "core/store.h"
+#include "core/service_context.h"
 #include "core/topic_format.h"
 
 namespace chat::core {
 
-// Who made a request: the authenticated user and the MQTT client (device) it came from.
-struct Caller {
-  std::string_view user_id;
-  std::string_view client_id;
-};
-
 // Not thread-safe: one instance runs on the broker thread. Borrows every constructor argument.
 class ChatService {
  public:
-  ChatService(Store& store, const Clock& clock, MessageIdGenerator& ids, const Limits& limits);
+  ChatService(Store& store, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
+              const SyncSettings& sync);
 
-  // Handles one request payload published on the topic of `op`. On success the results (ack, message
-  // events, history page) are in `outbox` and Ok is returned. On rejection nothing is stored, an error
-  // reply for the caller's device is in `outbox`, and the Status says why.
+  // Handles one request payload published on the topic of `op`. On success the results (ack, events,
+  // reply) are in `outbox` and Ok is returned. On rejection nothing is stored, an error reply for the
+  // caller's device is in `outbox`, and the Status says why.
   Status Handle(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox);
 
  private:
-  Status Send(const Caller& caller, std::string_view payload, RequestTag* tag, Outbox& outbox);
-  Status History(const Caller& caller, std::string_view payload, RequestTag* tag, Outbox& outbox);
-  Status CheckPeer(const std::string& peer);
+  Status Dispatch(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
+  Status Send(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  Status History(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  Status Sync(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  Status Read(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  Status Conversations(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  // The conversation a request names with "peer" (1:1) or "group", checked to be the caller's own.
+  Result<Conversation> ConversationOf(const Caller& caller, const RequestFields& request, const char* peer_field,
+                                      std::string* peer);
 
-  Store& store_;
-  MessageIdGenerator& ids_;
-  const Limits& limits_;
+  ServiceContext context_;
+  GroupService groups_;
   RateLimiter send_rate_;
 };
 

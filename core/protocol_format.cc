@@ -1,7 +1,5 @@
 #include "core/protocol_format.h"
 
-#include <nlohmann/json.hpp>
-
 #include "core/message_id.h"
 
 namespace chat::core {
@@ -13,36 +11,67 @@ constexpr std::size_t kMaxTagLength = 64;
 
 Status BadRequest(std::string message) { return Status::Error(ErrorCode::kBadRequest, std::move(message)); }
 
-// Copies a short string field into `out`; absent is fine, another type or an overlong value is not.
-Status ReadTagField(const json& object, const char* name, std::string* out) {
-  auto it = object.find(name);
-  if (it == object.end()) return Status::Ok();
-  if (!it->is_string()) return BadRequest(std::string(name) + " must be a string");
-  const auto& value = it->get_ref<const std::string&>();
-  if (value.size() > kMaxTagLength) return BadRequest(std::string(name) + " is longer than 64 characters");
-  *out = value;
+std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void AddTag(const RequestTag& tag, json* object) {
+  if (!tag.rid.empty()) (*object)["rid"] = tag.rid;
+  if (!tag.cmid.empty()) (*object)["cmid"] = tag.cmid;
+}
+
+// How a conversation is named to a user: {"peer": other} or {"group": id}.
+void AddConversation(const Conversation& conversation, std::string_view peer, json* object) {
+  if (conversation.is_group()) {
+    (*object)["group"] = conversation.key;
+  } else {
+    (*object)["peer"] = peer;
+  }
+}
+
+json MessageObject(const StoredMessage& m) {
+  json object = {{"id", FormatMessageId(m.id)}, {"from", m.from}, {"text", m.text}, {"ts", m.created_at_ms}};
+  if (m.group_id.empty()) {
+    object["to"] = m.to;
+  } else {
+    object["group"] = m.group_id;
+  }
+  if (!m.client_message_id.empty()) object["cmid"] = m.client_message_id;
+  return object;
+}
+
+}  // namespace
+
+Status RequestFields::Parse(std::string_view payload) {
+  object_ = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
+  if (object_.is_discarded()) return BadRequest("payload is not valid JSON");
+  if (!object_.is_object()) return BadRequest("payload must be a JSON object");
+  for (auto [name, field] : {std::pair{"rid", &tag_.rid}, std::pair{"cmid", &tag_.cmid}}) {
+    auto it = object_.find(name);
+    if (it == object_.end()) continue;
+    if (!it->is_string()) return BadRequest(std::string(name) + " must be a string");
+    if (it->get_ref<const std::string&>().size() > kMaxTagLength) {
+      return BadRequest(std::string(name) + " is longer than 64 characters");
+    }
+    *field = it->get<std::string>();
+  }
   return Status::Ok();
 }
 
-Status ParseObject(std::string_view payload, json* object, RequestTag* tag) {
-  *object = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
-  if (object->is_discarded()) return BadRequest("payload is not valid JSON");
-  if (!object->is_object()) return BadRequest("payload must be a JSON object");
-  if (Status s = ReadTagField(*object, "rid", &tag->rid); !s.ok()) return s;
-  return ReadTagField(*object, "cmid", &tag->cmid);
+Status RequestFields::RequiredString(const char* name, std::string* out) const {
+  if (!Has(name)) return BadRequest(std::string(name) + " is required");
+  return OptionalString(name, out);
 }
 
-Status ReadRequiredString(const json& object, const char* name, std::string* out) {
-  auto it = object.find(name);
-  if (it == object.end()) return BadRequest(std::string(name) + " is required");
+Status RequestFields::OptionalString(const char* name, std::string* out) const {
+  auto it = object_.find(name);
+  if (it == object_.end()) return Status::Ok();
   if (!it->is_string()) return BadRequest(std::string(name) + " must be a string");
   *out = it->get<std::string>();
   return Status::Ok();
 }
 
-Status ReadOptionalId(const json& object, const char* name, MessageId* out) {
-  auto it = object.find(name);
-  if (it == object.end() || it->is_null()) return Status::Ok();
+Status RequestFields::OptionalId(const char* name, MessageId* out) const {
+  auto it = object_.find(name);
+  if (it == object_.end() || it->is_null()) return Status::Ok();
   if (!it->is_string()) return BadRequest(std::string(name) + " must be a message id string");
   auto id = ParseMessageId(it->get_ref<const std::string&>());
   if (!id) return BadRequest(std::string(name) + " is not a message id");
@@ -50,53 +79,30 @@ Status ReadOptionalId(const json& object, const char* name, MessageId* out) {
   return Status::Ok();
 }
 
-std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-json MessageObject(const StoredMessage& m) {
-  json object = {{"id", FormatMessageId(m.id)},
-                 {"from", m.from},
-                 {"to", m.to},
-                 {"text", m.text},
-                 {"ts", m.created_at_ms}};
-  if (!m.client_message_id.empty()) object["cmid"] = m.client_message_id;
-  return object;
-}
-
-void AddTag(const RequestTag& tag, json* object) {
-  if (!tag.rid.empty()) (*object)["rid"] = tag.rid;
-  if (!tag.cmid.empty()) (*object)["cmid"] = tag.cmid;
-}
-
-}  // namespace
-
-Status ParseSendRequest(std::string_view payload, SendRequest* out) {
-  json object;
-  if (Status s = ParseObject(payload, &object, &out->tag); !s.ok()) return s;
-  if (Status s = ReadRequiredString(object, "to", &out->to); !s.ok()) return s;
-  return ReadRequiredString(object, "text", &out->text);
-}
-
-Status ParseHistoryRequest(std::string_view payload, std::size_t max_page, HistoryRequest* out) {
-  json object;
-  if (Status s = ParseObject(payload, &object, &out->tag); !s.ok()) return s;
-  if (Status s = ReadRequiredString(object, "peer", &out->peer); !s.ok()) return s;
-  if (Status s = ReadOptionalId(object, "before", &out->query.before); !s.ok()) return s;
-  if (Status s = ReadOptionalId(object, "after", &out->query.after); !s.ok()) return s;
-  out->query.limit = max_page < 50 ? max_page : 50;
-  if (auto it = object.find("limit"); it != object.end()) {
-    if (!it->is_number_integer() || it->get<std::int64_t>() < 1) return BadRequest("limit must be a positive integer");
-    auto limit = it->get<std::int64_t>();
-    out->query.limit = static_cast<std::size_t>(limit) > max_page ? max_page : static_cast<std::size_t>(limit);
+Status RequestFields::OptionalNumber(const char* name, std::uint64_t min, std::uint64_t max,
+                                     std::uint64_t* out) const {
+  auto it = object_.find(name);
+  if (it == object_.end()) return Status::Ok();
+  if (!it->is_number_unsigned() || it->get<std::uint64_t>() < min || it->get<std::uint64_t>() > max) {
+    return BadRequest(std::string(name) + " must be an integer from " + std::to_string(min) + " to " +
+                      std::to_string(max));
   }
-  out->query.newest_first = true;
-  if (auto it = object.find("order"); it != object.end()) {
-    if (*it == "newest_first") {
-      out->query.newest_first = true;
-    } else if (*it == "oldest_first") {
-      out->query.newest_first = false;
-    } else {
-      return BadRequest("order must be \"newest_first\" or \"oldest_first\"");
-    }
+  *out = it->get<std::uint64_t>();
+  return Status::Ok();
+}
+
+Status RequestFields::OptionalStringList(const char* name, std::size_t max_items,
+                                         std::vector<std::string>* out) const {
+  auto it = object_.find(name);
+  if (it == object_.end()) return Status::Ok();
+  if (!it->is_array()) return BadRequest(std::string(name) + " must be an array of strings");
+  if (it->size() > max_items) {
+    return BadRequest(std::string(name) + " has more than " + std::to_string(max_items) + " entries");
+  }
+  out->clear();
+  for (const json& item : *it) {
+    if (!item.is_string()) return BadRequest(std::string(name) + " must be an array of strings");
+    out->push_back(item.get<std::string>());
   }
   return Status::Ok();
 }
@@ -108,16 +114,37 @@ RequestTag ExtractTag(std::string_view payload) {
   for (char& c : ascii) {
     if (static_cast<unsigned char>(c) >= 0x80) c = '?';
   }
-  RequestTag tag;
-  json object;
-  IgnoreError(ParseObject(ascii, &object, &tag), "best effort: the caller reports the real error");
-  return tag;
+  RequestFields fields;
+  IgnoreError(fields.Parse(ascii), "best effort: the caller reports the real error");
+  return fields.tag();
 }
 
 std::string MessageEventJson(const StoredMessage& message) {
   json event = MessageObject(message);
   event["type"] = "message";
   return Dump(event);
+}
+
+std::string GroupEventJson(const GroupRecord& group, std::string_view event, std::string_view by,
+                           const std::vector<std::string>& users, std::int64_t ts) {
+  json object = {{"type", "group"}, {"group", group.group_id}, {"event", event}, {"by", by},
+                 {"name", group.name},  {"ts", ts}};
+  if (!users.empty()) object["users"] = users;
+  return Dump(object);
+}
+
+std::string ReadEventJson(const Conversation& conversation, std::string_view peer, MessageId up_to, std::int64_t ts) {
+  json object = {{"type", "read"}, {"up_to", FormatMessageId(up_to)}, {"ts", ts}};
+  AddConversation(conversation, peer, &object);
+  return Dump(object);
+}
+
+std::string WithSeq(std::string_view event_json, std::uint64_t seq) {
+  // Every event is a JSON object: put "seq" first rather than parse and dump it again.
+  std::string out = "{\"seq\":" + std::to_string(seq);
+  if (event_json.size() > 2) out.push_back(',');
+  out.append(event_json.substr(1));
+  return out;
 }
 
 std::string SendAckJson(const RequestTag& tag, const StoredMessage& message, bool duplicate) {
@@ -133,10 +160,68 @@ std::string ErrorJson(std::string_view op, const RequestTag& tag, const Status& 
   return Dump(reply);
 }
 
-std::string HistoryJson(const RequestTag& tag, std::string_view peer, const MessagePage& page) {
+std::string OkJson(std::string_view op, const RequestTag& tag) {
+  json reply = {{"type", "ok"}, {"op", op}};
+  AddTag(tag, &reply);
+  return Dump(reply);
+}
+
+std::string HistoryJson(const RequestTag& tag, const Conversation& conversation, std::string_view peer,
+                        const MessagePage& page) {
   json messages = json::array();
   for (const StoredMessage& m : page.messages) messages.push_back(MessageObject(m));
-  json reply = {{"type", "history"}, {"peer", peer}, {"messages", std::move(messages)}, {"more", page.more}};
+  json reply = {{"type", "history"}, {"messages", std::move(messages)}, {"more", page.more}};
+  AddConversation(conversation, peer, &reply);
+  AddTag(tag, &reply);
+  return Dump(reply);
+}
+
+std::string SyncJson(const RequestTag& tag, const std::vector<std::string>& events, const QueuePage& page) {
+  json reply = {{"type", "sync"}, {"more", page.more}, {"last_seq", page.last_seq}};
+  if (page.truncated) reply["truncated"] = true;
+  AddTag(tag, &reply);
+  // The events are JSON already; splice them in rather than parse them back.
+  std::string out = Dump(reply);
+  out.pop_back();
+  out.append(",\"events\":[");
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i) out.push_back(',');
+    out.append(events[i]);
+  }
+  out.append("]}");
+  return out;
+}
+
+std::string GroupJson(const RequestTag& tag, const GroupRecord& group, const std::vector<GroupMember>& members) {
+  json names = json::array();
+  for (const GroupMember& m : members) names.push_back(m.user_id);
+  json reply = {{"type", "group"}, {"group", group.group_id}, {"name", group.name}, {"owner", group.owner},
+                {"members", std::move(names)}};
+  AddTag(tag, &reply);
+  return Dump(reply);
+}
+
+std::string GroupsJson(const RequestTag& tag, const std::vector<GroupSummary>& groups) {
+  json list = json::array();
+  for (const GroupSummary& g : groups) {
+    list.push_back({{"group", g.group.group_id}, {"name", g.group.name}, {"owner", g.group.owner},
+                    {"members", g.member_count}});
+  }
+  json reply = {{"type", "groups"}, {"groups", std::move(list)}};
+  AddTag(tag, &reply);
+  return Dump(reply);
+}
+
+std::string ConversationsJson(const RequestTag& tag, const std::vector<ConversationSummary>& conversations) {
+  json list = json::array();
+  for (const ConversationSummary& c : conversations) {
+    json item = {{"last_id", FormatMessageId(c.last_id)}, {"read_up_to", FormatMessageId(c.read_up_to)},
+                 {"unread", c.unread}};
+    AddConversation(c.conversation, c.peer, &item);
+    if (c.conversation.is_group()) item["name"] = c.name;
+    list.push_back(std::move(item));
+  }
+  json reply = {{"type", "conversations"}, {"conversations", std::move(list)}};
   AddTag(tag, &reply);
   return Dump(reply);
 }

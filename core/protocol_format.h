@@ -1,10 +1,13 @@
-// The JSON payloads of the chat protocol, parsed and built in one place. docs/PROTOCOL.md is their
+// The JSON payloads of the chat protocol, read and built in one place. docs/PROTOCOL.md is their
 // description for client authors; keep the two in step.
 #pragma once
 
-#include <optional>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/records.h"
 #include "core/status.h"
@@ -17,32 +20,66 @@ struct RequestTag {
   std::string cmid;  // client message id of a send (optional)
 };
 
-struct SendRequest {
-  RequestTag tag;
-  std::string to;
-  std::string text;
+// A request payload: a JSON object, with typed accessors that fail with kBadRequest naming the field.
+// Absent optional fields leave the output unchanged. Never throws.
+class RequestFields {
+ public:
+  // Parses `payload`; on failure `tag` still holds what could be read, so the error can carry it.
+  Status Parse(std::string_view payload);
+  const RequestTag& tag() const { return tag_; }
+  bool Has(const char* name) const { return object_.contains(name); }
+
+  Status RequiredString(const char* name, std::string* out) const;
+  Status OptionalString(const char* name, std::string* out) const;
+  // A message id string ("384…").
+  Status OptionalId(const char* name, MessageId* out) const;
+  // A non-negative integer in [min, max].
+  Status OptionalNumber(const char* name, std::uint64_t min, std::uint64_t max, std::uint64_t* out) const;
+  // An array of at most `max_items` strings.
+  Status OptionalStringList(const char* name, std::size_t max_items, std::vector<std::string>* out) const;
+
+ private:
+  nlohmann::json object_;
+  RequestTag tag_;
 };
 
-struct HistoryRequest {
-  RequestTag tag;
-  std::string peer;
-  HistoryQuery query;
-};
-
-// Parsing checks shape and types only (kBadRequest); business rules are the service's.
-// `tag` is filled as far as the payload allowed, even on failure, so the error can carry it.
-Status ParseSendRequest(std::string_view payload, SendRequest* out);
-Status ParseHistoryRequest(std::string_view payload, std::size_t max_page, HistoryRequest* out);
 // Best effort: the rid/cmid of a payload that failed validation before it was parsed.
 RequestTag ExtractTag(std::string_view payload);
 
-// {"type":"message", ...}: a stored message as delivered to every device of both users.
+// Events (what devices receive on chat/v1/user/<me>/msg and in sync pages). Built without "seq";
+// WithSeq adds the receiving user's sequence number.
 std::string MessageEventJson(const StoredMessage& message);
-// {"type":"ack", ...}: the send was stored under `id`.
+std::string GroupEventJson(const GroupRecord& group, std::string_view event, std::string_view by,
+                           const std::vector<std::string>& users, std::int64_t ts);
+// A read mark as seen by its user: `conversation` with `peer` (the other user) or `group`.
+std::string ReadEventJson(const Conversation& conversation, std::string_view peer, MessageId up_to, std::int64_t ts);
+std::string WithSeq(std::string_view event_json, std::uint64_t seq);
+
+// Replies (to the asking device only, on chat/v1/user/<me>/reply).
 std::string SendAckJson(const RequestTag& tag, const StoredMessage& message, bool duplicate);
-// {"type":"error", ...}: a request was rejected and nothing was stored.
 std::string ErrorJson(std::string_view op, const RequestTag& tag, const Status& error);
-// {"type":"history", ...}: one page of a conversation.
-std::string HistoryJson(const RequestTag& tag, std::string_view peer, const MessagePage& page);
+std::string OkJson(std::string_view op, const RequestTag& tag);
+// One page of a conversation: `peer` or `group` names it as the caller sees it.
+std::string HistoryJson(const RequestTag& tag, const Conversation& conversation, std::string_view peer,
+                        const MessagePage& page);
+// `events` are complete event objects (with seq), in order.
+std::string SyncJson(const RequestTag& tag, const std::vector<std::string>& events, const QueuePage& page);
+std::string GroupJson(const RequestTag& tag, const GroupRecord& group, const std::vector<GroupMember>& members);
+
+struct GroupSummary {
+  GroupRecord group;
+  std::size_t member_count = 0;
+};
+std::string GroupsJson(const RequestTag& tag, const std::vector<GroupSummary>& groups);
+
+struct ConversationSummary {
+  Conversation conversation;
+  std::string peer;  // 1:1: the other user
+  std::string name;  // group: its name
+  MessageId last_id = 0;
+  MessageId read_up_to = 0;
+  std::size_t unread = 0;
+};
+std::string ConversationsJson(const RequestTag& tag, const std::vector<ConversationSummary>& conversations);
 
 }  // namespace chat::core

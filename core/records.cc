@@ -2,8 +2,8 @@
 
 namespace chat::core {
 
-std::string DirectConversationKey(const std::string& a, const std::string& b) {
-  return a < b ? a + ":" + b : b + ":" + a;
+Conversation Conversation::Direct(const std::string& a, const std::string& b) {
+  return {Kind::kDirect, a < b ? a + ":" + b : b + ":" + a};
 }
 
 }  // namespace chat::core

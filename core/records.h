@@ -23,19 +23,106 @@ struct UserRecord {
   std::int64_t created_at_ms = 0;
 };
 
-// One 1:1 message: message_id, from, to, content, created_at.
+// Which conversation a message belongs to: the 1:1 conversation of two users or a group.
+struct Conversation {
+  enum class Kind : std::uint8_t { kDirect = 1, kGroup = 2 };
+  Kind kind = Kind::kDirect;
+  // kDirect: "<lower>:<higher>" of the two user ids (':' cannot occur in a user id, so the key is
+  // unambiguous and the same whoever sends). kGroup: the group id.
+  std::string key;
+
+  static Conversation Direct(const std::string& a, const std::string& b);
+  static Conversation Group(std::string group_id) { return {Kind::kGroup, std::move(group_id)}; }
+  bool is_group() const { return kind == Kind::kGroup; }
+  bool operator==(const Conversation&) const = default;
+};
+
+// One message: message_id, from, to (1:1) or group, content, created_at.
 struct StoredMessage {
   MessageId id = 0;
   std::string from;
-  std::string to;
+  std::string to;        // the recipient of a 1:1 message; empty for a group message
+  std::string group_id;  // the group of a group message; empty for a 1:1 message
   std::string text;
   std::int64_t created_at_ms = 0;
   std::string client_message_id;  // the sender's idempotency key; empty when none was given
+
+  Conversation conversation() const {
+    return group_id.empty() ? Conversation::Direct(from, to) : Conversation::Group(group_id);
+  }
 };
 
-// The conversation between two users, independent of who sends: "<lower>:<higher>" (':' cannot occur
-// in a user id, so the key is unambiguous).
-std::string DirectConversationKey(const std::string& a, const std::string& b);
+struct GroupRecord {
+  std::string group_id;
+  std::string name;
+  std::string owner;
+  std::int64_t created_at_ms = 0;
+};
+
+struct GroupMember {
+  std::string user_id;
+  std::int64_t joined_at_ms = 0;
+};
+
+// One entry of a user's sync queue. A message entry refers to the stored message (a long text is not
+// copied into every member's queue); any other event (group change, read mark) is small and kept inline.
+struct QueueEntry {
+  enum class Kind : std::uint8_t { kMessage = 1, kEvent = 2 };
+  Kind kind = Kind::kMessage;
+  Conversation conversation;  // kMessage
+  MessageId message_id = 0;   // kMessage
+  std::string event_json;     // kEvent: the event object, without its "seq"
+  std::int64_t created_at_ms = 0;
+};
+
+struct SequencedEntry {
+  std::uint64_t seq = 0;
+  QueueEntry entry;
+};
+
+struct QueuePage {
+  std::vector<SequencedEntry> entries;  // ascending seq
+  bool more = false;                    // entries remain after this page
+  bool truncated = false;               // entries after the requested seq were dropped by retention
+  std::uint64_t last_seq = 0;           // the newest seq in the queue (0: empty)
+};
+
+// A user's 1:1 conversation partner and the newest message between them.
+struct DirectPeer {
+  std::string peer;
+  MessageId last_id = 0;
+};
+
+// Everything one request changes, written by Store::Apply in one atomic batch.
+struct WriteSet {
+  struct QueueAppend {
+    std::string user_id;
+    std::uint64_t seq = 0;
+    QueueEntry entry;
+  };
+  struct Membership {
+    std::string group_id;
+    std::string user_id;
+    std::int64_t joined_at_ms = 0;
+  };
+  struct ReadPosition {
+    std::string user_id;
+    Conversation conversation;
+    MessageId up_to = 0;
+  };
+  struct PeerUpdate {
+    std::string user_id;
+    DirectPeer peer;
+  };
+
+  std::vector<StoredMessage> messages;  // with their idempotency entries and the largest-id floor
+  std::vector<QueueAppend> queue;
+  std::vector<GroupRecord> groups;
+  std::vector<Membership> members_added;
+  std::vector<Membership> members_removed;
+  std::vector<ReadPosition> read_positions;
+  std::vector<PeerUpdate> peers;
+};
 
 // Which slice of a conversation to read. Bounds are exclusive; 0 means unbounded.
 struct HistoryQuery {

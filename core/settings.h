@@ -29,6 +29,17 @@ struct Limits {
   // Longest MQTT keepalive a client may ask for, in seconds; 0 ("never time out") is refused too, so a
   // silent client cannot hold a connection forever. Default 300; 10..3600.
   std::uint32_t max_keepalive_seconds = 300;
+  // Members of one group, its creator included. Default 100; 2..10000.
+  std::size_t max_group_members = 100;
+  // Longest group name in Unicode code points. Default 64; 1..1000.
+  std::size_t max_group_name_chars = 64;
+  // Largest sync page a client may ask for; larger requests are capped. Default 500; 1..10000.
+  std::size_t max_sync_page = 500;
+};
+
+struct SyncSettings {
+  // Days a sync queue entry is kept; 0 keeps entries forever. Default 0; 0..36500.
+  std::uint32_t retention_days = 0;
 };
 
 struct AuthSettings {

@@ -11,6 +11,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kUnknownPeer: return "unknown_peer";
     case ErrorCode::kNotAllowed: return "not_allowed";
     case ErrorCode::kRateLimited: return "rate_limited";
+    case ErrorCode::kGroupFull: return "group_full";
     case ErrorCode::kNotFound: return "not_found";
     case ErrorCode::kAlreadyExists: return "already_exists";
     case ErrorCode::kInvalidArgument: return "invalid_argument";

@@ -16,6 +16,7 @@ enum class ErrorCode {
   kUnknownPeer,    // the named user does not exist
   kNotAllowed,     // the caller may not do this
   kRateLimited,    // the caller sends faster than the configured rate
+  kGroupFull,      // adding would pass the group member limit
   kNotFound,       // storage: no such key
   kAlreadyExists,  // storage/admin: the thing exists already
   kInvalidArgument,

@@ -1,6 +1,7 @@
 // Store: the persistence the chat core needs. storage/ implements it with RocksDB.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,15 +11,16 @@
 
 namespace chat::core {
 
-// All methods are safe to call from one thread at a time (the broker thread, or one offline tool).
-// Writes are durable per the store's configured durability mode once they return Ok.
+// All methods are called from one thread at a time (the broker thread, or one offline tool). Writes are
+// durable per the store's configured durability mode once they return Ok.
 class Store {
  public:
   virtual ~Store() = default;
 
+  // --- Accounts
   // Returns the user, or kNotFound.
   virtual Result<UserRecord> GetUser(const std::string& user_id) = 0;
-  // Returns Ok when the user exists, kNotFound when not, kIoError when the store failed.
+  // Ok when the user exists, kNotFound when not, kIoError when the store failed.
   virtual Status UserExists(const std::string& user_id) = 0;
   // Creates or replaces the user.
   virtual Status PutUser(const UserRecord& user) = 0;
@@ -27,17 +29,48 @@ class Store {
   // Up to `limit` user ids greater than `after`, in ascending order.
   virtual Result<std::vector<std::string>> ListUsers(const std::string& after, std::size_t limit) = 0;
 
+  // --- Writes that gate an acknowledgement
+  // Writes everything in `writes` in one atomic batch: after a crash all or none of it is present.
+  // Each message also records its idempotency entry (when it has a client message id) and raises the
+  // largest-issued-id floor.
+  virtual Status Apply(const WriteSet& writes) = 0;
+
+  // --- Messages
   // The id stored earlier for (sender, client_message_id), or nullopt if there is none.
   virtual Result<std::optional<MessageId>> FindByClientMessageId(const std::string& sender,
                                                                  const std::string& client_message_id) = 0;
-  // Stores the message, its idempotency entry (when it has a client message id) and the new largest
-  // issued id in one atomic write: after a crash all or none of them are present.
-  virtual Status AppendDirectMessage(const StoredMessage& message) = 0;
-  // A page of the conversation between the two users (see HistoryQuery).
-  virtual Result<MessagePage> ReadDirectConversation(const std::string& user_a, const std::string& user_b,
-                                                     const HistoryQuery& query) = 0;
+  // A page of a conversation (see HistoryQuery).
+  virtual Result<MessagePage> ReadConversation(const Conversation& conversation, const HistoryQuery& query) = 0;
+  // One message, or nullopt.
+  virtual Result<std::optional<StoredMessage>> GetMessage(const Conversation& conversation, MessageId id) = 0;
+  // Messages after `after` not sent by `exclude_from`, counted up to `cap`.
+  virtual Result<std::size_t> CountMessagesAfter(const Conversation& conversation, MessageId after,
+                                                 const std::string& exclude_from, std::size_t cap) = 0;
+  // The newest message id of the conversation (0 when it has none).
+  virtual Result<MessageId> LastMessageId(const Conversation& conversation) = 0;
   // The largest message id ever stored (0 for an empty store): the id generator's floor at start-up.
   virtual Result<MessageId> LargestMessageId() = 0;
+
+  // --- Groups
+  virtual Result<std::optional<GroupRecord>> GetGroup(const std::string& group_id) = 0;
+  // Members in user id order.
+  virtual Result<std::vector<GroupMember>> ListMembers(const std::string& group_id) = 0;
+  // Ok when a member, kNotFound when not.
+  virtual Status CheckMember(const std::string& group_id, const std::string& user_id) = 0;
+  // The groups `user_id` belongs to, in group id order.
+  virtual Result<std::vector<std::string>> ListUserGroups(const std::string& user_id) = 0;
+
+  // --- Sync queues, read positions, conversation lists
+  // The newest seq in the user's queue (0 when empty).
+  virtual Result<std::uint64_t> LastQueueSeq(const std::string& user_id) = 0;
+  // Up to `limit` entries with seq > `after`, ascending.
+  virtual Result<QueuePage> ReadQueue(const std::string& user_id, std::uint64_t after, std::size_t limit) = 0;
+  // Drops up to `max_entries` of the user's oldest entries created before `before_ms`.
+  virtual Status TrimQueue(const std::string& user_id, std::int64_t before_ms, std::size_t max_entries) = 0;
+  // The user's read position in the conversation (0 when never set).
+  virtual Result<MessageId> GetReadPosition(const std::string& user_id, const Conversation& conversation) = 0;
+  // The user's 1:1 partners, in peer order.
+  virtual Result<std::vector<DirectPeer>> ListDirectPeers(const std::string& user_id) = 0;
 };
 
 }  // namespace chat::core

@@ -2,11 +2,22 @@
 
 namespace chat::core {
 
+namespace {
+
+constexpr RequestOp kAllOps[] = {
+    RequestOp::kSend,     RequestOp::kHistory,     RequestOp::kSync,        RequestOp::kRead,
+    RequestOp::kConversations, RequestOp::kGroupCreate, RequestOp::kGroupAdd, RequestOp::kGroupRemove,
+    RequestOp::kGroupLeave, RequestOp::kGroupRename, RequestOp::kGroups,    RequestOp::kGroupMembers,
+};
+
+}  // namespace
+
 RequestOp ParseRequestTopic(std::string_view topic) {
   if (topic.substr(0, kRequestPrefix.size()) != kRequestPrefix) return RequestOp::kUnknown;
   std::string_view op = topic.substr(kRequestPrefix.size());
-  if (op == "send") return RequestOp::kSend;
-  if (op == "history") return RequestOp::kHistory;
+  for (RequestOp candidate : kAllOps) {
+    if (op == RequestOpName(candidate)) return candidate;
+  }
   return RequestOp::kUnknown;
 }
 
@@ -14,6 +25,16 @@ const char* RequestOpName(RequestOp op) {
   switch (op) {
     case RequestOp::kSend: return "send";
     case RequestOp::kHistory: return "history";
+    case RequestOp::kSync: return "sync";
+    case RequestOp::kRead: return "read";
+    case RequestOp::kConversations: return "conversations";
+    case RequestOp::kGroupCreate: return "group_create";
+    case RequestOp::kGroupAdd: return "group_add";
+    case RequestOp::kGroupRemove: return "group_remove";
+    case RequestOp::kGroupLeave: return "group_leave";
+    case RequestOp::kGroupRename: return "group_rename";
+    case RequestOp::kGroups: return "groups";
+    case RequestOp::kGroupMembers: return "group_members";
     case RequestOp::kUnknown: break;
   }
   return "unknown";

@@ -19,7 +19,21 @@ inline constexpr std::string_view kAccountsControlTopic = "$CONTROL/chat-account
 inline constexpr std::string_view kAccountsControlResponseTopic = "$CONTROL/chat-accounts/v1/response";
 
 // Request operations (the <op> of a request topic).
-enum class RequestOp { kUnknown, kSend, kHistory };
+enum class RequestOp {
+  kUnknown,
+  kSend,
+  kHistory,
+  kSync,
+  kRead,
+  kConversations,
+  kGroupCreate,
+  kGroupAdd,
+  kGroupRemove,
+  kGroupLeave,
+  kGroupRename,
+  kGroups,
+  kGroupMembers,
+};
 
 // Returns the op of a request topic, or kUnknown for any other topic (including unknown ops).
 RequestOp ParseRequestTopic(std::string_view topic);

@@ -1,6 +1,16 @@
 #include "storage/key_format.h"
 
 namespace chat::storage {
+namespace {
+
+// "<table><a>\0" : the prefix of every key of `a` in `table`.
+std::string Scoped(std::string_view table, std::string_view a) {
+  std::string key(table);
+  key.append(a).push_back('\0');
+  return key;
+}
+
+}  // namespace
 
 void AppendBigEndian64(std::uint64_t value, std::string* out) {
   for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((value >> shift) & 0xFF));
@@ -12,37 +22,55 @@ std::uint64_t ReadBigEndian64(std::string_view bytes) {
   return value;
 }
 
-std::string UserKey(std::string_view user_id) {
-  std::string key(kUserPrefix);
-  key.append(user_id);
-  return key;
+std::uint64_t TrailingNumber(std::string_view key) { return ReadBigEndian64(key.substr(key.size() - 8)); }
+
+std::string PrefixEnd(std::string_view prefix) {
+  // Every prefix used here ends in '\0' or '/', never in 0xFF, so incrementing the last byte suffices.
+  std::string end(prefix);
+  end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
 }
 
-std::string ConversationPrefix(std::string_view conversation_key) {
-  std::string key = "m/";
-  key.append(conversation_key).push_back('\0');
-  return key;
+std::string UserKey(std::string_view user_id) { return std::string(kUserPrefix).append(user_id); }
+
+std::string ConversationPrefix(const core::Conversation& conversation) {
+  return Scoped(conversation.is_group() ? "gmsg/" : "m/", conversation.key);
 }
 
-std::string ConversationEnd(std::string_view conversation_key) {
-  std::string key = ConversationPrefix(conversation_key);
-  key.back() = '\x01';
-  return key;
-}
-
-std::string MessageKey(std::string_view conversation_key, core::MessageId id) {
-  std::string key = ConversationPrefix(conversation_key);
+std::string MessageKey(const core::Conversation& conversation, core::MessageId id) {
+  std::string key = ConversationPrefix(conversation);
   AppendBigEndian64(id, &key);
   return key;
 }
 
-core::MessageId MessageIdFromKey(std::string_view key) { return ReadBigEndian64(key.substr(key.size() - 8)); }
-
 std::string ClientMessageIdKey(std::string_view sender, std::string_view client_message_id) {
-  std::string key = "c/";
-  key.append(sender).push_back('\0');
-  key.append(client_message_id);
+  return Scoped("c/", sender).append(client_message_id);
+}
+
+std::string GroupKey(std::string_view group_id) { return std::string("grp/").append(group_id); }
+std::string MemberPrefix(std::string_view group_id) { return Scoped("gmem/", group_id); }
+std::string MemberKey(std::string_view group_id, std::string_view user_id) {
+  return MemberPrefix(group_id).append(user_id);
+}
+std::string UserGroupPrefix(std::string_view user_id) { return Scoped("ugrp/", user_id); }
+std::string UserGroupKey(std::string_view user_id, std::string_view group_id) {
+  return UserGroupPrefix(user_id).append(group_id);
+}
+
+std::string QueuePrefix(std::string_view user_id) { return Scoped("q/", user_id); }
+std::string QueueKey(std::string_view user_id, std::uint64_t seq) {
+  std::string key = QueuePrefix(user_id);
+  AppendBigEndian64(seq, &key);
   return key;
 }
+
+std::string ReadPositionKey(std::string_view user_id, const core::Conversation& conversation) {
+  std::string key = Scoped("rd/", user_id);
+  key.push_back(static_cast<char>(conversation.kind));
+  return key.append(conversation.key);
+}
+
+std::string PeerPrefix(std::string_view user_id) { return Scoped("peer/", user_id); }
+std::string PeerKey(std::string_view user_id, std::string_view peer) { return PeerPrefix(user_id).append(peer); }
 
 }  // namespace chat::storage

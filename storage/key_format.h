@@ -1,37 +1,59 @@
-// The RocksDB key layout, defined once (docs/STORAGE.md describes it). Every key starts with a one-
-// letter table prefix; integers are big-endian so byte order is numeric order.
+// The RocksDB key layout, defined once (docs/STORAGE.md describes it). Every key starts with a table
+// prefix; integers are big-endian so byte order is numeric order. User ids cannot contain ':', '/' or
+// NUL and group ids are digits, so no key of one user, group or table can be a prefix of another's.
 //
-//   u/<user_id>                         -> UserRecord                 (accounts)
-//   m/<a>:<b>\0<message_id:be64>         -> StoredMessage              (1:1 messages, a < b)
-//   c/<sender>\0<cmid>                   -> <message_id:be64>          (send idempotency)
-//   x/largest_message_id                 -> <message_id:be64>          (id generator floor)
+//   u/<user_id>                        -> UserRecord                       (accounts)
+//   m/<a>:<b>\0<message_id>            -> StoredMessage                    (1:1 messages, a < b)
+//   gmsg/<group_id>\0<message_id>      -> StoredMessage                    (group messages)
+//   c/<sender>\0<cmid>                 -> <message_id>                     (send idempotency)
+//   x/largest_message_id               -> <message_id>                     (id generator floor)
+//   grp/<group_id>                     -> GroupRecord
+//   gmem/<group_id>\0<user_id>         -> joined_at                        (members of a group)
+//   ugrp/<user_id>\0<group_id>         -> ""                               (groups of a user)
+//   q/<user_id>\0<seq>                 -> QueueEntry                       (sync queue)
+//   rd/<user_id>\0<kind><conv key>     -> <message_id>                     (read positions)
+//   peer/<user_id>\0<peer>             -> <message_id>                     (1:1 partners, last message)
 //
-// A conversation's messages share one prefix, so a page is one range scan in id order.
+// A conversation's messages and a user's queue each share one prefix: a page is one range scan.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "core/message_id.h"
+#include "core/records.h"
 
 namespace chat::storage {
 
-std::string UserKey(std::string_view user_id);
-inline constexpr std::string_view kUserPrefix = "u/";
+void AppendBigEndian64(std::uint64_t value, std::string* out);
+std::uint64_t ReadBigEndian64(std::string_view bytes);  // bytes.size() must be >= 8
+// The last 8 bytes of a key, as a big-endian number (the id or seq ending a key).
+std::uint64_t TrailingNumber(std::string_view key);
 
-// The prefix shared by every message of a conversation, and one message's key.
-std::string ConversationPrefix(std::string_view conversation_key);
-// The first key after every message of the conversation (an exclusive upper bound).
-std::string ConversationEnd(std::string_view conversation_key);
-std::string MessageKey(std::string_view conversation_key, core::MessageId id);
-// The id at the end of a message key (the last 8 bytes).
-core::MessageId MessageIdFromKey(std::string_view key);
+// The first key after every key starting with `prefix` (an exclusive upper bound).
+std::string PrefixEnd(std::string_view prefix);
+
+inline constexpr std::string_view kUserPrefix = "u/";
+std::string UserKey(std::string_view user_id);
+
+// Messages of a conversation: the shared prefix and one message's key.
+std::string ConversationPrefix(const core::Conversation& conversation);
+std::string MessageKey(const core::Conversation& conversation, core::MessageId id);
 
 std::string ClientMessageIdKey(std::string_view sender, std::string_view client_message_id);
 inline constexpr std::string_view kLargestMessageIdKey = "x/largest_message_id";
 
-void AppendBigEndian64(std::uint64_t value, std::string* out);
-std::uint64_t ReadBigEndian64(std::string_view bytes);  // bytes.size() must be >= 8
+std::string GroupKey(std::string_view group_id);
+std::string MemberPrefix(std::string_view group_id);
+std::string MemberKey(std::string_view group_id, std::string_view user_id);
+std::string UserGroupPrefix(std::string_view user_id);
+std::string UserGroupKey(std::string_view user_id, std::string_view group_id);
+
+std::string QueuePrefix(std::string_view user_id);
+std::string QueueKey(std::string_view user_id, std::uint64_t seq);
+
+std::string ReadPositionKey(std::string_view user_id, const core::Conversation& conversation);
+std::string PeerPrefix(std::string_view user_id);
+std::string PeerKey(std::string_view user_id, std::string_view peer);
 
 }  // namespace chat::storage

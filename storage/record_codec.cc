@@ -6,7 +6,9 @@ namespace chat::storage {
 namespace {
 
 constexpr char kUserVersion = 1;
-constexpr char kMessageVersion = 1;
+constexpr char kMessageVersion = 2;  // 1: before groups (no group id)
+constexpr char kGroupVersion = 1;
+constexpr char kQueueEntryVersion = 1;
 
 void PutVarint(std::uint64_t value, std::string* out) {
   while (value >= 0x80) {
@@ -96,6 +98,7 @@ std::string EncodeMessage(const core::StoredMessage& message) {
   std::string out(1, kMessageVersion);
   PutString(message.from, &out);
   PutString(message.to, &out);
+  PutString(message.group_id, &out);
   PutVarint(static_cast<std::uint64_t>(message.created_at_ms), &out);
   PutString(message.client_message_id, &out);
   PutString(message.text, &out);
@@ -104,14 +107,67 @@ std::string EncodeMessage(const core::StoredMessage& message) {
 
 core::Status DecodeMessage(core::MessageId id, std::string_view bytes, core::StoredMessage* out) {
   Reader in(bytes);
-  if (in.Byte() != kMessageVersion) return Corrupt("unknown message record version");
+  char version = in.Byte();
+  if (version != kMessageVersion && version != 1) return Corrupt("unknown message record version");
   out->id = id;
   out->from = in.String();
   out->to = in.String();
+  if (version >= 2) out->group_id = in.String();
   out->created_at_ms = static_cast<std::int64_t>(in.Varint());
   out->client_message_id = in.String();
   out->text = in.String();
   if (!in.ok()) return Corrupt("truncated message record");
+  return core::Status::Ok();
+}
+
+std::string EncodeGroup(const core::GroupRecord& group) {
+  std::string out(1, kGroupVersion);
+  PutString(group.name, &out);
+  PutString(group.owner, &out);
+  PutVarint(static_cast<std::uint64_t>(group.created_at_ms), &out);
+  return out;
+}
+
+core::Status DecodeGroup(std::string_view group_id, std::string_view bytes, core::GroupRecord* out) {
+  Reader in(bytes);
+  if (in.Byte() != kGroupVersion) return Corrupt("unknown group record version");
+  out->group_id = std::string(group_id);
+  out->name = in.String();
+  out->owner = in.String();
+  out->created_at_ms = static_cast<std::int64_t>(in.Varint());
+  if (!in.ok()) return Corrupt("truncated group record");
+  return core::Status::Ok();
+}
+
+std::string EncodeQueueEntry(const core::QueueEntry& entry) {
+  std::string out(1, kQueueEntryVersion);
+  out.push_back(static_cast<char>(entry.kind));
+  PutVarint(static_cast<std::uint64_t>(entry.created_at_ms), &out);
+  if (entry.kind == core::QueueEntry::Kind::kMessage) {
+    out.push_back(static_cast<char>(entry.conversation.kind));
+    PutString(entry.conversation.key, &out);
+    PutVarint(entry.message_id, &out);
+  } else {
+    PutString(entry.event_json, &out);
+  }
+  return out;
+}
+
+core::Status DecodeQueueEntry(std::string_view bytes, core::QueueEntry* out) {
+  Reader in(bytes);
+  if (in.Byte() != kQueueEntryVersion) return Corrupt("unknown queue entry version");
+  out->kind = static_cast<core::QueueEntry::Kind>(in.Byte());
+  out->created_at_ms = static_cast<std::int64_t>(in.Varint());
+  if (out->kind == core::QueueEntry::Kind::kMessage) {
+    out->conversation.kind = static_cast<core::Conversation::Kind>(in.Byte());
+    out->conversation.key = in.String();
+    out->message_id = in.Varint();
+  } else if (out->kind == core::QueueEntry::Kind::kEvent) {
+    out->event_json = in.String();
+  } else {
+    return Corrupt("unknown queue entry kind");
+  }
+  if (!in.ok()) return Corrupt("truncated queue entry");
   return core::Status::Ok();
 }
 

@@ -17,4 +17,10 @@ core::Status DecodeUser(std::string_view user_id, std::string_view bytes, core::
 std::string EncodeMessage(const core::StoredMessage& message);
 core::Status DecodeMessage(core::MessageId id, std::string_view bytes, core::StoredMessage* out);
 
+std::string EncodeGroup(const core::GroupRecord& group);
+core::Status DecodeGroup(std::string_view group_id, std::string_view bytes, core::GroupRecord* out);
+
+std::string EncodeQueueEntry(const core::QueueEntry& entry);
+core::Status DecodeQueueEntry(std::string_view bytes, core::QueueEntry* out);
+
 }  // namespace chat::storage

@@ -7,6 +7,8 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
+
 #include "storage/key_format.h"
 #include "storage/record_codec.h"
 
@@ -74,16 +76,16 @@ Status RocksDbStore::UserExists(const std::string& user_id) {
 }
 
 Status RocksDbStore::PutUser(const core::UserRecord& user) {
-  rocksdb::WriteOptions write;
-  write.sync = sync_;
-  return FromRocks(db_->Put(write, UserKey(user.user_id), EncodeUser(user)));
+  rocksdb::WriteBatch batch;
+  batch.Put(UserKey(user.user_id), EncodeUser(user));
+  return Write(&batch);
 }
 
 Status RocksDbStore::DeleteUser(const std::string& user_id) {
   if (Status exists = UserExists(user_id); !exists.ok()) return exists;
-  rocksdb::WriteOptions write;
-  write.sync = sync_;
-  return FromRocks(db_->Delete(write, UserKey(user_id)));
+  rocksdb::WriteBatch batch;
+  batch.Delete(UserKey(user_id));
+  return Write(&batch);
 }
 
 core::Result<std::vector<std::string>> RocksDbStore::ListUsers(const std::string& after, std::size_t limit) {
@@ -100,6 +102,71 @@ core::Result<std::vector<std::string>> RocksDbStore::ListUsers(const std::string
   return ids;
 }
 
+Status RocksDbStore::Write(rocksdb::WriteBatch* batch) {
+  rocksdb::WriteOptions write;
+  write.sync = sync_;
+  return FromRocks(db_->Write(write, batch));
+}
+
+core::Result<std::uint64_t> RocksDbStore::GetNumber(const std::string& key, std::uint64_t fallback) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
+  if (s.IsNotFound()) return fallback;
+  if (!s.ok()) return FromRocks(s);
+  if (value.size() != 8) return Status::Error(ErrorCode::kCorruption, "bad number record");
+  return ReadBigEndian64(value);
+}
+
+core::Result<std::string> RocksDbStore::LastKeyWithPrefix(const std::string& prefix) {
+  std::string end = PrefixEnd(prefix);
+  rocksdb::Slice lower(prefix), upper(end);
+  rocksdb::ReadOptions read;
+  read.iterate_lower_bound = &lower;
+  read.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  it->SeekToLast();
+  if (!it->status().ok()) return FromRocks(it->status());
+  return it->Valid() ? it->key().ToString() : std::string();
+}
+
+Status RocksDbStore::Apply(const core::WriteSet& writes) {
+  rocksdb::WriteBatch batch;
+  std::string number;
+  auto encoded = [&number](std::uint64_t value) -> const std::string& {
+    number.clear();
+    AppendBigEndian64(value, &number);
+    return number;
+  };
+  core::MessageId largest = 0;
+  for (const core::StoredMessage& message : writes.messages) {
+    batch.Put(MessageKey(message.conversation(), message.id), EncodeMessage(message));
+    if (!message.client_message_id.empty()) {
+      batch.Put(ClientMessageIdKey(message.from, message.client_message_id), encoded(message.id));
+    }
+    largest = std::max(largest, message.id);
+  }
+  if (largest != 0) batch.Put(AsSlice(kLargestMessageIdKey), encoded(largest));
+  for (const auto& append : writes.queue) {
+    batch.Put(QueueKey(append.user_id, append.seq), EncodeQueueEntry(append.entry));
+  }
+  for (const core::GroupRecord& group : writes.groups) batch.Put(GroupKey(group.group_id), EncodeGroup(group));
+  for (const auto& member : writes.members_added) {
+    batch.Put(MemberKey(member.group_id, member.user_id), encoded(static_cast<std::uint64_t>(member.joined_at_ms)));
+    batch.Put(UserGroupKey(member.user_id, member.group_id), "");
+  }
+  for (const auto& member : writes.members_removed) {
+    batch.Delete(MemberKey(member.group_id, member.user_id));
+    batch.Delete(UserGroupKey(member.user_id, member.group_id));
+  }
+  for (const auto& position : writes.read_positions) {
+    batch.Put(ReadPositionKey(position.user_id, position.conversation), encoded(position.up_to));
+  }
+  for (const auto& update : writes.peers) {
+    batch.Put(PeerKey(update.user_id, update.peer.peer), encoded(update.peer.last_id));
+  }
+  return Write(&batch);
+}
+
 core::Result<std::optional<core::MessageId>> RocksDbStore::FindByClientMessageId(const std::string& sender,
                                                                                  const std::string& cmid) {
   std::string value;
@@ -110,30 +177,14 @@ core::Result<std::optional<core::MessageId>> RocksDbStore::FindByClientMessageId
   return std::optional<core::MessageId>(ReadBigEndian64(value));
 }
 
-Status RocksDbStore::AppendDirectMessage(const core::StoredMessage& message) {
-  std::string id_bytes;
-  AppendBigEndian64(message.id, &id_bytes);
-  rocksdb::WriteBatch batch;
-  std::string conversation = core::DirectConversationKey(message.from, message.to);
-  batch.Put(MessageKey(conversation, message.id), EncodeMessage(message));
-  if (!message.client_message_id.empty()) {
-    batch.Put(ClientMessageIdKey(message.from, message.client_message_id), id_bytes);
-  }
-  batch.Put(AsSlice(kLargestMessageIdKey), id_bytes);
-  rocksdb::WriteOptions write;
-  write.sync = sync_;
-  return FromRocks(db_->Write(write, &batch));
-}
-
-core::Result<core::MessagePage> RocksDbStore::ReadDirectConversation(const std::string& user_a,
-                                                                     const std::string& user_b,
-                                                                     const core::HistoryQuery& query) {
-  std::string conversation = core::DirectConversationKey(user_a, user_b);
+core::Result<core::MessagePage> RocksDbStore::ReadConversation(const core::Conversation& conversation,
+                                                               const core::HistoryQuery& query) {
   // Bound the scan to this conversation and the query's window so RocksDB never reads past it.
   // Bounds are exclusive: a key just above `after`'s (suffix '\0') and exactly `before`'s.
   std::string lower = ConversationPrefix(conversation);
+  std::string upper = PrefixEnd(lower);
   if (query.after) lower = MessageKey(conversation, query.after) + '\0';
-  std::string upper = query.before ? MessageKey(conversation, query.before) : ConversationEnd(conversation);
+  if (query.before) upper = MessageKey(conversation, query.before);
   rocksdb::Slice lower_slice(lower), upper_slice(upper);
   rocksdb::ReadOptions read;
   read.iterate_lower_bound = &lower_slice;
@@ -153,8 +204,8 @@ core::Result<core::MessagePage> RocksDbStore::ReadDirectConversation(const std::
     }
     std::string_view key(it->key().data(), it->key().size());
     core::StoredMessage message;
-    Status decoded = DecodeMessage(MessageIdFromKey(key), std::string_view(it->value().data(), it->value().size()),
-                                   &message);
+    Status decoded =
+        DecodeMessage(TrailingNumber(key), std::string_view(it->value().data(), it->value().size()), &message);
     if (!decoded.ok()) return decoded;
     page.messages.push_back(std::move(message));
     if (query.newest_first) {
@@ -167,13 +218,168 @@ core::Result<core::MessagePage> RocksDbStore::ReadDirectConversation(const std::
   return page;
 }
 
-core::Result<core::MessageId> RocksDbStore::LargestMessageId() {
+core::Result<std::optional<core::StoredMessage>> RocksDbStore::GetMessage(const core::Conversation& conversation,
+                                                                          core::MessageId id) {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), AsSlice(kLargestMessageIdKey), &value);
-  if (s.IsNotFound()) return core::MessageId{0};
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), MessageKey(conversation, id), &value);
+  if (s.IsNotFound()) return std::optional<core::StoredMessage>();
   if (!s.ok()) return FromRocks(s);
-  if (value.size() != 8) return Status::Error(ErrorCode::kCorruption, "bad largest message id record");
-  return core::MessageId{ReadBigEndian64(value)};
+  core::StoredMessage message;
+  if (Status d = DecodeMessage(id, value, &message); !d.ok()) return d;
+  return std::optional<core::StoredMessage>(std::move(message));
+}
+
+core::Result<std::size_t> RocksDbStore::CountMessagesAfter(const core::Conversation& conversation,
+                                                           core::MessageId after, const std::string& exclude_from,
+                                                           std::size_t cap) {
+  std::string lower = MessageKey(conversation, after) + '\0';
+  std::string upper = PrefixEnd(ConversationPrefix(conversation));
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions read;
+  read.iterate_lower_bound = &lower_slice;
+  read.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  std::size_t count = 0;
+  // Scans newest first: a capped count then costs `cap` steps whatever the backlog.
+  for (it->SeekToLast(); it->Valid() && count < cap; it->Prev()) {
+    core::StoredMessage message;
+    Status decoded = DecodeMessage(0, std::string_view(it->value().data(), it->value().size()), &message);
+    if (!decoded.ok()) return decoded;
+    if (message.from != exclude_from) ++count;
+  }
+  if (!it->status().ok()) return FromRocks(it->status());
+  return count;
+}
+
+core::Result<core::MessageId> RocksDbStore::LastMessageId(const core::Conversation& conversation) {
+  core::Result<std::string> key = LastKeyWithPrefix(ConversationPrefix(conversation));
+  if (!key.ok()) return key.status();
+  return key->empty() ? core::MessageId{0} : core::MessageId{TrailingNumber(*key)};
+}
+
+core::Result<core::MessageId> RocksDbStore::LargestMessageId() {
+  return GetNumber(std::string(kLargestMessageIdKey), 0);
+}
+
+core::Result<std::optional<core::GroupRecord>> RocksDbStore::GetGroup(const std::string& group_id) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), GroupKey(group_id), &value);
+  if (s.IsNotFound()) return std::optional<core::GroupRecord>();
+  if (!s.ok()) return FromRocks(s);
+  core::GroupRecord group;
+  if (Status d = DecodeGroup(group_id, value, &group); !d.ok()) return d;
+  return std::optional<core::GroupRecord>(std::move(group));
+}
+
+// Calls `visit(suffix, value)` for every key starting with `prefix`, in key order.
+template <typename Visit>
+static Status ScanPrefix(rocksdb::DB* db, const std::string& prefix, Visit visit) {
+  std::string end = PrefixEnd(prefix);
+  rocksdb::Slice lower(prefix), upper(end);
+  rocksdb::ReadOptions read;
+  read.iterate_lower_bound = &lower;
+  read.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (!visit(key.substr(prefix.size()), std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  return FromRocks(it->status());
+}
+
+core::Result<std::vector<core::GroupMember>> RocksDbStore::ListMembers(const std::string& group_id) {
+  std::vector<core::GroupMember> members;
+  Status s = ScanPrefix(db_.get(), MemberPrefix(group_id), [&](std::string_view user, std::string_view value) {
+    members.push_back({std::string(user), value.size() == 8 ? static_cast<std::int64_t>(ReadBigEndian64(value)) : 0});
+    return true;
+  });
+  if (!s.ok()) return s;
+  return members;
+}
+
+Status RocksDbStore::CheckMember(const std::string& group_id, const std::string& user_id) {
+  std::string value;
+  return FromRocks(db_->Get(rocksdb::ReadOptions(), MemberKey(group_id, user_id), &value));
+}
+
+core::Result<std::vector<std::string>> RocksDbStore::ListUserGroups(const std::string& user_id) {
+  std::vector<std::string> groups;
+  Status s = ScanPrefix(db_.get(), UserGroupPrefix(user_id), [&](std::string_view group, std::string_view) {
+    groups.emplace_back(group);
+    return true;
+  });
+  if (!s.ok()) return s;
+  return groups;
+}
+
+core::Result<std::uint64_t> RocksDbStore::LastQueueSeq(const std::string& user_id) {
+  core::Result<std::string> key = LastKeyWithPrefix(QueuePrefix(user_id));
+  if (!key.ok()) return key.status();
+  return key->empty() ? std::uint64_t{0} : TrailingNumber(*key);
+}
+
+core::Result<core::QueuePage> RocksDbStore::ReadQueue(const std::string& user_id, std::uint64_t after,
+                                                      std::size_t limit) {
+  core::QueuePage page;
+  core::Result<std::uint64_t> last = LastQueueSeq(user_id);
+  if (!last.ok()) return last.status();
+  page.last_seq = *last;
+  std::string prefix = QueuePrefix(user_id);
+  std::string lower = QueueKey(user_id, after) + '\0';
+  std::string upper = PrefixEnd(prefix);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions read;
+  read.iterate_lower_bound = &lower_slice;
+  read.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (page.entries.size() == limit) {
+      page.more = true;
+      break;
+    }
+    core::SequencedEntry entry;
+    entry.seq = TrailingNumber(std::string_view(it->key().data(), it->key().size()));
+    if (page.entries.empty() && entry.seq > after + 1) page.truncated = true;
+    Status decoded = DecodeQueueEntry(std::string_view(it->value().data(), it->value().size()), &entry.entry);
+    if (!decoded.ok()) return decoded;
+    page.entries.push_back(std::move(entry));
+  }
+  if (!it->status().ok()) return FromRocks(it->status());
+  return page;
+}
+
+Status RocksDbStore::TrimQueue(const std::string& user_id, std::int64_t before_ms, std::size_t max_entries) {
+  std::string prefix = QueuePrefix(user_id);
+  rocksdb::WriteBatch batch;
+  std::size_t dropped = 0;
+  // The newest entry always stays, so the queue never forgets its last seq.
+  core::Result<std::uint64_t> last = LastQueueSeq(user_id);
+  if (!last.ok()) return last.status();
+  Status s = ScanPrefix(db_.get(), prefix, [&](std::string_view suffix, std::string_view value) {
+    core::QueueEntry entry;
+    if (dropped == max_entries || ReadBigEndian64(suffix) == *last) return false;
+    if (!DecodeQueueEntry(value, &entry).ok() || entry.created_at_ms >= before_ms) return false;
+    batch.Delete(prefix + std::string(suffix));
+    ++dropped;
+    return true;
+  });
+  if (!s.ok() || dropped == 0) return s;
+  return Write(&batch);
+}
+
+core::Result<core::MessageId> RocksDbStore::GetReadPosition(const std::string& user_id,
+                                                            const core::Conversation& conversation) {
+  return GetNumber(ReadPositionKey(user_id, conversation), 0);
+}
+
+core::Result<std::vector<core::DirectPeer>> RocksDbStore::ListDirectPeers(const std::string& user_id) {
+  std::vector<core::DirectPeer> peers;
+  Status s = ScanPrefix(db_.get(), PeerPrefix(user_id), [&](std::string_view peer, std::string_view value) {
+    peers.push_back({std::string(peer), value.size() == 8 ? ReadBigEndian64(value) : 0});
+    return true;
+  });
+  if (!s.ok()) return s;
+  return peers;
 }
 
 }  // namespace chat::storage

@@ -9,6 +9,7 @@
 
 namespace rocksdb {
 class DB;
+class WriteBatch;
 }
 
 namespace chat::storage {
@@ -26,15 +27,40 @@ class RocksDbStore final : public core::Store {
   core::Status PutUser(const core::UserRecord& user) override;
   core::Status DeleteUser(const std::string& user_id) override;
   core::Result<std::vector<std::string>> ListUsers(const std::string& after, std::size_t limit) override;
+
+  core::Status Apply(const core::WriteSet& writes) override;
+
   core::Result<std::optional<core::MessageId>> FindByClientMessageId(const std::string& sender,
                                                                      const std::string& client_message_id) override;
-  core::Status AppendDirectMessage(const core::StoredMessage& message) override;
-  core::Result<core::MessagePage> ReadDirectConversation(const std::string& user_a, const std::string& user_b,
-                                                         const core::HistoryQuery& query) override;
+  core::Result<core::MessagePage> ReadConversation(const core::Conversation& conversation,
+                                                   const core::HistoryQuery& query) override;
+  core::Result<std::optional<core::StoredMessage>> GetMessage(const core::Conversation& conversation,
+                                                              core::MessageId id) override;
+  core::Result<std::size_t> CountMessagesAfter(const core::Conversation& conversation, core::MessageId after,
+                                               const std::string& exclude_from, std::size_t cap) override;
+  core::Result<core::MessageId> LastMessageId(const core::Conversation& conversation) override;
   core::Result<core::MessageId> LargestMessageId() override;
+
+  core::Result<std::optional<core::GroupRecord>> GetGroup(const std::string& group_id) override;
+  core::Result<std::vector<core::GroupMember>> ListMembers(const std::string& group_id) override;
+  core::Status CheckMember(const std::string& group_id, const std::string& user_id) override;
+  core::Result<std::vector<std::string>> ListUserGroups(const std::string& user_id) override;
+
+  core::Result<std::uint64_t> LastQueueSeq(const std::string& user_id) override;
+  core::Result<core::QueuePage> ReadQueue(const std::string& user_id, std::uint64_t after,
+                                          std::size_t limit) override;
+  core::Status TrimQueue(const std::string& user_id, std::int64_t before_ms, std::size_t max_entries) override;
+  core::Result<core::MessageId> GetReadPosition(const std::string& user_id,
+                                                const core::Conversation& conversation) override;
+  core::Result<std::vector<core::DirectPeer>> ListDirectPeers(const std::string& user_id) override;
 
  private:
   RocksDbStore(std::unique_ptr<rocksdb::DB> db, Durability durability);
+  // Reads an 8-byte number stored under `key`; `fallback` when the key is absent.
+  core::Result<std::uint64_t> GetNumber(const std::string& key, std::uint64_t fallback);
+  // The key of the last entry with `prefix`, or "" when there is none.
+  core::Result<std::string> LastKeyWithPrefix(const std::string& prefix);
+  core::Status Write(rocksdb::WriteBatch* batch);
   std::unique_ptr<rocksdb::DB> db_;
   bool sync_;
 };

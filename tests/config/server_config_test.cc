@@ -31,6 +31,10 @@ TEST(ServerConfigTest, ShippedConfigParsesAndStatesTheDefaults) {
   EXPECT_EQ(shipped->limits.send_rate_per_second, defaults->limits.send_rate_per_second);
   EXPECT_EQ(shipped->limits.max_devices_per_user, defaults->limits.max_devices_per_user);
   EXPECT_EQ(shipped->limits.max_keepalive_seconds, defaults->limits.max_keepalive_seconds);
+  EXPECT_EQ(shipped->limits.max_group_members, defaults->limits.max_group_members);
+  EXPECT_EQ(shipped->limits.max_group_name_chars, defaults->limits.max_group_name_chars);
+  EXPECT_EQ(shipped->limits.max_sync_page, defaults->limits.max_sync_page);
+  EXPECT_EQ(shipped->sync.retention_days, defaults->sync.retention_days);
   EXPECT_EQ(shipped->auth.pbkdf2_iterations, defaults->auth.pbkdf2_iterations);
   EXPECT_EQ(shipped->auth.credential_cache_entries, defaults->auth.credential_cache_entries);
 }

@@ -44,7 +44,7 @@ class ChatServiceTest : public ::testing::Test {
     limits_.max_message_chars = 10;
     limits_.max_history_page = 5;
     ids_ = std::make_unique<MessageIdGenerator>(clock_, 1, 0);
-    service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_);
+    service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_);
   }
 
   Status Request(const char* user, RequestOp op, const json& payload) { return Request(user, op, payload.dump()); }
@@ -65,6 +65,7 @@ class ChatServiceTest : public ::testing::Test {
   testing::TempDir dir_;
   FakeClock clock_;
   Limits limits_;
+  SyncSettings sync_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<MessageIdGenerator> ids_;
   std::unique_ptr<ChatService> service_;
@@ -164,7 +165,7 @@ TEST_F(ChatServiceTest, ErrorsEchoTheRequestIdEvenForInvalidUtf8) {
 TEST_F(ChatServiceTest, SendingFasterThanTheRateIsRefused) {
   limits_.send_rate_per_second = 1;
   limits_.send_burst = 3;
-  service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_);
+  service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_);
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "x"}}).ok());
   EXPECT_EQ(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "x"}}).code(), ErrorCode::kRateLimited);
   EXPECT_TRUE(Request("bob", RequestOp::kSend, json{{"to", "alice"}, {"text", "x"}}).ok());  // per user
@@ -222,6 +223,77 @@ TEST_F(ChatServiceTest, BadHistoryRequestsAreRefused) {
     EXPECT_EQ(OnlyReply()["op"], "history");
   }
   EXPECT_EQ(Request("alice", RequestOp::kHistory, json{{"peer", "ghost"}}).code(), ErrorCode::kUnknownPeer);
+}
+
+TEST_F(ChatServiceTest, EveryMessageTakesTheNextSeqInEachUsersQueue) {
+  ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "1"}}).ok());
+  EXPECT_EQ(outbox_.published[0].payload["seq"], 1);  // bob's queue
+  EXPECT_EQ(outbox_.published[1].payload["seq"], 1);  // alice's queue
+  ASSERT_TRUE(Request("carol", RequestOp::kSend, json{{"to", "bob"}, {"text", "2"}}).ok());
+  EXPECT_EQ(outbox_.published[0].payload["seq"], 2);
+  EXPECT_EQ(outbox_.published[1].payload["seq"], 1);
+  ASSERT_TRUE(Request("bob", RequestOp::kSend, json{{"to", "alice"}, {"text", "3"}}).ok());
+  EXPECT_EQ(outbox_.published[0].payload["seq"], 2);  // alice
+  EXPECT_EQ(outbox_.published[1].payload["seq"], 3);  // bob
+
+  // A new service on the same store (a broker restart) continues the numbering.
+  service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_);
+  ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "4"}}).ok());
+  EXPECT_EQ(outbox_.published[0].payload["seq"], 4);
+}
+
+TEST_F(ChatServiceTest, SyncReturnsExactlyWhatWasPublishedInPages) {
+  std::vector<json> live;
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_TRUE(Request(i % 2 ? "carol" : "alice", RequestOp::kSend, json{{"to", "bob"}, {"text", std::to_string(i)}}).ok());
+    live.push_back(outbox_.published[0].payload);
+  }
+  std::vector<json> synced;
+  json request = {{"after", 0}, {"limit", 3}, {"rid", "s"}};
+  for (int page = 0; page < 5; ++page) {
+    ASSERT_TRUE(Request("bob", RequestOp::kSync, request).ok());
+    json reply = OnlyReply();
+    EXPECT_EQ(reply["type"], "sync");
+    EXPECT_EQ(reply["last_seq"], 7);
+    for (const json& e : reply["events"]) synced.push_back(e);
+    if (!reply["more"].get<bool>()) break;
+    request["after"] = synced.back()["seq"];
+  }
+  EXPECT_EQ(synced, live);
+  ASSERT_TRUE(Request("bob", RequestOp::kSync, json{{"after", 7}}).ok());
+  json empty = OnlyReply();
+  EXPECT_TRUE(empty["events"].empty());
+  EXPECT_FALSE(empty["more"]);
+  EXPECT_EQ(Request("bob", RequestOp::kSync, json{{"after", -1}}).code(), ErrorCode::kBadRequest);
+}
+
+TEST_F(ChatServiceTest, ReadMarksMoveForwardOnlyAndReachTheUsersQueue) {
+  ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "a"}}).ok());
+  std::string first = outbox_.published[0].payload["id"];
+  ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "b"}}).ok());
+  std::string second = outbox_.published[0].payload["id"];
+
+  ASSERT_TRUE(Request("bob", RequestOp::kConversations, json::object()).ok());
+  json list = OnlyReply()["conversations"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["peer"], "alice");
+  EXPECT_EQ(list[0]["unread"], 2);
+  EXPECT_EQ(list[0]["last_id"], second);
+
+  ASSERT_TRUE(Request("bob", RequestOp::kRead, json{{"peer", "alice"}, {"up_to", first}}).ok());
+  ASSERT_EQ(outbox_.published.size(), 2u);  // the read event on bob's topic, then the ok reply
+  EXPECT_EQ(outbox_.published[0].topic, "chat/v1/user/bob/msg");
+  EXPECT_EQ(outbox_.published[0].payload["type"], "read");
+  EXPECT_EQ(outbox_.published[0].payload["up_to"], first);
+  EXPECT_EQ(outbox_.published[0].payload["seq"], 3);
+  EXPECT_EQ(outbox_.published[1].payload["type"], "ok");
+  ASSERT_TRUE(Request("bob", RequestOp::kRead, json{{"peer", "alice"}, {"up_to", first}}).ok());
+  EXPECT_EQ(OnlyReply()["type"], "ok");  // no move, no event
+
+  ASSERT_TRUE(Request("bob", RequestOp::kConversations, json::object()).ok());
+  EXPECT_EQ(OnlyReply()["conversations"][0]["unread"], 1);
+  ASSERT_TRUE(Request("alice", RequestOp::kConversations, json::object()).ok());
+  EXPECT_EQ(OnlyReply()["conversations"][0]["unread"], 0);  // her own messages are not unread
 }
 
 }  // namespace

@@ -21,8 +21,16 @@ std::unique_ptr<RocksDbStore> OpenStore(const std::string& path) {
 }
 
 StoredMessage Message(core::MessageId id, const char* from, const char* to, std::string text, const char* cmid = "") {
-  return StoredMessage{id, from, to, std::move(text), 1700000000000 + static_cast<std::int64_t>(id), cmid};
+  return StoredMessage{id, from, to, "", std::move(text), 1700000000000 + static_cast<std::int64_t>(id), cmid};
 }
+
+core::Status Append(RocksDbStore& store, const StoredMessage& message) {
+  core::WriteSet writes;
+  writes.messages.push_back(message);
+  return store.Apply(writes);
+}
+
+core::Conversation Direct(const char* a, const char* b) { return core::Conversation::Direct(a, b); }
 
 TEST(RocksDbStoreTest, UsersRoundTrip) {
   testing::TempDir dir;
@@ -50,13 +58,13 @@ TEST(RocksDbStoreTest, UsersRoundTrip) {
 TEST(RocksDbStoreTest, ConversationsReadInIdOrderAndStayApart) {
   testing::TempDir dir;
   auto store = OpenStore(dir.path());
-  ASSERT_TRUE(store->AppendDirectMessage(Message(10, "a", "b", "one")).ok());
-  ASSERT_TRUE(store->AppendDirectMessage(Message(30, "b", "a", "three")).ok());
-  ASSERT_TRUE(store->AppendDirectMessage(Message(20, "a", "b", "two")).ok());
+  ASSERT_TRUE(Append(*store, Message(10, "a", "b", "one")).ok());
+  ASSERT_TRUE(Append(*store, Message(30, "b", "a", "three")).ok());
+  ASSERT_TRUE(Append(*store, Message(20, "a", "b", "two")).ok());
   // "a:bc" shares the prefix "a:b" as text; it must not leak into a:b.
-  ASSERT_TRUE(store->AppendDirectMessage(Message(25, "a", "bc", "elsewhere")).ok());
+  ASSERT_TRUE(Append(*store, Message(25, "a", "bc", "elsewhere")).ok());
 
-  auto page = store->ReadDirectConversation("b", "a", HistoryQuery{0, 0, 10, true});
+  auto page = store->ReadConversation(Direct("b", "a"), HistoryQuery{0, 0, 10, true});
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->messages.size(), 3u);
   EXPECT_EQ(page->messages[0].text, "three");
@@ -65,16 +73,16 @@ TEST(RocksDbStoreTest, ConversationsReadInIdOrderAndStayApart) {
   EXPECT_EQ(page->messages[0].id, 30u);
   EXPECT_FALSE(page->more);
 
-  auto forward = store->ReadDirectConversation("a", "b", HistoryQuery{10, 0, 1, false});
+  auto forward = store->ReadConversation(Direct("a", "b"), HistoryQuery{10, 0, 1, false});
   ASSERT_EQ(forward->messages.size(), 1u);
   EXPECT_EQ(forward->messages[0].text, "two");
   EXPECT_TRUE(forward->more);
 
-  auto between = store->ReadDirectConversation("a", "b", HistoryQuery{10, 30, 10, true});
+  auto between = store->ReadConversation(Direct("a", "b"), HistoryQuery{10, 30, 10, true});
   ASSERT_EQ(between->messages.size(), 1u);
   EXPECT_EQ(between->messages[0].id, 20u);
 
-  auto edge = store->ReadDirectConversation("a", "b", HistoryQuery{UINT64_MAX, 0, 10, false});
+  auto edge = store->ReadConversation(Direct("a", "b"), HistoryQuery{UINT64_MAX, 0, 10, false});
   EXPECT_TRUE(edge->messages.empty());
 }
 
@@ -83,7 +91,7 @@ TEST(RocksDbStoreTest, IdempotencyEntryAndLargestIdAreWrittenWithTheMessage) {
   auto store = OpenStore(dir.path());
   EXPECT_EQ(*store->LargestMessageId(), 0u);
   EXPECT_FALSE(store->FindByClientMessageId("a", "c1")->has_value());
-  ASSERT_TRUE(store->AppendDirectMessage(Message(77, "a", "b", "x", "c1")).ok());
+  ASSERT_TRUE(Append(*store, Message(77, "a", "b", "x", "c1")).ok());
   EXPECT_EQ(*store->LargestMessageId(), 77u);
   EXPECT_EQ(store->FindByClientMessageId("a", "c1")->value(), 77u);
   EXPECT_FALSE(store->FindByClientMessageId("b", "c1")->has_value());
@@ -94,12 +102,12 @@ TEST(RocksDbStoreTest, EverythingSurvivesReopening) {
   {
     auto store = OpenStore(dir.path());
     ASSERT_TRUE(store->PutUser({"alice", {1000, "s", "d"}, false, 1}).ok());
-    ASSERT_TRUE(store->AppendDirectMessage(Message(5, "alice", "bob", "kept", "c")).ok());
+    ASSERT_TRUE(Append(*store, Message(5, "alice", "bob", "kept", "c")).ok());
   }
   auto store = OpenStore(dir.path());
   EXPECT_TRUE(store->UserExists("alice").ok());
   EXPECT_EQ(*store->LargestMessageId(), 5u);
-  auto page = store->ReadDirectConversation("alice", "bob", HistoryQuery{});
+  auto page = store->ReadConversation(Direct("alice", "bob"), HistoryQuery{});
   ASSERT_EQ(page->messages.size(), 1u);
   EXPECT_EQ(page->messages[0].text, "kept");
   EXPECT_EQ(page->messages[0].client_message_id, "c");
@@ -113,10 +121,13 @@ TEST(RocksDbStoreTest, SecondOpenOfTheSameFolderFails) {
 }
 
 TEST(KeyFormatTest, MessageKeysSortByIdWithinAConversation) {
-  EXPECT_LT(MessageKey("a:b", 1), MessageKey("a:b", 256));
-  EXPECT_LT(MessageKey("a:b", UINT64_MAX), ConversationEnd("a:b"));
-  EXPECT_LT(ConversationPrefix("a:b"), MessageKey("a:b", 0));
-  EXPECT_EQ(MessageIdFromKey(MessageKey("a:b", 123456789)), 123456789u);
+  core::Conversation ab = Direct("a", "b");
+  EXPECT_LT(MessageKey(ab, 1), MessageKey(ab, 256));
+  EXPECT_LT(MessageKey(ab, UINT64_MAX), PrefixEnd(ConversationPrefix(ab)));
+  EXPECT_LT(ConversationPrefix(ab), MessageKey(ab, 0));
+  EXPECT_EQ(TrailingNumber(MessageKey(ab, 123456789)), 123456789u);
+  // A group and a 1:1 conversation never share keys.
+  EXPECT_NE(ConversationPrefix(core::Conversation::Group("1")).substr(0, 2), "m/");
 }
 
 }  // namespace

@@ -1,0 +1,48 @@
+#include "core/service_context.h"
+
+#include "core/names.h"
+#include "core/topic_format.h"
+
+namespace chat::core {
+namespace {
+
+constexpr std::size_t kTrimPerCommit = 16;  // bounds the work one request adds for retention
+
+}  // namespace
+
+Status ServiceContext::Commit(const WriteSet& writes, Fanout& fanout, Outbox& outbox) {
+  if (Status s = store.Apply(writes); !s.ok()) {
+    fanout.Abandon();
+    return s;
+  }
+  fanout.Publish(outbox);
+  if (sync.retention_days > 0) {
+    std::int64_t cutoff = clock.NowMillis() - static_cast<std::int64_t>(sync.retention_days) * 86400000;
+    for (const std::string& user : fanout.users()) {
+      IgnoreError(store.TrimQueue(user, cutoff, kTrimPerCommit), "retention is best effort; retried next time");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ServiceContext::CheckUser(const std::string& user_id) {
+  if (!ValidateUserId(user_id).ok()) return Status::Error(ErrorCode::kUnknownPeer, "no such user: " + user_id);
+  Status exists = store.UserExists(user_id);
+  if (exists.code() == ErrorCode::kNotFound) return Status::Error(ErrorCode::kUnknownPeer, "no such user: " + user_id);
+  return exists;
+}
+
+Status ServiceContext::CheckMember(const std::string& group_id, const std::string& user_id) {
+  Status member = group_id.empty() ? Status::Error(ErrorCode::kNotFound, "")
+                                   : store.CheckMember(group_id, user_id);
+  if (member.code() == ErrorCode::kNotFound) {
+    return Status::Error(ErrorCode::kNotFound, "no such group, or not a member");
+  }
+  return member;
+}
+
+void ServiceContext::Reply(const Caller& caller, Outbox& outbox, std::string reply) {
+  outbox.ToClient(std::string(caller.client_id), UserTopic(caller.user_id, kReplyKind), std::move(reply));
+}
+
+}  // namespace chat::core

@@ -1,0 +1,182 @@
+#include "core/group_service.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <vector>
+
+#include "core/account_service.h"
+#include "core/chat_service.h"
+#include "storage/rocksdb_store.h"
+#include "tests/core/fake_clock.h"
+#include "tests/core/temp_dir.h"
+
+namespace chat::core {
+namespace {
+
+using nlohmann::json;
+
+struct Published {
+  std::string client_id;
+  std::string topic;
+  json payload;
+};
+
+class RecordingOutbox final : public Outbox {
+ public:
+  void ToTopic(std::string topic, std::string payload) override {
+    published.push_back({"", std::move(topic), json::parse(payload)});
+  }
+  void ToClient(std::string client_id, std::string topic, std::string payload) override {
+    published.push_back({std::move(client_id), std::move(topic), json::parse(payload)});
+  }
+  std::vector<Published> published;
+};
+
+class GroupServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store_ = std::move(*storage::RocksDbStore::Open(dir_.path(), Durability::kProcessCrash));
+    AuthSettings auth;
+    auth.pbkdf2_iterations = 1000;
+    AccountService accounts(*store_, clock_, auth);
+    for (const char* user : {"alice", "bob", "carol", "dave", "root1"}) {
+      ASSERT_TRUE(accounts.AddUser(user, "pw", false).ok());
+    }
+    limits_.max_group_members = 3;
+    ids_ = std::make_unique<MessageIdGenerator>(clock_, 1, 0);
+    service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_);
+  }
+
+  Status Request(const char* user, RequestOp op, const json& payload, bool admin = false) {
+    outbox_.published.clear();
+    std::string client_id = std::string(user) + ":phone";
+    return service_->Handle(Caller{user, client_id, admin}, op, payload.dump(), outbox_);
+  }
+  json Reply() { return outbox_.published.back().payload; }
+  // The events published to `user`'s message topic by the last request.
+  std::vector<json> EventsFor(const std::string& user) {
+    std::vector<json> events;
+    for (const Published& p : outbox_.published) {
+      if (p.topic == "chat/v1/user/" + user + "/msg") events.push_back(p.payload);
+    }
+    return events;
+  }
+  std::string CreateGroup() {
+    EXPECT_TRUE(Request("alice", RequestOp::kGroupCreate, {{"name", "Team"}, {"members", {"bob"}}}).ok());
+    return Reply()["group"];
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_;
+  Limits limits_;
+  SyncSettings sync_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<MessageIdGenerator> ids_;
+  std::unique_ptr<ChatService> service_;
+  RecordingOutbox outbox_;
+};
+
+TEST_F(GroupServiceTest, CreateMakesTheCreatorOwnerAndTellsEveryMember) {
+  ASSERT_TRUE(Request("alice", RequestOp::kGroupCreate, {{"name", "Team"}, {"members", {"bob", "bob"}}}).ok());
+  json reply = Reply();
+  EXPECT_EQ(reply["type"], "group");
+  EXPECT_EQ(reply["owner"], "alice");
+  EXPECT_EQ(reply["members"], json({"alice", "bob"}));
+  for (const char* user : {"alice", "bob"}) {
+    auto events = EventsFor(user);
+    ASSERT_EQ(events.size(), 1u) << user;
+    EXPECT_EQ(events[0]["type"], "group");
+    EXPECT_EQ(events[0]["event"], "created");
+    EXPECT_EQ(events[0]["seq"], 1);
+  }
+  EXPECT_TRUE(EventsFor("carol").empty());
+}
+
+TEST_F(GroupServiceTest, GroupMessagesReachEveryMemberWithTheirOwnSeq) {
+  std::string group = CreateGroup();
+  ASSERT_TRUE(Request("bob", RequestOp::kSend, {{"group", group}, {"text", "hi all"}, {"cmid", "g1"}}).ok());
+  auto to_alice = EventsFor("alice");
+  auto to_bob = EventsFor("bob");
+  ASSERT_EQ(to_alice.size(), 1u);
+  ASSERT_EQ(to_bob.size(), 1u);
+  EXPECT_EQ(to_alice[0]["group"], group);
+  EXPECT_FALSE(to_alice[0].contains("to"));
+  EXPECT_EQ(to_alice[0]["seq"], 2);
+  EXPECT_EQ(Reply()["type"], "ack");
+  ASSERT_TRUE(Request("alice", RequestOp::kHistory, {{"group", group}}).ok());
+  EXPECT_EQ(Reply()["messages"].size(), 1u);
+  EXPECT_EQ(Reply()["group"], group);
+}
+
+TEST_F(GroupServiceTest, OutsidersCanNeitherPostNorRead) {
+  std::string group = CreateGroup();
+  EXPECT_EQ(Request("carol", RequestOp::kSend, {{"group", group}, {"text", "x"}}).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(Request("carol", RequestOp::kHistory, {{"group", group}}).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(Request("carol", RequestOp::kGroupMembers, {{"group", group}}).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(Request("carol", RequestOp::kSend, {{"group", "999"}, {"text", "x"}}).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(Reply()["code"], "not_found");
+}
+
+TEST_F(GroupServiceTest, OnlyTheOwnerOrAnAdminAddsAndRemoves) {
+  std::string group = CreateGroup();
+  EXPECT_EQ(Request("bob", RequestOp::kGroupAdd, {{"group", group}, {"users", {"carol"}}}).code(),
+            ErrorCode::kNotAllowed);
+  EXPECT_EQ(Request("bob", RequestOp::kGroupRemove, {{"group", group}, {"user", "alice"}}).code(),
+            ErrorCode::kNotAllowed);
+  EXPECT_TRUE(Request("root1", RequestOp::kGroupAdd, {{"group", group}, {"users", {"carol"}}}, /*admin=*/true).ok());
+  EXPECT_EQ(Reply()["members"], json({"alice", "bob", "carol"}));
+}
+
+TEST_F(GroupServiceTest, AddingPastTheLimitIsRefusedAndChangesNothing) {
+  std::string group = CreateGroup();
+  EXPECT_EQ(Request("alice", RequestOp::kGroupAdd, {{"group", group}, {"users", {"carol", "dave"}}}).code(),
+            ErrorCode::kGroupFull);
+  EXPECT_EQ(Reply()["code"], "group_full");
+  ASSERT_TRUE(Request("alice", RequestOp::kGroupMembers, {{"group", group}}).ok());
+  EXPECT_EQ(Reply()["members"], json({"alice", "bob"}));
+  EXPECT_EQ(Request("alice", RequestOp::kGroupCreate, {{"name", "Big"}, {"members", {"bob", "carol", "dave"}}}).code(),
+            ErrorCode::kGroupFull);
+  EXPECT_EQ(Request("alice", RequestOp::kGroupAdd, {{"group", group}, {"users", {"ghost"}}}).code(),
+            ErrorCode::kUnknownPeer);
+}
+
+TEST_F(GroupServiceTest, ARemovedMemberHearsOfItThenNothingMore) {
+  std::string group = CreateGroup();
+  ASSERT_TRUE(Request("alice", RequestOp::kGroupRemove, {{"group", group}, {"user", "bob"}}).ok());
+  ASSERT_EQ(EventsFor("bob").size(), 1u);
+  EXPECT_EQ(EventsFor("bob")[0]["event"], "removed");
+  ASSERT_TRUE(Request("alice", RequestOp::kSend, {{"group", group}, {"text", "after"}}).ok());
+  EXPECT_TRUE(EventsFor("bob").empty());
+  EXPECT_EQ(Request("bob", RequestOp::kHistory, {{"group", group}}).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(Request("bob", RequestOp::kSend, {{"group", group}, {"text", "x"}}).code(), ErrorCode::kNotFound);
+}
+
+TEST_F(GroupServiceTest, OwnershipPassesToTheEarliestMemberWhenTheOwnerLeaves) {
+  std::string group = CreateGroup();
+  clock_.Advance(10);
+  ASSERT_TRUE(Request("alice", RequestOp::kGroupAdd, {{"group", group}, {"users", {"carol"}}}).ok());
+  ASSERT_TRUE(Request("alice", RequestOp::kGroupLeave, {{"group", group}}).ok());
+  EXPECT_EQ(Reply()["type"], "ok");
+  ASSERT_TRUE(Request("bob", RequestOp::kGroupMembers, {{"group", group}}).ok());
+  EXPECT_EQ(Reply()["owner"], "bob");
+  EXPECT_EQ(Reply()["members"], json({"bob", "carol"}));
+}
+
+TEST_F(GroupServiceTest, RenameAndListMyGroups) {
+  std::string group = CreateGroup();
+  ASSERT_TRUE(Request("bob", RequestOp::kGroupRename, {{"group", group}, {"name", "Renamed"}}).ok());
+  EXPECT_EQ(EventsFor("alice")[0]["event"], "renamed");
+  EXPECT_EQ(Request("bob", RequestOp::kGroupRename, {{"group", group}, {"name", ""}}).code(), ErrorCode::kBadRequest);
+  ASSERT_TRUE(Request("bob", RequestOp::kGroups, json::object()).ok());
+  json groups = Reply()["groups"];
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0]["name"], "Renamed");
+  EXPECT_EQ(groups[0]["members"], 2);
+  ASSERT_TRUE(Request("carol", RequestOp::kGroups, json::object()).ok());
+  EXPECT_TRUE(Reply()["groups"].empty());
+}
+
+}  // namespace
+}  // namespace chat::core
