@@ -127,12 +127,7 @@ Status ChatService::Send(const Caller& caller, const RequestFields& request, Out
   std::string event = MessageEventJson(message);
   QueueEntry entry{QueueEntry::Kind::kMessage, message.conversation(), message.id, "", message.created_at_ms};
   Fanout fanout(context_.seqs);
-  for (const std::string& user : recipients) {
-    if (Status s = fanout.Add(user, entry, event, &writes); !s.ok()) {
-      fanout.Abandon();
-      return s;
-    }
-  }
+  if (Status s = fanout.AddAll(recipients, entry, event, &writes); !s.ok()) return s;
   if (Status s = context_.Commit(writes, fanout, outbox); !s.ok()) return s;
   context_.Reply(caller, outbox, SendAckJson(tag, message, false));
   return Status::Ok();

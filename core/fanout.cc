@@ -25,6 +25,17 @@ Status Fanout::Add(const std::string& user_id, const QueueEntry& entry, const st
   return Status::Ok();
 }
 
+Status Fanout::AddAll(const std::vector<std::string>& users, const QueueEntry& entry, const std::string& event_json,
+                      WriteSet* writes) {
+  for (const std::string& user : users) {
+    if (Status s = Add(user, entry, event_json, writes); !s.ok()) {
+      Abandon();
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
 void Fanout::Publish(Outbox& outbox) const {
   for (std::size_t i = 0; i < users_.size(); ++i) {
     outbox.ToTopic(UserTopic(users_[i], kMessageKind), WithSeq(*deliveries_[i].event_json, deliveries_[i].seq));

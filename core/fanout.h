@@ -40,6 +40,9 @@ class Fanout {
   // Appends `entry` to `user_id`'s queue in `writes`, and remembers `event_json` (without seq) for
   // publishing; `event_json` is borrowed and must outlive Publish. Each user at most once per Fanout.
   Status Add(const std::string& user_id, const QueueEntry& entry, const std::string& event_json, WriteSet* writes);
+  // Add for each of `users`; on failure the sequence numbers taken so far are given back.
+  Status AddAll(const std::vector<std::string>& users, const QueueEntry& entry, const std::string& event_json,
+                WriteSet* writes);
   // After `writes` was stored: publish every event on its user's message topic.
   void Publish(Outbox& outbox) const;
   // After `writes` failed: the taken sequence numbers are reloaded from the store next time.

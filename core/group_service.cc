@@ -69,12 +69,7 @@ Status GroupService::Publish(const Caller& caller, WriteSet& writes, const std::
                              const std::vector<std::string>& audience, Outbox& outbox, std::string reply) {
   QueueEntry entry{QueueEntry::Kind::kEvent, {}, 0, event, context_.clock.NowMillis()};
   Fanout fanout(context_.seqs);
-  for (const std::string& user : audience) {
-    if (Status s = fanout.Add(user, entry, event, &writes); !s.ok()) {
-      fanout.Abandon();
-      return s;
-    }
-  }
+  if (Status s = fanout.AddAll(audience, entry, event, &writes); !s.ok()) return s;
   if (Status s = context_.Commit(writes, fanout, outbox); !s.ok()) return s;
   context_.Reply(caller, outbox, std::move(reply));
   return Status::Ok();

@@ -27,6 +27,27 @@ Status FromRocks(const rocksdb::Status& s) {
 
 rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
 
+// An iterator over the keys in [lower, upper). RocksDB never reads past the bounds, so a scan of one
+// conversation or queue touches nothing else. Owns its bounds (the read options point into them).
+class BoundedIterator {
+ public:
+  BoundedIterator(rocksdb::DB* db, std::string lower, std::string upper)
+      : lower_(std::move(lower)), upper_(std::move(upper)), lower_slice_(lower_), upper_slice_(upper_) {
+    rocksdb::ReadOptions read;
+    read.iterate_lower_bound = &lower_slice_;
+    read.iterate_upper_bound = &upper_slice_;
+    it_.reset(db->NewIterator(read));
+  }
+  rocksdb::Iterator* operator->() { return it_.get(); }
+  std::string_view key() const { return {it_->key().data(), it_->key().size()}; }
+  std::string_view value() const { return {it_->value().data(), it_->value().size()}; }
+
+ private:
+  std::string lower_, upper_;
+  rocksdb::Slice lower_slice_, upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
 }  // namespace
 
 core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string& path, Durability durability) {
@@ -118,15 +139,10 @@ core::Result<std::uint64_t> RocksDbStore::GetNumber(const std::string& key, std:
 }
 
 core::Result<std::string> RocksDbStore::LastKeyWithPrefix(const std::string& prefix) {
-  std::string end = PrefixEnd(prefix);
-  rocksdb::Slice lower(prefix), upper(end);
-  rocksdb::ReadOptions read;
-  read.iterate_lower_bound = &lower;
-  read.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  BoundedIterator it(db_.get(), prefix, PrefixEnd(prefix));
   it->SeekToLast();
   if (!it->status().ok()) return FromRocks(it->status());
-  return it->Valid() ? it->key().ToString() : std::string();
+  return it->Valid() ? std::string(it.key()) : std::string();
 }
 
 Status RocksDbStore::Apply(const core::WriteSet& writes) {
@@ -185,11 +201,7 @@ core::Result<core::MessagePage> RocksDbStore::ReadConversation(const core::Conve
   std::string upper = PrefixEnd(lower);
   if (query.after) lower = MessageKey(conversation, query.after) + '\0';
   if (query.before) upper = MessageKey(conversation, query.before);
-  rocksdb::Slice lower_slice(lower), upper_slice(upper);
-  rocksdb::ReadOptions read;
-  read.iterate_lower_bound = &lower_slice;
-  read.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  BoundedIterator it(db_.get(), std::move(lower), std::move(upper));
 
   core::MessagePage page;
   if (query.newest_first) {
@@ -202,10 +214,8 @@ core::Result<core::MessagePage> RocksDbStore::ReadConversation(const core::Conve
       page.more = true;
       break;
     }
-    std::string_view key(it->key().data(), it->key().size());
     core::StoredMessage message;
-    Status decoded =
-        DecodeMessage(TrailingNumber(key), std::string_view(it->value().data(), it->value().size()), &message);
+    Status decoded = DecodeMessage(TrailingNumber(it.key()), it.value(), &message);
     if (!decoded.ok()) return decoded;
     page.messages.push_back(std::move(message));
     if (query.newest_first) {
@@ -232,18 +242,12 @@ core::Result<std::optional<core::StoredMessage>> RocksDbStore::GetMessage(const 
 core::Result<std::size_t> RocksDbStore::CountMessagesAfter(const core::Conversation& conversation,
                                                            core::MessageId after, const std::string& exclude_from,
                                                            std::size_t cap) {
-  std::string lower = MessageKey(conversation, after) + '\0';
-  std::string upper = PrefixEnd(ConversationPrefix(conversation));
-  rocksdb::Slice lower_slice(lower), upper_slice(upper);
-  rocksdb::ReadOptions read;
-  read.iterate_lower_bound = &lower_slice;
-  read.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  BoundedIterator it(db_.get(), MessageKey(conversation, after) + '\0', PrefixEnd(ConversationPrefix(conversation)));
   std::size_t count = 0;
   // Scans newest first: a capped count then costs `cap` steps whatever the backlog.
   for (it->SeekToLast(); it->Valid() && count < cap; it->Prev()) {
     core::StoredMessage message;
-    Status decoded = DecodeMessage(0, std::string_view(it->value().data(), it->value().size()), &message);
+    Status decoded = DecodeMessage(0, it.value(), &message);
     if (!decoded.ok()) return decoded;
     if (message.from != exclude_from) ++count;
   }
@@ -271,18 +275,12 @@ core::Result<std::optional<core::GroupRecord>> RocksDbStore::GetGroup(const std:
   return std::optional<core::GroupRecord>(std::move(group));
 }
 
-// Calls `visit(suffix, value)` for every key starting with `prefix`, in key order.
+// Calls `visit(suffix, value)` for every key starting with `prefix`, in key order, until it returns false.
 template <typename Visit>
 static Status ScanPrefix(rocksdb::DB* db, const std::string& prefix, Visit visit) {
-  std::string end = PrefixEnd(prefix);
-  rocksdb::Slice lower(prefix), upper(end);
-  rocksdb::ReadOptions read;
-  read.iterate_lower_bound = &lower;
-  read.iterate_upper_bound = &upper;
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read));
+  BoundedIterator it(db, prefix, PrefixEnd(prefix));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::string_view key(it->key().data(), it->key().size());
-    if (!visit(key.substr(prefix.size()), std::string_view(it->value().data(), it->value().size()))) break;
+    if (!visit(it.key().substr(prefix.size()), it.value())) break;
   }
   return FromRocks(it->status());
 }
@@ -324,23 +322,16 @@ core::Result<core::QueuePage> RocksDbStore::ReadQueue(const std::string& user_id
   core::Result<std::uint64_t> last = LastQueueSeq(user_id);
   if (!last.ok()) return last.status();
   page.last_seq = *last;
-  std::string prefix = QueuePrefix(user_id);
-  std::string lower = QueueKey(user_id, after) + '\0';
-  std::string upper = PrefixEnd(prefix);
-  rocksdb::Slice lower_slice(lower), upper_slice(upper);
-  rocksdb::ReadOptions read;
-  read.iterate_lower_bound = &lower_slice;
-  read.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read));
+  BoundedIterator it(db_.get(), QueueKey(user_id, after) + '\0', PrefixEnd(QueuePrefix(user_id)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (page.entries.size() == limit) {
       page.more = true;
       break;
     }
     core::SequencedEntry entry;
-    entry.seq = TrailingNumber(std::string_view(it->key().data(), it->key().size()));
+    entry.seq = TrailingNumber(it.key());
     if (page.entries.empty() && entry.seq > after + 1) page.truncated = true;
-    Status decoded = DecodeQueueEntry(std::string_view(it->value().data(), it->value().size()), &entry.entry);
+    Status decoded = DecodeQueueEntry(it.value(), &entry.entry);
     if (!decoded.ok()) return decoded;
     page.entries.push_back(std::move(entry));
   }

@@ -10,6 +10,7 @@
 #include "core/chat_service.h"
 #include "storage/rocksdb_store.h"
 #include "tests/core/fake_clock.h"
+#include "tests/core/recording_outbox.h"
 #include "tests/core/temp_dir.h"
 
 namespace chat::core {
@@ -17,22 +18,6 @@ namespace {
 
 using nlohmann::json;
 
-struct Published {
-  std::string client_id;
-  std::string topic;
-  json payload;
-};
-
-class RecordingOutbox final : public Outbox {
- public:
-  void ToTopic(std::string topic, std::string payload) override {
-    published.push_back({"", std::move(topic), json::parse(payload)});
-  }
-  void ToClient(std::string client_id, std::string topic, std::string payload) override {
-    published.push_back({std::move(client_id), std::move(topic), json::parse(payload)});
-  }
-  std::vector<Published> published;
-};
 
 class GroupServiceTest : public ::testing::Test {
  protected:

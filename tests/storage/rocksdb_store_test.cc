@@ -120,6 +120,64 @@ TEST(RocksDbStoreTest, SecondOpenOfTheSameFolderFails) {
   EXPECT_FALSE(second.ok());
 }
 
+TEST(RocksDbStoreTest, GroupsMembersQueuesAndReadPositions) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  core::WriteSet writes;
+  writes.groups.push_back({"42", "Team", "alice", 7});
+  writes.members_added.push_back({"42", "alice", 1});
+  writes.members_added.push_back({"42", "bob", 2});
+  StoredMessage posted = Message(100, "bob", "", "to the group");
+  posted.group_id = "42";
+  writes.messages.push_back(posted);
+  core::QueueEntry entry{core::QueueEntry::Kind::kMessage, core::Conversation::Group("42"), 100, "", 5};
+  writes.queue.push_back({"alice", 1, entry});
+  writes.queue.push_back({"bob", 1, entry});
+  writes.queue.push_back({"bob", 2, {core::QueueEntry::Kind::kEvent, {}, 0, R"({"type":"read"})", 6}});
+  writes.read_positions.push_back({"bob", core::Conversation::Group("42"), 100});
+  ASSERT_TRUE(store->Apply(writes).ok());
+
+  EXPECT_EQ((*store->GetGroup("42"))->owner, "alice");
+  EXPECT_FALSE(store->GetGroup("43")->has_value());
+  ASSERT_EQ(store->ListMembers("42")->size(), 2u);
+  EXPECT_EQ((*store->ListMembers("42"))[1].joined_at_ms, 2);
+  EXPECT_TRUE(store->CheckMember("42", "bob").ok());
+  EXPECT_EQ(store->CheckMember("42", "carol").code(), ErrorCode::kNotFound);
+  EXPECT_EQ(*store->ListUserGroups("bob"), std::vector<std::string>{"42"});
+  EXPECT_EQ((*store->GetMessage(core::Conversation::Group("42"), 100))->text, "to the group");
+  EXPECT_FALSE(store->GetMessage(Direct("bob", "alice"), 100)->has_value());  // tables stay apart
+  EXPECT_EQ(*store->LastMessageId(core::Conversation::Group("42")), 100u);
+  EXPECT_EQ(*store->CountMessagesAfter(core::Conversation::Group("42"), 0, "alice", 10), 1u);
+  EXPECT_EQ(*store->CountMessagesAfter(core::Conversation::Group("42"), 0, "bob", 10), 0u);
+  EXPECT_EQ(*store->GetReadPosition("bob", core::Conversation::Group("42")), 100u);
+  EXPECT_EQ(*store->GetReadPosition("alice", core::Conversation::Group("42")), 0u);
+
+  EXPECT_EQ(*store->LastQueueSeq("bob"), 2u);
+  EXPECT_EQ(*store->LastQueueSeq("carol"), 0u);
+  auto page = store->ReadQueue("bob", 0, 1);
+  ASSERT_EQ(page->entries.size(), 1u);
+  EXPECT_TRUE(page->more);
+  EXPECT_EQ(page->last_seq, 2u);
+  EXPECT_EQ(page->entries[0].entry.message_id, 100u);
+  auto rest = store->ReadQueue("bob", 1, 10);
+  ASSERT_EQ(rest->entries.size(), 1u);
+  EXPECT_EQ(rest->entries[0].entry.event_json, R"({"type":"read"})");
+  EXPECT_FALSE(rest->more);
+
+  // Retention keeps the newest entry, and a device behind the trimmed part is told.
+  ASSERT_TRUE(store->TrimQueue("bob", 100, 10).ok());
+  auto trimmed = store->ReadQueue("bob", 0, 10);
+  ASSERT_EQ(trimmed->entries.size(), 1u);
+  EXPECT_EQ(trimmed->entries[0].seq, 2u);
+  EXPECT_TRUE(trimmed->truncated);
+
+  core::WriteSet removal;
+  removal.members_removed.push_back({"42", "bob", 0});
+  ASSERT_TRUE(store->Apply(removal).ok());
+  EXPECT_EQ(store->CheckMember("42", "bob").code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(store->ListUserGroups("bob")->empty());
+}
+
 TEST(KeyFormatTest, MessageKeysSortByIdWithinAConversation) {
   core::Conversation ab = Direct("a", "b");
   EXPECT_LT(MessageKey(ab, 1), MessageKey(ab, 256));

@@ -1,0 +1,30 @@
+// RecordingOutbox: an Outbox that keeps every publish (parsed as JSON) for a test to inspect.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/outbox.h"
+
+namespace chat::core {
+
+struct Published {
+  std::string client_id;  // empty: to the topic's subscribers
+  std::string topic;
+  nlohmann::json payload;
+};
+
+class RecordingOutbox final : public Outbox {
+ public:
+  void ToTopic(std::string topic, std::string payload) override {
+    published.push_back({"", std::move(topic), nlohmann::json::parse(payload)});
+  }
+  void ToClient(std::string client_id, std::string topic, std::string payload) override {
+    published.push_back({std::move(client_id), std::move(topic), nlohmann::json::parse(payload)});
+  }
+  std::vector<Published> published;
+};
+
+}  // namespace chat::core
