@@ -151,6 +151,31 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
         [&](const YAML::Node& n, const std::string& k) { return ReadDurability(n, k, &config.durability); }},
        {"limits", [&](const YAML::Node& n, const std::string& k) { return ReadLimits(n, k, &config.limits); }},
        {"auth", [&](const YAML::Node& n, const std::string& k) { return ReadAuth(n, k, &config.auth); }},
+       {"presence",
+        [&](const YAML::Node& n, const std::string& k) {
+          core::PresenceSettings& p = config.presence;
+          return ReadMapping(
+              n, k,
+              {{"heartbeat_seconds",
+                [&](const YAML::Node& v, const std::string& key) {
+                  return ReadNumber<std::uint32_t>(v, key, 1, 3600, &p.heartbeat_seconds);
+                }},
+               {"timeout_seconds",
+                [&](const YAML::Node& v, const std::string& key) {
+                  return ReadNumber<std::uint32_t>(v, key, 1, 3600, &p.timeout_seconds);
+                }},
+               {"push_group_limit",
+                [&](const YAML::Node& v, const std::string& key) {
+                  return ReadNumber<std::size_t>(v, key, 0, 10000, &p.push_group_limit);
+                }},
+               {"typing_rate_per_second",
+                [&](const YAML::Node& v, const std::string& key) {
+                  return ReadNumber<double>(v, key, 0.1, 1000, &p.typing_rate_per_second);
+                }},
+               {"typing_burst", [&](const YAML::Node& v, const std::string& key) {
+                  return ReadNumber<double>(v, key, 1, 1000, &p.typing_burst);
+                }}});
+        }},
        {"sync", [&](const YAML::Node& n, const std::string& k) {
           return ReadMapping(n, k, {{"retention_days", [&](const YAML::Node& v, const std::string& key) {
                                        return ReadNumber<std::uint32_t>(v, key, 0, 36500,

@@ -19,6 +19,7 @@ struct ServerConfig {
   core::Durability durability = core::Durability::kProcessCrash;
   core::Limits limits;
   core::SyncSettings sync;
+  core::PresenceSettings presence;
   core::AuthSettings auth;
 };
 

@@ -1,5 +1,6 @@
 #include "core/access_policy.h"
 
+#include "core/names.h"
 #include "core/topic_format.h"
 
 namespace chat::core {
@@ -46,6 +47,13 @@ bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, 
       return who.is_admin && AdminMayReceive(topic);
   }
   return false;
+}
+
+std::optional<std::string_view> PresenceSubject(std::string_view topic) {
+  if (!StartsWith(topic, kPresencePrefix)) return std::nullopt;
+  std::string_view user = topic.substr(kPresencePrefix.size());
+  if (!ValidateUserId(user).ok()) return std::nullopt;  // also refuses '+', '#' and deeper levels
+  return user;
 }
 
 }  // namespace chat::core

@@ -1,6 +1,7 @@
 // Who may publish, subscribe to and receive which topic: the decision behind MOSQ_EVT_ACL_CHECK.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 namespace chat::core {
@@ -19,5 +20,9 @@ struct Identity {
 // also use the accounts control topics and read $SYS. A pure function of its inputs, cheap enough to run
 // for every delivered message. `retain` is the publish's retain flag (for kWrite).
 bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, bool retain = false);
+
+// The user whose presence `topic` is ("chat/v1/presence/<user>", exactly, no wildcard), or nullopt for any
+// other topic or filter. Who may watch that user is the presence service's decision, not a static rule.
+std::optional<std::string_view> PresenceSubject(std::string_view topic);
 
 }  // namespace chat::core

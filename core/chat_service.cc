@@ -15,12 +15,17 @@ constexpr std::size_t kUnreadCap = 1000;
 }  // namespace
 
 ChatService::ChatService(Store& store, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
-                         const SyncSettings& sync)
+                         const SyncSettings& sync, const PresenceSettings& presence)
     : context_(store, clock, ids, limits, sync),
       groups_(context_),
-      send_rate_(clock, limits.send_rate_per_second, limits.send_burst) {}
+      contacts_(context_),
+      presence_(context_, presence),
+      send_rate_(clock, limits.send_rate_per_second, limits.send_burst) {
+  context_.relationships_changed = [this] { presence_.ForgetPermissions(); };
+}
 
 Status ChatService::Handle(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox) {
+  presence_.OnActivity(std::string(caller.user_id));  // every request is a sign of life
   RequestFields request;
   Status status;
   // The whole payload must be UTF-8 before it is parsed, so invalid text gets its own error code.
@@ -43,6 +48,14 @@ Status ChatService::Dispatch(const Caller& caller, RequestOp op, const RequestFi
     case RequestOp::kSync: return Sync(caller, request, outbox);
     case RequestOp::kRead: return Read(caller, request, outbox);
     case RequestOp::kConversations: return Conversations(caller, request, outbox);
+    case RequestOp::kContactRequest:
+    case RequestOp::kContactAccept:
+    case RequestOp::kContactRemove:
+    case RequestOp::kContacts: return contacts_.Handle(caller, op, request, outbox);
+    case RequestOp::kPresence:
+    case RequestOp::kTyping:
+    case RequestOp::kHeartbeat:
+    case RequestOp::kBye: return presence_.Handle(caller, op, request, outbox);
     case RequestOp::kUnknown: break;
     default: return groups_.Handle(caller, op, request, outbox);
   }

@@ -5,8 +5,10 @@
 #include <string>
 #include <string_view>
 
+#include "core/contact_service.h"
 #include "core/group_service.h"
 #include "core/outbox.h"
+#include "core/presence_service.h"
 #include "core/protocol_format.h"
 #include "core/rate_limiter.h"
 #include "core/service_context.h"
@@ -18,12 +20,15 @@ namespace chat::core {
 class ChatService {
  public:
   ChatService(Store& store, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
-              const SyncSettings& sync);
+              const SyncSettings& sync, const PresenceSettings& presence);
 
   // Handles one request payload published on the topic of `op`. On success the results (ack, events,
   // reply) are in `outbox` and Ok is returned. On rejection nothing is stored, an error reply for the
   // caller's device is in `outbox`, and the Status says why.
   Status Handle(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox);
+
+  // Connections, disconnections and timers reach presence through here.
+  PresenceService& presence() { return presence_; }
 
  private:
   Status Dispatch(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
@@ -38,6 +43,8 @@ class ChatService {
 
   ServiceContext context_;
   GroupService groups_;
+  ContactService contacts_;
+  PresenceService presence_;
   RateLimiter send_rate_;
 };
 

@@ -11,6 +11,10 @@ class Outbox {
   virtual ~Outbox() = default;
   // Publish an event to `topic` for every subscriber allowed to receive it (QoS 1).
   virtual void ToTopic(std::string topic, std::string payload) = 0;
+  // Publish a passing signal (typing) at QoS 0: never queued for an absent device, never stored.
+  virtual void Ephemeral(std::string topic, std::string payload) = 0;
+  // Publish and retain `payload` as the current state of `topic` (presence), QoS 1.
+  virtual void Retained(std::string topic, std::string payload) = 0;
   // Publish a reply to `topic` for the one client `client_id` only, whatever it subscribed (QoS 0: a
   // lost reply is recovered by repeating the request).
   virtual void ToClient(std::string client_id, std::string topic, std::string payload) = 0;

@@ -147,6 +147,61 @@ std::string WithSeq(std::string_view event_json, std::uint64_t seq) {
   return out;
 }
 
+std::string ContactEventJson(std::string_view event, std::string_view other, std::int64_t ts) {
+  return Dump(json{{"type", "contact"}, {"event", event}, {"user", other}, {"ts", ts}});
+}
+
+std::string TypingEventJson(std::string_view from, const Conversation& conversation, std::string_view peer) {
+  json event = {{"type", "typing"}, {"from", from}};
+  if (conversation.is_group()) {
+    event["group"] = conversation.key;
+  } else {
+    event["to"] = peer;
+  }
+  return Dump(event);
+}
+
+namespace {
+
+json PresenceObject(const PresenceState& state) {
+  return {{"user", state.user_id}, {"state", state.online ? "online" : "offline"},
+          {"last_active_at", state.last_active_ms}};
+}
+
+const char* ContactStateName(ContactState state) {
+  switch (state) {
+    case ContactState::kContact: return "contact";
+    case ContactState::kOutgoing: return "outgoing";
+    case ContactState::kIncoming: return "incoming";
+    case ContactState::kNone: break;
+  }
+  return "none";
+}
+
+}  // namespace
+
+std::string PresenceJson(const PresenceState& state) {
+  json object = PresenceObject(state);
+  object["type"] = "presence";
+  return Dump(object);
+}
+
+std::string PresenceListJson(const RequestTag& tag, const std::vector<PresenceState>& states) {
+  json users = json::array();
+  for (const PresenceState& s : states) users.push_back(PresenceObject(s));
+  json reply = {{"type", "presence"}, {"users", std::move(users)}};
+  AddTag(tag, &reply);
+  return Dump(reply);
+}
+
+std::string ContactsJson(const RequestTag& tag, const std::vector<std::pair<std::string, ContactState>>& contacts) {
+  json list = json::array();
+  for (const auto& [user, state] : contacts) list.push_back({{"user", user}, {"state", ContactStateName(state)}});
+  json reply = {{"type", "contacts"}, {"contacts", std::move(list)}};
+  AddTag(tag, &reply);
+  return Dump(reply);
+}
+
 std::string SendAckJson(const RequestTag& tag, const StoredMessage& message, bool duplicate) {
   json ack = {{"type", "ack"}, {"op", "send"}, {"id", FormatMessageId(message.id)}, {"ts", message.created_at_ms}};
   if (duplicate) ack["duplicate"] = true;

@@ -54,6 +54,19 @@ std::string GroupEventJson(const GroupRecord& group, std::string_view event, std
 // A read mark as seen by its user: `conversation` with `peer` (the other user) or `group`.
 std::string ReadEventJson(const Conversation& conversation, std::string_view peer, MessageId up_to, std::int64_t ts);
 std::string WithSeq(std::string_view event_json, std::uint64_t seq);
+// {"type":"contact","event":"incoming|outgoing|added|removed","user":other,"ts":...}
+std::string ContactEventJson(std::string_view event, std::string_view other, std::int64_t ts);
+// {"type":"typing","from":...,"to":...} or with "group": ephemeral, never stored.
+std::string TypingEventJson(std::string_view from, const Conversation& conversation, std::string_view peer);
+
+struct PresenceState {
+  std::string user_id;
+  bool online = false;
+  std::int64_t last_active_ms = 0;
+};
+// {"type":"presence","user":...,"state":"online|offline","last_active_at":ms}: the retained payload of a
+// user's presence topic.
+std::string PresenceJson(const PresenceState& state);
 
 // Replies (to the asking device only, on chat/v1/user/<me>/reply).
 std::string SendAckJson(const RequestTag& tag, const StoredMessage& message, bool duplicate);
@@ -80,6 +93,9 @@ struct ConversationSummary {
   MessageId read_up_to = 0;
   std::size_t unread = 0;
 };
+std::string ContactsJson(const RequestTag& tag, const std::vector<std::pair<std::string, ContactState>>& contacts);
+// {"type":"presence","users":[{"user":...,"state":...,"last_active_at":...}]}
+std::string PresenceListJson(const RequestTag& tag, const std::vector<PresenceState>& states);
 std::string ConversationsJson(const RequestTag& tag, const std::vector<ConversationSummary>& conversations);
 
 }  // namespace chat::core

@@ -93,6 +93,14 @@ struct DirectPeer {
   MessageId last_id = 0;
 };
 
+// One side of a contact relationship, as `user` sees `other`.
+enum class ContactState : std::uint8_t {
+  kNone = 0,
+  kContact = 1,   // both accepted
+  kOutgoing = 2,  // user asked other, no answer yet
+  kIncoming = 3,  // other asked user, no answer yet
+};
+
 // Everything one request changes, written by Store::Apply in one atomic batch.
 struct WriteSet {
   struct QueueAppend {
@@ -114,6 +122,15 @@ struct WriteSet {
     std::string user_id;
     DirectPeer peer;
   };
+  struct ContactUpdate {
+    std::string user_id;
+    std::string other;
+    ContactState state = ContactState::kNone;  // kNone deletes
+  };
+  struct LastActive {
+    std::string user_id;
+    std::int64_t at_ms = 0;
+  };
 
   std::vector<StoredMessage> messages;  // with their idempotency entries and the largest-id floor
   std::vector<QueueAppend> queue;
@@ -122,6 +139,8 @@ struct WriteSet {
   std::vector<Membership> members_removed;
   std::vector<ReadPosition> read_positions;
   std::vector<PeerUpdate> peers;
+  std::vector<ContactUpdate> contacts;
+  std::vector<LastActive> last_active;
 };
 
 // Which slice of a conversation to read. Bounds are exclusive; 0 means unbounded.

@@ -2,6 +2,7 @@
 // the sync queue sequence numbers, plus the commit step every state-changing request ends with.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,9 @@ struct ServiceContext {
   const Limits& limits;
   const SyncSettings& sync;
   SequenceAllocator seqs;
+  // Told when a contact or a group membership ends (may be empty): permissions derived from them,
+  // such as who may watch whose presence, must be looked up again.
+  std::function<void()> relationships_changed;
 };
 
 }  // namespace chat::core

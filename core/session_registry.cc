@@ -19,6 +19,11 @@ const Session* SessionRegistry::Find(Handle handle) const {
   return it == sessions_.end() ? nullptr : &it->second;
 }
 
+void SessionRegistry::MarkLoggingOut(Handle handle) {
+  auto it = sessions_.find(handle);
+  if (it != sessions_.end()) it->second.said_bye = true;
+}
+
 void SessionRegistry::Remove(Handle handle) {
   auto it = sessions_.find(handle);
   if (it == sessions_.end()) return;

@@ -15,6 +15,7 @@ struct Session {
   std::string user_id;
   std::string client_id;
   bool is_admin = false;
+  bool said_bye = false;  // the device logged out before disconnecting
 };
 
 // Not thread-safe (broker thread only). Handles are opaque (the broker's `struct mosquitto *`): on a
@@ -30,6 +31,8 @@ class SessionRegistry {
   Status Admit(Handle handle, Session session);
   // The session of `handle`, or nullptr. The pointer is valid until the next call that changes the registry.
   const Session* Find(Handle handle) const;
+  // Marks `handle`'s session as logging out (no-op if unknown).
+  void MarkLoggingOut(Handle handle);
   // Forgets `handle` (no-op if unknown).
   void Remove(Handle handle);
   // Forgets every connection of `user_id`; returns how many there were.

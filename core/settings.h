@@ -37,6 +37,20 @@ struct Limits {
   std::size_t max_sync_page = 500;
 };
 
+struct PresenceSettings {
+  // How often clients are asked to heartbeat (documented to clients; informational here). Default 5; 1..3600.
+  std::uint32_t heartbeat_seconds = 5;
+  // A user whose devices are all gone without logging out, and who sent no heartbeat, is shown offline
+  // after this long. Default 30; 1..3600.
+  std::uint32_t timeout_seconds = 30;
+  // Co-members of groups with at most this many members may subscribe to each other's presence;
+  // members of larger groups ask for it on entering the group. Default 50; 0..10000.
+  std::size_t push_group_limit = 50;
+  // Typing indicators one user may send per second, and burst. Default 2 and 5.
+  double typing_rate_per_second = 2;
+  double typing_burst = 5;
+};
+
 struct SyncSettings {
   // Days a sync queue entry is kept; 0 keeps entries forever. Default 0; 0..36500.
   std::uint32_t retention_days = 0;

@@ -71,6 +71,14 @@ class Store {
   virtual Result<MessageId> GetReadPosition(const std::string& user_id, const Conversation& conversation) = 0;
   // The user's 1:1 partners, in peer order.
   virtual Result<std::vector<DirectPeer>> ListDirectPeers(const std::string& user_id) = 0;
+
+  // --- Contacts and presence
+  // How `user_id` sees `other` (kNone when unrelated).
+  virtual Result<ContactState> GetContact(const std::string& user_id, const std::string& other) = 0;
+  // Every relationship of `user_id`, in other-user order.
+  virtual Result<std::vector<std::pair<std::string, ContactState>>> ListContacts(const std::string& user_id) = 0;
+  // When the user was last seen online (0 when never).
+  virtual Result<std::int64_t> GetLastActive(const std::string& user_id) = 0;
 };
 
 }  // namespace chat::core

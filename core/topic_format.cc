@@ -8,6 +8,8 @@ constexpr RequestOp kAllOps[] = {
     RequestOp::kSend,     RequestOp::kHistory,     RequestOp::kSync,        RequestOp::kRead,
     RequestOp::kConversations, RequestOp::kGroupCreate, RequestOp::kGroupAdd, RequestOp::kGroupRemove,
     RequestOp::kGroupLeave, RequestOp::kGroupRename, RequestOp::kGroups,    RequestOp::kGroupMembers,
+    RequestOp::kContactRequest, RequestOp::kContactAccept, RequestOp::kContactRemove, RequestOp::kContacts,
+    RequestOp::kPresence, RequestOp::kTyping, RequestOp::kHeartbeat, RequestOp::kBye,
 };
 
 }  // namespace
@@ -35,6 +37,14 @@ const char* RequestOpName(RequestOp op) {
     case RequestOp::kGroupRename: return "group_rename";
     case RequestOp::kGroups: return "groups";
     case RequestOp::kGroupMembers: return "group_members";
+    case RequestOp::kContactRequest: return "contact_request";
+    case RequestOp::kContactAccept: return "contact_accept";
+    case RequestOp::kContactRemove: return "contact_remove";
+    case RequestOp::kContacts: return "contacts";
+    case RequestOp::kPresence: return "presence";
+    case RequestOp::kTyping: return "typing";
+    case RequestOp::kHeartbeat: return "heartbeat";
+    case RequestOp::kBye: return "bye";
     case RequestOp::kUnknown: break;
   }
   return "unknown";
@@ -48,5 +58,7 @@ std::string UserTopic(std::string_view user_id, std::string_view kind) {
   topic.append(kUserPrefix).append(user_id).append("/").append(kind);
   return topic;
 }
+
+std::string PresenceTopic(std::string_view user_id) { return std::string(kPresencePrefix).append(user_id); }
 
 }  // namespace chat::core

@@ -14,6 +14,10 @@ inline constexpr std::string_view kUserPrefix = "chat/v1/user/";
 inline constexpr std::string_view kMessageKind = "msg";    // messages to or from the user, for every device
 inline constexpr std::string_view kReplyKind = "reply";    // acks, errors, pages: to the asking device only
 
+// Presence: "chat/v1/presence/<user>", retained, published by the server only; readable by the user's
+// contacts and small-group co-members.
+inline constexpr std::string_view kPresencePrefix = "chat/v1/presence/";
+
 // Operator account administration, after Mosquitto's own $CONTROL/<feature>/v1 convention.
 inline constexpr std::string_view kAccountsControlTopic = "$CONTROL/chat-accounts/v1";
 inline constexpr std::string_view kAccountsControlResponseTopic = "$CONTROL/chat-accounts/v1/response";
@@ -33,6 +37,14 @@ enum class RequestOp {
   kGroupRename,
   kGroups,
   kGroupMembers,
+  kContactRequest,
+  kContactAccept,
+  kContactRemove,
+  kContacts,
+  kPresence,
+  kTyping,
+  kHeartbeat,
+  kBye,
 };
 
 // Returns the op of a request topic, or kUnknown for any other topic (including unknown ops).
@@ -41,5 +53,6 @@ const char* RequestOpName(RequestOp op);
 std::string RequestTopic(RequestOp op);
 
 std::string UserTopic(std::string_view user_id, std::string_view kind);
+std::string PresenceTopic(std::string_view user_id);
 
 }  // namespace chat::core

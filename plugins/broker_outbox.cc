@@ -16,7 +16,8 @@ namespace {
 constexpr int kEventQos = 1;
 constexpr int kReplyQos = 0;
 
-void Publish(const char* client_id, const std::string& topic, const std::string& payload, int qos) {
+void Publish(const char* client_id, const std::string& topic, const std::string& payload, int qos,
+             bool retain = false) {
   // The broker takes ownership of a mosquitto_malloc'd payload.
   void* copy = mosquitto_malloc(payload.size() + 1);
   if (copy == nullptr) {
@@ -25,7 +26,7 @@ void Publish(const char* client_id, const std::string& topic, const std::string&
   }
   std::memcpy(copy, payload.data(), payload.size());
   static_cast<char*>(copy)[payload.size()] = '\0';
-  int rc = mosquitto_broker_publish(client_id, topic.c_str(), static_cast<int>(payload.size()), copy, qos, false,
+  int rc = mosquitto_broker_publish(client_id, topic.c_str(), static_cast<int>(payload.size()), copy, qos, retain,
                                     nullptr);
   if (rc != MOSQ_ERR_SUCCESS) {
     mosquitto_free(copy);  // ownership passes only on success
@@ -39,6 +40,12 @@ void BrokerOutbox::ToTopic(std::string topic, std::string payload) { Publish(nul
 
 void BrokerOutbox::ToClient(std::string client_id, std::string topic, std::string payload) {
   Publish(client_id.c_str(), topic, payload, kReplyQos);
+}
+
+void BrokerOutbox::Ephemeral(std::string topic, std::string payload) { Publish(nullptr, topic, payload, 0); }
+
+void BrokerOutbox::Retained(std::string topic, std::string payload) {
+  Publish(nullptr, topic, payload, kEventQos, /*retain=*/true);
 }
 
 }  // namespace chat::plugin

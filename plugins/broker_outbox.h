@@ -10,6 +10,8 @@ class BrokerOutbox final : public core::Outbox {
  public:
   void ToTopic(std::string topic, std::string payload) override;
   void ToClient(std::string client_id, std::string topic, std::string payload) override;
+  void Ephemeral(std::string topic, std::string payload) override;
+  void Retained(std::string topic, std::string payload) override;
 };
 
 }  // namespace chat::plugin

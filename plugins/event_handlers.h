@@ -9,5 +9,6 @@ int OnAclCheck(int event, void* event_data, void* user_data) noexcept;
 int OnMessage(int event, void* event_data, void* user_data) noexcept;
 int OnControl(int event, void* event_data, void* user_data) noexcept;
 int OnDisconnect(int event, void* event_data, void* user_data) noexcept;
+int OnTick(int event, void* event_data, void* user_data) noexcept;
 
 }  // namespace chat::plugin

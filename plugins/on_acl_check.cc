@@ -1,6 +1,7 @@
 // MOSQ_EVT_ACL_CHECK: runs for every subscribe, every incoming publish and every delivery, so it is
 // a map lookup plus string compares and nothing more.
 #include <exception>
+#include <string>
 
 extern "C" {
 #include <mosquitto.h>
@@ -35,6 +36,14 @@ int OnAclCheck(int /*event*/, void* event_data, void* user_data) noexcept {
     core::TopicAccess access;
     if (session == nullptr || check->topic == nullptr || !ToTopicAccess(check->access, &access)) {
       return MOSQ_ERR_ACL_DENIED;
+    }
+    if (auto subject = core::PresenceSubject(check->topic)) {
+      // Presence topics are published by the plugin only; watching one depends on contacts and groups.
+      bool watch = access == core::TopicAccess::kSubscribe || access == core::TopicAccess::kRead;
+      if (access == core::TopicAccess::kUnsubscribe) return MOSQ_ERR_SUCCESS;
+      return watch && context->chat->presence().MayWatch(session->user_id, std::string(*subject))
+                 ? MOSQ_ERR_SUCCESS
+                 : MOSQ_ERR_ACL_DENIED;
     }
     core::Identity who{session->user_id, session->is_admin};
     return core::IsAllowed(who, access, check->topic, check->retain) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;

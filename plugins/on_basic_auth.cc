@@ -9,6 +9,7 @@ extern "C" {
 }
 
 #include "core/names.h"
+#include "plugins/broker_outbox.h"
 #include "plugins/event_handlers.h"
 #include "plugins/plugin_context.h"
 
@@ -35,7 +36,12 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
       return MOSQ_ERR_AUTH;
     }
     core::Status admitted = context->sessions->Admit(auth->client, {auth->username, client_id, login->is_admin});
-    return admitted.ok() ? MOSQ_ERR_SUCCESS : MOSQ_ERR_AUTH;
+    if (!admitted.ok()) return MOSQ_ERR_AUTH;
+    // Mosquitto 2.0 has no connect event: a successful login is the connect. If the CONNACK still fails,
+    // DISCONNECT follows and undoes it.
+    BrokerOutbox outbox;
+    context->chat->presence().OnConnected(auth->username, outbox);
+    return MOSQ_ERR_SUCCESS;
   } catch (const std::exception& e) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "chat: basic auth: %s", e.what());
   } catch (...) {

@@ -1,20 +1,35 @@
 // MOSQ_EVT_DISCONNECT: fires for every way a connection ends (clean, lost, keepalive expiry, takeover,
-// refused login); forget the session.
+// refused login) with no reason given in 2.0.11; a device that said "bye" first logged out cleanly.
+#include <exception>
+
 extern "C" {
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 }
 
+#include "plugins/broker_outbox.h"
 #include "plugins/event_handlers.h"
 #include "plugins/plugin_context.h"
 
 namespace chat::plugin {
 
 int OnDisconnect(int /*event*/, void* event_data, void* user_data) noexcept {
-  auto* context = static_cast<PluginContext*>(user_data);
-  auto* disconnect = static_cast<mosquitto_evt_disconnect*>(event_data);
-  context->sessions->Remove(disconnect->client);
+  try {
+    auto* context = static_cast<PluginContext*>(user_data);
+    auto* disconnect = static_cast<mosquitto_evt_disconnect*>(event_data);
+    const core::Session* session = context->FindSession(disconnect->client);
+    if (session == nullptr) return MOSQ_ERR_SUCCESS;  // a refused login, or an account already kicked
+    std::string user_id = session->user_id;
+    bool clean = session->said_bye;
+    context->sessions->Remove(disconnect->client);
+    BrokerOutbox outbox;
+    context->chat->presence().OnDisconnected(user_id, clean, outbox);
+  } catch (const std::exception& e) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "chat: disconnect: %s", e.what());
+  } catch (...) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "chat: disconnect: unknown exception");
+  }
   return MOSQ_ERR_SUCCESS;
 }
 

@@ -26,6 +26,7 @@ int OnMessage(int /*event*/, void* event_data, void* user_data) noexcept {
     message->retain = false;
     const core::Session* session = context->FindSession(message->client);
     if (session == nullptr) return MOSQ_ERR_ACL_DENIED;
+    if (op == core::RequestOp::kBye) context->sessions->MarkLoggingOut(message->client);
     core::Caller caller{session->user_id, session->client_id, session->is_admin};
     BrokerOutbox outbox;
     std::string_view payload(static_cast<const char*>(message->payload), message->payloadlen);

@@ -33,6 +33,7 @@ const Registration kRegistrations[] = {
     {MOSQ_EVT_MESSAGE, chat::plugin::OnMessage, nullptr},
     {MOSQ_EVT_CONTROL, chat::plugin::OnControl, kControlTopic.c_str()},
     {MOSQ_EVT_DISCONNECT, chat::plugin::OnDisconnect, nullptr},
+    {MOSQ_EVT_TICK, chat::plugin::OnTick, nullptr},
 };
 
 void Unregister(PluginContext* context, std::size_t count) {

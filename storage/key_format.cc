@@ -73,4 +73,10 @@ std::string ReadPositionKey(std::string_view user_id, const core::Conversation& 
 std::string PeerPrefix(std::string_view user_id) { return Scoped("peer/", user_id); }
 std::string PeerKey(std::string_view user_id, std::string_view peer) { return PeerPrefix(user_id).append(peer); }
 
+std::string ContactPrefix(std::string_view user_id) { return Scoped("ct/", user_id); }
+std::string ContactKey(std::string_view user_id, std::string_view other) {
+  return ContactPrefix(user_id).append(other);
+}
+std::string LastActiveKey(std::string_view user_id) { return std::string("la/").append(user_id); }
+
 }  // namespace chat::storage

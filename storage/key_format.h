@@ -13,6 +13,8 @@
 //   q/<user_id>\0<seq>                 -> QueueEntry                       (sync queue)
 //   rd/<user_id>\0<kind><conv key>     -> <message_id>                     (read positions)
 //   peer/<user_id>\0<peer>             -> <message_id>                     (1:1 partners, last message)
+//   ct/<user_id>\0<other>              -> ContactState (1 byte)            (contacts and requests)
+//   la/<user_id>                       -> <ms>                             (last_active_at)
 //
 // A conversation's messages and a user's queue each share one prefix: a page is one range scan.
 #pragma once
@@ -55,5 +57,9 @@ std::string QueueKey(std::string_view user_id, std::uint64_t seq);
 std::string ReadPositionKey(std::string_view user_id, const core::Conversation& conversation);
 std::string PeerPrefix(std::string_view user_id);
 std::string PeerKey(std::string_view user_id, std::string_view peer);
+
+std::string ContactPrefix(std::string_view user_id);
+std::string ContactKey(std::string_view user_id, std::string_view other);
+std::string LastActiveKey(std::string_view user_id);
 
 }  // namespace chat::storage

@@ -180,6 +180,16 @@ Status RocksDbStore::Apply(const core::WriteSet& writes) {
   for (const auto& update : writes.peers) {
     batch.Put(PeerKey(update.user_id, update.peer.peer), encoded(update.peer.last_id));
   }
+  for (const auto& contact : writes.contacts) {
+    if (contact.state == core::ContactState::kNone) {
+      batch.Delete(ContactKey(contact.user_id, contact.other));
+    } else {
+      batch.Put(ContactKey(contact.user_id, contact.other), std::string(1, static_cast<char>(contact.state)));
+    }
+  }
+  for (const auto& seen : writes.last_active) {
+    batch.Put(LastActiveKey(seen.user_id), encoded(static_cast<std::uint64_t>(seen.at_ms)));
+  }
   return Write(&batch);
 }
 
@@ -371,6 +381,40 @@ core::Result<std::vector<core::DirectPeer>> RocksDbStore::ListDirectPeers(const 
   });
   if (!s.ok()) return s;
   return peers;
+}
+
+namespace {
+
+core::ContactState ContactStateOf(std::string_view value) {
+  if (value.size() != 1 || value[0] < 1 || value[0] > 3) return core::ContactState::kNone;
+  return static_cast<core::ContactState>(value[0]);
+}
+
+}  // namespace
+
+core::Result<core::ContactState> RocksDbStore::GetContact(const std::string& user_id, const std::string& other) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), ContactKey(user_id, other), &value);
+  if (s.IsNotFound()) return core::ContactState::kNone;
+  if (!s.ok()) return FromRocks(s);
+  return ContactStateOf(value);
+}
+
+core::Result<std::vector<std::pair<std::string, core::ContactState>>> RocksDbStore::ListContacts(
+    const std::string& user_id) {
+  std::vector<std::pair<std::string, core::ContactState>> contacts;
+  Status s = ScanPrefix(db_.get(), ContactPrefix(user_id), [&](std::string_view other, std::string_view value) {
+    contacts.emplace_back(std::string(other), ContactStateOf(value));
+    return true;
+  });
+  if (!s.ok()) return s;
+  return contacts;
+}
+
+core::Result<std::int64_t> RocksDbStore::GetLastActive(const std::string& user_id) {
+  core::Result<std::uint64_t> at = GetNumber(LastActiveKey(user_id), 0);
+  if (!at.ok()) return at.status();
+  return static_cast<std::int64_t>(*at);
 }
 
 }  // namespace chat::storage

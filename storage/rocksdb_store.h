@@ -54,6 +54,11 @@ class RocksDbStore final : public core::Store {
                                                 const core::Conversation& conversation) override;
   core::Result<std::vector<core::DirectPeer>> ListDirectPeers(const std::string& user_id) override;
 
+  core::Result<core::ContactState> GetContact(const std::string& user_id, const std::string& other) override;
+  core::Result<std::vector<std::pair<std::string, core::ContactState>>> ListContacts(
+      const std::string& user_id) override;
+  core::Result<std::int64_t> GetLastActive(const std::string& user_id) override;
+
  private:
   RocksDbStore(std::unique_ptr<rocksdb::DB> db, Durability durability);
   // Reads an 8-byte number stored under `key`; `fallback` when the key is absent.

@@ -35,6 +35,9 @@ TEST(ServerConfigTest, ShippedConfigParsesAndStatesTheDefaults) {
   EXPECT_EQ(shipped->limits.max_group_name_chars, defaults->limits.max_group_name_chars);
   EXPECT_EQ(shipped->limits.max_sync_page, defaults->limits.max_sync_page);
   EXPECT_EQ(shipped->sync.retention_days, defaults->sync.retention_days);
+  EXPECT_EQ(shipped->presence.timeout_seconds, defaults->presence.timeout_seconds);
+  EXPECT_EQ(shipped->presence.heartbeat_seconds, defaults->presence.heartbeat_seconds);
+  EXPECT_EQ(shipped->presence.push_group_limit, defaults->presence.push_group_limit);
   EXPECT_EQ(shipped->auth.pbkdf2_iterations, defaults->auth.pbkdf2_iterations);
   EXPECT_EQ(shipped->auth.credential_cache_entries, defaults->auth.credential_cache_entries);
 }

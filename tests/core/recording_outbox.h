@@ -14,6 +14,8 @@ struct Published {
   std::string client_id;  // empty: to the topic's subscribers
   std::string topic;
   nlohmann::json payload;
+  bool ephemeral = false;
+  bool retained = false;
 };
 
 class RecordingOutbox final : public Outbox {
@@ -23,6 +25,12 @@ class RecordingOutbox final : public Outbox {
   }
   void ToClient(std::string client_id, std::string topic, std::string payload) override {
     published.push_back({std::move(client_id), std::move(topic), nlohmann::json::parse(payload)});
+  }
+  void Ephemeral(std::string topic, std::string payload) override {
+    published.push_back({"", std::move(topic), nlohmann::json::parse(payload), true, false});
+  }
+  void Retained(std::string topic, std::string payload) override {
+    published.push_back({"", std::move(topic), nlohmann::json::parse(payload), false, true});
   }
   std::vector<Published> published;
 };

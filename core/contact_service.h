@@ -1,0 +1,32 @@
+// ContactService: a user's contact (friend) list: request, accept, remove, list. Contacts see each
+// other's presence. Every change is a contact event in the sync queues of both users.
+#pragma once
+
+#include "core/outbox.h"
+#include "core/protocol_format.h"
+#include "core/service_context.h"
+#include "core/topic_format.h"
+
+namespace chat::core {
+
+// Not thread-safe; borrows `context`, whose relationships_changed hook hears of every ended contact.
+class ContactService {
+ public:
+  explicit ContactService(ServiceContext& context) : context_(context) {}
+
+  // Handles contact_request, contact_accept, contact_remove and contacts.
+  Status Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
+
+ private:
+  Status Request(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag);
+  Status Accept(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag);
+  Status Remove(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag);
+  Status List(const Caller& caller, Outbox& outbox, const RequestTag& tag);
+  // Stores both sides' new states and queues `event` ("requested", ...) for both users.
+  Status Change(const Caller& caller, const std::string& other, ContactState mine, ContactState theirs,
+                const char* event, const char* op, Outbox& outbox, const RequestTag& tag);
+
+  ServiceContext& context_;
+};
+
+}  // namespace chat::core

@@ -1,0 +1,54 @@
+// PresenceService: the green dot. Turns connections, heartbeats and logouts into one retained presence
+// message per change on chat/v1/presence/<user>, decides who may watch whom, answers presence queries
+// and relays typing indicators.
+#pragma once
+
+#include <string>
+#include <unordered_set>
+
+#include "core/outbox.h"
+#include "core/presence_tracker.h"
+#include "core/protocol_format.h"
+#include "core/rate_limiter.h"
+#include "core/service_context.h"
+#include "core/topic_format.h"
+
+namespace chat::core {
+
+// Not thread-safe; borrows `context` and `settings`.
+class PresenceService {
+ public:
+  PresenceService(ServiceContext& context, const PresenceSettings& settings);
+
+  // Broker events. A device of `user_id` was admitted / is gone (`clean`: it said "bye" first).
+  void OnConnected(const std::string& user_id, Outbox& outbox);
+  void OnDisconnected(const std::string& user_id, bool clean, Outbox& outbox);
+  // Any request counts as a heartbeat.
+  void OnActivity(const std::string& user_id) { tracker_.Heartbeat(user_id); }
+  // Called on every broker TICK; does real work at most every 100 ms.
+  void OnTick(Outbox& outbox);
+
+  // presence (query), typing, heartbeat, bye.
+  Status Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
+
+  // True when `viewer` may see `user_id`'s presence: themselves, a contact, or a co-member of a group of
+  // at most push_group_limit members. Positive answers are cached until ForgetPermissions.
+  bool MayWatch(const std::string& viewer, const std::string& user_id);
+  // Drop cached permissions (a contact or a membership ended).
+  void ForgetPermissions() { allowed_.clear(); }
+
+ private:
+  void Publish(const PresenceChange& change, Outbox& outbox);
+  Status Query(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  Status Typing(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  Result<bool> ShareSmallGroup(const std::string& a, const std::string& b);
+
+  ServiceContext& context_;
+  const PresenceSettings& settings_;
+  PresenceTracker tracker_;
+  RateLimiter typing_rate_;
+  std::int64_t next_expiry_check_ms_ = 0;
+  std::unordered_set<std::string> allowed_;  // "viewer\0user"
+};
+
+}  // namespace chat::core
