@@ -117,6 +117,16 @@ Status ReadAuth(const YAML::Node& node, const std::string& path, core::AuthSetti
                        }}});
 }
 
+Status ReadUserList(const YAML::Node& node, const std::string& key, std::vector<std::string>* out) {
+  if (!node.IsSequence()) return KeyError(key, "must be a list of user ids");
+  out->clear();
+  for (const YAML::Node& item : node) {
+    if (!item.IsScalar() || item.Scalar().empty()) return KeyError(key, "must be a list of user ids");
+    out->push_back(item.Scalar());
+  }
+  return Status::Ok();
+}
+
 Status ReadDurability(const YAML::Node& node, const std::string& key, core::Durability* out) {
   std::string value;
   if (Status s = ReadString(node, key, &value); !s.ok()) return s;
@@ -175,6 +185,26 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
                {"typing_burst", [&](const YAML::Node& v, const std::string& key) {
                   return ReadNumber<double>(v, key, 1, 1000, &p.typing_burst);
                 }}});
+        }},
+       {"push",
+        [&](const YAML::Node& n, const std::string& k) {
+          core::PushSettings& p = config.push;
+          return ReadMapping(n, k,
+                             {{"preview_chars",
+                               [&](const YAML::Node& v, const std::string& key) {
+                                 return ReadNumber<std::size_t>(v, key, 0, 1000, &p.preview_chars);
+                               }},
+                              {"collapse_seconds",
+                               [&](const YAML::Node& v, const std::string& key) {
+                                 return ReadNumber<std::uint32_t>(v, key, 0, 3600, &p.collapse_seconds);
+                               }},
+                              {"lease_seconds",
+                               [&](const YAML::Node& v, const std::string& key) {
+                                 return ReadNumber<std::uint32_t>(v, key, 5, 86400, &p.lease_seconds);
+                               }},
+                              {"service_accounts", [&](const YAML::Node& v, const std::string& key) {
+                                 return ReadUserList(v, key, &p.service_accounts);
+                               }}});
         }},
        {"sync", [&](const YAML::Node& n, const std::string& k) {
           return ReadMapping(n, k, {{"retention_days", [&](const YAML::Node& v, const std::string& key) {

@@ -20,6 +20,7 @@ struct ServerConfig {
   core::Limits limits;
   core::SyncSettings sync;
   core::PresenceSettings presence;
+  core::PushSettings push;
   core::AuthSettings auth;
 };
 

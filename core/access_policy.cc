@@ -22,6 +22,18 @@ bool IsOwnFilter(std::string_view user_id, std::string_view filter) {
   return rest == "#" || rest == "+" || rest == kMessageKind || rest == kReplyKind;
 }
 
+// The push job topic, plain or as a shared subscription "$share/<group>/...".
+bool IsPushJobsFilter(std::string_view filter) {
+  constexpr std::string_view kShare = "$share/";
+  if (StartsWith(filter, kShare)) {
+    std::string_view rest = filter.substr(kShare.size());
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0) return false;
+    filter = rest.substr(slash + 1);
+  }
+  return filter == kPushJobsTopic;
+}
+
 bool AdminMayReceive(std::string_view topic) {
   return topic == kAccountsControlResponseTopic || StartsWith(topic, "$SYS/");
 }
@@ -41,8 +53,10 @@ bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, 
       return who.is_admin && topic == kAccountsControlTopic;
     case TopicAccess::kSubscribe:
       if (IsOwnFilter(who.user_id, topic)) return true;
+      if (who.is_service && IsPushJobsFilter(topic)) return true;
       return who.is_admin && AdminMayReceive(topic);
     case TopicAccess::kRead:
+      if (who.is_service && topic == kPushJobsTopic) return true;
       if (IsUnderOwnPrefix(who.user_id, topic)) return true;
       return who.is_admin && AdminMayReceive(topic);
   }

@@ -11,6 +11,7 @@ enum class TopicAccess { kRead, kWrite, kSubscribe, kUnsubscribe };
 struct Identity {
   std::string_view user_id;  // the authenticated username
   bool is_admin = false;
+  bool is_service = false;  // a push bridge account (push.service_accounts)
 };
 
 // Deny by default. Ordinary users may publish (never retained) only to known request topics, subscribe

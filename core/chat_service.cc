@@ -15,11 +15,12 @@ constexpr std::size_t kUnreadCap = 1000;
 }  // namespace
 
 ChatService::ChatService(Store& store, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
-                         const SyncSettings& sync, const PresenceSettings& presence)
+                         const SyncSettings& sync, const PresenceSettings& presence, const PushSettings& push)
     : context_(store, clock, ids, limits, sync),
       groups_(context_),
       contacts_(context_),
       presence_(context_, presence),
+      push_(context_, push, [this](const std::string& user) { return presence_.HasConnectedDevice(user); }),
       send_rate_(clock, limits.send_rate_per_second, limits.send_burst) {
   context_.relationships_changed = [this] { presence_.ForgetPermissions(); };
 }
@@ -56,6 +57,10 @@ Status ChatService::Dispatch(const Caller& caller, RequestOp op, const RequestFi
     case RequestOp::kTyping:
     case RequestOp::kHeartbeat:
     case RequestOp::kBye: return presence_.Handle(caller, op, request, outbox);
+    case RequestOp::kPushRegister:
+    case RequestOp::kPushUnregister:
+    case RequestOp::kMute:
+    case RequestOp::kPushResult: return push_.Handle(caller, op, request, outbox);
     case RequestOp::kUnknown: break;
     default: return groups_.Handle(caller, op, request, outbox);
   }
@@ -141,7 +146,17 @@ Status ChatService::Send(const Caller& caller, const RequestFields& request, Out
   QueueEntry entry{QueueEntry::Kind::kMessage, message.conversation(), message.id, "", message.created_at_ms};
   Fanout fanout(context_.seqs);
   if (Status s = fanout.AddAll(recipients, entry, event, &writes); !s.ok()) return s;
-  if (Status s = context_.Commit(writes, fanout, outbox); !s.ok()) return s;
+  // Push jobs for recipients with no device online go into the same write as the message.
+  if (Status s = push_.OnMessage(message, recipients, &writes); !s.ok()) {
+    fanout.Abandon();
+    push_.Abandoned();
+    return s;
+  }
+  if (Status s = context_.Commit(writes, fanout, outbox); !s.ok()) {
+    push_.Abandoned();
+    return s;
+  }
+  push_.Committed();
   context_.Reply(caller, outbox, SendAckJson(tag, message, false));
   return Status::Ok();
 }

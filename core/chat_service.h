@@ -9,6 +9,7 @@
 #include "core/group_service.h"
 #include "core/outbox.h"
 #include "core/presence_service.h"
+#include "core/push_service.h"
 #include "core/protocol_format.h"
 #include "core/rate_limiter.h"
 #include "core/service_context.h"
@@ -20,7 +21,10 @@ namespace chat::core {
 class ChatService {
  public:
   ChatService(Store& store, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
-              const SyncSettings& sync, const PresenceSettings& presence);
+              const SyncSettings& sync, const PresenceSettings& presence, const PushSettings& push);
+
+  // Reads what an earlier run left to do (undelivered push jobs). Call once before the first request.
+  Status Start() { return push_.Load(); }
 
   // Handles one request payload published on the topic of `op`. On success the results (ack, events,
   // reply) are in `outbox` and Ok is returned. On rejection nothing is stored, an error reply for the
@@ -29,6 +33,12 @@ class ChatService {
 
   // Connections, disconnections and timers reach presence through here.
   PresenceService& presence() { return presence_; }
+  PushService& push() { return push_; }
+  // Timer work (presence grace periods, push jobs); call on every broker TICK.
+  void OnTick(Outbox& outbox) {
+    presence_.OnTick(outbox);
+    push_.OnTick(outbox);
+  }
 
  private:
   Status Dispatch(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
@@ -45,6 +55,7 @@ class ChatService {
   GroupService groups_;
   ContactService contacts_;
   PresenceService presence_;
+  PushService push_;
   RateLimiter send_rate_;
 };
 

@@ -34,6 +34,7 @@ class PresenceService {
   // True when `viewer` may see `user_id`'s presence: themselves, a contact, or a co-member of a group of
   // at most push_group_limit members. Positive answers are cached until ForgetPermissions.
   bool MayWatch(const std::string& viewer, const std::string& user_id);
+  bool HasConnectedDevice(const std::string& user_id) const { return tracker_.HasConnectedDevice(user_id); }
   // Drop cached permissions (a contact or a membership ended).
   void ForgetPermissions() { allowed_.clear(); }
 

@@ -36,6 +36,11 @@ class PresenceTracker {
   std::vector<PresenceChange> Expire();
 
   bool IsOnline(const std::string& user_id) const { return users_.count(user_id) != 0; }
+  // True while a device of the user is connected (not counting the grace period after a lost one).
+  bool HasConnectedDevice(const std::string& user_id) const {
+    auto it = users_.find(user_id);
+    return it != users_.end() && it->second.devices > 0;
+  }
 
  private:
   struct State {

@@ -91,6 +91,14 @@ Status RequestFields::OptionalNumber(const char* name, std::uint64_t min, std::u
   return Status::Ok();
 }
 
+Status RequestFields::OptionalBool(const char* name, bool* out) const {
+  auto it = object_.find(name);
+  if (it == object_.end()) return Status::Ok();
+  if (!it->is_boolean()) return BadRequest(std::string(name) + " must be true or false");
+  *out = it->get<bool>();
+  return Status::Ok();
+}
+
 Status RequestFields::OptionalStringList(const char* name, std::size_t max_items,
                                          std::vector<std::string>* out) const {
   auto it = object_.find(name);
@@ -200,6 +208,17 @@ std::string ContactsJson(const RequestTag& tag, const std::vector<std::pair<std:
   json reply = {{"type", "contacts"}, {"contacts", std::move(list)}};
   AddTag(tag, &reply);
   return Dump(reply);
+}
+
+std::string PushJobJson(const PushJob& job, std::string_view title, const std::vector<PushToken>& targets) {
+  json list = json::array();
+  for (const PushToken& t : targets) {
+    list.push_back({{"device", t.device_id}, {"provider", t.provider}, {"token", t.token}, {"platform", t.platform}});
+  }
+  json object = {{"job", FormatMessageId(job.job_id)}, {"user", job.user_id}, {"from", job.from},
+                 {"count", job.count}, {"title", title}, {"body", job.preview}, {"targets", std::move(list)}};
+  AddConversation(job.conversation, job.from, &object);
+  return Dump(object);
 }
 
 std::string SendAckJson(const RequestTag& tag, const StoredMessage& message, bool duplicate) {

@@ -35,6 +35,7 @@ class RequestFields {
   Status OptionalId(const char* name, MessageId* out) const;
   // A non-negative integer in [min, max].
   Status OptionalNumber(const char* name, std::uint64_t min, std::uint64_t max, std::uint64_t* out) const;
+  Status OptionalBool(const char* name, bool* out) const;
   // An array of at most `max_items` strings.
   Status OptionalStringList(const char* name, std::size_t max_items, std::vector<std::string>* out) const;
 
@@ -96,6 +97,8 @@ struct ConversationSummary {
 std::string ContactsJson(const RequestTag& tag, const std::vector<std::pair<std::string, ContactState>>& contacts);
 // {"type":"presence","users":[{"user":...,"state":...,"last_active_at":...}]}
 std::string PresenceListJson(const RequestTag& tag, const std::vector<PresenceState>& states);
+// A job for the push bridge (see PROTOCOL.md, "The push bridge's side").
+std::string PushJobJson(const PushJob& job, std::string_view title, const std::vector<PushToken>& targets);
 std::string ConversationsJson(const RequestTag& tag, const std::vector<ConversationSummary>& conversations);
 
 }  // namespace chat::core

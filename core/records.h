@@ -93,6 +93,25 @@ struct DirectPeer {
   MessageId last_id = 0;
 };
 
+// A device's push token.
+struct PushToken {
+  std::string device_id;
+  std::string provider;  // "fcm", "apns" or "webhook"
+  std::string token;
+  std::string platform;
+};
+
+// A notification owed to a user with no device online: durable until the bridge reports on it.
+struct PushJob {
+  MessageId job_id = 0;
+  std::string user_id;
+  std::string from;               // sender of the newest message
+  Conversation conversation;      // of the newest message, as the recipient sees it (peer = from)
+  std::uint32_t count = 0;        // messages collapsed into this notification
+  std::string preview;            // the newest message's text, cut to the preview length
+  std::int64_t created_at_ms = 0;
+};
+
 // One side of a contact relationship, as `user` sees `other`.
 enum class ContactState : std::uint8_t {
   kNone = 0,
@@ -141,6 +160,19 @@ struct WriteSet {
   std::vector<PeerUpdate> peers;
   std::vector<ContactUpdate> contacts;
   std::vector<LastActive> last_active;
+  struct TokenUpdate {
+    std::string user_id;
+    PushToken token;  // an empty provider deletes the device's token
+  };
+  struct MuteUpdate {
+    std::string user_id;
+    Conversation conversation;
+    bool muted = false;
+  };
+  std::vector<TokenUpdate> push_tokens;
+  std::vector<PushJob> push_jobs;        // created or updated
+  std::vector<MessageId> push_jobs_done;  // deleted
+  std::vector<MuteUpdate> mutes;
 };
 
 // Which slice of a conversation to read. Bounds are exclusive; 0 means unbounded.

@@ -15,7 +15,8 @@ struct Session {
   std::string user_id;
   std::string client_id;
   bool is_admin = false;
-  bool said_bye = false;  // the device logged out before disconnecting
+  bool is_service = false;  // a push bridge account
+  bool said_bye = false;    // the device logged out before disconnecting
 };
 
 // Not thread-safe (broker thread only). Handles are opaque (the broker's `struct mosquitto *`): on a

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace chat::core {
 
@@ -49,6 +51,17 @@ struct PresenceSettings {
   // Typing indicators one user may send per second, and burst. Default 2 and 5.
   double typing_rate_per_second = 2;
   double typing_burst = 5;
+};
+
+struct PushSettings {
+  // Characters of a message shown in a notification. Default 100; 0..1000.
+  std::size_t preview_chars = 100;
+  // Messages to an offline user within this window become one notification. Default 5; 0..3600.
+  std::uint32_t collapse_seconds = 5;
+  // A job the bridge has not reported on within this is offered again. Default 60; 5..86400.
+  std::uint32_t lease_seconds = 60;
+  // Accounts the push bridge logs in with: only they may take jobs and report results. Default none.
+  std::vector<std::string> service_accounts;
 };
 
 struct SyncSettings {

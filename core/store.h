@@ -79,6 +79,12 @@ class Store {
   virtual Result<std::vector<std::pair<std::string, ContactState>>> ListContacts(const std::string& user_id) = 0;
   // When the user was last seen online (0 when never).
   virtual Result<std::int64_t> GetLastActive(const std::string& user_id) = 0;
+
+  // --- Push
+  virtual Result<std::vector<PushToken>> ListPushTokens(const std::string& user_id) = 0;
+  // Every job not yet reported done (read once at start-up), in job id order.
+  virtual Result<std::vector<PushJob>> ListPushJobs() = 0;
+  virtual Result<bool> IsMuted(const std::string& user_id, const Conversation& conversation) = 0;
 };
 
 }  // namespace chat::core

@@ -10,6 +10,7 @@ constexpr RequestOp kAllOps[] = {
     RequestOp::kGroupLeave, RequestOp::kGroupRename, RequestOp::kGroups,    RequestOp::kGroupMembers,
     RequestOp::kContactRequest, RequestOp::kContactAccept, RequestOp::kContactRemove, RequestOp::kContacts,
     RequestOp::kPresence, RequestOp::kTyping, RequestOp::kHeartbeat, RequestOp::kBye,
+    RequestOp::kPushRegister, RequestOp::kPushUnregister, RequestOp::kMute, RequestOp::kPushResult,
 };
 
 }  // namespace
@@ -45,6 +46,10 @@ const char* RequestOpName(RequestOp op) {
     case RequestOp::kTyping: return "typing";
     case RequestOp::kHeartbeat: return "heartbeat";
     case RequestOp::kBye: return "bye";
+    case RequestOp::kPushRegister: return "push_register";
+    case RequestOp::kPushUnregister: return "push_unregister";
+    case RequestOp::kMute: return "mute";
+    case RequestOp::kPushResult: return "push_result";
     case RequestOp::kUnknown: break;
   }
   return "unknown";

@@ -18,6 +18,9 @@ inline constexpr std::string_view kReplyKind = "reply";    // acks, errors, page
 // contacts and small-group co-members.
 inline constexpr std::string_view kPresencePrefix = "chat/v1/presence/";
 
+// Push jobs for the push bridge; service accounts only (often as $share/<group>/...).
+inline constexpr std::string_view kPushJobsTopic = "chat/v1/service/push/jobs";
+
 // Operator account administration, after Mosquitto's own $CONTROL/<feature>/v1 convention.
 inline constexpr std::string_view kAccountsControlTopic = "$CONTROL/chat-accounts/v1";
 inline constexpr std::string_view kAccountsControlResponseTopic = "$CONTROL/chat-accounts/v1/response";
@@ -45,6 +48,10 @@ enum class RequestOp {
   kTyping,
   kHeartbeat,
   kBye,
+  kPushRegister,
+  kPushUnregister,
+  kMute,
+  kPushResult,
 };
 
 // Returns the op of a request topic, or kUnknown for any other topic (including unknown ops).

@@ -35,7 +35,9 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
       }
       return MOSQ_ERR_AUTH;
     }
-    core::Status admitted = context->sessions->Admit(auth->client, {auth->username, client_id, login->is_admin});
+    core::Session session{auth->username, client_id, login->is_admin};
+    session.is_service = context->chat->push().IsServiceAccount(auth->username);
+    core::Status admitted = context->sessions->Admit(auth->client, std::move(session));
     if (!admitted.ok()) return MOSQ_ERR_AUTH;
     // Mosquitto 2.0 has no connect event: a successful login is the connect. If the CONNACK still fails,
     // DISCONNECT follows and undoes it.

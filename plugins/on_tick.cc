@@ -17,7 +17,7 @@ namespace chat::plugin {
 int OnTick(int /*event*/, void* /*event_data*/, void* user_data) noexcept {
   try {
     BrokerOutbox outbox;
-    static_cast<PluginContext*>(user_data)->chat->presence().OnTick(outbox);
+    static_cast<PluginContext*>(user_data)->chat->OnTick(outbox);
   } catch (const std::exception& e) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "chat: tick: %s", e.what());
   } catch (...) {

@@ -27,7 +27,9 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   if (!floor.ok()) return floor.status();
   context->ids = std::make_unique<core::MessageIdGenerator>(context->clock, config.node_id, *floor);
   context->chat = std::make_unique<core::ChatService>(*context->store, context->clock, *context->ids,
-                                                      context->config.limits, context->config.sync, context->config.presence);
+                                                      context->config.limits, context->config.sync, context->config.presence,
+                                                      context->config.push);
+  if (core::Status started = context->chat->Start(); !started.ok()) return started;
   context->authenticator =
       std::make_unique<core::Authenticator>(*context->store, context->clock, context->config.auth);
   context->sessions = std::make_unique<core::SessionRegistry>(config.limits.max_devices_per_user);

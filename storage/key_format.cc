@@ -79,4 +79,19 @@ std::string ContactKey(std::string_view user_id, std::string_view other) {
 }
 std::string LastActiveKey(std::string_view user_id) { return std::string("la/").append(user_id); }
 
+std::string PushTokenPrefix(std::string_view user_id) { return Scoped("pt/", user_id); }
+std::string PushTokenKey(std::string_view user_id, std::string_view device_id) {
+  return PushTokenPrefix(user_id).append(device_id);
+}
+std::string PushJobKey(core::MessageId job_id) {
+  std::string key(kPushJobPrefix);
+  AppendBigEndian64(job_id, &key);
+  return key;
+}
+std::string MuteKey(std::string_view user_id, const core::Conversation& conversation) {
+  std::string key = Scoped("mu/", user_id);
+  key.push_back(static_cast<char>(conversation.kind));
+  return key.append(conversation.key);
+}
+
 }  // namespace chat::storage

@@ -15,6 +15,9 @@
 //   peer/<user_id>\0<peer>             -> <message_id>                     (1:1 partners, last message)
 //   ct/<user_id>\0<other>              -> ContactState (1 byte)            (contacts and requests)
 //   la/<user_id>                       -> <ms>                             (last_active_at)
+//   pt/<user_id>\0<device_id>          -> PushToken                        (push tokens)
+//   pj/<job_id>                        -> PushJob                          (pending push jobs)
+//   mu/<user_id>\0<kind><conv key>     -> ""                               (muted conversations)
 //
 // A conversation's messages and a user's queue each share one prefix: a page is one range scan.
 #pragma once
@@ -61,5 +64,11 @@ std::string PeerKey(std::string_view user_id, std::string_view peer);
 std::string ContactPrefix(std::string_view user_id);
 std::string ContactKey(std::string_view user_id, std::string_view other);
 std::string LastActiveKey(std::string_view user_id);
+
+std::string PushTokenPrefix(std::string_view user_id);
+std::string PushTokenKey(std::string_view user_id, std::string_view device_id);
+inline constexpr std::string_view kPushJobPrefix = "pj/";
+std::string PushJobKey(core::MessageId job_id);
+std::string MuteKey(std::string_view user_id, const core::Conversation& conversation);
 
 }  // namespace chat::storage

@@ -9,6 +9,7 @@ constexpr char kUserVersion = 1;
 constexpr char kMessageVersion = 2;  // 1: before groups (no group id)
 constexpr char kGroupVersion = 1;
 constexpr char kQueueEntryVersion = 1;
+constexpr char kPushVersion = 1;
 
 void PutVarint(std::uint64_t value, std::string* out) {
   while (value >= 0x80) {
@@ -136,6 +137,52 @@ core::Status DecodeGroup(std::string_view group_id, std::string_view bytes, core
   out->owner = in.String();
   out->created_at_ms = static_cast<std::int64_t>(in.Varint());
   if (!in.ok()) return Corrupt("truncated group record");
+  return core::Status::Ok();
+}
+
+std::string EncodePushToken(const core::PushToken& token) {
+  std::string out(1, kPushVersion);
+  PutString(token.provider, &out);
+  PutString(token.token, &out);
+  PutString(token.platform, &out);
+  return out;
+}
+
+core::Status DecodePushToken(std::string_view device_id, std::string_view bytes, core::PushToken* out) {
+  Reader in(bytes);
+  if (in.Byte() != kPushVersion) return Corrupt("unknown push token version");
+  out->device_id = std::string(device_id);
+  out->provider = in.String();
+  out->token = in.String();
+  out->platform = in.String();
+  if (!in.ok()) return Corrupt("truncated push token");
+  return core::Status::Ok();
+}
+
+std::string EncodePushJob(const core::PushJob& job) {
+  std::string out(1, kPushVersion);
+  PutString(job.user_id, &out);
+  PutString(job.from, &out);
+  out.push_back(static_cast<char>(job.conversation.kind));
+  PutString(job.conversation.key, &out);
+  PutVarint(job.count, &out);
+  PutString(job.preview, &out);
+  PutVarint(static_cast<std::uint64_t>(job.created_at_ms), &out);
+  return out;
+}
+
+core::Status DecodePushJob(core::MessageId job_id, std::string_view bytes, core::PushJob* out) {
+  Reader in(bytes);
+  if (in.Byte() != kPushVersion) return Corrupt("unknown push job version");
+  out->job_id = job_id;
+  out->user_id = in.String();
+  out->from = in.String();
+  out->conversation.kind = static_cast<core::Conversation::Kind>(in.Byte());
+  out->conversation.key = in.String();
+  out->count = static_cast<std::uint32_t>(in.Varint());
+  out->preview = in.String();
+  out->created_at_ms = static_cast<std::int64_t>(in.Varint());
+  if (!in.ok()) return Corrupt("truncated push job");
   return core::Status::Ok();
 }
 

@@ -20,6 +20,11 @@ core::Status DecodeMessage(core::MessageId id, std::string_view bytes, core::Sto
 std::string EncodeGroup(const core::GroupRecord& group);
 core::Status DecodeGroup(std::string_view group_id, std::string_view bytes, core::GroupRecord* out);
 
+std::string EncodePushToken(const core::PushToken& token);
+core::Status DecodePushToken(std::string_view device_id, std::string_view bytes, core::PushToken* out);
+std::string EncodePushJob(const core::PushJob& job);
+core::Status DecodePushJob(core::MessageId job_id, std::string_view bytes, core::PushJob* out);
+
 std::string EncodeQueueEntry(const core::QueueEntry& entry);
 core::Status DecodeQueueEntry(std::string_view bytes, core::QueueEntry* out);
 

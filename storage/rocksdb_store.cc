@@ -187,6 +187,22 @@ Status RocksDbStore::Apply(const core::WriteSet& writes) {
       batch.Put(ContactKey(contact.user_id, contact.other), std::string(1, static_cast<char>(contact.state)));
     }
   }
+  for (const auto& update : writes.push_tokens) {
+    if (update.token.provider.empty()) {
+      batch.Delete(PushTokenKey(update.user_id, update.token.device_id));
+    } else {
+      batch.Put(PushTokenKey(update.user_id, update.token.device_id), EncodePushToken(update.token));
+    }
+  }
+  for (const core::PushJob& job : writes.push_jobs) batch.Put(PushJobKey(job.job_id), EncodePushJob(job));
+  for (core::MessageId job_id : writes.push_jobs_done) batch.Delete(PushJobKey(job_id));
+  for (const auto& mute : writes.mutes) {
+    if (mute.muted) {
+      batch.Put(MuteKey(mute.user_id, mute.conversation), "");
+    } else {
+      batch.Delete(MuteKey(mute.user_id, mute.conversation));
+    }
+  }
   for (const auto& seen : writes.last_active) {
     batch.Put(LastActiveKey(seen.user_id), encoded(static_cast<std::uint64_t>(seen.at_ms)));
   }
@@ -409,6 +425,43 @@ core::Result<std::vector<std::pair<std::string, core::ContactState>>> RocksDbSto
   });
   if (!s.ok()) return s;
   return contacts;
+}
+
+core::Result<std::vector<core::PushToken>> RocksDbStore::ListPushTokens(const std::string& user_id) {
+  std::vector<core::PushToken> tokens;
+  Status decoded = Status::Ok();
+  Status s = ScanPrefix(db_.get(), PushTokenPrefix(user_id), [&](std::string_view device, std::string_view value) {
+    core::PushToken token;
+    decoded = DecodePushToken(device, value, &token);
+    if (decoded.ok()) tokens.push_back(std::move(token));
+    return decoded.ok();
+  });
+  if (!s.ok()) return s;
+  if (!decoded.ok()) return decoded;
+  return tokens;
+}
+
+core::Result<std::vector<core::PushJob>> RocksDbStore::ListPushJobs() {
+  std::vector<core::PushJob> jobs;
+  Status decoded = Status::Ok();
+  Status s = ScanPrefix(db_.get(), std::string(kPushJobPrefix), [&](std::string_view id, std::string_view value) {
+    core::PushJob job;
+    decoded = id.size() == 8 ? DecodePushJob(ReadBigEndian64(id), value, &job)
+                             : Status::Error(ErrorCode::kCorruption, "bad push job key");
+    if (decoded.ok()) jobs.push_back(std::move(job));
+    return decoded.ok();
+  });
+  if (!s.ok()) return s;
+  if (!decoded.ok()) return decoded;
+  return jobs;
+}
+
+core::Result<bool> RocksDbStore::IsMuted(const std::string& user_id, const core::Conversation& conversation) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), MuteKey(user_id, conversation), &value);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) return FromRocks(s);
+  return true;
 }
 
 core::Result<std::int64_t> RocksDbStore::GetLastActive(const std::string& user_id) {

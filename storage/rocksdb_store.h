@@ -59,6 +59,10 @@ class RocksDbStore final : public core::Store {
       const std::string& user_id) override;
   core::Result<std::int64_t> GetLastActive(const std::string& user_id) override;
 
+  core::Result<std::vector<core::PushToken>> ListPushTokens(const std::string& user_id) override;
+  core::Result<std::vector<core::PushJob>> ListPushJobs() override;
+  core::Result<bool> IsMuted(const std::string& user_id, const core::Conversation& conversation) override;
+
  private:
   RocksDbStore(std::unique_ptr<rocksdb::DB> db, Durability durability);
   // Reads an 8-byte number stored under `key`; `fallback` when the key is absent.

@@ -38,6 +38,9 @@ TEST(ServerConfigTest, ShippedConfigParsesAndStatesTheDefaults) {
   EXPECT_EQ(shipped->presence.timeout_seconds, defaults->presence.timeout_seconds);
   EXPECT_EQ(shipped->presence.heartbeat_seconds, defaults->presence.heartbeat_seconds);
   EXPECT_EQ(shipped->presence.push_group_limit, defaults->presence.push_group_limit);
+  EXPECT_EQ(shipped->push.preview_chars, defaults->push.preview_chars);
+  EXPECT_EQ(shipped->push.collapse_seconds, defaults->push.collapse_seconds);
+  EXPECT_EQ(shipped->push.lease_seconds, defaults->push.lease_seconds);
   EXPECT_EQ(shipped->auth.pbkdf2_iterations, defaults->auth.pbkdf2_iterations);
   EXPECT_EQ(shipped->auth.credential_cache_entries, defaults->auth.credential_cache_entries);
 }

@@ -50,6 +50,18 @@ TEST(AccessPolicyTest, AdminsAlsoUseTheAccountsControlTopics) {
   EXPECT_FALSE(IsAllowed(kAdmin, TopicAccess::kWrite, "$CONTROL/dynamic-security/v1"));
 }
 
+TEST(AccessPolicyTest, OnlyServiceAccountsTakePushJobs) {
+  const Identity bridge{"push-bridge", false, true};
+  EXPECT_TRUE(IsAllowed(bridge, TopicAccess::kSubscribe, "chat/v1/service/push/jobs"));
+  EXPECT_TRUE(IsAllowed(bridge, TopicAccess::kSubscribe, "$share/bridges/chat/v1/service/push/jobs"));
+  EXPECT_TRUE(IsAllowed(bridge, TopicAccess::kRead, "chat/v1/service/push/jobs"));
+  EXPECT_FALSE(IsAllowed(bridge, TopicAccess::kSubscribe, "$share//chat/v1/service/push/jobs"));
+  EXPECT_FALSE(IsAllowed(bridge, TopicAccess::kSubscribe, "chat/v1/service/#"));
+  EXPECT_FALSE(IsAllowed(kAlice, TopicAccess::kSubscribe, "chat/v1/service/push/jobs"));
+  EXPECT_FALSE(IsAllowed(kAlice, TopicAccess::kRead, "chat/v1/service/push/jobs"));
+  EXPECT_FALSE(IsAllowed(kAdmin, TopicAccess::kRead, "chat/v1/service/push/jobs"));
+}
+
 TEST(AccessPolicyTest, NoIdentityNoAccess) {
   EXPECT_FALSE(IsAllowed(Identity{}, TopicAccess::kSubscribe, "chat/v1/user//#"));
   EXPECT_FALSE(IsAllowed(Identity{}, TopicAccess::kWrite, "chat/v1/req/send"));

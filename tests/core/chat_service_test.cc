@@ -29,7 +29,7 @@ class ChatServiceTest : public ::testing::Test {
     limits_.max_message_chars = 10;
     limits_.max_history_page = 5;
     ids_ = std::make_unique<MessageIdGenerator>(clock_, 1, 0);
-    service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_);
+    service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_);
   }
 
   Status Request(const char* user, RequestOp op, const json& payload) { return Request(user, op, payload.dump()); }
@@ -52,6 +52,7 @@ class ChatServiceTest : public ::testing::Test {
   Limits limits_;
   SyncSettings sync_;
   PresenceSettings presence_;
+  PushSettings push_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<MessageIdGenerator> ids_;
   std::unique_ptr<ChatService> service_;
@@ -151,7 +152,7 @@ TEST_F(ChatServiceTest, ErrorsEchoTheRequestIdEvenForInvalidUtf8) {
 TEST_F(ChatServiceTest, SendingFasterThanTheRateIsRefused) {
   limits_.send_rate_per_second = 1;
   limits_.send_burst = 3;
-  service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_);
+  service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_);
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "x"}}).ok());
   EXPECT_EQ(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "x"}}).code(), ErrorCode::kRateLimited);
   EXPECT_TRUE(Request("bob", RequestOp::kSend, json{{"to", "alice"}, {"text", "x"}}).ok());  // per user
@@ -223,7 +224,7 @@ TEST_F(ChatServiceTest, EveryMessageTakesTheNextSeqInEachUsersQueue) {
   EXPECT_EQ(outbox_.published[1].payload["seq"], 3);  // bob
 
   // A new service on the same store (a broker restart) continues the numbering.
-  service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_);
+  service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_);
   ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "4"}}).ok());
   EXPECT_EQ(outbox_.published[0].payload["seq"], 4);
 }

@@ -26,7 +26,7 @@ class ContactServiceTest : public ::testing::Test {
     AccountService accounts(*store_, clock_, auth);
     for (const char* user : {"alice", "bob", "carol"}) ASSERT_TRUE(accounts.AddUser(user, "pw", false).ok());
     ids_ = std::make_unique<MessageIdGenerator>(clock_, 1, 0);
-    service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_);
+    service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_);
   }
   Status Request(const char* user, RequestOp op, const json& payload) {
     outbox_.published.clear();
@@ -43,6 +43,7 @@ class ContactServiceTest : public ::testing::Test {
   Limits limits_;
   SyncSettings sync_;
   PresenceSettings presence_;
+  PushSettings push_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<MessageIdGenerator> ids_;
   std::unique_ptr<ChatService> service_;
@@ -86,7 +87,7 @@ TEST_F(ContactServiceTest, BadContactRequests) {
 
 TEST_F(ContactServiceTest, TypingIsEphemeralAndRateLimited) {
   presence_.typing_burst = 2;
-  service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_);
+  service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_);
   ASSERT_TRUE(Request("alice", RequestOp::kTyping, {{"to", "bob"}}).ok());
   ASSERT_EQ(outbox_.published.size(), 1u);
   EXPECT_TRUE(outbox_.published[0].ephemeral);

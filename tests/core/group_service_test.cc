@@ -31,7 +31,7 @@ class GroupServiceTest : public ::testing::Test {
     }
     limits_.max_group_members = 3;
     ids_ = std::make_unique<MessageIdGenerator>(clock_, 1, 0);
-    service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_);
+    service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_);
   }
 
   Status Request(const char* user, RequestOp op, const json& payload, bool admin = false) {
@@ -58,6 +58,7 @@ class GroupServiceTest : public ::testing::Test {
   Limits limits_;
   SyncSettings sync_;
   PresenceSettings presence_;
+  PushSettings push_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<MessageIdGenerator> ids_;
   std::unique_ptr<ChatService> service_;

@@ -1,0 +1,240 @@
+#include "core/push_service.h"
+
+#include <algorithm>
+
+#include "core/names.h"
+#include "core/utf8.h"
+
+namespace chat::core {
+namespace {
+
+constexpr std::int64_t kTickMs = 200;
+constexpr std::size_t kMaxTokenLength = 4096;
+constexpr std::size_t kMaxPlatformLength = 32;
+
+bool IsKnownProvider(const std::string& provider) {
+  return provider == "fcm" || provider == "apns" || provider == "webhook";
+}
+
+// The first `chars` code points of valid UTF-8 `text`, with an ellipsis when something was cut.
+std::string Preview(const std::string& text, std::size_t chars) {
+  std::size_t bytes = 0;
+  for (std::size_t n = 0; n < chars && bytes < text.size(); ++n) {
+    ++bytes;
+    while (bytes < text.size() && (static_cast<unsigned char>(text[bytes]) & 0xC0) == 0x80) ++bytes;
+  }
+  return bytes < text.size() ? text.substr(0, bytes) + "\xE2\x80\xA6" : text;
+}
+
+}  // namespace
+
+PushService::PushService(ServiceContext& context, const PushSettings& settings,
+                         std::function<bool(const std::string&)> has_device_online)
+    : context_(context), settings_(settings), has_device_online_(std::move(has_device_online)) {}
+
+bool PushService::IsServiceAccount(const std::string& user_id) const {
+  return std::find(settings_.service_accounts.begin(), settings_.service_accounts.end(), user_id) !=
+         settings_.service_accounts.end();
+}
+
+Status PushService::Load() {
+  Result<std::vector<PushJob>> jobs = context_.store.ListPushJobs();
+  if (!jobs.ok()) return jobs.status();
+  std::int64_t now = context_.clock.MonotonicMillis();
+  for (PushJob& job : *jobs) jobs_[job.job_id] = Tracked{std::move(job), now, 0};
+  return Status::Ok();
+}
+
+Result<bool> PushService::HasTokens(const std::string& user_id) {
+  auto cached = has_tokens_.find(user_id);
+  if (cached != has_tokens_.end()) return cached->second;
+  Result<std::vector<PushToken>> tokens = context_.store.ListPushTokens(user_id);
+  if (!tokens.ok()) return tokens.status();
+  has_tokens_[user_id] = !tokens->empty();
+  return !tokens->empty();
+}
+
+Status PushService::OnMessage(const StoredMessage& message, const std::vector<std::string>& recipients,
+                              WriteSet* writes) {
+  for (const std::string& user : recipients) {
+    if (user == message.from || has_device_online_(user)) continue;
+    Result<bool> has_tokens = HasTokens(user);
+    if (!has_tokens.ok()) return has_tokens.status();
+    if (!*has_tokens) continue;
+    Conversation seen_as = message.group_id.empty() ? Conversation::Direct(user, message.from)
+                                                    : Conversation::Group(message.group_id);
+    Result<bool> muted = context_.store.IsMuted(user, seen_as);
+    if (!muted.ok()) return muted.status();
+    if (*muted) continue;
+    PushJob job;
+    auto open = collapsing_.find(user);
+    if (open != collapsing_.end() && jobs_.count(open->second)) {
+      job = jobs_[open->second].job;  // within the collapse window: one notification with a count
+    } else {
+      job.job_id = context_.ids.Next();
+      job.user_id = user;
+      job.created_at_ms = message.created_at_ms;
+    }
+    ++job.count;
+    job.from = message.from;
+    job.conversation = message.group_id.empty() ? Conversation::Direct(user, message.from) : seen_as;
+    job.preview = Preview(message.text, settings_.preview_chars);
+    writes->push_jobs.push_back(job);
+    staged_.push_back(std::move(job));
+  }
+  return Status::Ok();
+}
+
+void PushService::Committed() {
+  std::int64_t due = context_.clock.MonotonicMillis() + static_cast<std::int64_t>(settings_.collapse_seconds) * 1000;
+  for (PushJob& job : staged_) {
+    auto [it, inserted] = jobs_.try_emplace(job.job_id, Tracked{job, due, 0});
+    if (!inserted) it->second.job = std::move(job);
+    collapsing_[it->second.job.user_id] = it->first;
+  }
+  staged_.clear();
+}
+
+void PushService::Offer(Tracked& tracked, std::int64_t now, Outbox& outbox, WriteSet* done) {
+  const PushJob& job = tracked.job;
+  auto open = collapsing_.find(job.user_id);
+  if (open != collapsing_.end() && open->second == job.job_id) collapsing_.erase(open);  // later messages: new job
+  Result<std::vector<PushToken>> tokens = context_.store.ListPushTokens(job.user_id);
+  if (!tokens.ok()) {
+    tracked.lease_ms = now + 1000;  // the store failed: try again shortly
+    return;
+  }
+  if (tokens->empty()) {
+    done->push_jobs_done.push_back(job.job_id);  // every token went meanwhile: nothing to send to
+    tracked.lease_ms = -1;
+    return;
+  }
+  std::string title = job.from;
+  if (job.conversation.is_group()) {
+    Result<std::optional<GroupRecord>> group = context_.store.GetGroup(job.conversation.key);
+    if (group.ok() && *group) title = job.from + " @ " + (*group)->name;
+  }
+  outbox.ToTopic(std::string(kPushJobsTopic), PushJobJson(job, title, *tokens));
+  tracked.lease_ms = now + static_cast<std::int64_t>(settings_.lease_seconds) * 1000;
+}
+
+void PushService::OnTick(Outbox& outbox) {
+  std::int64_t now = context_.clock.MonotonicMillis();
+  if (now < next_tick_ms_ || jobs_.empty()) return;
+  next_tick_ms_ = now + kTickMs;
+  WriteSet done;
+  for (auto& [id, tracked] : jobs_) {
+    bool due = tracked.lease_ms == 0 ? tracked.due_ms <= now : tracked.lease_ms <= now;
+    if (due) Offer(tracked, now, outbox, &done);
+  }
+  std::erase_if(jobs_, [](const auto& entry) { return entry.second.lease_ms < 0; });
+  if (!done.push_jobs_done.empty()) {
+    IgnoreError(context_.store.Apply(done), "a job left behind is offered again and dropped then");
+  }
+}
+
+Status PushService::Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox) {
+  switch (op) {
+    case RequestOp::kPushRegister: return Register(caller, request, outbox);
+    case RequestOp::kPushUnregister: return Unregister(caller, request, outbox);
+    case RequestOp::kMute: return Mute(caller, request, outbox);
+    case RequestOp::kPushResult: return ReportResult(caller, request, outbox);
+    default: break;
+  }
+  return Status::Error(ErrorCode::kBadRequest, "unknown request");
+}
+
+Status PushService::Register(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+  std::string user(caller.user_id);
+  WriteSet::TokenUpdate update{user, {}};
+  Result<std::string> device = DeviceIdForClient(user, caller.client_id);
+  if (!device.ok()) return device.status();
+  update.token.device_id = *device;
+  if (Status s = request.RequiredString("provider", &update.token.provider); !s.ok()) return s;
+  if (Status s = request.RequiredString("token", &update.token.token); !s.ok()) return s;
+  if (Status s = request.OptionalString("platform", &update.token.platform); !s.ok()) return s;
+  if (!IsKnownProvider(update.token.provider)) {
+    return Status::Error(ErrorCode::kBadRequest, "provider must be fcm, apns or webhook");
+  }
+  if (update.token.token.empty() || update.token.token.size() > kMaxTokenLength) {
+    return Status::Error(ErrorCode::kBadRequest, "token must be 1 to 4096 characters");
+  }
+  if (update.token.platform.size() > kMaxPlatformLength) {
+    return Status::Error(ErrorCode::kBadRequest, "platform is longer than 32 characters");
+  }
+  WriteSet writes;
+  writes.push_tokens.push_back(std::move(update));
+  if (Status s = context_.store.Apply(writes); !s.ok()) return s;
+  has_tokens_[user] = true;
+  context_.Reply(caller, outbox, OkJson("push_register", request.tag()));
+  return Status::Ok();
+}
+
+Status PushService::Unregister(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+  std::string user(caller.user_id);
+  Result<std::string> device = DeviceIdForClient(user, caller.client_id);
+  if (!device.ok()) return device.status();
+  WriteSet writes;
+  writes.push_tokens.push_back({user, PushToken{*device, "", "", ""}});
+  if (Status s = context_.store.Apply(writes); !s.ok()) return s;
+  has_tokens_.erase(user);
+  context_.Reply(caller, outbox, OkJson("push_unregister", request.tag()));
+  return Status::Ok();
+}
+
+Status PushService::Mute(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+  std::string user(caller.user_id);
+  WriteSet::MuteUpdate mute{user, {}, true};
+  if (request.Has("group")) {
+    std::string group;
+    if (Status s = request.RequiredString("group", &group); !s.ok()) return s;
+    if (Status s = context_.CheckMember(group, user); !s.ok()) return s;
+    mute.conversation = Conversation::Group(group);
+  } else {
+    std::string peer;
+    if (Status s = request.RequiredString("peer", &peer); !s.ok()) {
+      return Status::Error(ErrorCode::kBadRequest, "peer or group is required");
+    }
+    if (Status s = context_.CheckUser(peer); !s.ok()) return s;
+    mute.conversation = Conversation::Direct(user, peer);
+  }
+  if (!request.Has("muted")) return Status::Error(ErrorCode::kBadRequest, "muted is required");
+  if (Status s = request.OptionalBool("muted", &mute.muted); !s.ok()) return s;
+  WriteSet writes;
+  writes.mutes.push_back(std::move(mute));
+  if (Status s = context_.store.Apply(writes); !s.ok()) return s;
+  context_.Reply(caller, outbox, OkJson("mute", request.tag()));
+  return Status::Ok();
+}
+
+Status PushService::ReportResult(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+  if (!IsServiceAccount(std::string(caller.user_id))) {
+    return Status::Error(ErrorCode::kNotAllowed, "only the push bridge reports push results");
+  }
+  MessageId job_id = 0;
+  if (!request.Has("job")) return Status::Error(ErrorCode::kBadRequest, "job is required");
+  if (Status s = request.OptionalId("job", &job_id); !s.ok()) return s;
+  std::string outcome;
+  if (Status s = request.RequiredString("outcome", &outcome); !s.ok()) return s;
+  if (outcome != "sent" && outcome != "failed") {
+    return Status::Error(ErrorCode::kBadRequest, "outcome must be sent or failed");
+  }
+  std::vector<std::string> invalid;
+  if (Status s = request.OptionalStringList("invalid_devices", 1000, &invalid); !s.ok()) return s;
+  auto it = jobs_.find(job_id);
+  if (it != jobs_.end()) {
+    // Done either way: a job is never offered again once the bridge has reported on it.
+    WriteSet writes;
+    writes.push_jobs_done.push_back(job_id);
+    for (const std::string& device : invalid) writes.push_tokens.push_back({it->second.job.user_id, {device, "", "", ""}});
+    if (Status s = context_.store.Apply(writes); !s.ok()) return s;
+    if (!invalid.empty()) has_tokens_.erase(it->second.job.user_id);
+    auto open = collapsing_.find(it->second.job.user_id);
+    if (open != collapsing_.end() && open->second == job_id) collapsing_.erase(open);
+    jobs_.erase(it);
+  }
+  context_.Reply(caller, outbox, OkJson("push_result", request.tag()));
+  return Status::Ok();
+}
+
+}  // namespace chat::core

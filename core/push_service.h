@@ -1,0 +1,66 @@
+// PushService: push tokens, muting, and durable push jobs for recipients with no device online, offered
+// to the push bridge on chat/v1/service/push/jobs until it reports an outcome.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/outbox.h"
+#include "core/protocol_format.h"
+#include "core/service_context.h"
+#include "core/topic_format.h"
+
+namespace chat::core {
+
+// Not thread-safe; borrows `context` and `settings`. `has_device_online(user)` tells whether a device
+// of the user is connected right now.
+class PushService {
+ public:
+  PushService(ServiceContext& context, const PushSettings& settings,
+              std::function<bool(const std::string&)> has_device_online);
+
+  // Reads the jobs left undone by an earlier run; they are offered again on the next tick.
+  Status Load();
+
+  // Before a message is stored: adds to `writes` a new or collapsed job for every recipient (other than
+  // the sender) with no device online, a push token, and the conversation not muted. The jobs take
+  // effect with Committed(), or are forgotten with Abandoned() when the write failed.
+  Status OnMessage(const StoredMessage& message, const std::vector<std::string>& recipients, WriteSet* writes);
+  void Committed();
+  void Abandoned() { staged_.clear(); }
+
+  // Offers due jobs and jobs whose lease ran out. Called on every broker TICK; works every 200 ms.
+  void OnTick(Outbox& outbox);
+
+  // push_register, push_unregister, mute, push_result.
+  Status Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
+
+  bool IsServiceAccount(const std::string& user_id) const;
+
+ private:
+  struct Tracked {
+    PushJob job;
+    std::int64_t due_ms = 0;    // monotonic: when to offer it first
+    std::int64_t lease_ms = 0;  // monotonic: when an unanswered offer is made again; 0 = not offered
+  };
+  Result<bool> HasTokens(const std::string& user_id);
+  Status Register(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  Status Unregister(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  Status Mute(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  Status ReportResult(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  void Offer(Tracked& tracked, std::int64_t now, Outbox& outbox, WriteSet* done);
+
+  ServiceContext& context_;
+  const PushSettings& settings_;
+  std::function<bool(const std::string&)> has_device_online_;
+  std::map<MessageId, Tracked> jobs_;
+  std::unordered_map<std::string, MessageId> collapsing_;  // user -> job still taking messages
+  std::unordered_map<std::string, bool> has_tokens_;       // cache of HasTokens
+  std::vector<PushJob> staged_;
+  std::int64_t next_tick_ms_ = 0;
+};
+
+}  // namespace chat::core
