@@ -29,7 +29,7 @@ Status ReadNumber(const YAML::Node& node, const std::string& key, T min, T max, 
   } catch (const YAML::Exception&) {
     return KeyError(key, "must be a number, got \"" + node.Scalar() + "\"");
   }
-  if (value < min || value > max) {
+  if (!(value >= min && value <= max)) {  // written so that NaN fails too
     std::ostringstream range;
     range << "must be " << min << ".." << max << ", got " << node.Scalar();
     return KeyError(key, range.str());
@@ -93,8 +93,20 @@ Status ReadLimits(const YAML::Node& node, const std::string& path, core::Limits*
                        [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<std::size_t>(n, k, 1, 1000, &limits->max_group_name_chars);
                        }},
-                      {"max_sync_page", [&](const YAML::Node& n, const std::string& k) {
+                      {"max_sync_page",
+                       [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<std::size_t>(n, k, 1, 10000, &limits->max_sync_page);
+                       }},
+                      {"request_rate_per_second",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<double>(n, k, 1, 100000, &limits->request_rate_per_second);
+                       }},
+                      {"request_burst",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<double>(n, k, 1, 1000000, &limits->request_burst);
+                       }},
+                      {"max_groups_per_user", [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::size_t>(n, k, 1, 100000, &limits->max_groups_per_user);
                        }}});
 }
 
@@ -112,8 +124,12 @@ Status ReadAuth(const YAML::Node& node, const std::string& path, core::AuthSetti
                        [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<std::uint32_t>(n, k, 1, 86400, &auth->lockout_seconds);
                        }},
-                      {"credential_cache_entries", [&](const YAML::Node& n, const std::string& k) {
+                      {"credential_cache_entries",
+                       [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<std::size_t>(n, k, 0, 10000000, &auth->credential_cache_entries);
+                       }},
+                      {"max_hash_rounds_per_second", [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<double>(n, k, 1000, 1e9, &auth->max_hash_rounds_per_second);
                        }}});
 }
 

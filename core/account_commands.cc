@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace chat::core {
 namespace {
 
@@ -9,8 +11,11 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxCommandsPerRequest = 100;
 constexpr std::size_t kMaxListPage = 1000;
+// addUser and setPassword each hash a password (tens of ms on the broker thread).
+constexpr std::size_t kMaxHashingCommands = 10;
 
 std::string StringField(const json& command, const char* name) {
+  if (!command.is_object()) return {};
   auto it = command.find(name);
   return it != command.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
@@ -23,7 +28,12 @@ json RunOne(AccountService& accounts, const json& command) {
   }
   std::string name = StringField(command, "command");
   response["command"] = name;
-  if (auto it = command.find("correlationData"); it != command.end()) response["correlationData"] = *it;
+  // Echoed only as a short string: an arbitrary (deeply nested) value would be copied and dumped
+  // recursively on the broker thread.
+  if (auto it = command.find("correlationData"); it != command.end() && it->is_string() &&
+                                                  it->get_ref<const std::string&>().size() <= 256) {
+    response["correlationData"] = *it;
+  }
   std::string user = StringField(command, "username");
   Status status;
   if (name == "addUser") {
@@ -63,6 +73,11 @@ std::string RunAccountCommands(AccountService& accounts, std::string_view payloa
     responses.push_back({{"error", "payload must be {\"commands\":[...]}"}});
   } else if (commands->size() > kMaxCommandsPerRequest) {
     responses.push_back({{"error", "at most 100 commands per request"}});
+  } else if (std::count_if(commands->begin(), commands->end(), [](const json& c) {
+               std::string name = StringField(c, "command");
+               return name == "addUser" || name == "setPassword";
+             }) > static_cast<std::ptrdiff_t>(kMaxHashingCommands)) {
+    responses.push_back({{"error", "at most 10 addUser/setPassword commands per request"}});
   } else {
     for (const json& command : *commands) responses.push_back(RunOne(accounts, command));
   }

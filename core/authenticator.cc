@@ -16,7 +16,10 @@ Status Refused() { return Status::Error(ErrorCode::kNotAllowed, "bad user name o
 }  // namespace
 
 Authenticator::Authenticator(Store& store, const Clock& clock, const AuthSettings& settings)
-    : store_(store), clock_(clock), settings_(settings) {
+    : store_(store),
+      clock_(clock),
+      settings_(settings),
+      hashing_budget_(clock, settings.max_hash_rounds_per_second, 2 * settings.max_hash_rounds_per_second) {
   if (RAND_bytes(cache_key_.data(), static_cast<int>(cache_key_.size())) != 1) {
     // Without a random key the cache would be predictable; run without it.
     settings_.credential_cache_entries = 0;
@@ -78,6 +81,8 @@ Result<Authenticator::Login> Authenticator::Authenticate(std::string_view user_i
     if (user.status().code() == ErrorCode::kNotFound) return Refused();
     return user.status();
   }
+  // Too many uncached logins at once: refused unchecked (not counted as a failure); the client retries.
+  if (!hashing_budget_.TryAcquire("", user->password.iterations)) return Refused();
   if (!VerifyPassword(password, user->password)) {
     RecordFailure(user_id);
     return Refused();

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "core/clock.h"
+#include "core/rate_limiter.h"
 #include "core/settings.h"
 #include "core/status.h"
 #include "core/store.h"
@@ -54,6 +55,7 @@ class Authenticator {
   std::array<unsigned char, 32> cache_key_;
   std::unordered_map<std::string, CachedLogin> cache_;
   std::unordered_map<std::string, Failures> failures_;
+  RateLimiter hashing_budget_;
 };
 
 }  // namespace chat::core

@@ -1,6 +1,7 @@
 #include "core/chat_service.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "core/names.h"
 #include "core/utf8.h"
@@ -21,22 +22,27 @@ ChatService::ChatService(Store& store, const Clock& clock, MessageIdGenerator& i
       contacts_(context_),
       presence_(context_, presence),
       push_(context_, push, [this](const std::string& user) { return presence_.HasConnectedDevice(user); }),
-      send_rate_(clock, limits.send_rate_per_second, limits.send_burst) {
+      send_rate_(clock, limits.send_rate_per_second, limits.send_burst),
+      request_rate_(clock, limits.request_rate_per_second, limits.request_burst) {
   context_.relationships_changed = [this] { presence_.ForgetPermissions(); };
 }
 
 Status ChatService::Handle(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox) {
-  presence_.OnActivity(std::string(caller.user_id));  // every request is a sign of life
+  std::string user(caller.user_id);
+  presence_.OnActivity(user);  // every request is a sign of life
+  if (op == RequestOp::kHeartbeat) return Status::Ok();
   RequestFields request;
   Status status;
   // The whole payload must be UTF-8 before it is parsed, so invalid text gets its own error code.
-  if (!CountUtf8CodePoints(payload)) {
+  if (!request_rate_.TryAcquire(user)) {
+    status = Status::Error(ErrorCode::kRateLimited, "too many requests; slow down");
+  } else if (!CountUtf8CodePoints(payload)) {
     status = Status::Error(ErrorCode::kBadUtf8, "payload is not valid UTF-8");
   } else if (status = request.Parse(payload); status.ok()) {
     status = Dispatch(caller, op, request, outbox);
   }
   if (!status.ok()) {
-    RequestTag tag = status.code() == ErrorCode::kBadUtf8 ? ExtractTag(payload) : request.tag();
+    RequestTag tag = request.tag().rid.empty() && request.tag().cmid.empty() ? ExtractTag(payload) : request.tag();
     context_.Reply(caller, outbox, ErrorJson(RequestOpName(op), tag, status));
   }
   return status;
@@ -136,6 +142,9 @@ Status ChatService::Send(const Caller& caller, const RequestFields& request, Out
 
   WriteSet writes;
   writes.messages.push_back(message);
+  if (!message.group_id.empty()) {
+    if (Status s = context_.NoteTookPart(message.group_id, sender, &writes); !s.ok()) return s;
+  }
   if (message.group_id.empty()) {
     writes.peers.push_back({message.from, {message.to, message.id}});
     if (message.to != message.from) writes.peers.push_back({message.to, {message.from, message.id}});
@@ -194,11 +203,21 @@ Status ChatService::Sync(const Caller& caller, const RequestFields& request, Out
   if (!page.ok()) return page.status();
   std::vector<std::string> events;
   events.reserve(page->entries.size());
+  std::unordered_map<std::string, bool> member_of;  // group -> still a member (looked up once per page)
   for (const SequencedEntry& item : page->entries) {
     const QueueEntry& entry = item.entry;
     if (entry.kind == QueueEntry::Kind::kEvent) {
       events.push_back(WithSeq(entry.event_json, item.seq));
       continue;
+    }
+    if (entry.conversation.is_group()) {
+      // A removed member reads nothing of the group any more, not even through their old queue.
+      auto [it, fresh] = member_of.try_emplace(entry.conversation.key, false);
+      if (fresh) it->second = context_.store.CheckMember(entry.conversation.key, me).ok();
+      if (!it->second) {
+        events.push_back(WithSeq("{\"type\":\"missing\"}", item.seq));
+        continue;
+      }
     }
     Result<std::optional<StoredMessage>> message = context_.store.GetMessage(entry.conversation, entry.message_id);
     if (!message.ok()) return message.status();
@@ -215,11 +234,15 @@ Status ChatService::Sync(const Caller& caller, const RequestFields& request, Out
 
 Status ChatService::Read(const Caller& caller, const RequestFields& request, Outbox& outbox) {
   MessageId up_to = 0;
-  if (!request.Has("up_to")) return Status::Error(ErrorCode::kBadRequest, "up_to is required");
   if (Status s = request.OptionalId("up_to", &up_to); !s.ok()) return s;
+  if (up_to == 0) return Status::Error(ErrorCode::kBadRequest, "up_to is required");
   std::string peer;
   Result<Conversation> conversation = ConversationOf(caller, request, "peer", &peer);
   if (!conversation.ok()) return conversation.status();
+  // A position past the newest message would hide every later message's unread mark.
+  Result<MessageId> newest = context_.store.LastMessageId(*conversation);
+  if (!newest.ok()) return newest.status();
+  up_to = std::min(up_to, *newest);
   std::string me(caller.user_id);
   Result<MessageId> current = context_.store.GetReadPosition(me, *conversation);
   if (!current.ok()) return current.status();
@@ -227,6 +250,9 @@ Status ChatService::Read(const Caller& caller, const RequestFields& request, Out
     // A moved read position is an event in the user's own queue, so every device converges on it.
     WriteSet writes;
     writes.read_positions.push_back({me, *conversation, up_to});
+    if (conversation->is_group()) {
+      if (Status s = context_.NoteTookPart(conversation->key, me, &writes); !s.ok()) return s;
+    }
     std::string event = ReadEventJson(*conversation, peer, up_to, context_.clock.NowMillis());
     QueueEntry entry{QueueEntry::Kind::kEvent, {}, 0, event, context_.clock.NowMillis()};
     Fanout fanout(context_.seqs);

@@ -57,6 +57,7 @@ class ChatService {
   PresenceService presence_;
   PushService push_;
   RateLimiter send_rate_;
+  RateLimiter request_rate_;
 };
 
 }  // namespace chat::core

@@ -45,7 +45,9 @@ Status ContactService::Change(const Caller& caller, const std::string& other, Co
 Status ContactService::Request(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag) {
   Result<ContactState> state = context_.store.GetContact(std::string(caller.user_id), other);
   if (!state.ok()) return state.status();
-  if (*state == ContactState::kIncoming) return Accept(caller, other, outbox, tag);  // both asked: agreed
+  if (*state == ContactState::kIncoming) {
+    return Accept(caller, other, outbox, tag, "contact_request");  // both asked: agreed
+  }
   if (*state != ContactState::kNone) {
     context_.Reply(caller, outbox, OkJson("contact_request", tag));  // already asked, or already contacts
     return Status::Ok();
@@ -54,15 +56,16 @@ Status ContactService::Request(const Caller& caller, const std::string& other, O
                 outbox, tag);
 }
 
-Status ContactService::Accept(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag) {
+Status ContactService::Accept(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag,
+                              const char* op) {
   Result<ContactState> state = context_.store.GetContact(std::string(caller.user_id), other);
   if (!state.ok()) return state.status();
   if (*state == ContactState::kContact) {
-    context_.Reply(caller, outbox, OkJson("contact_accept", tag));
+    context_.Reply(caller, outbox, OkJson(op, tag));
     return Status::Ok();
   }
   if (*state != ContactState::kIncoming) return Status::Error(ErrorCode::kNotFound, "no contact request from " + other);
-  return Change(caller, other, ContactState::kContact, ContactState::kContact, "added", "contact_accept", outbox, tag);
+  return Change(caller, other, ContactState::kContact, ContactState::kContact, "added", op, outbox, tag);
 }
 
 Status ContactService::Remove(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag) {

@@ -19,7 +19,9 @@ class ContactService {
 
  private:
   Status Request(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag);
-  Status Accept(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag);
+  // `op` names the request in the reply (a crossed contact_request is answered as such).
+  Status Accept(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag,
+                const char* op = "contact_accept");
   Status Remove(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag);
   Status List(const Caller& caller, Outbox& outbox, const RequestTag& tag);
   // Stores both sides' new states and queues `event` ("requested", ...) for both users.

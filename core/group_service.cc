@@ -41,6 +41,16 @@ Status GroupService::Handle(const Caller& caller, RequestOp op, const RequestFie
   return Status::Error(ErrorCode::kBadRequest, "unknown request");
 }
 
+Status GroupService::CheckRoomForAnotherGroup(const std::string& user) {
+  Result<std::vector<std::string>> groups = context_.store.ListUserGroups(user);
+  if (!groups.ok()) return groups.status();
+  if (groups->size() >= context_.limits.max_groups_per_user) {
+    return Status::Error(ErrorCode::kNotAllowed, user + " is in " + std::to_string(groups->size()) +
+                                                     " groups, the most one user may join");
+  }
+  return Status::Ok();
+}
+
 Status GroupService::CheckName(const std::string& name) const {
   std::optional<std::size_t> chars = CountUtf8CodePoints(name);
   if (!chars || *chars == 0 || *chars > context_.limits.max_group_name_chars) {
@@ -90,6 +100,7 @@ Status GroupService::Create(const Caller& caller, const RequestFields& request, 
   }
   for (const std::string& user : unique) {
     if (Status s = context_.CheckUser(user); !s.ok()) return s;
+    if (Status s = CheckRoomForAnotherGroup(user); !s.ok()) return s;
   }
   std::int64_t now = context_.clock.NowMillis();
   group.group_id = FormatMessageId(context_.ids.Next());
@@ -103,6 +114,7 @@ Status GroupService::Create(const Caller& caller, const RequestFields& request, 
     members.push_back({user, user == me ? now : now + 1});
     writes.members_added.push_back({group.group_id, user, members.back().joined_at_ms});
   }
+  writes.group_accepts.push_back({group.group_id, me, now});
   std::vector<std::string> users(unique.begin(), unique.end());
   std::string event = GroupEventJson(group, "created", me, users, now);
   return Publish(caller, writes, event, users, outbox, GroupJson(request.tag(), group, members));
@@ -118,7 +130,9 @@ Status GroupService::Add(const Caller& caller, const RequestFields& request, Out
   std::set<std::string> added;
   for (const std::string& user : requested) {
     if (Status s = context_.CheckUser(user); !s.ok()) return s;
-    if (!Contains(loaded->members, user)) added.insert(user);
+    if (Contains(loaded->members, user)) continue;
+    if (Status s = CheckRoomForAnotherGroup(user); !s.ok()) return s;
+    added.insert(user);
   }
   if (loaded->members.size() + added.size() > context_.limits.max_group_members) {
     return Status::Error(ErrorCode::kGroupFull, "a group has at most " +

@@ -38,6 +38,8 @@ class GroupService {
   // act on any group).
   Result<Loaded> LoadForCaller(const Caller& caller, const RequestFields& request);
   Status CheckName(const std::string& name) const;
+  // kNotAllowed when `user` is in max_groups_per_user groups already.
+  Status CheckRoomForAnotherGroup(const std::string& user);
   // Writes `writes` and records `event` in the queue of every user in `audience`, then replies.
   Status Publish(const Caller& caller, WriteSet& writes, const std::string& event,
                  const std::vector<std::string>& audience, Outbox& outbox, std::string reply);

@@ -46,7 +46,8 @@ Result<bool> PresenceService::ShareSmallGroup(const std::string& a, const std::s
   Result<std::vector<std::string>> groups_a = context_.store.ListUserGroups(a);
   if (!groups_a.ok()) return groups_a.status();
   for (const std::string& group : *groups_a) {
-    if (!context_.store.CheckMember(group, b).ok()) continue;
+    // `b` (the watched user) must have taken part in the group: being added is no consent.
+    if (!context_.store.CheckMember(group, b).ok() || !context_.store.CheckTookPart(group, b).ok()) continue;
     Result<std::vector<GroupMember>> members = context_.store.ListMembers(group);
     if (!members.ok()) return members.status();
     if (members->size() <= settings_.push_group_limit) return true;
@@ -88,10 +89,11 @@ Status PresenceService::Handle(const Caller& caller, RequestOp op, const Request
 Status PresenceService::Query(const Caller& caller, const RequestFields& request, Outbox& outbox) {
   std::string me(caller.user_id);
   std::vector<std::string> users;
+  std::string group;
   bool whole_group = request.Has("group");
   if (whole_group) {
-    // Entering a group: one request returns every member's state, whatever the group's size.
-    std::string group;
+    // Entering a group: one request returns the state of every member who took part in it (or whom the
+    // caller may watch anyway), whatever the group's size.
     if (Status s = request.RequiredString("group", &group); !s.ok()) return s;
     if (Status s = context_.CheckMember(group, me); !s.ok()) return s;
     Result<std::vector<GroupMember>> members = context_.store.ListMembers(group);
@@ -103,7 +105,8 @@ Status PresenceService::Query(const Caller& caller, const RequestFields& request
   std::vector<PresenceState> states;
   for (const std::string& user : users) {
     // Users the caller may not watch are left out rather than reported offline.
-    if (!whole_group && !MayWatch(me, user)) continue;
+    bool visible = whole_group && context_.store.CheckTookPart(group, user).ok();
+    if (!visible && !MayWatch(me, user)) continue;
     PresenceState state{user, tracker_.IsOnline(user), 0};
     Result<std::int64_t> last = context_.store.GetLastActive(user);
     if (last.ok()) state.last_active_ms = *last;

@@ -7,7 +7,7 @@ namespace chat::core {
 RateLimiter::RateLimiter(const Clock& clock, double rate_per_second, double burst)
     : clock_(clock), rate_per_ms_(rate_per_second / 1000.0), burst_(burst) {}
 
-bool RateLimiter::TryAcquire(const std::string& key) {
+bool RateLimiter::TryAcquire(const std::string& key, double amount) {
   std::int64_t now = clock_.MonotonicMillis();
   auto [it, inserted] = buckets_.try_emplace(key, Bucket{burst_, now});
   Bucket& bucket = it->second;
@@ -15,8 +15,8 @@ bool RateLimiter::TryAcquire(const std::string& key) {
     bucket.tokens = std::min(burst_, bucket.tokens + static_cast<double>(now - bucket.updated_ms) * rate_per_ms_);
     bucket.updated_ms = now;
   }
-  if (bucket.tokens < 1.0) return false;
-  bucket.tokens -= 1.0;
+  if (bucket.tokens < amount) return false;
+  bucket.tokens -= amount;
   return true;
 }
 

@@ -14,8 +14,8 @@ class RateLimiter {
  public:
   RateLimiter(const Clock& clock, double rate_per_second, double burst);
 
-  // Takes one token for `key`; false (and nothing taken) when the bucket is empty.
-  bool TryAcquire(const std::string& key);
+  // Takes `amount` tokens for `key`; false (and nothing taken) when the bucket holds fewer.
+  bool TryAcquire(const std::string& key, double amount = 1.0);
 
  private:
   struct Bucket {

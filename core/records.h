@@ -173,6 +173,9 @@ struct WriteSet {
   std::vector<PushJob> push_jobs;        // created or updated
   std::vector<MessageId> push_jobs_done;  // deleted
   std::vector<MuteUpdate> mutes;
+  // Members who took part in a group themselves (created it, posted or marked it read): only they
+  // show their presence to co-members, so being added to a group by someone does not expose you.
+  std::vector<Membership> group_accepts;
 };
 
 // Which slice of a conversation to read. Bounds are exclusive; 0 means unbounded.

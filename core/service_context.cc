@@ -41,6 +41,14 @@ Status ServiceContext::CheckMember(const std::string& group_id, const std::strin
   return member;
 }
 
+Status ServiceContext::NoteTookPart(const std::string& group_id, const std::string& user_id, WriteSet* writes) {
+  Status known = store.CheckTookPart(group_id, user_id);
+  if (known.ok()) return known;
+  if (known.code() != ErrorCode::kNotFound) return known;
+  writes->group_accepts.push_back({group_id, user_id, 0});
+  return Status::Ok();
+}
+
 void ServiceContext::Reply(const Caller& caller, Outbox& outbox, std::string reply) {
   outbox.ToClient(std::string(caller.client_id), UserTopic(caller.user_id, kReplyKind), std::move(reply));
 }

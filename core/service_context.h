@@ -36,6 +36,8 @@ struct ServiceContext {
   // kNotFound unless `user_id` is a member of `group_id` (a missing group and a non-member are one
   // answer, so outsiders learn nothing about groups).
   Status CheckMember(const std::string& group_id, const std::string& user_id);
+  // Adds to `writes` that `user_id` took part in `group_id`, unless that is known already.
+  Status NoteTookPart(const std::string& group_id, const std::string& user_id, WriteSet* writes);
   // Sends `reply` to the caller's device.
   void Reply(const Caller& caller, Outbox& outbox, std::string reply);
 

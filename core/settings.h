@@ -37,6 +37,12 @@ struct Limits {
   std::size_t max_group_name_chars = 64;
   // Largest sync page a client may ask for; larger requests are capped. Default 500; 1..10000.
   std::size_t max_sync_page = 500;
+  // Requests of any kind (heartbeats aside) one user may sustain per second, and burst. Default 50 and
+  // 200; 1..100000 and 1..1000000. Sends are limited further by send_rate_per_second.
+  double request_rate_per_second = 50;
+  double request_burst = 200;
+  // Groups one user may belong to. Default 500; 1..100000.
+  std::size_t max_groups_per_user = 500;
 };
 
 struct PresenceSettings {
@@ -80,6 +86,11 @@ struct AuthSettings {
   std::uint32_t lockout_seconds = 60;
   // Verified logins remembered in memory so a reconnect skips PBKDF2. Default 100000; 0..10000000.
   std::size_t credential_cache_entries = 100000;
+  // PBKDF2 rounds per second spent on logins not in that cache, all users together (bursts of twice
+  // that); logins beyond it are refused unchecked (clients retry), so knowing many user ids cannot make
+  // the broker spend its thread hashing. Default 2000000 (about 10 logins/s at 210000 rounds, a
+  // quarter of a core here); 1000..1000000000.
+  double max_hash_rounds_per_second = 2000000;
 };
 
 }  // namespace chat::core

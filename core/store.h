@@ -43,7 +43,7 @@ class Store {
   virtual Result<MessagePage> ReadConversation(const Conversation& conversation, const HistoryQuery& query) = 0;
   // One message, or nullopt.
   virtual Result<std::optional<StoredMessage>> GetMessage(const Conversation& conversation, MessageId id) = 0;
-  // Messages after `after` not sent by `exclude_from`, counted up to `cap`.
+  // Messages after `after` not sent by `exclude_from`, among the newest `cap` messages after `after`.
   virtual Result<std::size_t> CountMessagesAfter(const Conversation& conversation, MessageId after,
                                                  const std::string& exclude_from, std::size_t cap) = 0;
   // The newest message id of the conversation (0 when it has none).
@@ -57,6 +57,8 @@ class Store {
   virtual Result<std::vector<GroupMember>> ListMembers(const std::string& group_id) = 0;
   // Ok when a member, kNotFound when not.
   virtual Status CheckMember(const std::string& group_id, const std::string& user_id) = 0;
+  // Ok when `user_id` took part in the group (see WriteSet::group_accepts), kNotFound when not.
+  virtual Status CheckTookPart(const std::string& group_id, const std::string& user_id) = 0;
   // The groups `user_id` belongs to, in group id order.
   virtual Result<std::vector<std::string>> ListUserGroups(const std::string& user_id) = 0;
 

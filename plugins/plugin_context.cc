@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "plugins/broker_outbox.h"
 #include "storage/rocksdb_store.h"
 
 extern "C" {
@@ -39,8 +40,11 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
         // A deleted account or a changed password ends the user's live connections at once (as
         // Mosquitto's dynamic-security plugin does): they logged in with credentials that no longer hold.
         raw->authenticator->Forget(user_id);
-        raw->sessions->RemoveUser(user_id);
+        std::size_t connections = raw->sessions->RemoveUser(user_id);
         mosquitto_kick_client_by_username(user_id.c_str(), false);
+        // The DISCONNECTs that follow find no session: account for the devices here.
+        BrokerOutbox outbox;
+        for (std::size_t i = 0; i < connections; ++i) raw->chat->presence().OnDisconnected(user_id, true, outbox);
       });
   return context;
 }

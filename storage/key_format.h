@@ -18,6 +18,7 @@
 //   pt/<user_id>\0<device_id>          -> PushToken                        (push tokens)
 //   pj/<job_id>                        -> PushJob                          (pending push jobs)
 //   mu/<user_id>\0<kind><conv key>     -> ""                               (muted conversations)
+//   gpart/<group_id>\0<user_id>        -> ""                               (took part in the group)
 //
 // A conversation's messages and a user's queue each share one prefix: a page is one range scan.
 #pragma once
@@ -51,6 +52,7 @@ inline constexpr std::string_view kLargestMessageIdKey = "x/largest_message_id";
 std::string GroupKey(std::string_view group_id);
 std::string MemberPrefix(std::string_view group_id);
 std::string MemberKey(std::string_view group_id, std::string_view user_id);
+std::string TookPartKey(std::string_view group_id, std::string_view user_id);
 std::string UserGroupPrefix(std::string_view user_id);
 std::string UserGroupKey(std::string_view user_id, std::string_view group_id);
 

@@ -161,11 +161,15 @@ Status RocksDbStore::Apply(const core::WriteSet& writes) {
     }
     largest = std::max(largest, message.id);
   }
-  if (largest != 0) batch.Put(AsSlice(kLargestMessageIdKey), encoded(largest));
   for (const auto& append : writes.queue) {
     batch.Put(QueueKey(append.user_id, append.seq), EncodeQueueEntry(append.entry));
   }
-  for (const core::GroupRecord& group : writes.groups) batch.Put(GroupKey(group.group_id), EncodeGroup(group));
+  for (const core::GroupRecord& group : writes.groups) {
+    batch.Put(GroupKey(group.group_id), EncodeGroup(group));
+    // Group ids come from the message id generator too: the floor must cover them after a restart.
+    if (auto id = core::ParseMessageId(group.group_id)) largest = std::max(largest, *id);
+  }
+  for (const core::PushJob& job : writes.push_jobs) largest = std::max(largest, job.job_id);
   for (const auto& member : writes.members_added) {
     batch.Put(MemberKey(member.group_id, member.user_id), encoded(static_cast<std::uint64_t>(member.joined_at_ms)));
     batch.Put(UserGroupKey(member.user_id, member.group_id), "");
@@ -173,7 +177,9 @@ Status RocksDbStore::Apply(const core::WriteSet& writes) {
   for (const auto& member : writes.members_removed) {
     batch.Delete(MemberKey(member.group_id, member.user_id));
     batch.Delete(UserGroupKey(member.user_id, member.group_id));
+    batch.Delete(TookPartKey(member.group_id, member.user_id));
   }
+  for (const auto& member : writes.group_accepts) batch.Put(TookPartKey(member.group_id, member.user_id), "");
   for (const auto& position : writes.read_positions) {
     batch.Put(ReadPositionKey(position.user_id, position.conversation), encoded(position.up_to));
   }
@@ -206,6 +212,7 @@ Status RocksDbStore::Apply(const core::WriteSet& writes) {
   for (const auto& seen : writes.last_active) {
     batch.Put(LastActiveKey(seen.user_id), encoded(static_cast<std::uint64_t>(seen.at_ms)));
   }
+  if (largest != 0) batch.Put(AsSlice(kLargestMessageIdKey), encoded(largest));
   return Write(&batch);
 }
 
@@ -270,8 +277,10 @@ core::Result<std::size_t> RocksDbStore::CountMessagesAfter(const core::Conversat
                                                            std::size_t cap) {
   BoundedIterator it(db_.get(), MessageKey(conversation, after) + '\0', PrefixEnd(ConversationPrefix(conversation)));
   std::size_t count = 0;
-  // Scans newest first: a capped count then costs `cap` steps whatever the backlog.
-  for (it->SeekToLast(); it->Valid() && count < cap; it->Prev()) {
+  std::size_t steps = 0;
+  // Scans newest first and at most `cap` messages, whoever sent them: the cost is bounded whatever
+  // the backlog (a conversation of the caller's own messages counts 0 after `cap` steps).
+  for (it->SeekToLast(); it->Valid() && steps < cap; it->Prev(), ++steps) {
     core::StoredMessage message;
     Status decoded = DecodeMessage(0, it.value(), &message);
     if (!decoded.ok()) return decoded;
@@ -324,6 +333,11 @@ core::Result<std::vector<core::GroupMember>> RocksDbStore::ListMembers(const std
 Status RocksDbStore::CheckMember(const std::string& group_id, const std::string& user_id) {
   std::string value;
   return FromRocks(db_->Get(rocksdb::ReadOptions(), MemberKey(group_id, user_id), &value));
+}
+
+Status RocksDbStore::CheckTookPart(const std::string& group_id, const std::string& user_id) {
+  std::string value;
+  return FromRocks(db_->Get(rocksdb::ReadOptions(), TookPartKey(group_id, user_id), &value));
 }
 
 core::Result<std::vector<std::string>> RocksDbStore::ListUserGroups(const std::string& user_id) {

@@ -44,6 +44,7 @@ class RocksDbStore final : public core::Store {
   core::Result<std::optional<core::GroupRecord>> GetGroup(const std::string& group_id) override;
   core::Result<std::vector<core::GroupMember>> ListMembers(const std::string& group_id) override;
   core::Status CheckMember(const std::string& group_id, const std::string& user_id) override;
+  core::Status CheckTookPart(const std::string& group_id, const std::string& user_id) override;
   core::Result<std::vector<std::string>> ListUserGroups(const std::string& user_id) override;
 
   core::Result<std::uint64_t> LastQueueSeq(const std::string& user_id) override;

@@ -62,6 +62,21 @@ TEST_F(AuthenticatorTest, RepeatedFailuresLockTheAccountForAWhile) {
   EXPECT_TRUE(auth_->Authenticate("alice", "right").ok());
 }
 
+TEST_F(AuthenticatorTest, UncachedLoginsBeyondTheHashingBudgetAreRefusedUnchecked) {
+  settings_.max_hash_rounds_per_second = 1000;  // one login's worth per second, bursts of two
+  auth_ = std::make_unique<Authenticator>(*store_, clock_, settings_);
+  EXPECT_TRUE(auth_->Authenticate("alice", "right").ok());
+  EXPECT_TRUE(auth_->Authenticate("root1", "admin-pw").ok());
+  auth_ = std::make_unique<Authenticator>(*store_, clock_, settings_);
+  EXPECT_TRUE(auth_->Authenticate("alice", "right").ok());
+  EXPECT_TRUE(auth_->Authenticate("root1", "admin-pw").ok());
+  EXPECT_FALSE(auth_->Authenticate("alice", "wrong").ok());  // out of budget: no hashing at all
+  EXPECT_TRUE(auth_->Authenticate("alice", "right").ok());    // cached logins need no budget
+  clock_.Advance(1000);
+  EXPECT_FALSE(auth_->Authenticate("root1", "wrong").ok());
+  EXPECT_TRUE(auth_->Authenticate("root1", "admin-pw").ok());  // not locked out by the refusal above
+}
+
 TEST_F(AuthenticatorTest, PasswordChangeAndDeletionTakeEffectAtOnce) {
   ASSERT_TRUE(auth_->Authenticate("alice", "right").ok());
   ASSERT_TRUE(accounts_->SetPassword("alice", "new").ok());
