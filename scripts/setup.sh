@@ -10,6 +10,9 @@ packages=(
   mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients
   # libraries
   libpaho-mqttpp-dev libpaho-mqtt-dev librocksdb-dev libyaml-cpp-dev libssl-dev nlohmann-json3-dev libcli11-dev
+  # the push bridge: HTTPS to providers (libcurl, OpenSSL flavour), its /metrics endpoint and the tests'
+  # fake provider (cpp-httplib)
+  libcurl4-openssl-dev libcpp-httplib-dev
   # tests
   googletest libgtest-dev libgmock-dev
   # misc tools used by the scripts

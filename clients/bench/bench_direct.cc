@@ -2,20 +2,16 @@
 // Mosquitto with the chat plugin, measured back to back in one run on loopback, with the ratio of the two.
 //   bench-direct --pairs 8 --messages 2000 --window 32 --out bench-direct.json
 #include <mosquitto.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cinttypes>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -24,6 +20,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "clients/bench/load_client.h"
 #include "tests/harness/broker_process.h"
 
 // The load generator is libmosquitto without its own threads: every client's socket goes into one
@@ -36,11 +33,11 @@
 namespace {
 
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-std::atomic<bool> g_interrupted{false};
-
-void OnInterrupt(int) { g_interrupted = true; }
+using chat::bench::Clock;
+using chat::bench::CpuSeconds;
+using chat::bench::Interrupted;
+using chat::bench::kStampMarker;
+using chat::bench::NowNs;
 
 struct Settings {
   int pairs = 8;
@@ -51,14 +48,6 @@ struct Settings {
   int timeout_seconds = 120;
   std::string out = "bench-direct.json";
 };
-
-// Marks the send time inside the text; the receiver finds it in the raw payload or in the JSON event
-// (the plugin copies the text verbatim: it is plain ASCII with nothing to escape).
-constexpr char kStampMarker[] = "bench-t=";
-
-std::int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
 
 // One sender and its receiver. Both clients of a pair are driven by the same thread, so the counters
 // need no synchronisation.
@@ -101,13 +90,6 @@ struct PhaseResult {
   double broker_cpu_s = 0;
 };
 
-double CpuSeconds(int who) {
-  rusage usage{};
-  getrusage(who, &usage);
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 void OnConnect(mosquitto* client, void* data, int reason, int, const mosquitto_property*) {
   Pair* pair = static_cast<Pair*>(data);
   (client == pair->sender ? pair->sender_connack : pair->receiver_connack) = reason;
@@ -127,12 +109,10 @@ void OnPublish(mosquitto*, void* data, int, int reason, const mosquitto_property
 
 void OnMessage(mosquitto*, void* data, const mosquitto_message* message, const mosquitto_property*) {
   Pair* pair = static_cast<Pair*>(data);
-  const char* payload = static_cast<const char*>(message->payload);
-  const void* found =
-      memmem(payload, static_cast<std::size_t>(message->payloadlen), kStampMarker, sizeof(kStampMarker) - 1);
+  const char* found = chat::bench::FindStamp(message->payload, message->payloadlen);
   if (found == nullptr) return;  // not one of ours (nothing else is expected on these topics)
   std::int64_t now = NowNs();
-  std::int64_t stamp = std::strtoll(static_cast<const char*>(found) + sizeof(kStampMarker) - 1, nullptr, 10);
+  std::int64_t stamp = std::strtoll(found + sizeof(kStampMarker) - 1, nullptr, 10);
   pair->latencies_ns.push_back(now - stamp);
   ++pair->delivered;
   pair->last_delivery_ns = now;
@@ -188,16 +168,10 @@ class Phase {
     if (result.error.empty() && !result.completed) result.error = std::to_string(result.rejected) + " sends rejected";
     result.elapsed_s = static_cast<double>(end_ns - start_ns) / 1e9;
     if (result.elapsed_s > 0) result.messages_per_s = static_cast<double>(result.delivered) / result.elapsed_s;
-    if (!latencies.empty()) {
-      std::sort(latencies.begin(), latencies.end());
-      auto rank = [&](double p) {
-        std::size_t at = static_cast<std::size_t>(std::ceil(p * static_cast<double>(latencies.size())));
-        return static_cast<double>(latencies[std::clamp<std::size_t>(at, 1, latencies.size()) - 1]) / 1e6;
-      };
-      result.p50_ms = rank(0.50);
-      result.p99_ms = rank(0.99);
-      result.max_ms = static_cast<double>(latencies.back()) / 1e6;
-    }
+    chat::bench::LatencySummary summary = chat::bench::Summarize(latencies);
+    result.p50_ms = summary.p50_ms;
+    result.p99_ms = summary.p99_ms;
+    result.max_ms = summary.max_ms;
     return result;
   }
 
@@ -331,70 +305,29 @@ class Phase {
   }
 
   // Services the pairs' sockets until `done` or the deadline, topping up senders when `publishing`.
-  template <typename Done>
-  std::string Drive(const std::vector<Pair*>& group, bool publishing, Clock::time_point deadline, Done done) {
+  std::string Drive(const std::vector<Pair*>& group, bool publishing, Clock::time_point deadline,
+                    const std::function<bool()>& done) {
     std::vector<mosquitto*> clients;
     for (Pair* pair : group) {
       clients.push_back(pair->sender);
       clients.push_back(pair->receiver);
     }
-    std::vector<pollfd> fds(clients.size());
-    auto next_misc = Clock::now();
-    while (!done()) {
-      if (g_interrupted) return "interrupted";
-      auto now = Clock::now();
-      if (now >= deadline) return "timed out after " + std::to_string(settings_.timeout_seconds) + " s";
-      if (publishing) {
+    std::function<void()> top_up;
+    if (publishing) {
+      top_up = [&] {
         for (Pair* pair : group) TopUp(pair);
-      }
-      for (std::size_t i = 0; i < clients.size(); ++i) {
-        fds[i].fd = mosquitto_socket(clients[i]);
-        fds[i].events = static_cast<short>(POLLIN | (mosquitto_want_write(clients[i]) ? POLLOUT : 0));
-        fds[i].revents = 0;
-      }
-      if (poll(fds.data(), fds.size(), 10) < 0 && errno != EINTR) return std::string("poll: ") + std::strerror(errno);
-      for (std::size_t i = 0; i < clients.size(); ++i) {
-        mosquitto* client = clients[i];
-        if (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) {
-          if (int rc = ReadAvailable(client); rc != MOSQ_ERR_SUCCESS) {
-            return std::string("connection lost: ") + mosquitto_strerror(rc);
-          }
-        }
-        // Packets queued inside callbacks (e.g. PUBACKs) go out now rather than after another poll.
-        if ((fds[i].revents & POLLOUT) || mosquitto_want_write(client)) {
-          if (int rc = mosquitto_loop_write(client, 1); rc != MOSQ_ERR_SUCCESS) {
-            return std::string("connection lost: ") + mosquitto_strerror(rc);
-          }
-        }
-      }
-      if (now >= next_misc) {
-        for (mosquitto* client : clients) mosquitto_loop_misc(client);  // keepalive pings
-        next_misc = now + std::chrono::seconds(1);
-      }
+      };
     }
-    return "";
-  }
-
-  // mosquitto_loop_read handles about one packet per call when nothing is queued, so keep calling it
-  // until the socket is drained (it leaves errno at EAGAIN) instead of paying a poll() per packet.
-  static int ReadAvailable(mosquitto* client) {
-    for (int i = 0; i < 256; ++i) {
-      errno = 0;
-      int rc = mosquitto_loop_read(client, 1);
-      if (rc != MOSQ_ERR_SUCCESS) return rc;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-    }
-    return MOSQ_ERR_SUCCESS;
+    return chat::bench::DriveClients(clients, deadline, settings_.timeout_seconds, done, top_up);
   }
 
   void Disconnect() {
-    std::vector<mosquitto*> connected;
+    std::vector<mosquitto*> clients;
     for (Pair& pair : pairs_) {
-      for (mosquitto* client : {pair.sender, pair.receiver}) {
-        if (client != nullptr && mosquitto_disconnect(client) == MOSQ_ERR_SUCCESS) connected.push_back(client);
-      }
+      clients.push_back(pair.sender);
+      clients.push_back(pair.receiver);
     }
-    for (mosquitto* client : connected) mosquitto_loop_write(client, 1);
+    chat::bench::DisconnectAll(clients);
   }
 
   std::string name_;
@@ -480,17 +413,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    struct sigaction action {};
-    action.sa_handler = OnInterrupt;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, nullptr);
-    sigaction(SIGTERM, &action, nullptr);
-    signal(SIGPIPE, SIG_IGN);
+    chat::bench::InstallSignalHandlers();
     mosquitto_lib_init();
 
     std::vector<PhaseResult> results;
     results.push_back(RunPhase("bare", settings, false));
-    if (!g_interrupted) results.push_back(RunPhase("plugin", settings, true));
+    if (!Interrupted()) results.push_back(RunPhase("plugin", settings, true));
     mosquitto_lib_cleanup();
 
     std::printf("\n%-7s %10s %10s %10s %12s %9s %9s %9s %9s %9s\n", "phase", "delivered", "expected", "elapsed_s",

@@ -1,0 +1,273 @@
+// Parses the push bridge's YAML into BridgeConfig. Same rules as config/server_config.cc: unknown keys,
+// wrong types and values out of range are errors that name the key, so a typo never goes unnoticed.
+#include "bridge/bridge_config.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+namespace chat::bridge {
+namespace {
+
+std::string KeyError(const std::string& key, const std::string& what) { return key + ": " + what; }
+
+template <typename T>
+std::string ReadNumber(const YAML::Node& node, const std::string& key, T min, T max, T* out) {
+  if (!node.IsScalar()) return KeyError(key, "must be a number");
+  T value;
+  try {
+    value = node.as<T>();
+  } catch (const YAML::Exception&) {
+    return KeyError(key, "must be a number, got \"" + node.Scalar() + "\"");
+  }
+  if (value < min || value > max) {
+    std::ostringstream range;
+    range << "must be " << min << ".." << max << ", got " << node.Scalar();
+    return KeyError(key, range.str());
+  }
+  *out = value;
+  return "";
+}
+
+std::string ReadString(const YAML::Node& node, const std::string& key, std::string* out) {
+  if (!node.IsScalar() || node.Scalar().empty()) return KeyError(key, "must be a non-empty string");
+  *out = node.Scalar();
+  return "";
+}
+
+// User ids, device ids and share group names: what the chat protocol allows in a client id, and
+// nothing that could act as a topic level separator or wildcard.
+std::string ReadIdentifier(const YAML::Node& node, const std::string& key, std::string* out) {
+  std::string value;
+  if (std::string e = ReadString(node, key, &value); !e.empty()) return e;
+  bool valid = value.size() <= 64 && std::all_of(value.begin(), value.end(), [](char c) {
+                 return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                        c == '.' || c == '-';
+               });
+  if (!valid) return KeyError(key, "must be 1-64 of A-Z a-z 0-9 _ . -, got \"" + value + "\"");
+  *out = value;
+  return "";
+}
+
+std::string ReadPath(const YAML::Node& node, const std::string& key, const std::string& base_dir, std::string* out) {
+  std::string value;
+  if (std::string e = ReadString(node, key, &value); !e.empty()) return e;
+  std::filesystem::path path(value);
+  if (path.is_relative()) path = std::filesystem::path(base_dir) / path;
+  *out = path.lexically_normal().string();
+  return "";
+}
+
+using FieldReader = std::function<std::string(const YAML::Node&, const std::string&)>;
+
+std::string ReadMapping(const YAML::Node& node, const std::string& path,
+                        const std::map<std::string, FieldReader>& fields) {
+  if (!node.IsMap()) return KeyError(path.empty() ? "(top level)" : path, "must be a mapping");
+  for (const auto& entry : node) {
+    std::string name = entry.first.Scalar();
+    std::string key = path.empty() ? name : path + "." + name;
+    auto reader = fields.find(name);
+    if (reader == fields.end()) return KeyError(key, "unknown setting");
+    if (std::string e = reader->second(entry.second, key); !e.empty()) return e;
+  }
+  return "";
+}
+
+bool IsTokenChar(char c) {
+  // RFC 9110 token characters: what a header name may contain.
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+         std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+std::string ReadHeaders(const YAML::Node& node, const std::string& path, std::map<std::string, std::string>* out) {
+  if (!node.IsMap()) return KeyError(path, "must be a mapping of header names to values");
+  for (const auto& entry : node) {
+    std::string name = entry.first.Scalar();
+    std::string key = path + "." + name;
+    if (name.empty() || !std::all_of(name.begin(), name.end(), IsTokenChar)) {
+      return KeyError(key, "not a valid header name");
+    }
+    std::string lower = Lower(name);
+    if (lower == "content-type" || lower == "content-length" || lower == "idempotency-key" || lower == "host") {
+      return KeyError(key, "is set by the bridge");
+    }
+    if (!entry.second.IsScalar()) return KeyError(key, "must be a string");
+    const std::string& value = entry.second.Scalar();
+    // A CR or LF would let a value smuggle in further headers.
+    if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+      return KeyError(key, "must not contain CR, LF or NUL");
+    }
+    (*out)[name] = value;
+  }
+  return "";
+}
+
+// A mapping's readers by key name, and makers of the common ones.
+using Fields = std::map<std::string, FieldReader>;
+
+FieldReader Number(int min, int max, int* out) {
+  return [=](const YAML::Node& n, const std::string& k) { return ReadNumber<int>(n, k, min, max, out); };
+}
+FieldReader String(std::string* out) {
+  return [=](const YAML::Node& n, const std::string& k) { return ReadString(n, k, out); };
+}
+FieldReader Identifier(std::string* out) {
+  return [=](const YAML::Node& n, const std::string& k) { return ReadIdentifier(n, k, out); };
+}
+FieldReader Path(const std::string& base_dir, std::string* out) {
+  return [=](const YAML::Node& n, const std::string& k) { return ReadPath(n, k, base_dir, out); };
+}
+
+FieldReader IpAddress(std::string* out) {
+  return [=](const YAML::Node& n, const std::string& k) {
+    std::string value;
+    if (std::string e = ReadString(n, k, &value); !e.empty()) return e;
+    unsigned char address[16];
+    if (inet_pton(AF_INET, value.c_str(), address) != 1 && inet_pton(AF_INET6, value.c_str(), address) != 1) {
+      return KeyError(k, "must be an IP address, got \"" + value + "\"");
+    }
+    *out = value;
+    return std::string();
+  };
+}
+
+std::string ReadProvider(const YAML::Node& node, const std::string& path, const std::string& base_dir,
+                         ProviderConfig* provider) {
+  FieldReader url = [=](const YAML::Node& n, const std::string& k) {
+    if (std::string e = ReadString(n, k, &provider->url); !e.empty()) return e;
+    const std::string& value = provider->url;
+    // Tokens and message previews travel in the body: never in clear text.
+    if (value.rfind("https://", 0) != 0 || value.size() == 8 || value[8] == '/') {
+      return KeyError(k, "must be an https:// URL with a host, got \"" + value + "\"");
+    }
+    if (std::any_of(value.begin(), value.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; })) {
+      return KeyError(k, "must not contain spaces or control characters");
+    }
+    return std::string();
+  };
+  FieldReader headers = [=](const YAML::Node& n, const std::string& k) {
+    return ReadHeaders(n, k, &provider->headers);
+  };
+  std::string e = ReadMapping(node, path,
+                              Fields{{"url", url},
+                                     {"headers", headers},
+                                     {"timeout_ms", Number(100, 120000, &provider->timeout_ms)},
+                                     {"ca_file", Path(base_dir, &provider->ca_file)}});
+  if (!e.empty()) return e;
+  if (provider->url.empty()) return KeyError(path + ".url", "required");
+  return "";
+}
+
+}  // namespace
+
+std::int64_t WorstCaseTargetMillis(const BridgeConfig& config) {
+  int timeout = 0;
+  for (const auto& [name, provider] : config.providers) timeout = std::max(timeout, provider.timeout_ms);
+  std::int64_t total = std::int64_t{config.retry.max_attempts} * timeout;
+  std::int64_t backoff = config.retry.initial_backoff_ms;
+  for (int attempt = 1; attempt < config.retry.max_attempts; ++attempt) {
+    total += std::min<std::int64_t>(backoff, config.retry.max_backoff_ms);
+    backoff = std::min<std::int64_t>(backoff * 2, config.retry.max_backoff_ms);
+  }
+  return total;
+}
+
+std::string ParseBridgeConfig(const std::string& yaml_text, const std::string& base_dir, BridgeConfig* out) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return std::string("not valid YAML: ") + e.what();
+  }
+  if (root.IsNull()) return "broker: required";
+  BridgeConfig config;
+  Fields providers;
+  for (const char* name : kProviderNames) {
+    providers[name] = [&, name](const YAML::Node& n, const std::string& k) {
+      return ReadProvider(n, k, base_dir, &config.providers[name]);
+    };
+  }
+  Fields broker{{"host", String(&config.broker_host)},
+                {"port", Number(1, 65535, &config.broker_port)},
+                {"username", Identifier(&config.username)},
+                {"password_file", Path(base_dir, &config.password_file)},
+                {"device", Identifier(&config.device)},
+                // The server refuses 0 and anything above limits.max_keepalive_seconds (300).
+                {"keepalive_seconds", Number(1, 300, &config.keepalive_seconds)},
+                {"share_group", Identifier(&config.share_group)}};
+  Fields retry{{"max_attempts", Number(1, 100, &config.retry.max_attempts)},
+               {"initial_backoff_ms", Number(1, 600000, &config.retry.initial_backoff_ms)},
+               {"max_backoff_ms", Number(1, 600000, &config.retry.max_backoff_ms)}};
+  Fields metrics{{"listen", IpAddress(&config.metrics_listen)}, {"port", Number(0, 65535, &config.metrics_port)}};
+  auto section = [](const Fields& fields) {
+    return [&fields](const YAML::Node& n, const std::string& k) { return ReadMapping(n, k, fields); };
+  };
+  std::string e = ReadMapping(root, "",
+                              Fields{{"broker", section(broker)},
+                                     {"providers", section(providers)},
+                                     {"retry", section(retry)},
+                                     {"journal_file", Path(base_dir, &config.journal_file)},
+                                     {"journal_retention_hours", Number(1, 24 * 365, &config.journal_retention_hours)},
+                                     {"lease_seconds", Number(5, 86400, &config.lease_seconds)},
+                                     {"queue_capacity", Number(1, 1000000, &config.queue_capacity)},
+                                     {"metrics", section(metrics)}});
+  if (!e.empty()) return e;
+
+  if (config.username.empty()) return "broker.username: required";
+  if (config.password_file.empty()) return "broker.password_file: required";
+  if (config.device.empty()) return "broker.device: required (unique per bridge instance)";
+  if (config.providers.empty()) return "providers: at least one of fcm, apns, webhook is required";
+  if (config.journal_file.empty()) return "journal_file: required";
+  if (config.retry.max_backoff_ms < config.retry.initial_backoff_ms) {
+    return "retry.max_backoff_ms: must be at least retry.initial_backoff_ms (" +
+           std::to_string(config.retry.initial_backoff_ms) + "), got " + std::to_string(config.retry.max_backoff_ms);
+  }
+  // A target still being retried when the server's lease runs out would be offered again, maybe to
+  // another instance, which could deliver it a second time.
+  std::int64_t worst = WorstCaseTargetMillis(config);
+  std::int64_t budget = std::int64_t{config.lease_seconds} * 1000 - kLeaseMarginMs;
+  if (worst > budget) {
+    return "retry: a target can take up to " + std::to_string(worst) +
+           " ms (max_attempts x the largest providers.*.timeout_ms, plus the backoffs), more than lease_seconds (" +
+           std::to_string(config.lease_seconds) + ") less " + std::to_string(kLeaseMarginMs) +
+           " ms allows; lower retry.max_attempts, retry.max_backoff_ms or a timeout_ms";
+  }
+  *out = std::move(config);
+  return "";
+}
+
+std::string LoadBridgeConfig(const std::string& path, BridgeConfig* out) {
+  std::ifstream in(path);
+  if (!in) return "cannot read config file " + path;
+  std::stringstream text;
+  text << in.rdbuf();
+  std::filesystem::path absolute = std::filesystem::absolute(path);
+  BridgeConfig config;
+  if (std::string e = ParseBridgeConfig(text.str(), absolute.parent_path().string(), &config); !e.empty()) {
+    return path + ": " + e;
+  }
+  auto readable = [](const std::string& file) { return std::ifstream(file).good(); };
+  if (!readable(config.password_file)) {
+    return path + ": broker.password_file: cannot read " + config.password_file;
+  }
+  for (const auto& [name, provider] : config.providers) {
+    if (!provider.ca_file.empty() && !readable(provider.ca_file)) {
+      return path + ": providers." + name + ".ca_file: cannot read " + provider.ca_file;
+    }
+  }
+  *out = std::move(config);
+  return "";
+}
+
+}  // namespace chat::bridge

@@ -1,0 +1,54 @@
+// What the benchmark load generators share: libmosquitto clients serviced by one poll() loop, send-time
+// stamps inside message texts, latency percentiles, CPU time and Ctrl-C handling.
+#pragma once
+
+#include <mosquitto.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace chat::bench {
+
+using Clock = std::chrono::steady_clock;
+
+// Marks the send time inside a message text; a receiver finds it in the raw payload or in the chat
+// server's JSON event (the plugin copies the text verbatim: plain ASCII with nothing to escape).
+inline constexpr char kStampMarker[] = "bench-t=";
+
+std::int64_t NowNs();
+// User plus system CPU seconds of RUSAGE_SELF or RUSAGE_CHILDREN.
+double CpuSeconds(int who);
+
+// SIGINT and SIGTERM set Interrupted() (loops stop, results so far are still printed); SIGPIPE is ignored.
+void InstallSignalHandlers();
+bool Interrupted();
+
+// Where kStampMarker starts in `payload`, or nullptr.
+const char* FindStamp(const void* payload, int length);
+
+// mosquitto_loop_read handles about one packet per call when nothing is queued, so keep calling it
+// until the socket is drained (it leaves errno at EAGAIN) instead of paying a poll() per packet.
+int ReadAvailable(mosquitto* client);
+
+// Services the clients' sockets in one poll() loop until `done` returns true, the deadline passes or
+// Ctrl-C; `each_pass` (may be empty) runs before every poll, e.g. to top up senders. Every client must be
+// connected (or connecting): a lost one ends the loop. Returns "" or the error ("timed out after
+// <timeout_seconds> s", "connection lost: ...", "interrupted").
+std::string DriveClients(const std::vector<mosquitto*>& clients, Clock::time_point deadline, int timeout_seconds,
+                         const std::function<bool()>& done, const std::function<void()>& each_pass = {});
+
+// Sends DISCONNECT on every connected client (best effort, no waiting).
+void DisconnectAll(const std::vector<mosquitto*>& clients);
+
+struct LatencySummary {
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double max_ms = 0;
+};
+// Nearest-rank percentiles; sorts `latencies_ns`.
+LatencySummary Summarize(std::vector<std::int64_t>& latencies_ns);
+
+}  // namespace chat::bench

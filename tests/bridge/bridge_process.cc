@@ -1,0 +1,215 @@
+// Runs the push-bridge binary for tests: writes its YAML, forks and execs it with its output in a log
+// file, waits for its "ready:" line, and reads /metrics with httplib. Every wait is bounded.
+#include "tests/bridge/bridge_process.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace chat::harness {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A loopback port that was free a moment ago (kept here so this library needs no broker harness).
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// YAML double-quoted scalar.
+std::string Quote(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string PushBridgePath() { return PUSH_BRIDGE_PATH; }
+
+PushBridgeProcess::PushBridgeProcess(PushBridgeOptions options) : options_(std::move(options)) {
+  char pattern[] = "/tmp/chat-push-bridge-XXXXXX";
+  if (mkdtemp(pattern) == nullptr) {
+    std::perror("mkdtemp");
+    std::abort();
+  }
+  dir_ = pattern;
+  if (options_.metrics) metrics_port_ = FreePort();
+  WriteConfig();
+}
+
+PushBridgeProcess::~PushBridgeProcess() {
+  Kill();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string PushBridgeProcess::journal_path() const {
+  return options_.journal_file.empty() ? dir_ + "/journal" : options_.journal_file;
+}
+
+void PushBridgeProcess::WriteConfig() {
+  std::ofstream(dir_ + "/password") << options_.password << "\n";
+  std::ofstream config(config_path());
+  if (!options_.config_text.empty()) {
+    config << options_.config_text;
+    return;
+  }
+  config << "broker:\n"
+         << "  host: 127.0.0.1\n"
+         << "  port: " << options_.mqtt_port << "\n"
+         << "  username: " << options_.username << "\n"
+         << "  password_file: password\n"
+         << "  device: " << options_.device << "\n"
+         << "  keepalive_seconds: 10\n"
+         << "  share_group: " << options_.share_group << "\n"
+         << "providers:\n";
+  for (const char* provider : {"fcm", "apns", "webhook"}) {
+    config << "  " << provider << ":\n"
+           << "    url: " << Quote(options_.provider_url + "/" + provider) << "\n"
+           << "    timeout_ms: " << options_.timeout_ms << "\n";
+    if (!options_.ca_file.empty()) config << "    ca_file: " << Quote(options_.ca_file) << "\n";
+    if (!options_.headers.empty()) {
+      config << "    headers:\n";
+      for (const auto& [name, value] : options_.headers) config << "      " << name << ": " << Quote(value) << "\n";
+    }
+  }
+  config << "retry:\n"
+         << "  max_attempts: " << options_.max_attempts << "\n"
+         << "  initial_backoff_ms: " << options_.initial_backoff_ms << "\n"
+         << "  max_backoff_ms: " << options_.max_backoff_ms << "\n"
+         << "journal_file: " << Quote(journal_path()) << "\n"
+         << "lease_seconds: " << options_.lease_seconds << "\n"
+         << "metrics:\n"
+         << "  listen: 127.0.0.1\n"
+         << "  port: " << metrics_port_ << "\n"
+         << options_.extra_yaml << "\n";
+}
+
+std::string PushBridgeProcess::Start() {
+  if (running()) return "already running";
+  int ready_before = LogCount("push-bridge: ready:");
+  std::string log_path = dir_ + "/bridge.log";
+  pid_ = fork();
+  if (pid_ == 0) {
+    std::FILE* log = std::fopen(log_path.c_str(), "a");
+    if (log != nullptr) {
+      dup2(fileno(log), STDOUT_FILENO);
+      dup2(fileno(log), STDERR_FILENO);
+    }
+    std::string binary = PushBridgePath();
+    std::string config = config_path();
+    execl(binary.c_str(), "push-bridge", "--config", config.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return "push-bridge exited at start (status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
+             "):\n" + log();
+    }
+    if (LogCount("push-bridge: ready:") > ready_before) return "";
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Kill();
+  return "push-bridge was not ready within 20 s:\n" + log();
+}
+
+int PushBridgeProcess::Stop() {
+  if (!running()) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (waitpid(pid_, &status, WNOHANG) != pid_) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void PushBridgeProcess::Kill() {
+  if (!running()) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string PushBridgeProcess::log() const { return ReadFile(dir_ + "/bridge.log"); }
+
+int PushBridgeProcess::LogCount(const std::string& text) const {
+  std::string all = log();
+  int count = 0;
+  for (std::size_t at = all.find(text); at != std::string::npos; at = all.find(text, at + text.size())) ++count;
+  return count;
+}
+
+bool PushBridgeProcess::WaitForLog(const std::string& text, int count, std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (LogCount(text) < count) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+std::map<std::string, double> PushBridgeProcess::Metrics() const {
+  std::map<std::string, double> out;
+  if (metrics_port_ == 0) return out;
+  httplib::Client client("127.0.0.1", metrics_port_);
+  client.set_connection_timeout(std::chrono::seconds(2));
+  client.set_read_timeout(std::chrono::seconds(2));
+  auto response = client.Get("/metrics");
+  if (!response || response->status != 200) return out;
+  std::istringstream lines(response->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string name;
+    double value = 0;
+    if (fields >> name >> value) out[name] = value;
+  }
+  return out;
+}
+
+double PushBridgeProcess::Metric(const std::string& name) const {
+  auto all = Metrics();
+  auto it = all.find(name);
+  return it == all.end() ? -1 : it->second;
+}
+
+}  // namespace chat::harness
