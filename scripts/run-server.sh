@@ -33,5 +33,27 @@ fi
 MQTT_PORT=$mqtt_port WS_PORT=$ws_port scripts/write-mosquitto-conf.sh "$root/build/plugins/chat_plugin.so" \
   "$chat_config" > run/mosquitto.conf
 
+# Optional: the push bridge beside the broker (PUSH_BRIDGE_CONFIG=config/bridge.yaml, after pointing it at
+# your provider endpoints). Its account and password are made on first use, like the admin's.
+bridge_config=${PUSH_BRIDGE_CONFIG:-}
+if [ -n "$bridge_config" ] && [ ! -s run/push-bridge.password ]; then
+  umask 077
+  openssl rand -hex 16 > run/push-bridge.password.new
+  build/clients/chatctl/chatctl --config "$chat_config" user add push-bridge --password-stdin \
+    < run/push-bridge.password.new >/dev/null && mv run/push-bridge.password.new run/push-bridge.password
+  rm -f run/push-bridge.password.new
+  umask 022
+fi
+
 echo "run-server: MQTT on 127.0.0.1:$mqtt_port, WebSocket on port $ws_port; Ctrl-C stops"
-exec /usr/sbin/mosquitto -c run/mosquitto.conf
+if [ -z "$bridge_config" ]; then
+  exec /usr/sbin/mosquitto -c run/mosquitto.conf
+fi
+/usr/sbin/mosquitto -c run/mosquitto.conf &
+broker=$!
+trap 'kill $broker $bridge 2>/dev/null; wait' INT TERM EXIT
+for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$mqtt_port") 2>/dev/null && break; sleep 0.1; done
+build/bridge/push-bridge --config "$bridge_config" &
+bridge=$!
+echo "run-server: push bridge started with $bridge_config"
+wait $broker
