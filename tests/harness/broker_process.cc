@@ -132,7 +132,9 @@ std::string BrokerProcess::Start() {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return "broker exited at start (status " + std::to_string(WEXITSTATUS(status)) + "):\n" + log();
+      std::string how = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
+                                            : "status " + std::to_string(WEXITSTATUS(status));
+      return "broker exited at start (" + how + "):\n" + log();
     }
     if (Accepts(mqtt_port_) && Accepts(ws_port_)) return "";
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
