@@ -2,6 +2,8 @@
 // wrong types and values out of range are errors that name the key, so a typo never goes unnoticed.
 #include "bridge/bridge_config.h"
 
+#include "config/yaml_fields.h"
+
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
@@ -15,34 +17,12 @@
 namespace chat::bridge {
 namespace {
 
-std::string KeyError(const std::string& key, const std::string& what) { return key + ": " + what; }
+using config::FieldReader;
+using config::KeyError;
+using config::ReadMapping;
+using config::ReadNumber;
+using config::ReadString;
 
-template <typename T>
-std::string ReadNumber(const YAML::Node& node, const std::string& key, T min, T max, T* out) {
-  if (!node.IsScalar()) return KeyError(key, "must be a number");
-  T value;
-  try {
-    value = node.as<T>();
-  } catch (const YAML::Exception&) {
-    return KeyError(key, "must be a number, got \"" + node.Scalar() + "\"");
-  }
-  if (value < min || value > max) {
-    std::ostringstream range;
-    range << "must be " << min << ".." << max << ", got " << node.Scalar();
-    return KeyError(key, range.str());
-  }
-  *out = value;
-  return "";
-}
-
-std::string ReadString(const YAML::Node& node, const std::string& key, std::string* out) {
-  if (!node.IsScalar() || node.Scalar().empty()) return KeyError(key, "must be a non-empty string");
-  *out = node.Scalar();
-  return "";
-}
-
-// User ids, device ids and share group names: what the chat protocol allows in a client id, and
-// nothing that could act as a topic level separator or wildcard.
 std::string ReadIdentifier(const YAML::Node& node, const std::string& key, std::string* out) {
   std::string value;
   if (std::string e = ReadString(node, key, &value); !e.empty()) return e;
@@ -61,21 +41,6 @@ std::string ReadPath(const YAML::Node& node, const std::string& key, const std::
   std::filesystem::path path(value);
   if (path.is_relative()) path = std::filesystem::path(base_dir) / path;
   *out = path.lexically_normal().string();
-  return "";
-}
-
-using FieldReader = std::function<std::string(const YAML::Node&, const std::string&)>;
-
-std::string ReadMapping(const YAML::Node& node, const std::string& path,
-                        const std::map<std::string, FieldReader>& fields) {
-  if (!node.IsMap()) return KeyError(path.empty() ? "(top level)" : path, "must be a mapping");
-  for (const auto& entry : node) {
-    std::string name = entry.first.Scalar();
-    std::string key = path.empty() ? name : path + "." + name;
-    auto reader = fields.find(name);
-    if (reader == fields.end()) return KeyError(key, "unknown setting");
-    if (std::string e = reader->second(entry.second, key); !e.empty()) return e;
-  }
   return "";
 }
 

@@ -1,5 +1,7 @@
 #include "config/server_config.h"
 
+#include "config/yaml_fields.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
@@ -15,51 +17,7 @@ namespace {
 using core::ErrorCode;
 using core::Status;
 
-Status KeyError(const std::string& key, const std::string& what) {
-  return Status::Error(ErrorCode::kInvalidArgument, key + ": " + what);
-}
-
-// Reads a scalar of type T within [min, max] from `node` into `out`.
-template <typename T>
-Status ReadNumber(const YAML::Node& node, const std::string& key, T min, T max, T* out) {
-  if (!node.IsScalar()) return KeyError(key, "must be a number");
-  T value;
-  try {
-    value = node.as<T>();
-  } catch (const YAML::Exception&) {
-    return KeyError(key, "must be a number, got \"" + node.Scalar() + "\"");
-  }
-  if (!(value >= min && value <= max)) {  // written so that NaN fails too
-    std::ostringstream range;
-    range << "must be " << min << ".." << max << ", got " << node.Scalar();
-    return KeyError(key, range.str());
-  }
-  *out = value;
-  return Status::Ok();
-}
-
-Status ReadString(const YAML::Node& node, const std::string& key, std::string* out) {
-  if (!node.IsScalar() || node.Scalar().empty()) return KeyError(key, "must be a non-empty string");
-  *out = node.Scalar();
-  return Status::Ok();
-}
-
-using FieldReader = std::function<Status(const YAML::Node&, const std::string&)>;
-
-// Applies `fields` to the mapping `node`; any key without a reader is an error, so typos surface.
-Status ReadMapping(const YAML::Node& node, const std::string& path, const std::map<std::string, FieldReader>& fields) {
-  if (!node.IsMap()) return KeyError(path.empty() ? "(top level)" : path, "must be a mapping");
-  for (const auto& entry : node) {
-    std::string name = entry.first.Scalar();
-    std::string key = path.empty() ? name : path + "." + name;
-    auto reader = fields.find(name);
-    if (reader == fields.end()) return KeyError(key, "unknown setting");
-    if (Status s = reader->second(entry.second, key); !s.ok()) return s;
-  }
-  return Status::Ok();
-}
-
-Status ReadLimits(const YAML::Node& node, const std::string& path, core::Limits* limits) {
+std::string ReadLimits(const YAML::Node& node, const std::string& path, core::Limits* limits) {
   return ReadMapping(node, path,
                      {{"max_message_chars",
                        [&](const YAML::Node& n, const std::string& k) {
@@ -110,7 +68,7 @@ Status ReadLimits(const YAML::Node& node, const std::string& path, core::Limits*
                        }}});
 }
 
-Status ReadAuth(const YAML::Node& node, const std::string& path, core::AuthSettings* auth) {
+std::string ReadAuth(const YAML::Node& node, const std::string& path, core::AuthSettings* auth) {
   return ReadMapping(node, path,
                      {{"pbkdf2_iterations",
                        [&](const YAML::Node& n, const std::string& k) {
@@ -133,19 +91,19 @@ Status ReadAuth(const YAML::Node& node, const std::string& path, core::AuthSetti
                        }}});
 }
 
-Status ReadUserList(const YAML::Node& node, const std::string& key, std::vector<std::string>* out) {
+std::string ReadUserList(const YAML::Node& node, const std::string& key, std::vector<std::string>* out) {
   if (!node.IsSequence()) return KeyError(key, "must be a list of user ids");
   out->clear();
   for (const YAML::Node& item : node) {
     if (!item.IsScalar() || item.Scalar().empty()) return KeyError(key, "must be a list of user ids");
     out->push_back(item.Scalar());
   }
-  return Status::Ok();
+  return "";
 }
 
-Status ReadDurability(const YAML::Node& node, const std::string& key, core::Durability* out) {
+std::string ReadDurability(const YAML::Node& node, const std::string& key, core::Durability* out) {
   std::string value;
-  if (Status s = ReadString(node, key, &value); !s.ok()) return s;
+  if (std::string error = ReadString(node, key, &value); !error.empty()) return error;
   if (value == "process_crash") {
     *out = core::Durability::kProcessCrash;
   } else if (value == "power_loss") {
@@ -153,7 +111,7 @@ Status ReadDurability(const YAML::Node& node, const std::string& key, core::Dura
   } else {
     return KeyError(key, "must be process_crash or power_loss, got \"" + value + "\"");
   }
-  return Status::Ok();
+  return "";
 }
 
 }  // namespace
@@ -166,7 +124,7 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
     return Status::Error(ErrorCode::kInvalidArgument, std::string("not valid YAML: ") + e.what());
   }
   ServerConfig config;
-  Status s = root.IsNull() ? Status::Ok() : ReadMapping(
+  std::string error = root.IsNull() ? std::string() : ReadMapping(
       root, "",
       {{"data_dir", [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &config.data_dir); }},
        {"node_id",
@@ -228,7 +186,7 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
                                                                         &config.sync.retention_days);
                                      }}});
         }}});
-  if (!s.ok()) return s;
+  if (!error.empty()) return Status::Error(ErrorCode::kInvalidArgument, error);
   std::filesystem::path data_dir(config.data_dir);
   if (data_dir.is_relative()) data_dir = std::filesystem::path(base_dir) / data_dir;
   config.data_dir = data_dir.lexically_normal().string();

@@ -36,7 +36,7 @@ TEST(BridgeConfigTest, MinimalConfigGetsTheDefaults) {
   ASSERT_EQ(ParseBridgeConfig(kMinimal, "/base", &config), "");
   EXPECT_EQ(config.broker_host, "127.0.0.1");
   EXPECT_EQ(config.broker_port, 1883);
-  EXPECT_EQ(config.username, "push");
+  EXPECT_EQ(config.username, "push-bridge");
   EXPECT_EQ(config.password_file, "/base/push.password");
   EXPECT_EQ(config.device, "bridge-1");
   EXPECT_EQ(config.keepalive_seconds, 30);
@@ -195,8 +195,8 @@ TEST(BridgeConfigTest, ShippedExampleParses) {
   text << in.rdbuf();
   BridgeConfig config;
   ASSERT_EQ(ParseBridgeConfig(text.str(), "/etc/chat", &config), "");
-  EXPECT_EQ(config.username, "push");
-  EXPECT_EQ(config.password_file, "/etc/run/push.password");
+  EXPECT_EQ(config.username, "push-bridge");
+  EXPECT_EQ(config.password_file, "/etc/run/push-bridge.password");
   EXPECT_TRUE(config.providers.count("fcm"));
   EXPECT_EQ(config.metrics_port, 0);
 }
