@@ -36,7 +36,7 @@ TEST(BridgeConfigTest, MinimalConfigGetsTheDefaults) {
   ASSERT_EQ(ParseBridgeConfig(kMinimal, "/base", &config), "");
   EXPECT_EQ(config.broker_host, "127.0.0.1");
   EXPECT_EQ(config.broker_port, 1883);
-  EXPECT_EQ(config.username, "push-bridge");
+  EXPECT_EQ(config.username, "push");
   EXPECT_EQ(config.password_file, "/base/push.password");
   EXPECT_EQ(config.device, "bridge-1");
   EXPECT_EQ(config.keepalive_seconds, 30);
