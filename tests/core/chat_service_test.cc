@@ -8,9 +8,7 @@
 
 #include "core/account_service.h"
 #include "storage/rocksdb_store.h"
-#include "tests/core/fake_clock.h"
-#include "tests/core/recording_outbox.h"
-#include "tests/core/temp_dir.h"
+#include "tests/core/service_fixture.h"
 
 namespace chat::core {
 namespace {
@@ -18,25 +16,12 @@ namespace {
 using nlohmann::json;
 
 
-class ChatServiceTest : public ::testing::Test {
+class ChatServiceTest : public ServiceFixture {
  protected:
   void SetUp() override {
-    store_ = std::move(*storage::RocksDbStore::Open(dir_.path(), Durability::kProcessCrash));
-    AuthSettings auth;
-    auth.pbkdf2_iterations = 1000;
-    AccountService accounts(*store_, clock_, auth);
-    for (const char* user : {"alice", "bob", "carol"}) ASSERT_TRUE(accounts.AddUser(user, "pw", false).ok());
     limits_.max_message_chars = 10;
     limits_.max_history_page = 5;
-    ids_ = std::make_unique<MessageIdGenerator>(clock_, 1, 0);
-    service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_);
-  }
-
-  Status Request(const char* user, RequestOp op, const json& payload) { return Request(user, op, payload.dump()); }
-  Status Request(const char* user, RequestOp op, const std::string& payload) {
-    outbox_.published.clear();
-    std::string client_id = std::string(user) + ":phone";
-    return service_->Handle(Caller{user, client_id}, op, payload, outbox_);
+    CreateUsers({"alice", "bob", "carol"});
   }
   json OnlyReply() {
     EXPECT_EQ(outbox_.published.size(), 1u);
@@ -46,17 +31,6 @@ class ChatServiceTest : public ::testing::Test {
     EXPECT_TRUE(Request(user, RequestOp::kHistory, request).ok());
     return OnlyReply();
   }
-
-  testing::TempDir dir_;
-  FakeClock clock_;
-  Limits limits_;
-  SyncSettings sync_;
-  PresenceSettings presence_;
-  PushSettings push_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<MessageIdGenerator> ids_;
-  std::unique_ptr<ChatService> service_;
-  RecordingOutbox outbox_;
 };
 
 TEST_F(ChatServiceTest, SendStoresThenDeliversToBothUsersAndAcksTheSendingDevice) {
@@ -152,7 +126,7 @@ TEST_F(ChatServiceTest, ErrorsEchoTheRequestIdEvenForInvalidUtf8) {
 TEST_F(ChatServiceTest, SendingFasterThanTheRateIsRefused) {
   limits_.send_rate_per_second = 1;
   limits_.send_burst = 3;
-  service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_);
+  Restart();
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "x"}}).ok());
   EXPECT_EQ(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "x"}}).code(), ErrorCode::kRateLimited);
   EXPECT_TRUE(Request("bob", RequestOp::kSend, json{{"to", "alice"}, {"text", "x"}}).ok());  // per user
@@ -224,7 +198,7 @@ TEST_F(ChatServiceTest, EveryMessageTakesTheNextSeqInEachUsersQueue) {
   EXPECT_EQ(outbox_.published[1].payload["seq"], 3);  // bob
 
   // A new service on the same store (a broker restart) continues the numbering.
-  service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_);
+  Restart();
   ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "4"}}).ok());
   EXPECT_EQ(outbox_.published[0].payload["seq"], 4);
 }

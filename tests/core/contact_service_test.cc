@@ -8,46 +8,22 @@
 #include "core/account_service.h"
 #include "core/chat_service.h"
 #include "storage/rocksdb_store.h"
-#include "tests/core/fake_clock.h"
-#include "tests/core/recording_outbox.h"
-#include "tests/core/temp_dir.h"
+#include "tests/core/service_fixture.h"
 
 namespace chat::core {
 namespace {
 
 using nlohmann::json;
 
-class ContactServiceTest : public ::testing::Test {
+class ContactServiceTest : public ServiceFixture {
  protected:
   void SetUp() override {
-    store_ = std::move(*storage::RocksDbStore::Open(dir_.path(), Durability::kProcessCrash));
-    AuthSettings auth;
-    auth.pbkdf2_iterations = 1000;
-    AccountService accounts(*store_, clock_, auth);
-    for (const char* user : {"alice", "bob", "carol"}) ASSERT_TRUE(accounts.AddUser(user, "pw", false).ok());
-    ids_ = std::make_unique<MessageIdGenerator>(clock_, 1, 0);
-    service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_);
-  }
-  Status Request(const char* user, RequestOp op, const json& payload) {
-    outbox_.published.clear();
-    std::string client_id = std::string(user) + ":phone";
-    return service_->Handle(Caller{user, client_id, false}, op, payload.dump(), outbox_);
+    CreateUsers({"alice", "bob", "carol"});
   }
   json Contacts(const char* user) {
     EXPECT_TRUE(Request(user, RequestOp::kContacts, json::object()).ok());
     return outbox_.published.back().payload["contacts"];
   }
-
-  testing::TempDir dir_;
-  FakeClock clock_;
-  Limits limits_;
-  SyncSettings sync_;
-  PresenceSettings presence_;
-  PushSettings push_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<MessageIdGenerator> ids_;
-  std::unique_ptr<ChatService> service_;
-  RecordingOutbox outbox_;
 };
 
 TEST_F(ContactServiceTest, RequestAcceptAndRemoveWithEventsForBothSides) {
@@ -87,7 +63,7 @@ TEST_F(ContactServiceTest, BadContactRequests) {
 
 TEST_F(ContactServiceTest, TypingIsEphemeralAndRateLimited) {
   presence_.typing_burst = 2;
-  service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_);
+  Restart();
   ASSERT_TRUE(Request("alice", RequestOp::kTyping, {{"to", "bob"}}).ok());
   ASSERT_EQ(outbox_.published.size(), 1u);
   EXPECT_TRUE(outbox_.published[0].ephemeral);

@@ -9,9 +9,7 @@
 #include "core/account_service.h"
 #include "core/chat_service.h"
 #include "storage/rocksdb_store.h"
-#include "tests/core/fake_clock.h"
-#include "tests/core/recording_outbox.h"
-#include "tests/core/temp_dir.h"
+#include "tests/core/service_fixture.h"
 
 namespace chat::core {
 namespace {
@@ -19,25 +17,11 @@ namespace {
 using nlohmann::json;
 
 
-class GroupServiceTest : public ::testing::Test {
+class GroupServiceTest : public ServiceFixture {
  protected:
   void SetUp() override {
-    store_ = std::move(*storage::RocksDbStore::Open(dir_.path(), Durability::kProcessCrash));
-    AuthSettings auth;
-    auth.pbkdf2_iterations = 1000;
-    AccountService accounts(*store_, clock_, auth);
-    for (const char* user : {"alice", "bob", "carol", "dave", "root1"}) {
-      ASSERT_TRUE(accounts.AddUser(user, "pw", false).ok());
-    }
     limits_.max_group_members = 3;
-    ids_ = std::make_unique<MessageIdGenerator>(clock_, 1, 0);
-    service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_);
-  }
-
-  Status Request(const char* user, RequestOp op, const json& payload, bool admin = false) {
-    outbox_.published.clear();
-    std::string client_id = std::string(user) + ":phone";
-    return service_->Handle(Caller{user, client_id, admin}, op, payload.dump(), outbox_);
+    CreateUsers({"alice", "bob", "carol", "dave", "root1"});
   }
   json Reply() { return outbox_.published.back().payload; }
   // The events published to `user`'s message topic by the last request.
@@ -52,17 +36,6 @@ class GroupServiceTest : public ::testing::Test {
     EXPECT_TRUE(Request("alice", RequestOp::kGroupCreate, {{"name", "Team"}, {"members", {"bob"}}}).ok());
     return Reply()["group"];
   }
-
-  testing::TempDir dir_;
-  FakeClock clock_;
-  Limits limits_;
-  SyncSettings sync_;
-  PresenceSettings presence_;
-  PushSettings push_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<MessageIdGenerator> ids_;
-  std::unique_ptr<ChatService> service_;
-  RecordingOutbox outbox_;
 };
 
 TEST_F(GroupServiceTest, CreateMakesTheCreatorOwnerAndTellsEveryMember) {

@@ -1,0 +1,58 @@
+// ServiceFixture: a ChatService on a real RocksDB in a temporary folder, with a fake clock, some
+// accounts, and a RecordingOutbox; the base of the core service tests.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <initializer_list>
+#include <memory>
+#include <string>
+
+#include "core/account_service.h"
+#include "core/chat_service.h"
+#include "storage/rocksdb_store.h"
+#include "tests/core/fake_clock.h"
+#include "tests/core/recording_outbox.h"
+#include "tests/core/temp_dir.h"
+
+namespace chat::core {
+
+class ServiceFixture : public ::testing::Test {
+ protected:
+  // Creates the accounts (password "pw"); call from SetUp, then adjust settings and call Restart.
+  void CreateUsers(std::initializer_list<const char*> users) {
+    store_ = std::move(*storage::RocksDbStore::Open(dir_.path(), Durability::kProcessCrash));
+    AuthSettings auth;
+    auth.pbkdf2_iterations = 1000;
+    AccountService accounts(*store_, clock_, auth);
+    for (const char* user : users) ASSERT_TRUE(accounts.AddUser(user, "pw", false).ok());
+    ids_ = std::make_unique<MessageIdGenerator>(clock_, 1, 0);
+    Restart();
+  }
+  // A new service on the same store and settings (as after a broker restart).
+  void Restart() { service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_); }
+
+  // Sends one request from "<user>:phone"; what it published is in outbox_.published afterwards.
+  Status Request(const char* user, RequestOp op, const nlohmann::json& payload, bool admin = false) {
+    return Request(user, op, payload.dump(), admin);
+  }
+  Status Request(const char* user, RequestOp op, const std::string& payload, bool admin = false) {
+    outbox_.published.clear();
+    std::string client_id = std::string(user) + ":phone";
+    return service_->Handle(Caller{user, client_id, admin}, op, payload, outbox_);
+  }
+
+  testing::TempDir dir_;
+  FakeClock clock_;
+  Limits limits_;
+  SyncSettings sync_;
+  PresenceSettings presence_;
+  PushSettings push_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<MessageIdGenerator> ids_;
+  std::unique_ptr<ChatService> service_;
+  RecordingOutbox outbox_;
+};
+
+}  // namespace chat::core
