@@ -116,26 +116,11 @@ void PushBridgeProcess::WriteConfig() {
 std::string PushBridgeProcess::Start() {
   if (running()) return "already running";
   int ready_before = LogCount("push-bridge: ready:");
-  std::string log_path = dir_ + "/bridge.log";
-  pid_ = fork();
-  if (pid_ == 0) {
-    std::FILE* log = std::fopen(log_path.c_str(), "a");
-    if (log != nullptr) {
-      dup2(fileno(log), STDOUT_FILENO);
-      dup2(fileno(log), STDERR_FILENO);
-    }
-    std::string binary = PushBridgePath();
-    std::string config = config_path();
-    execl(binary.c_str(), "push-bridge", "--config", config.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  process_.Spawn({PushBridgePath(), "--config", config_path()}, dir_ + "/bridge.log");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return "push-bridge exited at start (status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
-             "):\n" + log();
+    if (std::string how = process_.ExitedHow(); !how.empty()) {
+      return "push-bridge exited at start (" + how + "):\n" + log();
     }
     if (LogCount("push-bridge: ready:") > ready_before) return "";
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -144,30 +129,9 @@ std::string PushBridgeProcess::Start() {
   return "push-bridge was not ready within 20 s:\n" + log();
 }
 
-int PushBridgeProcess::Stop() {
-  if (!running()) return -1;
-  kill(pid_, SIGTERM);
-  int status = 0;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (waitpid(pid_, &status, WNOHANG) != pid_) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+int PushBridgeProcess::Stop() { return process_.Terminate(); }
 
-void PushBridgeProcess::Kill() {
-  if (!running()) return;
-  kill(pid_, SIGKILL);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
+void PushBridgeProcess::Kill() { process_.Kill(); }
 
 std::string PushBridgeProcess::log() const { return ReadFile(dir_ + "/bridge.log"); }
 

@@ -8,6 +8,8 @@
 #include <map>
 #include <string>
 
+#include "tests/harness/child_process.h"
+
 namespace chat::harness {
 
 struct PushBridgeOptions {
@@ -45,7 +47,7 @@ class PushBridgeProcess {
   int Stop();
   // SIGKILL: nothing runs, as in a crash.
   void Kill();
-  bool running() const { return pid_ > 0; }
+  bool running() const { return process_.running(); }
 
   std::string log() const;
   // Times `text` occurs in the log.
@@ -69,7 +71,7 @@ class PushBridgeProcess {
   PushBridgeOptions options_;
   std::string dir_;
   int metrics_port_ = 0;
-  pid_t pid_ = -1;
+  ChildProcess process_;
 };
 
 // Path of the built push-bridge binary (set by CMake).

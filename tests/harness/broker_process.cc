@@ -115,25 +115,10 @@ void BrokerProcess::WriteConfigs() {
 
 std::string BrokerProcess::Start() {
   if (running()) return "already running";
-  pid_ = fork();
-  if (pid_ == 0) {
-    std::string log_path = dir_ + "/broker.log";
-    std::FILE* log = std::fopen(log_path.c_str(), "a");
-    if (log != nullptr) {
-      dup2(fileno(log), STDOUT_FILENO);
-      dup2(fileno(log), STDERR_FILENO);
-    }
-    std::string conf = dir_ + "/mosquitto.conf";
-    execl("/usr/sbin/mosquitto", "mosquitto", "-c", conf.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  process_.Spawn({"/usr/sbin/mosquitto", "-c", dir_ + "/mosquitto.conf"}, dir_ + "/broker.log");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      std::string how = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
-                                            : "status " + std::to_string(WEXITSTATUS(status));
+    if (std::string how = process_.ExitedHow(); !how.empty()) {
       return "broker exited at start (" + how + "):\n" + log();
     }
     if (Accepts(mqtt_port_) && Accepts(ws_port_)) return "";
@@ -143,22 +128,9 @@ std::string BrokerProcess::Start() {
   return "broker did not listen within 20 s:\n" + log();
 }
 
-int BrokerProcess::Stop() {
-  if (!running()) return -1;
-  kill(pid_, SIGTERM);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+int BrokerProcess::Stop() { return process_.Terminate(); }
 
-void BrokerProcess::Kill() {
-  if (!running()) return;
-  kill(pid_, SIGKILL);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
+void BrokerProcess::Kill() { process_.Kill(); }
 
 std::string BrokerProcess::AddUserOffline(const std::string& user, const std::string& password, bool is_admin) {
   if (running()) return "stop the broker first";

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "tests/harness/child_process.h"
+
 namespace chat::harness {
 
 struct BrokerOptions {
@@ -34,7 +36,7 @@ class BrokerProcess {
   int Stop();
   // SIGKILL: nothing runs, as in a crash or power cut of the process.
   void Kill();
-  bool running() const { return pid_ > 0; }
+  bool running() const { return process_.running(); }
 
   // Creates an account in the data folder through the same code chatctl uses. Only while stopped.
   std::string AddUserOffline(const std::string& user, const std::string& password, bool is_admin = false);
@@ -54,7 +56,7 @@ class BrokerProcess {
   std::string dir_;
   int mqtt_port_ = 0;
   int ws_port_ = 0;
-  pid_t pid_ = -1;
+  ChildProcess process_;
 };
 
 // A TCP port on 127.0.0.1 that was free a moment ago.

@@ -1,0 +1,34 @@
+// ChildProcess: a program the tests start (the broker, the push bridge) with its output appended to a log
+// file, and stop politely (SIGTERM) or as in a crash (SIGKILL).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace chat::harness {
+
+class ChildProcess {
+ public:
+  ChildProcess() = default;
+  ~ChildProcess() { Kill(); }
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  // Forks and execs `argv` (argv[0] is the program's path) with stdout and stderr appended to `log_path`.
+  void Spawn(const std::vector<std::string>& argv, const std::string& log_path);
+  bool running() const { return pid_ > 0; }
+  // When the child has exited since: how ("status 2", "killed by signal 9"), and it is reaped; else "".
+  std::string ExitedHow();
+  // SIGTERM, then SIGKILL after `grace`; the exit status, or 128 + signal. -1 when not running.
+  int Terminate(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  // SIGKILL: nothing runs, as in a crash.
+  void Kill();
+
+ private:
+  pid_t pid_ = -1;
+};
+
+}  // namespace chat::harness
