@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # The README's first command: set up, build, and run the chat server in the foreground on its defaults:
 # stock /usr/sbin/mosquitto with the chat plugin, MQTT on 127.0.0.1:1883, MQTT-over-WebSocket on 8080,
-# RocksDB in ./data, configuration config/chat.yaml. Ctrl-C stops it.
-#   MQTT_PORT, WS_PORT and CHAT_CONFIG override the defaults.
+# RocksDB in ./data, configuration config/chat.yaml, and the web client on http://127.0.0.1:8081/.
+# Ctrl-C stops it.
+#   MQTT_PORT, WS_PORT, WEB_PORT and CHAT_CONFIG override the defaults.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-scripts/setup.sh
+scripts/setup.sh --web
 scripts/build.sh
 
 mqtt_port=${MQTT_PORT:-1883}
 ws_port=${WS_PORT:-8080}
+web_port=${WEB_PORT:-8081}
 chat_config=$(realpath "${CHAT_CONFIG:-config/chat.yaml}")
 mkdir -p run
 
@@ -45,15 +47,19 @@ if [ -n "$bridge_config" ] && [ ! -s run/push-bridge.password ]; then
   umask 022
 fi
 
-echo "run-server: MQTT on 127.0.0.1:$mqtt_port, WebSocket on port $ws_port; Ctrl-C stops"
-if [ -z "$bridge_config" ]; then
-  exec /usr/sbin/mosquitto -c run/mosquitto.conf
-fi
+# The broker, the web client's file server and, if asked for, the push bridge; stopping one stops all.
+children=()
+trap 'kill "${children[@]}" 2>/dev/null; wait' INT TERM EXIT
 /usr/sbin/mosquitto -c run/mosquitto.conf &
-broker=$!
-trap 'kill $broker $bridge 2>/dev/null; wait' INT TERM EXIT
+children+=($!)
 for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$mqtt_port") 2>/dev/null && break; sleep 0.1; done
-build/bridge/push-bridge --config "$bridge_config" &
-bridge=$!
-echo "run-server: push bridge started with $bridge_config"
-wait $broker
+node clients/web/serve.mjs --port "$web_port" --ws-url "ws://127.0.0.1:$ws_port" &
+children+=($!)
+if [ -n "$bridge_config" ]; then
+  build/bridge/push-bridge --config "$bridge_config" &
+  children+=($!)
+  echo "run-server: push bridge started with $bridge_config"
+fi
+echo "run-server: MQTT on 127.0.0.1:$mqtt_port, WebSocket on port $ws_port," \
+  "web client on http://127.0.0.1:$web_port/; Ctrl-C stops"
+wait -n

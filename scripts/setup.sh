@@ -1,7 +1,20 @@
 #!/usr/bin/env bash
 # Installs every Debian package the chat server needs to build, run and test. Idempotent: when all
 # packages are present it changes nothing and touches no network.
+#   --web            also Node.js and the web client's npm packages (clients/web, from its lock file)
+#   --browser-tests  also Debian's chromium and the browser tests' npm packages (tests/web)
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+web=false
+browser_tests=false
+for arg in "$@"; do
+  case $arg in
+    --web) web=true ;;
+    --browser-tests) web=true; browser_tests=true ;;
+    *) echo "usage: $0 [--web] [--browser-tests]" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   # build
@@ -18,6 +31,15 @@ packages=(
   # misc tools used by the scripts
   openssl iproute2 procps
 )
+
+# Node.js runs the web client's file server and the browser tests. A machine may have it from elsewhere
+# (NodeSource); only when it has none do Debian's nodejs (18) and npm come in.
+if $web; then
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
+fi
+# The browser tests drive Debian's chromium; the emoji font is for the messages in their screenshots.
+if $browser_tests; then packages+=(chromium fonts-dejavu-core fonts-noto-color-emoji); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -36,3 +58,14 @@ fi
 if command -v systemctl >/dev/null && systemctl is-active --quiet mosquitto 2>/dev/null; then
   systemctl disable --now mosquitto >/dev/null 2>&1 || true
 fi
+
+# npm packages exactly as locked, installed again only when the lock file changed.
+npm_ci() {
+  local dir=$1
+  cmp -s "$dir/package-lock.json" "$dir/node_modules/.installed-package-lock.json" && return
+  echo "setup: npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+  cp "$dir/package-lock.json" "$dir/node_modules/.installed-package-lock.json"
+}
+if $web; then npm_ci clients/web; fi
+if $browser_tests; then npm_ci tests/web; fi

@@ -2,7 +2,7 @@
 # The README's test command: set up, build, run every test. Exits non-zero if anything fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --browser-tests
 scripts/build.sh
 cd build
 ctest --output-on-failure -j2 --timeout 900

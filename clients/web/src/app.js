@@ -1,0 +1,718 @@
+// The chat page: sign-in, conversation list, contacts, groups and the open conversation. State lives in
+// ConversationStore and SyncCursor; this file turns user actions into requests and state into DOM.
+// Text from the network only ever goes into textContent, never into HTML.
+
+import { ChatConnection } from './connection.js';
+import { ConversationStore } from './conversations.js';
+import { claimDevice } from './device.js';
+import { compareIds, conversationKey, conversationTarget, isValidName, newCmid, sendTarget } from './protocol.js';
+import { SyncCursor } from './sync-cursor.js';
+
+const SYNC_PAGE = 500; // the server's default max_sync_page
+const SKIP_BACKLOG_OVER = 2000; // longer backlogs are skipped: the list and history are refetched instead
+const HISTORY_PAGE = 50;
+const TYPING_SEND_EVERY_MS = 3000;
+const TYPING_SHOWN_MS = 5000;
+const RESEND_AFTER_MS = 15000;
+const SESSION_KEY = 'chat.session';
+const RETRYABLE_ERRORS = new Set(['rate_limited', 'storage_error']);
+
+const $ = (id) => document.getElementById(id);
+const config = await (await fetch('/config.json')).json();
+
+let session = null; // the signed-in user's state; null when signed out
+
+// ---------------------------------------------------------------------------------------------------
+// Signing in and out
+
+async function signIn(user, password) {
+  const device = await claimDevice(user, localStorage, navigator.locks);
+  const s = {
+    me: user,
+    device,
+    store: new ConversationStore(user),
+    cursor: new SyncCursor(localStorage, user, device),
+    openKey: null,
+    contacts: new Map(), // user -> 'contact' | 'outgoing' | 'incoming'
+    presence: new Map(), // user -> {state, lastActiveAt}
+    groups: new Map(), // group id -> {owner, members}
+    typing: new Map(), // conversation key -> {from, until}
+    elements: new Map(), // message element per timeline key, for the open conversation
+    syncing: false,
+    buffered: [], // live events that arrived during a sync
+    lastTypingSentAt: 0,
+    loadingHistory: new Set(),
+    signedIn: false,
+  };
+  s.conn = new ChatConnection(
+    { url: config.websocketUrl, user, password, device, heartbeatSeconds: config.heartbeatSeconds },
+    {
+      connected: () => onConnected(s, password),
+      disconnected: ({ retryInMs }) => setStatus(`Connection lost. Reconnecting in ${Math.ceil(retryInMs / 1000)} s…`, false),
+      refused: ({ wasSignedIn }) => onRefused(s, wasSignedIn),
+      event: (event) => onEvent(s, event),
+      sendResult: (reply) => onSendResult(s, reply),
+      presence: (payload) => onPresence(s, payload),
+    },
+  );
+  session = s;
+  s.resendTimer = setInterval(() => resendStale(s), 5000);
+  setStatus('Connecting…', false);
+  s.conn.start();
+}
+
+function onConnected(s, password) {
+  if (session !== s) return;
+  if (!s.signedIn) {
+    s.signedIn = true;
+    // Kept for this tab only, so that a reload stays signed in; closing the tab or logging out drops it.
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify({ user: s.me, password }));
+    showChatView(s);
+  }
+  setStatus(`Online as ${s.me}`, true);
+  catchUp(s);
+}
+
+function onRefused(s, wasSignedIn) {
+  if (session !== s) return;
+  endSession(s);
+  showLoginView(
+    wasSignedIn
+      ? 'The server refused the login (password changed or account removed). Sign in again.'
+      : 'Sign-in refused: wrong user name or password, too many attempts, or too many devices.',
+  );
+}
+
+async function signOut() {
+  const s = session;
+  if (!s) return;
+  endSession(s);
+  await s.conn.logout();
+  showLoginView('');
+}
+
+function endSession(s) {
+  clearInterval(s.resendTimer);
+  sessionStorage.removeItem(SESSION_KEY);
+  session = null;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Catching up: the sync rules of PROTOCOL.md ("Sync")
+
+async function catchUp(s) {
+  if (s.syncing) return;
+  s.syncing = true;
+  let skipped = false;
+  try {
+    skipped = await syncFromCursor(s);
+  } catch (error) {
+    if (error.code !== 'disconnected') setStatus(`Could not catch up: ${error.message}`, false);
+    return;
+  } finally {
+    s.syncing = false;
+  }
+  // Events that came live during the sync: duplicates now, or the next ones, or a new gap.
+  const buffered = s.buffered;
+  s.buffered = [];
+  for (const event of buffered) onSequencedEvent(s, event);
+  if (skipped) s.store.forgetMessages();
+  resendPending(s, () => true);
+  await Promise.allSettled([refreshConversations(s), refreshContacts(s)]);
+  if (s.openKey && (skipped || !s.store.get(s.openKey).historyLoaded)) await loadHistory(s, s.openKey, { older: false });
+  render(s);
+}
+
+// Returns true when the backlog was skipped rather than replayed.
+async function syncFromCursor(s) {
+  if (!s.cursor.known) {
+    const head = await s.conn.request('sync', { after: 0, limit: 1 });
+    s.cursor.resetTo(head.last_seq ?? 0);
+    return false;
+  }
+  for (;;) {
+    const page = await s.conn.request('sync', { after: s.cursor.seq, limit: SYNC_PAGE });
+    const last = page.last_seq ?? 0;
+    if (last < s.cursor.seq) {
+      s.cursor.resetTo(last); // the server's data was reset under this device
+      return true;
+    }
+    if (page.truncated || last - s.cursor.seq > SKIP_BACKLOG_OVER) {
+      s.cursor.resetTo(last);
+      return true;
+    }
+    for (const event of page.events ?? []) {
+      if (event.seq > s.cursor.seq) {
+        applyEvent(s, event);
+        s.cursor.advanceTo(event.seq);
+      }
+    }
+    if (!page.more) return false;
+  }
+}
+
+function onEvent(s, event) {
+  if (session !== s) return;
+  if (event.type === 'typing') {
+    showTyping(s, event);
+    return;
+  }
+  if (typeof event.seq !== 'number') return;
+  if (s.syncing) s.buffered.push(event);
+  else onSequencedEvent(s, event);
+}
+
+function onSequencedEvent(s, event) {
+  switch (s.cursor.classify(event.seq)) {
+    case 'apply':
+      applyEvent(s, event);
+      s.cursor.advanceTo(event.seq);
+      break;
+    case 'duplicate':
+      break;
+    case 'gap':
+      catchUp(s);
+      break;
+  }
+}
+
+function applyEvent(s, event) {
+  switch (event.type) {
+    case 'message': {
+      const { conversation } = s.store.addMessage(event);
+      if (event.from !== s.me) s.typing.delete(conversation.key);
+      if (conversation.key === s.openKey) queueMicrotask(() => markReadIfSeen(s));
+      break;
+    }
+    case 'read':
+      s.store.applyRead(conversationKey(s.me, event), event.up_to);
+      break;
+    case 'group':
+      s.store.applyGroupEvent(event);
+      if (s.openKey === `g:${event.group}`) refreshGroup(s, event.group);
+      break;
+    case 'contact':
+      refreshContacts(s);
+      break;
+  }
+  scheduleRender(s);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Requests
+
+async function refreshConversations(s) {
+  const reply = await s.conn.request('conversations');
+  for (const entry of reply.conversations ?? []) s.store.applyListEntry(entry);
+  scheduleRender(s);
+}
+
+async function refreshContacts(s) {
+  const reply = await s.conn.request('contacts');
+  s.contacts = new Map((reply.contacts ?? []).map((c) => [c.user, c.state]));
+  s.conn.watchPresence([...s.contacts].filter(([, state]) => state === 'contact').map(([user]) => user));
+  scheduleRender(s);
+}
+
+async function refreshGroup(s, group) {
+  try {
+    const reply = await s.conn.request('group_members', { group });
+    s.groups.set(group, { owner: reply.owner, members: reply.members ?? [] });
+    if (reply.name) s.store.get(`g:${group}`).name = reply.name;
+  } catch (error) {
+    if (error.code === 'not_found') s.store.get(`g:${group}`).member = false;
+  }
+  scheduleRender(s);
+}
+
+async function loadHistory(s, key, { older }) {
+  const conversation = s.store.get(key);
+  if (s.loadingHistory.has(key) || (older && !conversation.hasOlder)) return;
+  const request = { ...conversationTarget(key), limit: HISTORY_PAGE };
+  const oldest = conversation.oldestId();
+  if (older && oldest) request.before = oldest;
+  s.loadingHistory.add(key);
+  try {
+    const page = await s.conn.request('history', request);
+    s.store.addHistoryPage(key, page, { newest: !older });
+    if (key === s.openKey) s.keepScrollOnPrepend = older;
+  } catch (error) {
+    if (error.code === 'unknown_peer' || error.code === 'not_found') {
+      if (conversation.messages.size === 0) s.store.conversations.delete(key);
+      if (s.openKey === key) s.openKey = null;
+      showError('sidebar-error', error.message);
+    } else if (error.code !== 'disconnected') {
+      showError('conversation-error', `Could not load messages: ${error.message}`);
+    }
+  } finally {
+    s.loadingHistory.delete(key);
+  }
+  render(s);
+  markReadIfSeen(s);
+}
+
+function sendMessage(s, key, text) {
+  const cmid = newCmid();
+  s.store.startSend(key, cmid, text);
+  s.conn.publish('send', { ...sendTarget(key), text, cmid }); // waits for a reconnect if offline
+  render(s, { toBottom: true });
+}
+
+function onSendResult(s, reply) {
+  if (reply.type === 'ack') s.store.ackSend(reply);
+  else if (reply.type === 'error' && reply.cmid) s.store.failSend(reply.cmid, { code: reply.code, message: reply.message || reply.code });
+  scheduleRender(s);
+}
+
+// A send is repeated with the same cmid, so the server stores it once whatever happened to the first.
+function resendPending(s, isDue) {
+  for (const { conversation, pending } of s.store.sending()) {
+    if (!isDue(pending)) continue;
+    pending.since = Date.now();
+    s.conn.publish('send', { ...sendTarget(conversation.key), text: pending.text, cmid: pending.cmid });
+  }
+}
+
+function resendStale(s) {
+  if (s.conn.connected && !s.syncing) resendPending(s, (p) => Date.now() - p.since > RESEND_AFTER_MS);
+}
+
+function markReadIfSeen(s) {
+  const conversation = s.openKey && s.store.find(s.openKey);
+  if (!conversation || conversation.lastId === null || document.visibilityState !== 'visible') return;
+  if (compareIds(conversation.lastId, conversation.readUpTo) <= 0 || !s.conn.connected) return;
+  const upTo = conversation.lastId;
+  s.store.applyRead(conversation.key, upTo);
+  s.conn.request('read', { ...conversationTarget(conversation.key), up_to: upTo }).catch(() => {});
+  scheduleRender(s);
+}
+
+function onPresence(s, payload) {
+  if (payload.type !== 'presence' || typeof payload.user !== 'string') return;
+  s.presence.set(payload.user, { state: payload.state, lastActiveAt: payload.last_active_at });
+  scheduleRender(s);
+}
+
+function showTyping(s, event) {
+  const key = conversationKey(s.me, event.group ? event : { from: event.from, to: s.me });
+  s.typing.set(key, { from: event.from, until: Date.now() + TYPING_SHOWN_MS });
+  scheduleRender(s);
+  setTimeout(() => scheduleRender(s), TYPING_SHOWN_MS + 50);
+}
+
+function sendTyping(s) {
+  const now = Date.now();
+  if (!s.openKey || now - s.lastTypingSentAt < TYPING_SEND_EVERY_MS) return;
+  s.lastTypingSentAt = now;
+  s.conn.publish('typing', sendTarget(s.openKey));
+}
+
+async function ask(s, op, body, errorId) {
+  try {
+    return await s.conn.request(op, body);
+  } catch (error) {
+    showError(errorId, error.message);
+    return null;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Opening a conversation
+
+function openConversation(s, key) {
+  s.openKey = key;
+  s.elements = new Map();
+  $('message-list').replaceChildren();
+  showError('conversation-error', '');
+  const conversation = s.store.get(key);
+  render(s, { toBottom: true });
+  if (!conversation.historyLoaded) loadHistory(s, key, { older: false });
+  if (conversation.group) refreshGroup(s, conversation.group);
+  markReadIfSeen(s);
+  $('composer-text').focus();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rendering
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (name === 'class') node.className = value;
+    else if (name === 'text') node.textContent = value;
+    else if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    else if (name.startsWith('data-') || name.startsWith('aria-') || name === 'title' || name === 'type') node.setAttribute(name, value);
+    else node[name] = value;
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+}
+
+function setStatus(text, online) {
+  const status = $('connection-status');
+  status.textContent = text;
+  status.classList.toggle('online', online);
+}
+
+function showError(id, text) {
+  $(id).textContent = text;
+}
+
+function formatTime(ms) {
+  if (!ms) return '';
+  const date = new Date(ms);
+  const sameDay = date.toDateString() === new Date().toDateString();
+  return sameDay
+    ? date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    : date.toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+}
+
+function presenceOf(s, user) {
+  if (user === s.me) return { state: 'online' };
+  if (s.contacts.get(user) !== 'contact') return null; // only contacts' presence can be watched
+  return s.presence.get(user) ?? { state: 'offline' };
+}
+
+function presenceText(presence) {
+  if (!presence) return '';
+  if (presence.state === 'online') return 'online';
+  return presence.lastActiveAt ? `offline, last seen ${formatTime(presence.lastActiveAt)}` : 'offline';
+}
+
+function presenceDot(presence) {
+  return el('span', { class: `dot ${presence ? presence.state : 'none'}`, 'aria-hidden': 'true' });
+}
+
+let renderQueued = false;
+function scheduleRender(s) {
+  if (renderQueued) return;
+  renderQueued = true;
+  queueMicrotask(() => {
+    renderQueued = false;
+    if (session === s) render(s);
+  });
+}
+
+function render(s, options = {}) {
+  if (session !== s) return;
+  renderConversationList(s);
+  renderContacts(s);
+  renderConversation(s, options);
+}
+
+function renderConversationList(s) {
+  const items = s.store.sorted().map((conversation) => {
+    const presence = conversation.peer ? presenceOf(s, conversation.peer) : null;
+    const label = [conversation.name, presenceText(presence), conversation.unread ? `${conversation.unread} unread` : '']
+      .filter(Boolean)
+      .join(', ');
+    const button = el(
+      'button',
+      {
+        type: 'button',
+        class: 'conversation-button',
+        'data-key': conversation.key,
+        'aria-label': label,
+        'aria-current': String(conversation.key === s.openKey),
+        onclick: () => openConversation(s, conversation.key),
+      },
+      conversation.peer ? presenceDot(presence) : el('span', { class: 'dot none', 'aria-hidden': 'true' }),
+      el('span', { class: 'name', text: conversation.group ? `# ${conversation.name}` : conversation.name }),
+      conversation.unread ? el('span', { class: 'unread', text: String(conversation.unread) }) : null,
+    );
+    return el('li', {}, button);
+  });
+  $('conversation-list').replaceChildren(...items);
+}
+
+const CONTACT_STATES = { contact: null, outgoing: 'waiting for an answer', incoming: 'wants to be your contact' };
+
+function renderContacts(s) {
+  const items = [...s.contacts].sort(([a], [b]) => a.localeCompare(b)).map(([user, state]) => {
+    const presence = state === 'contact' ? presenceOf(s, user) : null;
+    const actions = [];
+    if (state === 'incoming') {
+      actions.push(el('button', { type: 'button', text: 'Accept', 'aria-label': `Accept ${user}`, onclick: () => contactAction(s, 'contact_accept', user) }));
+      actions.push(el('button', { type: 'button', text: 'Decline', 'aria-label': `Decline ${user}`, onclick: () => contactAction(s, 'contact_remove', user) }));
+    } else if (state === 'outgoing') {
+      actions.push(el('button', { type: 'button', text: 'Cancel', 'aria-label': `Cancel the request to ${user}`, onclick: () => contactAction(s, 'contact_remove', user) }));
+    } else {
+      actions.push(el('button', { type: 'button', text: 'Chat', 'aria-label': `Chat with ${user}`, onclick: () => openConversation(s, `u:${user}`) }));
+    }
+    return el(
+      'li',
+      { class: 'contact', 'data-user': user, 'data-state': state },
+      presenceDot(presence),
+      el('span', { class: 'name', text: user }),
+      el('span', { class: 'state', text: CONTACT_STATES[state] ?? presenceText(presence) }),
+      ...actions,
+    );
+  });
+  $('contact-list').replaceChildren(...items);
+}
+
+async function contactAction(s, op, user) {
+  showError('sidebar-error', '');
+  if (await ask(s, op, { user }, 'sidebar-error')) await refreshContacts(s).catch(() => {});
+}
+
+function renderConversation(s, { toBottom = false } = {}) {
+  const conversation = s.openKey ? s.store.find(s.openKey) : null;
+  $('composer').hidden = !conversation || !conversation.member;
+  $('group-add-form').hidden = true;
+  $('group-leave').hidden = true;
+  if (!conversation) {
+    $('conversation-title').textContent = 'Pick a conversation';
+    $('conversation-subtitle').textContent = '';
+    $('typing').textContent = '';
+    $('load-older').hidden = true;
+    $('message-list').replaceChildren();
+    return;
+  }
+  $('conversation-title').textContent = conversation.group ? `# ${conversation.name}` : conversation.name;
+  if (conversation.group) {
+    const info = s.groups.get(conversation.group);
+    const members = info ? info.members.map((m) => (m === info.owner ? `${m} (owner)` : m)).join(', ') : '';
+    $('conversation-subtitle').textContent = conversation.member ? members : 'You are no longer in this group.';
+    $('group-add-form').hidden = !conversation.member || info?.owner !== s.me;
+    $('group-leave').hidden = !conversation.member;
+  } else {
+    $('conversation-subtitle').textContent = presenceText(presenceOf(s, conversation.peer));
+  }
+  const typing = s.typing.get(conversation.key);
+  $('typing').textContent = typing && typing.until > Date.now() ? `${typing.from} is typing…` : '';
+  $('load-older').hidden = !conversation.historyLoaded || !conversation.hasOlder;
+  renderMessages(s, conversation, toBottom);
+}
+
+function timelineKey(s, item) {
+  return item.cmid && (item.from === undefined || item.from === s.me) ? `c:${item.cmid}` : `i:${item.id}`;
+}
+
+// Updates the message list in place (elements are kept per message), so that screen readers announce
+// only new messages and the scroll position survives older pages being prepended.
+function renderMessages(s, conversation, toBottom) {
+  const list = $('message-list');
+  const scroller = $('message-scroller');
+  const atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 48;
+  const heightBefore = scroller.scrollHeight;
+  const wanted = new Set();
+  let next = list.firstElementChild;
+  for (const item of conversation.timeline()) {
+    const key = timelineKey(s, item);
+    wanted.add(key);
+    let entry = s.elements.get(key);
+    const signature = `${item.id}|${item.state}|${item.error?.message}`;
+    if (!entry || entry.signature !== signature) {
+      const fresh = messageElement(s, conversation, item);
+      if (entry) {
+        if (entry.node === next) next = fresh;
+        entry.node.replaceWith(fresh);
+      }
+      entry = { node: fresh, signature };
+      s.elements.set(key, entry);
+    }
+    if (entry.node === next) next = next.nextElementSibling;
+    else list.insertBefore(entry.node, next);
+  }
+  for (const [key, entry] of s.elements) {
+    if (!wanted.has(key)) {
+      entry.node.remove();
+      s.elements.delete(key);
+    }
+  }
+  if (toBottom || atBottom) scroller.scrollTop = scroller.scrollHeight;
+  else if (s.keepScrollOnPrepend) scroller.scrollTop += scroller.scrollHeight - heightBefore;
+  s.keepScrollOnPrepend = false;
+}
+
+function messageElement(s, conversation, item) {
+  const mine = item.from === undefined || item.from === s.me;
+  const state = item.state ?? 'stored';
+  const meta = el('div', { class: 'meta' }, el('time', { dateTime: item.ts ? new Date(item.ts).toISOString() : '', text: formatTime(item.ts ?? item.since) }));
+  if (mine) {
+    const labels = { sending: 'Sending…', stored: 'Sent', failed: `Not sent: ${item.error?.message}` };
+    meta.append(' ', el('span', { class: `state ${state}`, text: labels[state], title: item.id ? `Stored as ${item.id}` : '' }));
+    if (state === 'failed') {
+      // Sending the same text again only helps when the server was busy, not when the text was refused.
+      if (RETRYABLE_ERRORS.has(item.error?.code)) {
+        meta.append(el('button', { type: 'button', text: 'Retry', onclick: () => retrySend(s, conversation.key, item.cmid) }));
+      }
+      meta.append(
+        el('button', { type: 'button', text: 'Edit', onclick: () => editFailedSend(s, conversation.key, item.cmid) }),
+        el('button', { type: 'button', text: 'Discard', onclick: () => discardSend(s, conversation.key, item.cmid) }),
+      );
+    }
+  }
+  return el(
+    'li',
+    { class: `message ${mine ? 'mine' : 'theirs'} ${state}`, 'data-id': item.id ?? '', 'data-cmid': item.cmid ?? '', 'data-state': state },
+    el('div', { class: 'bubble' }, el('span', { class: 'from', text: mine ? 'You' : item.from }), el('p', { class: 'text', text: item.text })),
+    meta,
+  );
+}
+
+function retrySend(s, key, cmid) {
+  const pending = s.store.retrySend(key, cmid);
+  if (pending) s.conn.publish('send', { ...sendTarget(key), text: pending.text, cmid });
+  render(s);
+}
+
+function discardSend(s, key, cmid) {
+  s.store.find(key)?.pending.delete(cmid);
+  render(s);
+}
+
+function editFailedSend(s, key, cmid) {
+  const pending = s.store.find(key)?.pending.get(cmid);
+  if (!pending) return;
+  discardSend(s, key, cmid);
+  $('composer-text').value = pending.text;
+  $('composer-text').focus();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Views and controls
+
+function showLoginView(error) {
+  $('chat-view').hidden = true;
+  $('account').hidden = true;
+  $('login-view').hidden = false;
+  $('login-error').textContent = error;
+  $('login-form').querySelector('button').disabled = false;
+  setStatus('Not signed in', false);
+  $('login-password').value = '';
+  $('login-user').focus();
+}
+
+function showChatView(s) {
+  $('login-view').hidden = true;
+  $('chat-view').hidden = false;
+  $('account').hidden = false;
+  $('account-name').textContent = `${s.me} (device ${s.device})`;
+  render(s);
+}
+
+function splitNames(text) {
+  return text.split(/[\s,]+/).filter(Boolean);
+}
+
+function checkNames(names, errorId) {
+  const bad = names.find((n) => !isValidName(n));
+  if (bad !== undefined) showError(errorId, `"${bad}" is not a user name (1-64 of A-Z a-z 0-9 _ . -)`);
+  return bad === undefined;
+}
+
+$('login-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const user = $('login-user').value.trim();
+  const password = $('login-password').value;
+  if (!checkNames([user], 'login-error')) return;
+  if (!password) return showError('login-error', 'Enter your password.');
+  showError('login-error', '');
+  $('login-form').querySelector('button').disabled = true;
+  signIn(user, password);
+});
+
+$('logout').addEventListener('click', () => signOut());
+
+$('new-chat-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const user = $('new-chat-user').value.trim();
+  if (!session || !checkNames([user], 'sidebar-error')) return;
+  showError('sidebar-error', '');
+  $('new-chat-user').value = '';
+  openConversation(session, `u:${user}`);
+});
+
+$('add-contact-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const user = $('add-contact-user').value.trim();
+  if (!session || !checkNames([user], 'sidebar-error')) return;
+  showError('sidebar-error', '');
+  $('add-contact-user').value = '';
+  await contactAction(session, 'contact_request', user);
+});
+
+$('new-group-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const s = session;
+  const name = $('new-group-name').value.trim();
+  const members = splitNames($('new-group-members').value);
+  if (!s || !name || !checkNames(members, 'sidebar-error')) return;
+  showError('sidebar-error', '');
+  const reply = await ask(s, 'group_create', { name, members }, 'sidebar-error');
+  if (!reply) return;
+  $('new-group-name').value = '';
+  $('new-group-members').value = '';
+  s.groups.set(reply.group, { owner: reply.owner, members: reply.members ?? [] });
+  s.store.get(`g:${reply.group}`).name = reply.name;
+  openConversation(s, `g:${reply.group}`);
+});
+
+$('group-add-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const s = session;
+  const users = splitNames($('group-add-user').value);
+  const group = s?.store.find(s.openKey)?.group;
+  if (!group || !users.length || !checkNames(users, 'conversation-error')) return;
+  showError('conversation-error', '');
+  const reply = await ask(s, 'group_add', { group, users }, 'conversation-error');
+  if (!reply) return;
+  $('group-add-user').value = '';
+  s.groups.set(group, { owner: reply.owner, members: reply.members ?? [] });
+  render(s);
+});
+
+$('group-leave').addEventListener('click', async () => {
+  const s = session;
+  const conversation = s?.store.find(s.openKey);
+  if (!conversation?.group || !window.confirm(`Leave ${conversation.name}?`)) return;
+  if (await ask(s, 'group_leave', { group: conversation.group }, 'conversation-error')) {
+    conversation.member = false;
+    render(s);
+  }
+});
+
+$('composer').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const s = session;
+  const text = $('composer-text').value;
+  if (!s?.openKey || text.trim() === '') return;
+  $('composer-text').value = '';
+  sendMessage(s, s.openKey, text);
+});
+
+$('composer-text').addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $('composer').requestSubmit();
+  }
+});
+
+$('composer-text').addEventListener('input', () => {
+  if (session && $('composer-text').value !== '') sendTyping(session);
+});
+
+$('message-scroller').addEventListener('scroll', () => {
+  const s = session;
+  if (!s?.openKey || $('message-scroller').scrollTop > 40) return;
+  const conversation = s.store.find(s.openKey);
+  if (conversation?.historyLoaded) loadHistory(s, s.openKey, { older: true });
+});
+
+$('load-older').addEventListener('click', () => {
+  if (session?.openKey) loadHistory(session, session.openKey, { older: true });
+});
+
+document.addEventListener('visibilitychange', () => session && markReadIfSeen(session));
+window.addEventListener('online', () => session?.conn.retryNow());
+
+// A reload in the same tab stays signed in (see onConnected).
+const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null');
+if (saved?.user && saved?.password) {
+  $('login-user').value = saved.user;
+  $('login-form').querySelector('button').disabled = true;
+  setStatus('Signing in…', false);
+  signIn(saved.user, saved.password);
+}

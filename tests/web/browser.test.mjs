@@ -1,0 +1,292 @@
+// The web client in a real browser: two (and for a moment three) users in separate browser contexts,
+// each a separate device, against the real broker and chat plugin. The steps build on each other, so
+// they run in order; screenshots go to $SCREENSHOT_DIR.
+
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { ChatServer, launchBrowser } from './harness.mjs';
+
+const PRESENCE_TIMEOUT_SECONDS = 3;
+const MAX_MESSAGE_CHARS = 500;
+const PASSWORDS = { alice: 'alice-pw', bob: 'bob-pw', carol: 'carol-pw' };
+const screenshotDir = process.env.SCREENSHOT_DIR ?? path.resolve('web-screenshots');
+const WAIT = { timeout: 15000 };
+
+let server;
+let browser;
+const users = {}; // name -> {context, page, link}
+
+async function screenshot(page, name) {
+  mkdirSync(screenshotDir, { recursive: true });
+  await page.screenshot({ path: path.join(screenshotDir, `${name}.png`) });
+}
+
+// A browser context per user is a separate browser profile: its own storage and so its own device.
+// Its WebSockets pass through a switch the test can open to cut the user off the network.
+async function newUserContext(name) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
+  const link = { cut: false, sockets: new Set() };
+  await context.routeWebSocket(/.*/, (ws) => {
+    if (link.cut) {
+      ws.close({ code: 1006 });
+      return;
+    }
+    ws.connectToServer();
+    link.sockets.add(ws);
+    ws.onClose(() => link.sockets.delete(ws));
+  });
+  users[name] = { context, link, page: await context.newPage() };
+  return users[name];
+}
+
+async function signIn(page, user) {
+  await page.goto(server.url);
+  await page.getByLabel('User name').fill(user);
+  await page.getByLabel('Password').fill(PASSWORDS[user]);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#connection-status', { hasText: `Online as ${user}` }).waitFor(WAIT);
+}
+
+function contactRow(page, user) {
+  return page.locator(`li.contact[data-user="${user}"]`);
+}
+
+function conversationButton(page, key) {
+  return page.locator(`button.conversation-button[data-key="${key}"]`);
+}
+
+async function sendFromComposer(page, text) {
+  await page.getByLabel('Message', { exact: true }).fill(text);
+  await page.getByLabel('Message', { exact: true }).press('Enter');
+}
+
+async function messageTexts(page) {
+  return page.locator('#message-list li.message .text').allTextContents();
+}
+
+async function storedIds(page) {
+  return page.locator('#message-list li.message[data-state="stored"]').evaluateAll((items) => items.map((li) => li.dataset.id));
+}
+
+async function waitForTexts(page, expected) {
+  await page.waitForFunction(
+    (want) => {
+      const have = [...document.querySelectorAll('#message-list li.message .text')].map((p) => p.textContent);
+      return want.every((text) => have.includes(text));
+    },
+    expected,
+    WAIT,
+  );
+}
+
+before(async () => {
+  server = await ChatServer.start({
+    users: PASSWORDS,
+    heartbeatSeconds: 1,
+    yaml: [
+      'presence:',
+      '  heartbeat_seconds: 1',
+      `  timeout_seconds: ${PRESENCE_TIMEOUT_SECONDS}`,
+      'limits:',
+      `  max_message_chars: ${MAX_MESSAGE_CHARS}`,
+      '  send_rate_per_second: 1000',
+      '  send_burst: 1000',
+      'auth:',
+      '  pbkdf2_iterations: 1000',
+      '',
+    ].join('\n'),
+  });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  for (const [name, { page }] of Object.entries(users)) {
+    if (!page.isClosed()) await screenshot(page, `final-${name}`).catch(() => {});
+  }
+  await browser?.close();
+  const failed = process.exitCode !== undefined && process.exitCode !== 0;
+  if (failed) console.log(server?.brokerLog().split('\n').slice(-40).join('\n'));
+  await server?.stop({ keep: failed });
+});
+
+test('two users sign in, become contacts and see each other online', async () => {
+  const alice = await newUserContext('alice');
+  const bob = await newUserContext('bob');
+  await Promise.all([signIn(alice.page, 'alice'), signIn(bob.page, 'bob')]);
+
+  await alice.page.getByLabel('Add contact').fill('bob');
+  await alice.page.getByRole('button', { name: 'Ask' }).click();
+  await contactRow(alice.page, 'bob').and(alice.page.locator('[data-state="outgoing"]')).waitFor(WAIT);
+  await contactRow(bob.page, 'alice').and(bob.page.locator('[data-state="incoming"]')).waitFor(WAIT);
+  await bob.page.getByRole('button', { name: 'Accept alice' }).click();
+
+  await contactRow(alice.page, 'bob').locator('.dot.online').waitFor(WAIT);
+  await contactRow(bob.page, 'alice').locator('.dot.online').waitFor(WAIT);
+  assert.equal(await contactRow(alice.page, 'bob').locator('.state').textContent(), 'online');
+});
+
+test('messages go both ways with their delivery state, unread counts and typing', async () => {
+  const { page: alicePage } = users.alice;
+  const { page: bobPage } = users.bob;
+  await alicePage.getByRole('button', { name: 'Chat with bob' }).click();
+  await sendFromComposer(alicePage, 'Hello Bob! 👋');
+  const sent = alicePage.locator('#message-list li.message.mine', { hasText: 'Hello Bob! 👋' });
+  await sent.and(alicePage.locator('[data-state="stored"]')).waitFor(WAIT);
+  assert.match(await sent.getAttribute('data-id'), /^\d{15,20}$/, 'a stored message shows its server id');
+  assert.equal(await sent.locator('.state').textContent(), 'Sent');
+
+  await conversationButton(bobPage, 'u:alice').locator('.unread', { hasText: '1' }).waitFor(WAIT);
+  await conversationButton(bobPage, 'u:alice').click();
+  await waitForTexts(bobPage, ['Hello Bob! 👋']);
+  await conversationButton(bobPage, 'u:alice').locator('.unread').waitFor({ state: 'detached', ...WAIT });
+
+  await bobPage.getByLabel('Message', { exact: true }).fill('Hi Alice, good to');
+  await alicePage.locator('#typing', { hasText: 'bob is typing…' }).waitFor(WAIT);
+  await sendFromComposer(bobPage, 'Hi Alice, good to see you here.\nTwo lines, <b>not bold</b>.');
+  await waitForTexts(alicePage, ['Hi Alice, good to see you here.\nTwo lines, <b>not bold</b>.']);
+  assert.equal(await alicePage.locator('#message-list b').count(), 0, 'message text is never parsed as HTML');
+  await alicePage.locator('#typing', { hasText: 'typing' }).waitFor({ state: 'detached', ...WAIT }).catch(() => {});
+  assert.equal(await conversationButton(alicePage, 'u:bob').locator('.unread').count(), 0, 'an open conversation has nothing unread');
+
+  assert.deepEqual(await messageTexts(alicePage), await messageTexts(bobPage), 'both see the same conversation');
+  await screenshot(alicePage, 'conversation-alice');
+  await screenshot(bobPage, 'conversation-bob');
+});
+
+test('a reload shows the history once, and what came while the page was closed', async () => {
+  const alice = users.alice;
+  const device = await alice.page.locator('#account-name').textContent();
+  await alice.page.close();
+  await sendFromComposer(users.bob.page, 'While you were away (1)');
+  await sendFromComposer(users.bob.page, 'While you were away (2)');
+  await users.bob.page.locator('#message-list li.message.mine[data-state="stored"]', { hasText: 'away (2)' }).waitFor(WAIT);
+
+  alice.page = await alice.context.newPage();
+  await signIn(alice.page, 'alice');
+  assert.equal(await alice.page.locator('#account-name').textContent(), device, 'the same browser keeps its device');
+  await conversationButton(alice.page, 'u:bob').locator('.unread', { hasText: '2' }).waitFor(WAIT);
+  await conversationButton(alice.page, 'u:bob').click();
+  const expected = ['Hello Bob! 👋', 'Hi Alice, good to see you here.\nTwo lines, <b>not bold</b>.', 'While you were away (1)', 'While you were away (2)'];
+  await waitForTexts(alice.page, expected);
+  assert.deepEqual(await messageTexts(alice.page), expected);
+
+  await alice.page.reload(); // stays signed in: the tab keeps its session
+  await alice.page.locator('#connection-status', { hasText: 'Online as alice' }).waitFor(WAIT);
+  await conversationButton(alice.page, 'u:bob').click();
+  await waitForTexts(alice.page, expected);
+  await alice.page.waitForTimeout(500); // a late duplicate from sync or history would show by now
+  assert.deepEqual(await messageTexts(alice.page), expected, 'no duplicates after a reload');
+  const ids = await storedIds(alice.page);
+  assert.equal(new Set(ids).size, ids.length);
+});
+
+test('a second device pages back through history by scrolling up, in order and without duplicates', async () => {
+  const lines = Array.from({ length: 120 }, (_, i) => JSON.stringify({ to: 'alice', text: `carol #${i + 1}`, cmid: `c${i + 1}` }));
+  server.publishLines('carol', PASSWORDS.carol, 'chat/v1/req/send', lines);
+  await conversationButton(users.alice.page, 'u:carol').locator('.unread', { hasText: '120' }).waitFor(WAIT);
+
+  // Another browser of alice's: a new device, which has seen none of it live.
+  const laptop = await newUserContext('alice-laptop');
+  await signIn(laptop.page, 'alice');
+  await conversationButton(laptop.page, 'u:carol').locator('.unread', { hasText: '120' }).waitFor(WAIT);
+  await conversationButton(laptop.page, 'u:carol').click();
+  await waitForTexts(laptop.page, ['carol #120', 'carol #71']);
+  assert.equal((await messageTexts(laptop.page)).length, 50, 'the first page is the newest 50');
+  for (let pages = 0; pages < 10 && (await messageTexts(laptop.page)).length < 120; pages++) {
+    const count = (await messageTexts(laptop.page)).length;
+    await laptop.page.locator('#message-scroller').evaluate((el) => el.scrollTo(0, 0));
+    await laptop.page.waitForFunction((n) => document.querySelectorAll('#message-list li.message').length > n, count, WAIT);
+  }
+  assert.deepEqual(await messageTexts(laptop.page), Array.from({ length: 120 }, (_, i) => `carol #${i + 1}`));
+  assert.equal(await laptop.page.locator('#load-older').isHidden(), true, 'nothing older is left');
+  // Reading on one device clears the unread count on the other.
+  await conversationButton(users.alice.page, 'u:carol').locator('.unread').waitFor({ state: 'detached', ...WAIT });
+  await laptop.context.close();
+  delete users['alice-laptop'];
+});
+
+test('a too-long message shows the server\'s error; one at the limit is sent', async () => {
+  const { page } = users.alice;
+  await conversationButton(page, 'u:bob').click();
+  await sendFromComposer(page, 'x'.repeat(MAX_MESSAGE_CHARS + 1));
+  const failed = page.locator('#message-list li.message.failed');
+  await failed.waitFor(WAIT);
+  assert.equal(
+    await failed.locator('.state').textContent(),
+    `Not sent: text has ${MAX_MESSAGE_CHARS + 1} characters; the limit is ${MAX_MESSAGE_CHARS}`,
+  );
+  assert.equal(await failed.getByRole('button', { name: 'Retry' }).count(), 0, 'the same text would be refused again');
+  await screenshot(page, 'too-long-error');
+  await failed.getByRole('button', { name: 'Edit' }).click(); // back into the composer, to shorten
+  await failed.waitFor({ state: 'detached', ...WAIT });
+  assert.equal((await page.getByLabel('Message', { exact: true }).inputValue()).length, MAX_MESSAGE_CHARS + 1);
+
+  await sendFromComposer(page, 'é'.repeat(MAX_MESSAGE_CHARS));
+  await page.locator('#message-list li.message.mine[data-state="stored"]', { hasText: 'é'.repeat(MAX_MESSAGE_CHARS) }).waitFor(WAIT);
+  await waitForTexts(users.bob.page, ['é'.repeat(MAX_MESSAGE_CHARS)]);
+});
+
+test('a group: create it, post, and add a member', async () => {
+  const { page: alicePage } = users.alice;
+  const { page: bobPage } = users.bob;
+  await alicePage.getByLabel('Name', { exact: true }).fill('Team');
+  await alicePage.getByLabel('Members (separated by commas)').fill('bob');
+  await alicePage.getByRole('button', { name: 'Create group' }).click();
+  await alicePage.locator('#conversation-title', { hasText: '# Team' }).waitFor(WAIT);
+  await alicePage.locator('#conversation-subtitle', { hasText: 'alice (owner), bob' }).waitFor(WAIT);
+  await sendFromComposer(alicePage, 'Welcome to the team');
+
+  const team = bobPage.locator('button.conversation-button', { hasText: '# Team' });
+  await team.locator('.unread', { hasText: '1' }).waitFor(WAIT);
+  await team.click();
+  await waitForTexts(bobPage, ['Welcome to the team']);
+  await sendFromComposer(bobPage, 'Glad to be here');
+  await waitForTexts(alicePage, ['Glad to be here']);
+
+  await alicePage.getByLabel('Add member').fill('carol');
+  await alicePage.getByRole('button', { name: 'Add', exact: true }).click();
+  await alicePage.locator('#conversation-subtitle', { hasText: 'alice (owner), bob, carol' }).waitFor(WAIT);
+  assert.equal(await bobPage.locator('#group-add-form').isHidden(), true, 'only the owner adds members');
+  await screenshot(alicePage, 'group');
+});
+
+test('after a lost connection the page reconnects and catches up without duplicates', async () => {
+  const alice = users.alice;
+  await conversationButton(alice.page, 'u:bob').click();
+  await conversationButton(users.bob.page, 'u:alice').click();
+  const before = await messageTexts(alice.page);
+
+  alice.link.cut = true;
+  for (const ws of alice.link.sockets) await ws.close({ code: 1006 });
+  await alice.page.locator('#connection-status', { hasText: 'Reconnecting' }).waitFor(WAIT);
+  const missed = ['Sent while you were cut off (1)', 'Sent while you were cut off (2)', 'Sent while you were cut off (3)'];
+  for (const text of missed) await sendFromComposer(users.bob.page, text);
+  await users.bob.page.locator('#message-list li.message.mine[data-state="stored"]', { hasText: 'cut off (3)' }).waitFor(WAIT);
+  await sendFromComposer(alice.page, 'Typed while offline');
+  await alice.page.locator('#message-list li.message[data-state="sending"]', { hasText: 'Typed while offline' }).waitFor(WAIT);
+
+  alice.link.cut = false;
+  await alice.page.locator('#connection-status', { hasText: 'Online as alice' }).waitFor({ timeout: 30000 });
+  await waitForTexts(alice.page, [...missed, 'Typed while offline']);
+  await alice.page.locator('#message-list li.message[data-state="stored"]', { hasText: 'Typed while offline' }).waitFor(WAIT);
+  await waitForTexts(users.bob.page, ['Typed while offline']);
+  await alice.page.waitForTimeout(500);
+  const texts = await messageTexts(alice.page);
+  assert.deepEqual(texts.slice(0, before.length), before);
+  assert.deepEqual(texts.slice(before.length).sort(), [...missed, 'Typed while offline'].sort());
+  assert.equal(texts.filter((t) => t === 'Typed while offline').length, 1, 'a resent message is stored once');
+});
+
+test('a user whose browser goes away is shown offline after the timeout', async () => {
+  const { page: alicePage } = users.alice;
+  await contactRow(alicePage, 'bob').locator('.dot.online').waitFor(WAIT);
+  const closedAt = Date.now();
+  await users.bob.context.close(); // no logout: the connection just ends
+  await contactRow(alicePage, 'bob').locator('.dot.offline').waitFor({ timeout: 30000 });
+  const seconds = (Date.now() - closedAt) / 1000;
+  assert.ok(seconds >= PRESENCE_TIMEOUT_SECONDS - 0.5, `offline after ${seconds} s: not before the timeout`);
+  assert.match(await alicePage.locator('#conversation-subtitle').textContent(), /^offline, last seen /);
+  await screenshot(alicePage, 'bob-offline');
+});

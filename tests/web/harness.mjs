@@ -1,0 +1,149 @@
+// Test harness for the web client: the real /usr/sbin/mosquitto with the built chat plugin on free
+// loopback ports (RocksDB in a temporary folder), clients/web/serve.mjs in front of it, and Debian's
+// chromium driven by playwright-core. Paths come from CTest's environment (tests/web/CMakeLists.txt).
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const sourceDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (run the test through ctest)`);
+  return value;
+}
+
+async function freeLoopbackPort() {
+  const server = net.createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForPort(port, child, what) {
+  const deadline = Date.now() + 20000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${what} did not open port ${port}`);
+}
+
+function startLogged(command, args, logFile) {
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  return child;
+}
+
+async function stopChild(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// The chat server as the quick start runs it, on its own ports and data folder.
+export class ChatServer {
+  // users: {name: password}; yaml: extra chat.yaml text (data_dir is set here).
+  static async start({ users, yaml = '', heartbeatSeconds = 5 }) {
+    const server = new ChatServer();
+    server.dir = mkdtempSync(path.join(os.tmpdir(), 'chat-web-test-'));
+    server.chatYaml = path.join(server.dir, 'chat.yaml');
+    writeFileSync(server.chatYaml, `data_dir: ${server.dir}/data\n${yaml}`);
+    for (const [user, password] of Object.entries(users)) {
+      const added = spawnSync(required('CHATCTL'), ['--config', server.chatYaml, 'user', 'add', user, '--password-stdin'], { input: password });
+      if (added.status !== 0) throw new Error(`chatctl user add ${user}: ${added.stderr}`);
+    }
+    server.mqttPort = await freeLoopbackPort();
+    do server.wsPort = await freeLoopbackPort();
+    while (server.wsPort === server.mqttPort);
+    const conf = spawnSync(path.join(sourceDir, 'scripts/write-mosquitto-conf.sh'), [required('CHAT_PLUGIN'), server.chatYaml], {
+      env: { ...process.env, MQTT_PORT: String(server.mqttPort), WS_PORT: String(server.wsPort) },
+      encoding: 'utf8',
+    });
+    if (conf.status !== 0) throw new Error(`write-mosquitto-conf.sh: ${conf.stderr}`);
+    server.mosquittoConf = path.join(server.dir, 'mosquitto.conf');
+    writeFileSync(server.mosquittoConf, conf.stdout);
+    await server.startBroker();
+
+    const webPort = await freeLoopbackPort();
+    server.web = startLogged(
+      process.execPath,
+      [path.join(sourceDir, 'clients/web/serve.mjs'), '--port', String(webPort), '--ws-url', `ws://127.0.0.1:${server.wsPort}`,
+        '--heartbeat-seconds', String(heartbeatSeconds)],
+      path.join(server.dir, 'web.log'),
+    );
+    await waitForPort(webPort, server.web, 'serve.mjs');
+    server.url = `http://127.0.0.1:${webPort}/`;
+    return server;
+  }
+
+  async startBroker() {
+    this.broker = startLogged('/usr/sbin/mosquitto', ['-c', this.mosquittoConf], path.join(this.dir, 'broker.log'));
+    await waitForPort(this.mqttPort, this.broker, 'mosquitto');
+    await waitForPort(this.wsPort, this.broker, 'mosquitto (WebSocket listener)');
+  }
+
+  async stopBroker() {
+    await stopChild(this.broker);
+  }
+
+  // Publishes requests as `user` with the stock mosquitto_pub, one payload per line.
+  publishLines(user, password, topic, lines) {
+    const result = spawnSync(
+      'mosquitto_pub',
+      ['-h', '127.0.0.1', '-p', String(this.mqttPort), '-u', user, '-P', password, '-i', `${user}:cli`, '-q', '1', '-t', topic, '-l'],
+      { input: lines.join('\n') + '\n', encoding: 'utf8', timeout: 60000 },
+    );
+    if (result.status !== 0) throw new Error(`mosquitto_pub: ${result.stderr}`);
+  }
+
+  brokerLog() {
+    try {
+      return readFileSync(path.join(this.dir, 'broker.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  async stop({ keep = false } = {}) {
+    await stopChild(this.web);
+    await stopChild(this.broker);
+    if (keep) console.log(`kept the server's folder: ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', // tests run as root in CI containers
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-default-apps',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}
