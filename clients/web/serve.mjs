@@ -62,7 +62,13 @@ const server = http.createServer(async (request, response) => {
     response.writeHead(405, { Allow: 'GET, HEAD', ...securityHeaders }).end();
     return;
   }
-  const pathname = new URL(request.url, 'http://localhost').pathname;
+  let pathname;
+  try {
+    pathname = new URL(request.url, 'http://localhost').pathname;
+  } catch {
+    response.writeHead(400, securityHeaders).end();
+    return;
+  }
   let body;
   let type;
   if (pathname === '/config.json') {

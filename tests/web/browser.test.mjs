@@ -266,9 +266,11 @@ test('after a lost connection the page reconnects and catches up without duplica
   await users.bob.page.locator('#message-list li.message.mine[data-state="stored"]', { hasText: 'cut off (3)' }).waitFor(WAIT);
   await sendFromComposer(alice.page, 'Typed while offline');
   await alice.page.locator('#message-list li.message[data-state="sending"]', { hasText: 'Typed while offline' }).waitFor(WAIT);
+  await alice.page.reload(); // still cut off: the unsent message must survive the reload
 
   alice.link.cut = false;
   await alice.page.locator('#connection-status', { hasText: 'Online as alice' }).waitFor({ timeout: 30000 });
+  await conversationButton(alice.page, 'u:bob').click();
   await waitForTexts(alice.page, [...missed, 'Typed while offline']);
   await alice.page.locator('#message-list li.message[data-state="stored"]', { hasText: 'Typed while offline' }).waitFor(WAIT);
   await waitForTexts(users.bob.page, ['Typed while offline']);

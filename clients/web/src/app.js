@@ -22,11 +22,19 @@ const config = await (await fetch('/config.json')).json();
 
 let session = null; // the signed-in user's state; null when signed out
 
+function readJson(storage, key, fallback) {
+  try {
+    return JSON.parse(storage.getItem(key)) ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Signing in and out
 
 async function signIn(user, password) {
-  const device = await claimDevice(user, localStorage, navigator.locks);
+  const device = await claimDevice(user, localStorage, navigator.locks, sessionStorage);
   const s = {
     me: user,
     device,
@@ -39,16 +47,23 @@ async function signIn(user, password) {
     typing: new Map(), // conversation key -> {from, until}
     elements: new Map(), // message element per timeline key, for the open conversation
     syncing: false,
+    catchUpFailures: 0,
+    catchUpRetry: null,
     buffered: [], // live events that arrived during a sync
     lastTypingSentAt: 0,
     loadingHistory: new Set(),
+    groupRefreshers: new Map(),
     signedIn: false,
   };
+  s.refreshContacts = coalesced(() => fetchContacts(s));
+  s.pendingKey = `chat.pending.${user}.${device}`;
+  s.store.restorePending(readJson(sessionStorage, s.pendingKey, []));
   s.conn = new ChatConnection(
     { url: config.websocketUrl, user, password, device, heartbeatSeconds: config.heartbeatSeconds },
     {
       connected: () => onConnected(s, password),
-      disconnected: ({ retryInMs }) => setStatus(`Connection lost. Reconnecting in ${Math.ceil(retryInMs / 1000)} s…`, false),
+      disconnected: ({ retryInMs, refused }) =>
+        setStatus(`${refused ? 'The server refused the login' : 'Connection lost'}. Reconnecting in ${Math.ceil(retryInMs / 1000)} s…`, false),
       refused: ({ wasSignedIn }) => onRefused(s, wasSignedIn),
       event: (event) => onEvent(s, event),
       sendResult: (reply) => onSendResult(s, reply),
@@ -78,7 +93,7 @@ function onRefused(s, wasSignedIn) {
   endSession(s);
   showLoginView(
     wasSignedIn
-      ? 'The server refused the login (password changed or account removed). Sign in again.'
+      ? 'The server keeps refusing the login (password changed, account removed, or too many devices). Sign in again.'
       : 'Sign-in refused: wrong user name or password, too many attempts, or too many devices.',
   );
 }
@@ -87,12 +102,13 @@ async function signOut() {
   const s = session;
   if (!s) return;
   endSession(s);
-  await s.conn.logout();
   showLoginView('');
+  await s.conn.logout();
 }
 
 function endSession(s) {
   clearInterval(s.resendTimer);
+  clearTimeout(s.catchUpRetry);
   sessionStorage.removeItem(SESSION_KEY);
   session = null;
 }
@@ -103,24 +119,37 @@ function endSession(s) {
 async function catchUp(s) {
   if (s.syncing) return;
   s.syncing = true;
+  clearTimeout(s.catchUpRetry);
+  s.catchUpRetry = null;
   let skipped = false;
   try {
     skipped = await syncFromCursor(s);
+    s.catchUpFailures = 0;
   } catch (error) {
-    if (error.code !== 'disconnected') setStatus(`Could not catch up: ${error.message}`, false);
+    s.syncing = false;
+    if (error.code === 'disconnected') return; // the next connect catches up
+    // Busy or slow server (rate_limited, timeout): try again later rather than wait for the next event.
+    const delay = Math.min(30000, 2000 * 2 ** s.catchUpFailures++);
+    setStatus(`Could not catch up (${error.message}); trying again in ${Math.round(delay / 1000)} s`, false);
+    s.catchUpRetry = setTimeout(() => {
+      s.catchUpRetry = null;
+      if (session === s && s.conn.connected) catchUp(s);
+    }, delay);
     return;
   } finally {
     s.syncing = false;
   }
+  if (s.conn.connected) setStatus(`Online as ${s.me}`, true);
+  if (skipped) s.store.forgetMessages();
   // Events that came live during the sync: duplicates now, or the next ones, or a new gap.
   const buffered = s.buffered;
   s.buffered = [];
   for (const event of buffered) onSequencedEvent(s, event);
-  if (skipped) s.store.forgetMessages();
   resendPending(s, () => true);
-  await Promise.allSettled([refreshConversations(s), refreshContacts(s)]);
+  await Promise.allSettled([refreshConversations(s), s.refreshContacts()]);
   if (s.openKey && (skipped || !s.store.get(s.openKey).historyLoaded)) await loadHistory(s, s.openKey, { older: false });
   render(s);
+  markReadIfSeen(s); // a read mark lost with the old connection is sent again
 }
 
 // Returns true when the backlog was skipped rather than replayed.
@@ -171,7 +200,7 @@ function onSequencedEvent(s, event) {
     case 'duplicate':
       break;
     case 'gap':
-      catchUp(s);
+      if (!s.catchUpRetry) catchUp(s); // else the scheduled retry will
       break;
   }
 }
@@ -189,10 +218,10 @@ function applyEvent(s, event) {
       break;
     case 'group':
       s.store.applyGroupEvent(event);
-      if (s.openKey === `g:${event.group}`) refreshGroup(s, event.group);
+      applyMembershipChange(s, event);
       break;
     case 'contact':
-      refreshContacts(s);
+      applyContactEvent(s, event);
       break;
   }
   scheduleRender(s);
@@ -207,14 +236,53 @@ async function refreshConversations(s) {
   scheduleRender(s);
 }
 
-async function refreshContacts(s) {
+// Runs `task` now, or once more after the run in flight: a burst of events makes at most two requests.
+function coalesced(task) {
+  let running = null;
+  let again = false;
+  const run = async () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await task().catch(() => {});
+      } while (again);
+    })();
+    try {
+      await running;
+    } finally {
+      running = null;
+    }
+  };
+  return run;
+}
+
+async function fetchContacts(s) {
   const reply = await s.conn.request('contacts');
-  s.contacts = new Map((reply.contacts ?? []).map((c) => [c.user, c.state]));
+  s.contacts = new Map((reply.contacts ?? []).filter((c) => typeof c.user === 'string').map((c) => [c.user, c.state]));
+  watchContactsPresence(s);
+}
+
+function watchContactsPresence(s) {
   s.conn.watchPresence([...s.contacts].filter(([, state]) => state === 'contact').map(([user]) => user));
   scheduleRender(s);
 }
 
-async function refreshGroup(s, group) {
+const CONTACT_EVENT_STATES = { incoming: 'incoming', outgoing: 'outgoing', added: 'contact' };
+
+// A contact event says the new state itself, so no request is needed (PROTOCOL.md, "Contacts").
+function applyContactEvent(s, event) {
+  if (typeof event.user !== 'string') return;
+  const state = CONTACT_EVENT_STATES[event.event];
+  if (state) s.contacts.set(event.user, state);
+  else if (event.event === 'removed') s.contacts.delete(event.user);
+  watchContactsPresence(s);
+}
+
+async function fetchGroup(s, group) {
   try {
     const reply = await s.conn.request('group_members', { group });
     s.groups.set(group, { owner: reply.owner, members: reply.members ?? [] });
@@ -223,6 +291,22 @@ async function refreshGroup(s, group) {
     if (error.code === 'not_found') s.store.get(`g:${group}`).member = false;
   }
   scheduleRender(s);
+}
+
+function refreshGroup(s, group) {
+  if (!s.groupRefreshers.has(group)) s.groupRefreshers.set(group, coalesced(() => fetchGroup(s, group)));
+  return s.groupRefreshers.get(group)();
+}
+
+// Member lists follow group events; only a change of owner (the owner left) needs the server's list.
+function applyMembershipChange(s, event) {
+  const info = s.groups.get(event.group);
+  if (!info) return;
+  const users = Array.isArray(event.users) ? event.users : [];
+  if (event.event === 'created') info.members = [...users];
+  else if (event.event === 'added') info.members = [...new Set([...info.members, ...users])];
+  else if (event.event === 'removed' || event.event === 'left') info.members = info.members.filter((m) => !users.includes(m));
+  if (event.event === 'left' && users.includes(info.owner) && s.openKey === `g:${event.group}`) refreshGroup(s, event.group);
 }
 
 async function loadHistory(s, key, { older }) {
@@ -238,7 +322,7 @@ async function loadHistory(s, key, { older }) {
     if (key === s.openKey) s.keepScrollOnPrepend = older;
   } catch (error) {
     if (error.code === 'unknown_peer' || error.code === 'not_found') {
-      if (conversation.messages.size === 0) s.store.conversations.delete(key);
+      if (conversation.messages.size === 0 && conversation.pending.size === 0) s.store.conversations.delete(key);
       if (s.openKey === key) s.openKey = null;
       showError('sidebar-error', error.message);
     } else if (error.code !== 'disconnected') {
@@ -383,6 +467,15 @@ function presenceDot(presence) {
   return el('span', { class: `dot ${presence ? presence.state : 'none'}`, 'aria-hidden': 'true' });
 }
 
+// Sends in flight are kept for this tab, so a reload before the server's ack resends them (same cmid).
+function savePending(s) {
+  const snapshot = JSON.stringify(s.store.pendingSnapshot());
+  if (snapshot === s.savedPending) return;
+  s.savedPending = snapshot;
+  if (snapshot === '[]') sessionStorage.removeItem(s.pendingKey);
+  else sessionStorage.setItem(s.pendingKey, snapshot);
+}
+
 let renderQueued = false;
 function scheduleRender(s) {
   if (renderQueued) return;
@@ -395,6 +488,7 @@ function scheduleRender(s) {
 
 function render(s, options = {}) {
   if (session !== s) return;
+  savePending(s);
   renderConversationList(s);
   renderContacts(s);
   renderConversation(s, options);
@@ -412,6 +506,7 @@ function renderConversationList(s) {
         type: 'button',
         class: 'conversation-button',
         'data-key': conversation.key,
+        'data-focus-id': `open:${conversation.key}`,
         'aria-label': label,
         'aria-current': String(conversation.key === s.openKey),
         onclick: () => openConversation(s, conversation.key),
@@ -422,7 +517,7 @@ function renderConversationList(s) {
     );
     return el('li', {}, button);
   });
-  $('conversation-list').replaceChildren(...items);
+  replaceKeepingFocus($('conversation-list'), items);
 }
 
 const CONTACT_STATES = { contact: null, outgoing: 'waiting for an answer', incoming: 'wants to be your contact' };
@@ -432,12 +527,12 @@ function renderContacts(s) {
     const presence = state === 'contact' ? presenceOf(s, user) : null;
     const actions = [];
     if (state === 'incoming') {
-      actions.push(el('button', { type: 'button', text: 'Accept', 'aria-label': `Accept ${user}`, onclick: () => contactAction(s, 'contact_accept', user) }));
-      actions.push(el('button', { type: 'button', text: 'Decline', 'aria-label': `Decline ${user}`, onclick: () => contactAction(s, 'contact_remove', user) }));
+      actions.push(contactButton('Accept', `Accept ${user}`, () => contactAction(s, 'contact_accept', user)));
+      actions.push(contactButton('Decline', `Decline ${user}`, () => contactAction(s, 'contact_remove', user)));
     } else if (state === 'outgoing') {
-      actions.push(el('button', { type: 'button', text: 'Cancel', 'aria-label': `Cancel the request to ${user}`, onclick: () => contactAction(s, 'contact_remove', user) }));
+      actions.push(contactButton('Cancel', `Cancel the request to ${user}`, () => contactAction(s, 'contact_remove', user)));
     } else {
-      actions.push(el('button', { type: 'button', text: 'Chat', 'aria-label': `Chat with ${user}`, onclick: () => openConversation(s, `u:${user}`) }));
+      actions.push(contactButton('Chat', `Chat with ${user}`, () => openConversation(s, `u:${user}`)));
     }
     return el(
       'li',
@@ -448,12 +543,25 @@ function renderContacts(s) {
       ...actions,
     );
   });
-  $('contact-list').replaceChildren(...items);
+  replaceKeepingFocus($('contact-list'), items);
+}
+
+function contactButton(text, label, onclick) {
+  return el('button', { type: 'button', text, 'aria-label': label, 'data-focus-id': label, onclick });
+}
+
+// Lists are rebuilt on every change; the control that had keyboard focus gets it back.
+function replaceKeepingFocus(container, items) {
+  const focusId = container.contains(document.activeElement) ? document.activeElement.dataset.focusId : undefined;
+  container.replaceChildren(...items);
+  if (focusId !== undefined) {
+    [...container.querySelectorAll('[data-focus-id]')].find((node) => node.dataset.focusId === focusId)?.focus();
+  }
 }
 
 async function contactAction(s, op, user) {
   showError('sidebar-error', '');
-  if (await ask(s, op, { user }, 'sidebar-error')) await refreshContacts(s).catch(() => {});
+  if (await ask(s, op, { user }, 'sidebar-error')) await s.refreshContacts();
 }
 
 function renderConversation(s, { toBottom = false } = {}) {
@@ -503,14 +611,16 @@ function renderMessages(s, conversation, toBottom) {
     wanted.add(key);
     let entry = s.elements.get(key);
     const signature = `${item.id}|${item.state}|${item.error?.message}`;
-    if (!entry || entry.signature !== signature) {
-      const fresh = messageElement(s, conversation, item);
-      if (entry) {
-        if (entry.node === next) next = fresh;
-        entry.node.replaceWith(fresh);
-      }
-      entry = { node: fresh, signature };
+    if (!entry) {
+      entry = { node: messageElement(s, conversation, item), signature };
       s.elements.set(key, entry);
+    } else if (entry.signature !== signature) {
+      // Updated in place (Sending… to Sent), so the live log does not announce the message twice.
+      const fresh = messageElement(s, conversation, item);
+      entry.node.className = fresh.className;
+      Object.assign(entry.node.dataset, fresh.dataset);
+      entry.node.querySelector('.meta').replaceWith(fresh.querySelector('.meta'));
+      entry.signature = signature;
     }
     if (entry.node === next) next = next.nextElementSibling;
     else list.insertBefore(entry.node, next);
@@ -709,7 +819,7 @@ document.addEventListener('visibilitychange', () => session && markReadIfSeen(se
 window.addEventListener('online', () => session?.conn.retryNow());
 
 // A reload in the same tab stays signed in (see onConnected).
-const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null');
+const saved = readJson(sessionStorage, SESSION_KEY, null);
 if (saved?.user && saved?.password) {
   $('login-user').value = saved.user;
   $('login-form').querySelector('button').disabled = true;

@@ -9,6 +9,11 @@ const REQUEST_TIMEOUT_MS = 15000;
 const FIRST_RETRY_MS = 1000;
 const LONGEST_RETRY_MS = 30000;
 const KEEPALIVE_SECONDS = 30; // the server accepts 1..300; a dead socket is noticed within 1.5x this
+// A signed-in user refused later may be locked out for a while (someone guessing their password) or
+// over the device limit: retry a few times, slowly, before giving up.
+const REFUSED_RETRY_MS = 60000;
+const REFUSED_RETRIES = 3;
+const BYE_TIMEOUT_MS = 2000;
 
 export class RequestError extends Error {
   constructor(code, message) {
@@ -28,6 +33,7 @@ export class ChatConnection {
     this.stopped = false;
     this.everConnected = false;
     this.refused = false;
+    this.refusedRetries = 0;
     this.failedAttempts = 0;
     this.retryTimer = null;
     this.heartbeatTimer = null;
@@ -69,6 +75,7 @@ export class ChatConnection {
     this.connected = true;
     this.everConnected = true;
     this.failedAttempts = 0;
+    this.refusedRetries = 0;
     client.subscribe(topics.mine(this.options.user), { qos: 1 });
     for (const user of this.presenceWatched) client.subscribe(topics.presence(user), { qos: 0 });
     this.heartbeatTimer = setInterval(() => this.publish('heartbeat', {}, 0), this.options.heartbeatSeconds * 1000);
@@ -88,20 +95,22 @@ export class ChatConnection {
     client.removeAllListeners();
     client.end(true);
     if (this.stopped) return;
-    if (this.refused) {
+    const refused = this.refused;
+    this.refused = false;
+    if (refused && (!this.everConnected || this.refusedRetries++ >= REFUSED_RETRIES)) {
       this.stopped = true;
       this.on.refused({ wasSignedIn: this.everConnected });
       return;
     }
     if (wasConnected) this.failedAttempts = 0;
-    const ceiling = Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** this.failedAttempts);
+    const ceiling = refused ? REFUSED_RETRY_MS : Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** this.failedAttempts);
     const retryInMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
     this.failedAttempts++;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.connect();
     }, retryInMs);
-    this.on.disconnected({ retryInMs });
+    this.on.disconnected({ retryInMs, refused });
   }
 
   // Retry now instead of waiting for the backoff (the user asked, or the browser came back online).
@@ -116,9 +125,14 @@ export class ChatConnection {
     const payload = parsePayload(bytes);
     if (!payload) return;
     const { user } = this.options;
-    if (topic === topics.replies(user)) this.onReply(payload);
-    else if (topic === topics.events(user)) this.on.event(payload);
-    else if (presenceUser(topic) !== null) this.on.presence(payload);
+    try {
+      if (topic === topics.replies(user)) this.onReply(payload);
+      else if (topic === topics.events(user)) this.on.event(payload);
+      else if (presenceUser(topic) !== null) this.on.presence(payload);
+    } catch (error) {
+      // One payload the page cannot use (a newer server's, say) must not stop the ones after it.
+      console.error('chat: could not handle a message on', topic, error);
+    }
   }
 
   onReply(reply) {
@@ -165,14 +179,22 @@ export class ChatConnection {
     this.presenceWatched = wanted;
   }
 
-  // Log out: `bye` makes the user offline at once instead of after the server's timeout.
+  // Log out: `bye` makes the user offline at once instead of after the server's timeout. A dead
+  // connection gets a short wait for bye's PUBACK, then is dropped.
   async logout() {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.heartbeatTimer);
     const client = this.client;
     if (!client) return;
-    if (this.connected) await new Promise((resolve) => client.publish(topics.request('bye'), '{}', { qos: 1 }, resolve));
-    await new Promise((resolve) => client.end(false, {}, resolve));
+    client.removeAllListeners('connect'); // a connection still being made must not start a session now
+    if (!this.connected) {
+      client.end(true);
+      return;
+    }
+    const within = (promise) => Promise.race([promise, new Promise((resolve) => setTimeout(resolve, BYE_TIMEOUT_MS))]);
+    await within(new Promise((resolve) => client.publish(topics.request('bye'), '{}', { qos: 1 }, resolve)));
+    await within(new Promise((resolve) => client.end(false, {}, resolve))); // DISCONNECT
+    client.end(true);
   }
 }

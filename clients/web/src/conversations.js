@@ -144,6 +144,24 @@ export class ConversationStore {
     }
   }
 
+  // Sends not yet stored, to keep across a reload (a page closed before the ack must not lose them).
+  pendingSnapshot() {
+    const list = [];
+    for (const { key, pending } of this.conversations.values()) {
+      for (const p of pending.values()) list.push({ key, cmid: p.cmid, text: p.text, state: p.state, error: p.error });
+    }
+    return list;
+  }
+
+  restorePending(list) {
+    for (const p of Array.isArray(list) ? list : []) {
+      if (typeof p?.key !== 'string' || !/^[ug]:/.test(p.key) || typeof p.cmid !== 'string' || typeof p.text !== 'string') continue;
+      const conversation = this.get(p.key);
+      const state = p.state === 'failed' ? 'failed' : 'sending';
+      conversation.pending.set(p.cmid, { cmid: p.cmid, text: p.text, state, error: p.error ?? null, since: 0 });
+    }
+  }
+
   // A read event (from any of this user's devices) or this device marking read. Positions only move
   // forward; the unread count is recounted from the messages the page holds.
   applyRead(key, upTo) {

@@ -5,27 +5,50 @@
 
 const MAX_REMEMBERED = 10; // the server's default devices-per-user limit
 
-export async function claimDevice(user, storage, locks) {
-  const listKey = `chat.devices.${user}`;
-  let known = [];
-  try {
-    const saved = JSON.parse(storage.getItem(listKey) ?? '[]');
-    if (Array.isArray(saved)) known = saved.filter((d) => typeof d === 'string' && /^web-[0-9a-f]{8}$/.test(d));
-  } catch {
-    known = [];
+export async function claimDevice(user, storage, locks, tabStorage) {
+  // Without Web Locks (an insecure context such as http://<LAN address>) tabs cannot tell which devices
+  // are in use, so each tab keeps its own in its session storage: a reload keeps it, a new tab gets one.
+  if (!locks) {
+    const tabKey = `chat.device.${user}`;
+    let device = tabStorage.getItem(tabKey);
+    if (!isDeviceName(device)) {
+      device = newDeviceName();
+      tabStorage.setItem(tabKey, device);
+      remember(storage, user, readList(storage, user), device);
+    }
+    return device;
   }
+  const known = readList(storage, user);
   for (const device of known) {
-    if (!locks || (await holdWhileOpen(locks, `chat-device:${user}:${device}`))) return device;
+    if (await holdWhileOpen(locks, `chat-device:${user}:${device}`)) return device;
   }
   let device;
   do device = newDeviceName();
-  while (locks && !(await holdWhileOpen(locks, `chat-device:${user}:${device}`)));
+  while (!(await holdWhileOpen(locks, `chat-device:${user}:${device}`)));
+  remember(storage, user, known, device);
+  return device;
+}
+
+function isDeviceName(text) {
+  return typeof text === 'string' && /^web-[0-9a-f]{8}$/.test(text);
+}
+
+function readList(storage, user) {
+  try {
+    const saved = JSON.parse(storage.getItem(`chat.devices.${user}`) ?? '[]');
+    return Array.isArray(saved) ? saved.filter(isDeviceName) : [];
+  } catch {
+    return [];
+  }
+}
+
+// Remembers a new device; the oldest beyond MAX_REMEMBERED are forgotten with their sync positions.
+function remember(storage, user, known, device) {
   const remembered = [...known, device];
   for (const dropped of remembered.splice(0, Math.max(0, remembered.length - MAX_REMEMBERED))) {
     storage.removeItem(`chat.seq.${user}.${dropped}`);
   }
-  storage.setItem(listKey, JSON.stringify(remembered));
-  return device;
+  storage.setItem(`chat.devices.${user}`, JSON.stringify(remembered));
 }
 
 function newDeviceName() {

@@ -56,10 +56,14 @@ test('at most ten devices are remembered; a forgotten one takes its sync positio
   assert.equal(storage.getItem(`chat.seq.alice.${devices[0]}`), null);
 });
 
-test('without Web Locks every tab uses the first device', async () => {
+test('without Web Locks each tab keeps its own device in its session storage', async () => {
   const storage = new MemoryStorage();
-  const device = await claimDevice('alice', storage, undefined);
-  assert.equal(await claimDevice('alice', storage, undefined), device);
+  const firstTab = new MemoryStorage();
+  const device = await claimDevice('alice', storage, undefined, firstTab);
+  assert.equal(await claimDevice('alice', storage, undefined, firstTab), device, 'a reload keeps it');
+  const secondTab = await claimDevice('alice', storage, undefined, new MemoryStorage());
+  assert.notEqual(secondTab, device, 'another tab gets another');
+  assert.deepEqual(JSON.parse(storage.getItem('chat.devices.alice')), [device, secondTab]);
 });
 
 test('a damaged device list is replaced', async () => {
