@@ -114,6 +114,11 @@ after(async () => {
 test('two users sign in, become contacts and see each other online', async () => {
   const alice = await newUserContext('alice');
   const bob = await newUserContext('bob');
+  await bob.page.goto(server.url);
+  await bob.page.getByLabel('User name').fill('bob');
+  await bob.page.getByLabel('Password').fill('not-bobs-password');
+  await bob.page.getByRole('button', { name: 'Sign in' }).click();
+  await bob.page.getByRole('alert').filter({ hasText: 'Sign-in refused' }).waitFor(WAIT);
   await Promise.all([signIn(alice.page, 'alice'), signIn(bob.page, 'bob')]);
 
   await alice.page.getByLabel('Add contact').fill('bob');
@@ -281,8 +286,43 @@ test('after a lost connection the page reconnects and catches up without duplica
   assert.equal(texts.filter((t) => t === 'Typed while offline').length, 1, 'a resent message is stored once');
 });
 
+test('every control has a label, and a conversation can be opened and answered with the keyboard alone', async () => {
+  const { page } = users.alice;
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll('input, textarea, button')]
+      .filter((node) => !node.closest('[hidden]'))
+      .filter((node) => !(node.labels?.length || node.getAttribute('aria-label') || node.textContent.trim()))
+      .map((node) => node.outerHTML));
+  assert.deepEqual(unlabelled, []);
+
+  await conversationButton(page, 'u:carol').focus();
+  await page.keyboard.press('Enter'); // opens it and puts the cursor in the message box
+  await page.locator('#conversation-title', { hasText: 'carol' }).waitFor(WAIT);
+  await page.keyboard.type('Sent with the keyboard');
+  await page.keyboard.press('Shift+Enter');
+  await page.keyboard.type('on two lines');
+  await page.keyboard.press('Enter');
+  await page.locator('#message-list li.message.mine[data-state="stored"]', { hasText: 'Sent with the keyboard' }).waitFor(WAIT);
+  assert.equal(await page.locator('#message-list li.message.mine .text').last().textContent(), 'Sent with the keyboard\non two lines');
+});
+
+test('logging out shows the user offline at once', async () => {
+  const { page: alicePage } = users.alice;
+  const { page: bobPage } = users.bob;
+  await contactRow(alicePage, 'bob').locator('.dot.online').waitFor(WAIT);
+  const loggedOutAt = Date.now();
+  await bobPage.getByRole('button', { name: 'Log out' }).click();
+  await bobPage.getByRole('button', { name: 'Sign in' }).waitFor(WAIT);
+  await contactRow(alicePage, 'bob').locator('.dot.offline').waitFor(WAIT);
+  const seconds = (Date.now() - loggedOutAt) / 1000;
+  assert.ok(seconds < PRESENCE_TIMEOUT_SECONDS, `offline after ${seconds} s: at once, not after the timeout`);
+  await signIn(bobPage, 'bob');
+  await contactRow(alicePage, 'bob').locator('.dot.online').waitFor(WAIT);
+});
+
 test('a user whose browser goes away is shown offline after the timeout', async () => {
   const { page: alicePage } = users.alice;
+  await conversationButton(alicePage, 'u:bob').click();
   await contactRow(alicePage, 'bob').locator('.dot.online').waitFor(WAIT);
   const closedAt = Date.now();
   await users.bob.context.close(); // no logout: the connection just ends

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import './web_globals.mjs';
 import { claimDevice } from '../../../clients/web/src/device.js';
 import { MemoryStorage } from './memory_storage.mjs';
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import './web_globals.mjs';
 import {
   clientId, compareIds, conversationKey, conversationTarget, isValidName, maxId, newCmid, parsePayload, presenceUser,
   sendTarget, topics,
