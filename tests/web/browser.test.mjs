@@ -152,7 +152,7 @@ test('messages go both ways with their delivery state, unread counts and typing'
   await sendFromComposer(bobPage, 'Hi Alice, good to see you here.\nTwo lines, <b>not bold</b>.');
   await waitForTexts(alicePage, ['Hi Alice, good to see you here.\nTwo lines, <b>not bold</b>.']);
   assert.equal(await alicePage.locator('#message-list b').count(), 0, 'message text is never parsed as HTML');
-  await alicePage.locator('#typing', { hasText: 'typing' }).waitFor({ state: 'detached', ...WAIT }).catch(() => {});
+  await alicePage.waitForFunction(() => document.getElementById('typing').textContent === '', null, WAIT); // bob's message ends it
   assert.equal(await conversationButton(alicePage, 'u:bob').locator('.unread').count(), 0, 'an open conversation has nothing unread');
 
   assert.deepEqual(await messageTexts(alicePage), await messageTexts(bobPage), 'both see the same conversation');
@@ -240,7 +240,7 @@ test('a group: create it, post, and add a member', async () => {
   await alicePage.getByLabel('Members (separated by commas)').fill('bob');
   await alicePage.getByRole('button', { name: 'Create group' }).click();
   await alicePage.locator('#conversation-title', { hasText: '# Team' }).waitFor(WAIT);
-  await alicePage.locator('#conversation-subtitle', { hasText: 'alice (owner), bob' }).waitFor(WAIT);
+  await alicePage.locator('#conversation-subtitle', { hasText: 'alice (owner), bob (online)' }).waitFor(WAIT);
   await sendFromComposer(alicePage, 'Welcome to the team');
 
   const team = bobPage.locator('button.conversation-button', { hasText: '# Team' });
@@ -252,7 +252,7 @@ test('a group: create it, post, and add a member', async () => {
 
   await alicePage.getByLabel('Add member').fill('carol');
   await alicePage.getByRole('button', { name: 'Add', exact: true }).click();
-  await alicePage.locator('#conversation-subtitle', { hasText: 'alice (owner), bob, carol' }).waitFor(WAIT);
+  await alicePage.locator('#conversation-subtitle', { hasText: 'alice (owner), bob (online), carol' }).waitFor(WAIT);
   assert.equal(await bobPage.locator('#group-add-form').isHidden(), true, 'only the owner adds members');
   await screenshot(alicePage, 'group');
 });

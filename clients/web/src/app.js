@@ -282,10 +282,14 @@ function applyContactEvent(s, event) {
   watchContactsPresence(s);
 }
 
+// The member list, and who of them is online right now: asked once when the group is opened or
+// changes (PROTOCOL.md, "Presence": the way that works for groups of any size).
 async function fetchGroup(s, group) {
   try {
     const reply = await s.conn.request('group_members', { group });
-    s.groups.set(group, { owner: reply.owner, members: reply.members ?? [] });
+    const online = await s.conn.request('presence', { group });
+    const onlineNow = (online.users ?? []).filter((u) => u.state === 'online').map((u) => u.user);
+    s.groups.set(group, { owner: reply.owner, members: reply.members ?? [], online: new Set(onlineNow) });
     if (reply.name) s.store.get(`g:${group}`).name = reply.name;
   } catch (error) {
     if (error.code === 'not_found') s.store.get(`g:${group}`).member = false;
@@ -580,7 +584,10 @@ function renderConversation(s, { toBottom = false } = {}) {
   $('conversation-title').textContent = conversation.group ? `# ${conversation.name}` : conversation.name;
   if (conversation.group) {
     const info = s.groups.get(conversation.group);
-    const members = info ? info.members.map((m) => (m === info.owner ? `${m} (owner)` : m)).join(', ') : '';
+    const describe = (m) => [m, m === info.owner ? 'owner' : '', m !== s.me && info.online?.has(m) ? 'online' : '']
+      .filter(Boolean)
+      .reduce((name, note) => `${name} (${note})`);
+    const members = info ? info.members.map(describe).join(', ') : '';
     $('conversation-subtitle').textContent = conversation.member ? members : 'You are no longer in this group.';
     $('group-add-form').hidden = !conversation.member || info?.owner !== s.me;
     $('group-leave').hidden = !conversation.member;
@@ -755,9 +762,8 @@ $('new-group-form').addEventListener('submit', async (event) => {
   if (!reply) return;
   $('new-group-name').value = '';
   $('new-group-members').value = '';
-  s.groups.set(reply.group, { owner: reply.owner, members: reply.members ?? [] });
   s.store.get(`g:${reply.group}`).name = reply.name;
-  openConversation(s, `g:${reply.group}`);
+  openConversation(s, `g:${reply.group}`); // which fetches its members
 });
 
 $('group-add-form').addEventListener('submit', async (event) => {
@@ -770,8 +776,7 @@ $('group-add-form').addEventListener('submit', async (event) => {
   const reply = await ask(s, 'group_add', { group, users }, 'conversation-error');
   if (!reply) return;
   $('group-add-user').value = '';
-  s.groups.set(group, { owner: reply.owner, members: reply.members ?? [] });
-  render(s);
+  await refreshGroup(s, group);
 });
 
 $('group-leave').addEventListener('click', async () => {
