@@ -33,11 +33,15 @@ function readJson(storage, key, fallback) {
 // ---------------------------------------------------------------------------------------------------
 // Signing in and out
 
-async function signIn(user, password) {
-  const device = await claimDevice(user, localStorage, navigator.locks, sessionStorage);
+// `resuming`: signing in again after a reload, with the saved session; keep trying while the server
+// cannot be reached, rather than fall back to the sign-in form.
+async function signIn(user, password, { resuming = false } = {}) {
+  const { device, release } = await claimDevice(user, localStorage, navigator.locks, sessionStorage);
   const s = {
     me: user,
     device,
+    releaseDevice: release,
+    resuming,
     store: new ConversationStore(user),
     cursor: new SyncCursor(localStorage, user, device),
     openKey: null,
@@ -56,14 +60,13 @@ async function signIn(user, password) {
     signedIn: false,
   };
   s.refreshContacts = coalesced(() => fetchContacts(s));
-  s.pendingKey = `chat.pending.${user}.${device}`;
+  s.pendingKey = `chat.pending.${user}`; // sessionStorage is the tab's own: the tab's unsent messages
   s.store.restorePending(readJson(sessionStorage, s.pendingKey, []));
   s.conn = new ChatConnection(
     { url: config.websocketUrl, user, password, device, heartbeatSeconds: config.heartbeatSeconds },
     {
       connected: () => onConnected(s, password),
-      disconnected: ({ retryInMs, refused }) =>
-        setStatus(`${refused ? 'The server refused the login' : 'Connection lost'}. Reconnecting in ${Math.ceil(retryInMs / 1000)} s…`, false),
+      disconnected: ({ retryInMs, refused }) => onDisconnected(s, retryInMs, refused),
       refused: ({ wasSignedIn }) => onRefused(s, wasSignedIn),
       event: (event) => onEvent(s, event),
       sendResult: (reply) => onSendResult(s, reply),
@@ -88,6 +91,19 @@ function onConnected(s, password) {
   catchUp(s);
 }
 
+function onDisconnected(s, retryInMs, refused) {
+  if (session !== s) return;
+  if (!s.signedIn && !s.resuming) {
+    // A first sign-in that cannot reach the server: say so, rather than keep the form waiting.
+    endSession(s);
+    s.conn.logout();
+    showLoginView(`Cannot reach the chat server (${config.websocketUrl}). Try again in a moment.`);
+    return;
+  }
+  const why = refused ? 'The server refused the login' : 'Connection lost';
+  setStatus(`${why}. Reconnecting in ${Math.ceil(retryInMs / 1000)} s…`, false);
+}
+
 function onRefused(s, wasSignedIn) {
   if (session !== s) return;
   endSession(s);
@@ -101,6 +117,7 @@ function onRefused(s, wasSignedIn) {
 async function signOut() {
   const s = session;
   if (!s) return;
+  sessionStorage.removeItem(s.pendingKey); // logging out gives up what was not sent
   endSession(s);
   showLoginView('');
   await s.conn.logout();
@@ -110,6 +127,7 @@ function endSession(s) {
   clearInterval(s.resendTimer);
   clearTimeout(s.catchUpRetry);
   sessionStorage.removeItem(SESSION_KEY);
+  s.releaseDevice();
   session = null;
 }
 
@@ -127,7 +145,7 @@ async function catchUp(s) {
     s.catchUpFailures = 0;
   } catch (error) {
     s.syncing = false;
-    if (error.code === 'disconnected') return; // the next connect catches up
+    if (error.code === 'disconnected' || session !== s) return; // the next connect catches up
     // Busy or slow server (rate_limited, timeout): try again later rather than wait for the next event.
     const delay = Math.min(30000, 2000 * 2 ** s.catchUpFailures++);
     setStatus(`Could not catch up (${error.message}); trying again in ${Math.round(delay / 1000)} s`, false);
@@ -139,6 +157,7 @@ async function catchUp(s) {
   } finally {
     s.syncing = false;
   }
+  if (session !== s) return;
   if (s.conn.connected) setStatus(`Online as ${s.me}`, true);
   if (skipped) s.store.forgetMessages();
   // Events that came live during the sync: duplicates now, or the next ones, or a new gap.
@@ -146,8 +165,13 @@ async function catchUp(s) {
   s.buffered = [];
   for (const event of buffered) onSequencedEvent(s, event);
   resendPending(s, () => true);
-  await Promise.allSettled([refreshConversations(s), s.refreshContacts()]);
-  if (s.openKey && (skipped || !s.store.get(s.openKey).historyLoaded)) await loadHistory(s, s.openKey, { older: false });
+  const open = s.openKey ? s.store.get(s.openKey) : null;
+  await Promise.allSettled([
+    refreshConversations(s),
+    s.refreshContacts(),
+    open?.group ? refreshGroup(s, open.group) : null,
+    open && (skipped || !open.historyLoaded) ? loadHistory(s, open.key, { older: false }) : null,
+  ]);
   render(s);
   markReadIfSeen(s); // a read mark lost with the old connection is sent again
 }
@@ -171,7 +195,7 @@ async function syncFromCursor(s) {
       return true;
     }
     for (const event of page.events ?? []) {
-      if (event.seq > s.cursor.seq) {
+      if (typeof event?.seq === 'number' && event.seq > s.cursor.seq) {
         applyEvent(s, event);
         s.cursor.advanceTo(event.seq);
       }
@@ -205,7 +229,18 @@ function onSequencedEvent(s, event) {
   }
 }
 
+// An event the page cannot use (a newer server's, say) is logged and passed over: the sync position
+// moves on, so one odd event cannot stop every later one.
 function applyEvent(s, event) {
+  try {
+    applyEventTo(s, event);
+  } catch (error) {
+    console.error('chat: could not apply event', event, error);
+  }
+  scheduleRender(s);
+}
+
+function applyEventTo(s, event) {
   switch (event.type) {
     case 'message': {
       const { conversation } = s.store.addMessage(event);
@@ -224,7 +259,6 @@ function applyEvent(s, event) {
       applyContactEvent(s, event);
       break;
   }
-  scheduleRender(s);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -250,12 +284,9 @@ function coalesced(task) {
         again = false;
         await task().catch(() => {});
       } while (again);
-    })();
-    try {
-      await running;
-    } finally {
       running = null;
-    }
+    })();
+    return running;
   };
   return run;
 }
@@ -315,16 +346,19 @@ function applyMembershipChange(s, event) {
 
 async function loadHistory(s, key, { older }) {
   const conversation = s.store.get(key);
-  if (s.loadingHistory.has(key) || (older && !conversation.hasOlder)) return;
+  const loading = `${key} ${older ? 'older' : 'newest'}`;
+  if (s.loadingHistory.has(loading) || (older && !conversation.hasOlder)) return;
   const request = { ...conversationTarget(key), limit: HISTORY_PAGE };
   const oldest = conversation.oldestId();
   if (older && oldest) request.before = oldest;
-  s.loadingHistory.add(key);
+  s.loadingHistory.add(loading);
   try {
     const page = await s.conn.request('history', request);
+    if (session !== s) return;
     s.store.addHistoryPage(key, page, { newest: !older });
     if (key === s.openKey) s.keepScrollOnPrepend = older;
   } catch (error) {
+    if (session !== s) return;
     if (error.code === 'unknown_peer' || error.code === 'not_found') {
       if (conversation.messages.size === 0 && conversation.pending.size === 0) s.store.conversations.delete(key);
       if (s.openKey === key) s.openKey = null;
@@ -333,7 +367,7 @@ async function loadHistory(s, key, { older }) {
       showError('conversation-error', `Could not load messages: ${error.message}`);
     }
   } finally {
-    s.loadingHistory.delete(key);
+    s.loadingHistory.delete(loading);
   }
   render(s);
   markReadIfSeen(s);
@@ -395,11 +429,14 @@ function sendTyping(s) {
   s.conn.publish('typing', sendTarget(s.openKey));
 }
 
+// A request from a form: its error is shown next to the form. Null when it failed or when the user
+// signed out meanwhile (the answer then belongs to nobody on screen).
 async function ask(s, op, body, errorId) {
   try {
-    return await s.conn.request(op, body);
+    const reply = await s.conn.request(op, body);
+    return session === s ? reply : null;
   } catch (error) {
-    showError(errorId, error.message);
+    if (session === s) showError(errorId, error.message);
     return null;
   }
 }
@@ -408,6 +445,7 @@ async function ask(s, op, body, errorId) {
 // Opening a conversation
 
 function openConversation(s, key) {
+  if (session !== s) return;
   s.openKey = key;
   s.elements = new Map();
   $('message-list').replaceChildren();
@@ -600,8 +638,10 @@ function renderConversation(s, { toBottom = false } = {}) {
   renderMessages(s, conversation, toBottom);
 }
 
-function timelineKey(s, item) {
-  return item.cmid && (item.from === undefined || item.from === s.me) ? `c:${item.cmid}` : `i:${item.id}`;
+// Stored messages by server id, unsent ones by cmid: one element per stored message, so a message
+// stored twice would show twice.
+function timelineKey(item) {
+  return item.id ? `i:${item.id}` : `p:${item.cmid}`;
 }
 
 // Updates the message list in place (elements are kept per message), so that screen readers announce
@@ -614,9 +654,16 @@ function renderMessages(s, conversation, toBottom) {
   const wanted = new Set();
   let next = list.firstElementChild;
   for (const item of conversation.timeline()) {
-    const key = timelineKey(s, item);
+    const key = timelineKey(item);
     wanted.add(key);
     let entry = s.elements.get(key);
+    const pendingKey = `p:${item.cmid}`;
+    if (!entry && item.id && item.cmid && s.elements.has(pendingKey) && !wanted.has(pendingKey)) {
+      // This device's send was just stored: its element carries on under the server id.
+      entry = s.elements.get(pendingKey);
+      s.elements.delete(pendingKey);
+      s.elements.set(key, entry);
+    }
     const signature = `${item.id}|${item.state}|${item.error?.message}`;
     if (!entry) {
       entry = { node: messageElement(s, conversation, item), signature };
@@ -728,7 +775,7 @@ $('login-form').addEventListener('submit', (event) => {
   if (!password) return showError('login-error', 'Enter your password.');
   showError('login-error', '');
   $('login-form').querySelector('button').disabled = true;
-  signIn(user, password);
+  signIn(user, password).catch((error) => showLoginView(`Could not sign in: ${error.message}`));
 });
 
 $('logout').addEventListener('click', () => signOut());
@@ -829,5 +876,5 @@ if (saved?.user && saved?.password) {
   $('login-user').value = saved.user;
   $('login-form').querySelector('button').disabled = true;
   setStatus('Signing in…', false);
-  signIn(saved.user, saved.password);
+  signIn(saved.user, saved.password, { resuming: true }).catch((error) => showLoginView(`Could not sign in: ${error.message}`));
 }

@@ -195,6 +195,6 @@ export class ChatConnection {
     const within = (promise) => Promise.race([promise, new Promise((resolve) => setTimeout(resolve, BYE_TIMEOUT_MS))]);
     await within(new Promise((resolve) => client.publish(topics.request('bye'), '{}', { qos: 1 }, resolve)));
     await within(new Promise((resolve) => client.end(false, {}, resolve))); // DISCONNECT
-    client.end(true);
+    client.stream?.destroy(); // closed by now, unless the socket is dead: then end() never finishes
   }
 }

@@ -1,7 +1,8 @@
 // The device name of this browser tab. A client id is `<user>:<device>`, and the broker disconnects a
 // session when another connects with the same id, so two tabs must never share one; a reload, though,
 // should keep its device (and so its sync position). Device names are kept per user in localStorage
-// and each open tab holds one through a Web Lock, released by the browser when the tab goes.
+// and each open tab holds one through a Web Lock, released on logout or by the browser when the tab goes.
+// Returns {device, release}.
 
 const MAX_REMEMBERED = 10; // the server's default devices-per-user limit
 
@@ -16,17 +17,20 @@ export async function claimDevice(user, storage, locks, tabStorage) {
       tabStorage.setItem(tabKey, device);
       remember(storage, user, readList(storage, user), device);
     }
-    return device;
+    return { device, release: () => {} };
   }
   const known = readList(storage, user);
   for (const device of known) {
-    if (await holdWhileOpen(locks, `chat-device:${user}:${device}`)) return device;
+    const release = await holdWhileOpen(locks, `chat-device:${user}:${device}`);
+    if (release) return { device, release };
   }
-  let device;
-  do device = newDeviceName();
-  while (!(await holdWhileOpen(locks, `chat-device:${user}:${device}`)));
-  remember(storage, user, known, device);
-  return device;
+  for (;;) {
+    const device = newDeviceName();
+    const release = await holdWhileOpen(locks, `chat-device:${user}:${device}`);
+    if (!release) continue;
+    remember(storage, user, known, device);
+    return { device, release };
+  }
 }
 
 function isDeviceName(text) {
@@ -57,12 +61,15 @@ function newDeviceName() {
   return `web-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
-// True when the lock was free: it is then held until the page goes away.
+// When the lock is free: a function that releases it (else it is held until the page goes); else null.
 function holdWhileOpen(locks, name) {
   return new Promise((resolve) => {
     locks.request(name, { ifAvailable: true }, (lock) => {
-      resolve(lock !== null);
-      return lock ? new Promise(() => {}) : undefined;
+      if (!lock) {
+        resolve(null);
+        return undefined;
+      }
+      return new Promise((release) => resolve(release));
     });
   });
 }
