@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "clients/bench/load_client.h"
+#include "clients/bench/report.h"
 #include "tests/harness/broker_process.h"
 
 // The load generator is libmosquitto without its own threads: every client's socket goes into one
@@ -36,6 +37,9 @@ using nlohmann::json;
 using chat::bench::Clock;
 using chat::bench::CpuSeconds;
 using chat::bench::Interrupted;
+using chat::bench::Ratio;
+using chat::bench::RunSettings;
+using chat::bench::WriteResults;
 using chat::bench::kStampMarker;
 using chat::bench::NowNs;
 
@@ -386,7 +390,6 @@ json ToJson(const PhaseResult& r) {
   return out;
 }
 
-double Ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
 }  // namespace
 
@@ -435,14 +438,11 @@ int main(int argc, char** argv) {
     }
 
     json out = {{"settings",
-                 {{"pairs", settings.pairs},
-                  {"messages_per_sender", settings.messages},
-                  {"window", settings.window},
-                  {"generator_threads", settings.threads},
-                  {"text_bytes", settings.text_bytes},
-                  {"qos", 1},
-                  {"mqtt_version", 5},
-                  {"hardware_threads", std::thread::hardware_concurrency()}}},
+                 RunSettings({{"pairs", settings.pairs},
+                              {"messages_per_sender", settings.messages},
+                              {"window", settings.window},
+                              {"generator_threads", settings.threads},
+                              {"text_bytes", settings.text_bytes}})},
                 {"phases", json::object()}};
     for (const PhaseResult& r : results) out["phases"][r.name] = ToJson(r);
     if (results.size() == 2) {
@@ -456,14 +456,7 @@ int main(int argc, char** argv) {
                   ratio["latency_p99"].get<double>());
       out["ratio_plugin_over_bare"] = ratio;
     }
-    std::ofstream file(settings.out);
-    file << out.dump(2) << "\n";
-    if (!file) {
-      std::fprintf(stderr, "bench-direct: cannot write %s\n", settings.out.c_str());
-      return 2;
-    }
-    std::printf("results written to %s\n", settings.out.c_str());
-    return all_completed ? 0 : 1;
+    return WriteResults("bench-direct", settings.out, out, all_completed);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench-direct: %s\n", e.what());
     return 2;

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "clients/bench/load_client.h"
+#include "clients/bench/report.h"
 #include "tests/harness/broker_process.h"
 #include "tests/harness/test_client.h"
 
@@ -48,6 +49,9 @@ using chat::bench::CpuSeconds;
 using chat::bench::DriveClients;
 using chat::bench::kStampMarker;
 using chat::bench::NowNs;
+using chat::bench::Ratio;
+using chat::bench::RunSettings;
+using chat::bench::WriteResults;
 using nlohmann::json;
 
 constexpr char kPassword[] = "bench-password";
@@ -806,7 +810,6 @@ json ToJson(const CatchUpResult& r) {
   return out;
 }
 
-double Ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
 }  // namespace
 
@@ -888,18 +891,15 @@ int main(int argc, char** argv) {
     }
 
     json out = {{"settings",
-                 {{"members", settings.members},
-                  {"senders", settings.senders},
-                  {"messages_per_sender", settings.messages},
-                  {"window", settings.window},
-                  {"queued", settings.queued},
-                  {"queue_senders", settings.queue_senders},
-                  {"queue_window", settings.queue_window},
-                  {"sync_page", settings.page},
-                  {"text_bytes", settings.text_bytes},
-                  {"qos", 1},
-                  {"mqtt_version", 5},
-                  {"hardware_threads", std::thread::hardware_concurrency()}}},
+                 RunSettings({{"members", settings.members},
+                              {"senders", settings.senders},
+                              {"messages_per_sender", settings.messages},
+                              {"window", settings.window},
+                              {"queued", settings.queued},
+                              {"queue_senders", settings.queue_senders},
+                              {"queue_window", settings.queue_window},
+                              {"sync_page", settings.page},
+                              {"text_bytes", settings.text_bytes}})},
                 {"fanout", json::object()},
                 {"catch_up", json::object()}};
     for (const FanoutResult& r : fanout) out["fanout"][r.name] = ToJson(r);
@@ -922,14 +922,7 @@ int main(int argc, char** argv) {
     }
     std::printf("\n");
     out["ratio_plugin_over_bare"] = ratio;
-    std::ofstream file(settings.out);
-    file << out.dump(2) << "\n";
-    if (!file) {
-      std::fprintf(stderr, "bench-group: cannot write %s\n", settings.out.c_str());
-      return 2;
-    }
-    std::printf("results written to %s\n", settings.out.c_str());
-    return all_completed ? 0 : 1;
+    return WriteResults("bench-group", settings.out, out, all_completed);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench-group: %s\n", e.what());
     return 2;

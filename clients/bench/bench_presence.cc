@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "clients/bench/load_client.h"
+#include "clients/bench/report.h"
 #include "config/server_config.h"
 #include "core/account_service.h"
 #include "core/clock.h"
@@ -52,6 +53,9 @@ using chat::bench::Clock;
 using chat::bench::CpuSeconds;
 using chat::bench::DriveClients;
 using chat::bench::NowNs;
+using chat::bench::Ratio;
+using chat::bench::RunSettings;
+using chat::bench::WriteResults;
 using nlohmann::json;
 
 constexpr char kPassword[] = "bench-password";
@@ -537,7 +541,6 @@ const ChangeResult* FindChange(const PhaseResult& r, const std::string& name) {
   return nullptr;
 }
 
-double Ratio(double a, double b) { return b > 0 ? a / b : 0; }
 
 }  // namespace
 
@@ -583,15 +586,12 @@ int main(int argc, char** argv) {
                 "brk_cpu_s");
     bool all_completed = true;
     json out = {{"settings",
-                 {{"watchers", settings.watchers},
-                  {"rounds", settings.rounds},
-                  {"connect_batch", settings.connect_batch},
-                  {"qos", 1},
-                  {"mqtt_version", 5},
-                  {"hardware_threads", std::thread::hardware_concurrency()},
-                  {"plugin_online_timed_from", "the subject's TCP connect (its login publishes the change)"},
-                  {"plugin_offline_timed_from", "the subject's bye publish (bye, PUBACK, DISCONNECT)"},
-                  {"bare_timed_from", "the retained publish"}}},
+                 RunSettings({{"watchers", settings.watchers},
+                              {"rounds", settings.rounds},
+                              {"connect_batch", settings.connect_batch},
+                              {"plugin_online_timed_from", "the subject's TCP connect (its login publishes the change)"},
+                              {"plugin_offline_timed_from", "the subject's bye publish (bye, PUBACK, DISCONNECT)"},
+                              {"bare_timed_from", "the retained publish"}})},
                 {"results", json::array()}};
     for (const SizeResult& size : results) {
       json entry = {{"watchers", size.plugin.watchers}};
@@ -620,14 +620,7 @@ int main(int argc, char** argv) {
       entry["ratio_plugin_over_bare_median_round"] = ratio;
       out["results"].push_back(entry);
     }
-    std::ofstream file(settings.out);
-    file << out.dump(2) << "\n";
-    if (!file) {
-      std::fprintf(stderr, "bench-presence: cannot write %s\n", settings.out.c_str());
-      return 2;
-    }
-    std::printf("results written to %s\n", settings.out.c_str());
-    return all_completed ? 0 : 1;
+    return WriteResults("bench-presence", settings.out, out, all_completed);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench-presence: %s\n", e.what());
     return 2;

@@ -2,13 +2,7 @@
 // file, waits for its "ready:" line, and reads /metrics with httplib. Every wait is bounded.
 #include "tests/bridge/bridge_process.h"
 
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -19,26 +13,6 @@
 
 namespace chat::harness {
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// A loopback port that was free a moment ago (kept here so this library needs no broker harness).
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // YAML double-quoted scalar.
 std::string Quote(const std::string& text) {
@@ -61,7 +35,7 @@ PushBridgeProcess::PushBridgeProcess(PushBridgeOptions options) : options_(std::
     std::abort();
   }
   dir_ = pattern;
-  if (options_.metrics) metrics_port_ = FreePort();
+  if (options_.metrics) metrics_port_ = FreeLoopbackPort();
   WriteConfig();
 }
 
@@ -133,7 +107,7 @@ int PushBridgeProcess::Stop() { return process_.Terminate(); }
 
 void PushBridgeProcess::Kill() { process_.Kill(); }
 
-std::string PushBridgeProcess::log() const { return ReadFile(dir_ + "/bridge.log"); }
+std::string PushBridgeProcess::log() const { return process_.ReadLog(); }
 
 int PushBridgeProcess::LogCount(const std::string& text) const {
   std::string all = log();

@@ -55,19 +55,6 @@ std::string CurrentUserName() {
 
 }  // namespace
 
-int FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 std::string PluginPath() { return CHAT_PLUGIN_PATH; }
 std::string SourceConfigDir() { return CHAT_SOURCE_DIR "/config"; }
 
@@ -144,6 +131,6 @@ std::string BrokerProcess::AddUserOffline(const std::string& user, const std::st
   return s.ok() ? "" : s.ToString();
 }
 
-std::string BrokerProcess::log() const { return ReadFile(dir_ + "/broker.log"); }
+std::string BrokerProcess::log() const { return process_.ReadLog(); }
 
 }  // namespace chat::harness

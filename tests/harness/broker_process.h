@@ -59,9 +59,6 @@ class BrokerProcess {
   ChildProcess process_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-int FreeLoopbackPort();
-
 // Paths of the built plugin and of the source tree's config folder (set by CMake).
 std::string PluginPath();
 std::string SourceConfigDir();

@@ -1,10 +1,15 @@
 #include "tests/harness/child_process.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace chat::harness {
@@ -18,6 +23,7 @@ void ChildProcess::Spawn(const std::vector<std::string>& argv, const std::string
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  log_path_ = log_path;
   pid_ = fork();
   if (pid_ == 0) {
     std::FILE* log = std::fopen(log_path.c_str(), "a");
@@ -28,6 +34,13 @@ void ChildProcess::Spawn(const std::vector<std::string>& argv, const std::string
     execv(args[0], args.data());
     _exit(127);
   }
+}
+
+std::string ChildProcess::ReadLog() const {
+  std::ifstream in(log_path_);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 std::string ChildProcess::ExitedHow() {
@@ -61,6 +74,19 @@ void ChildProcess::Kill() {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
 }
 
 }  // namespace chat::harness

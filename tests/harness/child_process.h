@@ -1,5 +1,6 @@
 // ChildProcess: a program the tests start (the broker, the push bridge) with its output appended to a log
-// file, and stop politely (SIGTERM) or as in a crash (SIGKILL).
+// file, and stop politely (SIGTERM) or as in a crash (SIGKILL). FreeLoopbackPort: a port to tell it to
+// listen on.
 #pragma once
 
 #include <sys/types.h>
@@ -19,6 +20,8 @@ class ChildProcess {
 
   // Forks and execs `argv` (argv[0] is the program's path) with stdout and stderr appended to `log_path`.
   void Spawn(const std::vector<std::string>& argv, const std::string& log_path);
+  // The program's output so far.
+  std::string ReadLog() const;
   bool running() const { return pid_ > 0; }
   // When the child has exited since: how ("status 2", "killed by signal 9"), and it is reaped; else "".
   std::string ExitedHow();
@@ -29,6 +32,10 @@ class ChildProcess {
 
  private:
   pid_t pid_ = -1;
+  std::string log_path_;
 };
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int FreeLoopbackPort();
 
 }  // namespace chat::harness
