@@ -63,8 +63,12 @@ std::string ReadLimits(const YAML::Node& node, const std::string& path, core::Li
                        [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<double>(n, k, 1, 1000000, &limits->request_burst);
                        }},
-                      {"max_groups_per_user", [&](const YAML::Node& n, const std::string& k) {
+                      {"max_groups_per_user",
+                       [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<std::size_t>(n, k, 1, 100000, &limits->max_groups_per_user);
+                       }},
+                      {"max_reply_bytes", [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::size_t>(n, k, 16384, 1048576, &limits->max_reply_bytes);
                        }}});
 }
 

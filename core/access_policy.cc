@@ -63,6 +63,10 @@ bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, 
   return false;
 }
 
+bool MayQueueForOfflineSession(std::string_view user_id, TopicAccess access, std::string_view topic) {
+  return access == TopicAccess::kRead && !user_id.empty() && IsUnderOwnPrefix(user_id, topic);
+}
+
 std::optional<std::string_view> PresenceSubject(std::string_view topic) {
   if (!StartsWith(topic, kPresencePrefix)) return std::nullopt;
   std::string_view user = topic.substr(kPresencePrefix.size());

@@ -22,6 +22,12 @@ struct Identity {
 // for every delivered message. `retain` is the publish's retain flag (for kWrite).
 bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, bool retain = false);
 
+// Whether the broker may queue a message on `topic` for an offline persistent session that logged in
+// as `user_id`: it may receive (nothing else) what arrives under that user's own prefix. Whether the
+// session began with clean start does not matter: an MQTT 5 session with clean start and an expiry
+// interval outlives its connection just as a 3.1.1 persistent one does.
+bool MayQueueForOfflineSession(std::string_view user_id, TopicAccess access, std::string_view topic);
+
 // The user whose presence `topic` is ("chat/v1/presence/<user>", exactly, no wildcard), or nullopt for any
 // other topic or filter. Who may watch that user is the presence service's decision, not a static rule.
 std::optional<std::string_view> PresenceSubject(std::string_view topic);

@@ -23,8 +23,12 @@ ChatService::ChatService(Store& store, const Clock& clock, MessageIdGenerator& i
       presence_(context_, presence),
       push_(context_, push, [this](const std::string& user) { return presence_.HasConnectedDevice(user); }),
       send_rate_(clock, limits.send_rate_per_second, limits.send_burst),
-      request_rate_(clock, limits.request_rate_per_second, limits.request_burst) {
-  context_.relationships_changed = [this] { presence_.ForgetPermissions(); };
+      request_rate_(clock, limits.request_rate_per_second, limits.request_burst),
+      send_bounds_(RequestBoundsFor(/*is_send=*/true, limits)),
+      request_bounds_(RequestBoundsFor(/*is_send=*/false, limits)) {
+  context_.relationships_changed = [this](const std::optional<std::vector<std::string>>& users) {
+    presence_.ForgetPermissions(users);
+  };
 }
 
 Status ChatService::Handle(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox) {
@@ -33,18 +37,12 @@ Status ChatService::Handle(const Caller& caller, RequestOp op, std::string_view 
   if (op == RequestOp::kHeartbeat) return Status::Ok();
   RequestFields request;
   Status status;
-  // The whole payload must be UTF-8 before it is parsed, so invalid text gets its own error code.
   if (!request_rate_.TryAcquire(user)) {
     status = Status::Error(ErrorCode::kRateLimited, "too many requests; slow down");
-  } else if (!CountUtf8CodePoints(payload)) {
-    status = Status::Error(ErrorCode::kBadUtf8, "payload is not valid UTF-8");
-  } else if (status = request.Parse(payload); status.ok()) {
+  } else if (status = request.Parse(payload, op == RequestOp::kSend ? send_bounds_ : request_bounds_); status.ok()) {
     status = Dispatch(caller, op, request, outbox);
   }
-  if (!status.ok()) {
-    RequestTag tag = request.tag().rid.empty() && request.tag().cmid.empty() ? ExtractTag(payload) : request.tag();
-    context_.Reply(caller, outbox, ErrorJson(RequestOpName(op), tag, status));
-  }
+  if (!status.ok()) context_.Reply(caller, outbox, ErrorJson(RequestOpName(op), request.tag(), status));
   return status;
 }
 
@@ -177,6 +175,7 @@ Status ChatService::History(const Caller& caller, const RequestFields& request, 
   if (Status s = request.OptionalId("after", &query.after); !s.ok()) return s;
   if (Status s = request.OptionalNumber("limit", 1, UINT32_MAX, &limit); !s.ok()) return s;
   query.limit = std::min<std::size_t>(limit, context_.limits.max_history_page);
+  query.max_bytes = context_.limits.max_reply_bytes;
   std::string order = "newest_first";
   if (Status s = request.OptionalString("order", &order); !s.ok()) return s;
   if (order != "newest_first" && order != "oldest_first") {
@@ -188,7 +187,18 @@ Status ChatService::History(const Caller& caller, const RequestFields& request, 
   if (!conversation.ok()) return conversation.status();
   Result<MessagePage> page = context_.store.ReadConversation(*conversation, query);
   if (!page.ok()) return page.status();
-  context_.Reply(caller, outbox, HistoryJson(request.tag(), *conversation, peer, *page));
+  ReplyBudget budget(context_.limits.max_reply_bytes);
+  std::vector<std::string> messages;
+  bool more = page->more;
+  for (const StoredMessage& message : page->messages) {
+    std::string item = MessageJson(message);
+    if (!budget.Take(item.size())) {
+      more = true;
+      break;
+    }
+    messages.push_back(std::move(item));
+  }
+  context_.Reply(caller, outbox, HistoryJson(request.tag(), *conversation, peer, messages, more));
   return Status::Ok();
 }
 
@@ -203,33 +213,37 @@ Status ChatService::Sync(const Caller& caller, const RequestFields& request, Out
   if (!page.ok()) return page.status();
   std::vector<std::string> events;
   events.reserve(page->entries.size());
+  ReplyBudget budget(context_.limits.max_reply_bytes);
+  bool more = page->more;
   std::unordered_map<std::string, bool> member_of;  // group -> still a member (looked up once per page)
   for (const SequencedEntry& item : page->entries) {
-    const QueueEntry& entry = item.entry;
-    if (entry.kind == QueueEntry::Kind::kEvent) {
-      events.push_back(WithSeq(entry.event_json, item.seq));
-      continue;
+    std::string event = EventFor(me, item, &member_of);
+    if (event.empty()) return Status::Error(ErrorCode::kIoError, "could not read a queued message");
+    if (!budget.Take(event.size())) {
+      more = true;  // the page stops here; the next one starts at this entry's seq
+      break;
     }
-    if (entry.conversation.is_group()) {
-      // A removed member reads nothing of the group any more, not even through their old queue.
-      auto [it, fresh] = member_of.try_emplace(entry.conversation.key, false);
-      if (fresh) it->second = context_.store.CheckMember(entry.conversation.key, me).ok();
-      if (!it->second) {
-        events.push_back(WithSeq("{\"type\":\"missing\"}", item.seq));
-        continue;
-      }
-    }
-    Result<std::optional<StoredMessage>> message = context_.store.GetMessage(entry.conversation, entry.message_id);
-    if (!message.ok()) return message.status();
-    if (!*message) {
-      // Never expected (messages are not deleted), but a hole in seq would stall every device.
-      events.push_back(WithSeq("{\"type\":\"missing\"}", item.seq));
-      continue;
-    }
-    events.push_back(WithSeq(MessageEventJson(**message), item.seq));
+    events.push_back(std::move(event));
   }
-  context_.Reply(caller, outbox, SyncJson(request.tag(), events, *page));
+  context_.Reply(caller, outbox, SyncJson(request.tag(), events, *page, more));
   return Status::Ok();
+}
+
+std::string ChatService::EventFor(const std::string& me, const SequencedEntry& item,
+                                  std::unordered_map<std::string, bool>* member_of) {
+  const QueueEntry& entry = item.entry;
+  if (entry.kind == QueueEntry::Kind::kEvent) return WithSeq(entry.event_json, item.seq);
+  if (entry.conversation.is_group()) {
+    // A removed member reads nothing of the group any more, not even through their old queue.
+    auto [it, fresh] = member_of->try_emplace(entry.conversation.key, false);
+    if (fresh) it->second = context_.store.CheckMember(entry.conversation.key, me).ok();
+    if (!it->second) return WithSeq("{\"type\":\"missing\"}", item.seq);
+  }
+  Result<std::optional<StoredMessage>> message = context_.store.GetMessage(entry.conversation, entry.message_id);
+  if (!message.ok()) return "";
+  // Never expected (messages are not deleted), but a hole in seq would stall every device.
+  if (!*message) return WithSeq("{\"type\":\"missing\"}", item.seq);
+  return WithSeq(MessageEventJson(**message), item.seq);
 }
 
 Status ChatService::Read(const Caller& caller, const RequestFields& request, Outbox& outbox) {
@@ -264,8 +278,12 @@ Status ChatService::Read(const Caller& caller, const RequestFields& request, Out
 }
 
 Status ChatService::Conversations(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+  MessageId before = 0;
+  if (Status s = request.OptionalId("before", &before); !s.ok()) return s;
   std::string me(caller.user_id);
-  std::vector<ConversationSummary> list;
+  // Each conversation with its activity: its newest message id, or for a group without messages the
+  // group's own id (from the same generator), so every entry has a distinct, time-ordered cursor.
+  std::vector<std::pair<MessageId, ConversationSummary>> list;
   Result<std::vector<DirectPeer>> peers = context_.store.ListDirectPeers(me);
   if (!peers.ok()) return peers.status();
   for (const DirectPeer& p : *peers) {
@@ -273,32 +291,53 @@ Status ChatService::Conversations(const Caller& caller, const RequestFields& req
     summary.conversation = Conversation::Direct(me, p.peer);
     summary.peer = p.peer;
     summary.last_id = p.last_id;
-    list.push_back(std::move(summary));
+    list.emplace_back(p.last_id, std::move(summary));
   }
   Result<std::vector<std::string>> groups = context_.store.ListUserGroups(me);
   if (!groups.ok()) return groups.status();
   for (const std::string& group_id : *groups) {
-    Result<std::optional<GroupRecord>> group = context_.store.GetGroup(group_id);
-    if (!group.ok()) return group.status();
     Result<MessageId> last = context_.store.LastMessageId(Conversation::Group(group_id));
     if (!last.ok()) return last.status();
     ConversationSummary summary;
     summary.conversation = Conversation::Group(group_id);
-    summary.name = *group ? (*group)->name : "";
     summary.last_id = *last;
-    list.push_back(std::move(summary));
+    list.emplace_back(*last ? *last : ParseMessageId(group_id).value_or(0), std::move(summary));
   }
-  for (ConversationSummary& summary : list) {
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  // A page ends at the reply budget, or once counting unread messages has read that much again.
+  ReplyBudget budget(context_.limits.max_reply_bytes);
+  std::size_t scan_left = context_.limits.max_reply_bytes;
+  std::vector<std::string> items;
+  bool more = false;
+  MessageId next_before = 0;
+  for (auto& [activity, summary] : list) {
+    if (before != 0 && activity >= before) continue;
+    if (scan_left == 0) {
+      more = true;
+      break;
+    }
+    if (summary.conversation.is_group()) {
+      Result<std::optional<GroupRecord>> group = context_.store.GetGroup(summary.conversation.key);
+      if (!group.ok()) return group.status();
+      summary.name = *group ? (*group)->name : "";
+    }
     Result<MessageId> read = context_.store.GetReadPosition(me, summary.conversation);
     if (!read.ok()) return read.status();
     summary.read_up_to = *read;
-    Result<std::size_t> unread = context_.store.CountMessagesAfter(summary.conversation, *read, me, kUnreadCap);
+    Result<UnreadCount> unread =
+        context_.store.CountMessagesAfter(summary.conversation, *read, me, kUnreadCap, scan_left);
     if (!unread.ok()) return unread.status();
     summary.unread = *unread;
+    scan_left -= std::min(scan_left, unread->bytes_read);
+    std::string item = ConversationJson(summary);
+    if (!budget.Take(item.size())) {
+      more = true;
+      break;
+    }
+    items.push_back(std::move(item));
+    next_before = activity;
   }
-  std::sort(list.begin(), list.end(),
-            [](const ConversationSummary& a, const ConversationSummary& b) { return a.last_id > b.last_id; });
-  context_.Reply(caller, outbox, ConversationsJson(request.tag(), list));
+  context_.Reply(caller, outbox, ConversationsJson(request.tag(), items, more ? next_before : 0));
   return Status::Ok();
 }
 

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/contact_service.h"
 #include "core/group_service.h"
@@ -47,6 +48,9 @@ class ChatService {
   Status Sync(const Caller& caller, const RequestFields& request, Outbox& outbox);
   Status Read(const Caller& caller, const RequestFields& request, Outbox& outbox);
   Status Conversations(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  // A queue entry as the event `me` receives (a message's text looked up); "" when the store failed.
+  std::string EventFor(const std::string& me, const SequencedEntry& item,
+                       std::unordered_map<std::string, bool>* member_of);
   // The conversation a request names with "peer" (1:1) or "group", checked to be the caller's own.
   Result<Conversation> ConversationOf(const Caller& caller, const RequestFields& request, const char* peer_field,
                                       std::string* peer);
@@ -58,6 +62,8 @@ class ChatService {
   PushService push_;
   RateLimiter send_rate_;
   RateLimiter request_rate_;
+  RequestBounds send_bounds_;
+  RequestBounds request_bounds_;
 };
 
 }  // namespace chat::core

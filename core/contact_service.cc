@@ -72,13 +72,7 @@ Status ContactService::Remove(const Caller& caller, const std::string& other, Ou
   Result<ContactState> state = context_.store.GetContact(std::string(caller.user_id), other);
   if (!state.ok()) return state.status();
   if (*state == ContactState::kNone) return Status::Error(ErrorCode::kNotFound, other + " is not a contact");
-  if (Status s = Change(caller, other, ContactState::kNone, ContactState::kNone, "removed", "contact_remove", outbox,
-                        tag);
-      !s.ok()) {
-    return s;
-  }
-  if (context_.relationships_changed) context_.relationships_changed();
-  return Status::Ok();
+  return Change(caller, other, ContactState::kNone, ContactState::kNone, "removed", "contact_remove", outbox, tag);
 }
 
 Status ContactService::List(const Caller& caller, Outbox& outbox, const RequestTag& tag) {

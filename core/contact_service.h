@@ -9,7 +9,7 @@
 
 namespace chat::core {
 
-// Not thread-safe; borrows `context`, whose relationships_changed hook hears of every ended contact.
+// Not thread-safe; borrows `context`, whose relationships_changed hook hears of every contact change.
 class ContactService {
  public:
   explicit ContactService(ServiceContext& context) : context_(context) {}

@@ -175,7 +175,6 @@ Status GroupService::Remove(const Caller& caller, const RequestFields& request, 
   // The removed member hears of it too; from then on they are in no recipient list.
   std::vector<std::string> audience = UserIds(loaded->members);
   std::erase_if(loaded->members, [&](const GroupMember& m) { return m.user_id == user; });
-  if (context_.relationships_changed) context_.relationships_changed();
   std::string event = GroupEventJson(loaded->group, "removed", caller.user_id, {user}, now);
   return Publish(caller, writes, event, audience, outbox, GroupJson(request.tag(), loaded->group, loaded->members));
 }
@@ -199,7 +198,6 @@ Status GroupService::Leave(const Caller& caller, const RequestFields& request, O
     loaded->group.owner = successor->user_id;
     writes.groups.push_back(loaded->group);
   }
-  if (context_.relationships_changed) context_.relationships_changed();
   std::string event = GroupEventJson(loaded->group, "left", me, {me}, now);
   return Publish(caller, writes, event, audience, outbox, OkJson("group_leave", request.tag()));
 }

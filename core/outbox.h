@@ -16,7 +16,8 @@ class Outbox {
   // Publish and retain `payload` as the current state of `topic` (presence), QoS 1.
   virtual void Retained(std::string topic, std::string payload) = 0;
   // Publish a reply to `topic` for the one client `client_id` only, whatever it subscribed (QoS 0: a
-  // lost reply is recovered by repeating the request).
+  // lost reply is recovered by repeating the request; a large page at QoS 1, within the broker's
+  // per-client queue limits).
   virtual void ToClient(std::string client_id, std::string topic, std::string payload) = 0;
 };
 

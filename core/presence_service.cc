@@ -1,14 +1,13 @@
 #include "core/presence_service.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace chat::core {
 namespace {
 
 constexpr std::int64_t kExpiryCheckMs = 100;
 constexpr std::size_t kMaxQueriedUsers = 1000;
-// Bounds the cache of watch permissions; when full it is emptied and refilled on demand.
-constexpr std::size_t kMaxCachedPermissions = 1000000;
 
 }  // namespace
 
@@ -16,7 +15,8 @@ PresenceService::PresenceService(ServiceContext& context, const PresenceSettings
     : context_(context),
       settings_(settings),
       tracker_(context.clock, static_cast<std::int64_t>(settings.timeout_seconds) * 1000),
-      typing_rate_(context.clock, settings.typing_rate_per_second, settings.typing_burst) {}
+      typing_rate_(context.clock, settings.typing_rate_per_second, settings.typing_burst),
+      watch_(context.store, settings.push_group_limit) {}
 
 void PresenceService::Publish(const PresenceChange& change, Outbox& outbox) {
   // last_active_at is stored on every change, not on every heartbeat: one write per login or logout.
@@ -41,38 +41,6 @@ void PresenceService::OnTick(Outbox& outbox) {
   for (const PresenceChange& change : tracker_.Expire()) Publish(change, outbox);
 }
 
-Result<bool> PresenceService::ShareSmallGroup(const std::string& a, const std::string& b) {
-  if (settings_.push_group_limit == 0) return false;
-  Result<std::vector<std::string>> groups_a = context_.store.ListUserGroups(a);
-  if (!groups_a.ok()) return groups_a.status();
-  for (const std::string& group : *groups_a) {
-    // `b` (the watched user) must have taken part in the group: being added is no consent.
-    if (!context_.store.CheckMember(group, b).ok() || !context_.store.CheckTookPart(group, b).ok()) continue;
-    Result<std::vector<GroupMember>> members = context_.store.ListMembers(group);
-    if (!members.ok()) return members.status();
-    if (members->size() <= settings_.push_group_limit) return true;
-  }
-  return false;
-}
-
-bool PresenceService::MayWatch(const std::string& viewer, const std::string& user_id) {
-  if (viewer == user_id) return true;
-  std::string key = viewer;
-  key.push_back('\0');
-  key.append(user_id);
-  if (allowed_.count(key)) return true;
-  Result<ContactState> contact = context_.store.GetContact(viewer, user_id);
-  bool allowed = contact.ok() && *contact == ContactState::kContact;
-  if (!allowed) {
-    Result<bool> shared = ShareSmallGroup(viewer, user_id);
-    allowed = shared.ok() && *shared;
-  }
-  if (!allowed) return false;  // refusals are not cached: a new contact counts at once
-  if (allowed_.size() >= kMaxCachedPermissions) allowed_.clear();
-  allowed_.insert(std::move(key));
-  return true;
-}
-
 Status PresenceService::Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox) {
   switch (op) {
     case RequestOp::kPresence: return Query(caller, request, outbox);
@@ -89,24 +57,28 @@ Status PresenceService::Handle(const Caller& caller, RequestOp op, const Request
 Status PresenceService::Query(const Caller& caller, const RequestFields& request, Outbox& outbox) {
   std::string me(caller.user_id);
   std::vector<std::string> users;
-  std::string group;
-  bool whole_group = request.Has("group");
-  if (whole_group) {
+  std::unordered_set<std::string> took_part;
+  if (request.Has("group")) {
     // Entering a group: one request returns the state of every member who took part in it (or whom the
     // caller may watch anyway), whatever the group's size.
+    std::string group;
     if (Status s = request.RequiredString("group", &group); !s.ok()) return s;
     if (Status s = context_.CheckMember(group, me); !s.ok()) return s;
     Result<std::vector<GroupMember>> members = context_.store.ListMembers(group);
     if (!members.ok()) return members.status();
     for (const GroupMember& m : *members) users.push_back(m.user_id);
+    Result<std::vector<std::string>> active = context_.store.ListTookPart(group);
+    if (!active.ok()) return active.status();
+    took_part.insert(active->begin(), active->end());
   } else if (Status s = request.OptionalStringList("users", kMaxQueriedUsers, &users); !s.ok()) {
     return s;
   }
   std::vector<PresenceState> states;
+  std::unordered_set<std::string> answered;
   for (const std::string& user : users) {
-    // Users the caller may not watch are left out rather than reported offline.
-    bool visible = whole_group && context_.store.CheckTookPart(group, user).ok();
-    if (!visible && !MayWatch(me, user)) continue;
+    // Users the caller may not watch are left out rather than reported offline; each name once.
+    if (!answered.insert(user).second) continue;
+    if (!took_part.count(user) && !MayWatch(me, user)) continue;
     PresenceState state{user, tracker_.IsOnline(user), 0};
     Result<std::int64_t> last = context_.store.GetLastActive(user);
     if (last.ok()) state.last_active_ms = *last;
@@ -136,6 +108,10 @@ Status PresenceService::Typing(const Caller& caller, const RequestFields& reques
       return Status::Error(ErrorCode::kBadRequest, "to or group is required");
     }
     if (Status s = context_.CheckUser(peer); !s.ok()) return s;
+    // Someone who has not let the caller see their presence does not see them typing either.
+    if (!MayWatch(me, peer)) {
+      return Status::Error(ErrorCode::kNotAllowed, "typing is shown only to contacts and small-group co-members");
+    }
     recipients.push_back(peer);
     conversation = Conversation::Direct(me, peer);
   }

@@ -3,8 +3,9 @@
 // and relays typing indicators.
 #pragma once
 
+#include <optional>
 #include <string>
-#include <unordered_set>
+#include <vector>
 
 #include "core/outbox.h"
 #include "core/presence_tracker.h"
@@ -12,6 +13,7 @@
 #include "core/rate_limiter.h"
 #include "core/service_context.h"
 #include "core/topic_format.h"
+#include "core/watch_permissions.h"
 
 namespace chat::core {
 
@@ -31,25 +33,30 @@ class PresenceService {
   // presence (query), typing, heartbeat, bye.
   Status Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
 
-  // True when `viewer` may see `user_id`'s presence: themselves, a contact, or a co-member of a group of
-  // at most push_group_limit members. Positive answers are cached until ForgetPermissions.
-  bool MayWatch(const std::string& viewer, const std::string& user_id);
+  // True when `viewer` may see `user_id`'s presence: themselves, a contact, or a co-member who took part
+  // in a group of at most push_group_limit members. A hash lookup once the viewer's set is built.
+  bool MayWatch(const std::string& viewer, const std::string& user_id) { return watch_.MayWatch(viewer, user_id); }
   bool HasConnectedDevice(const std::string& user_id) const { return tracker_.HasConnectedDevice(user_id); }
-  // Drop cached permissions (a contact or a membership ended).
-  void ForgetPermissions() { allowed_.clear(); }
+  // The relationships of `users` changed (nullopt: anyone's): their permissions are looked up again.
+  void ForgetPermissions(const std::optional<std::vector<std::string>>& users) {
+    if (users) {
+      watch_.Forget(*users);
+    } else {
+      watch_.ForgetAll();
+    }
+  }
 
  private:
   void Publish(const PresenceChange& change, Outbox& outbox);
   Status Query(const Caller& caller, const RequestFields& request, Outbox& outbox);
   Status Typing(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Result<bool> ShareSmallGroup(const std::string& a, const std::string& b);
 
   ServiceContext& context_;
   const PresenceSettings& settings_;
   PresenceTracker tracker_;
   RateLimiter typing_rate_;
   std::int64_t next_expiry_check_ms_ = 0;
-  std::unordered_set<std::string> allowed_;  // "viewer\0user"
+  WatchPermissions watch_;
 };
 
 }  // namespace chat::core

@@ -1,6 +1,9 @@
 #include "core/protocol_format.h"
 
+#include <algorithm>
+
 #include "core/message_id.h"
+#include "core/utf8.h"
 
 namespace chat::core {
 namespace {
@@ -40,10 +43,48 @@ json MessageObject(const StoredMessage& m) {
 
 }  // namespace
 
-Status RequestFields::Parse(std::string_view payload) {
+// Longest list of user ids a request may carry, whatever the group limit (a presence query).
+constexpr std::size_t kMaxRequestListItems = 1000;
+// Longest user id as a JSON string with its separator: "<64 characters>",
+constexpr std::size_t kListItemBytes = 70;
+// Field names, rid, cmid and the other small fields of any request.
+constexpr std::size_t kEnvelopeBytes = 4096;
+constexpr std::size_t kEnvelopeValues = 64;
+// "\ud83d\ude00": the most bytes one character can take in a JSON string.
+constexpr std::size_t kMaxEscapedBytesPerChar = 12;
+
+RequestBounds RequestBoundsFor(bool is_send, const Limits& limits) {
+  std::size_t list_items = std::max(limits.max_group_members, kMaxRequestListItems);
+  RequestBounds bounds;
+  bounds.json.max_depth = 8;
+  bounds.json.max_values = kEnvelopeValues + list_items;
+  bounds.max_bytes = is_send ? kEnvelopeBytes + kMaxEscapedBytesPerChar * limits.max_message_chars
+                             : kEnvelopeBytes + kListItemBytes * list_items;
+  return bounds;
+}
+
+Status RequestFields::Parse(std::string_view payload, const RequestBounds& bounds) {
+  if (payload.size() > bounds.max_bytes) {
+    return Status::Error(ErrorCode::kTooLong, "payload is " + std::to_string(payload.size()) +
+                                                  " bytes; the limit for this request is " +
+                                                  std::to_string(bounds.max_bytes));
+  }
+  constexpr std::string_view kTagNames[] = {"rid", "cmid"};
+  std::string_view tags[2];
+  Status shape = ScanJson(payload, bounds.json, kTagNames, tags);
+  for (auto [raw, field] : {std::pair{tags[0], &tag_.rid}, std::pair{tags[1], &tag_.cmid}}) {
+    // Only a tag that would pass the checks below is echoed before parsing.
+    if (raw.size() <= kMaxTagLength && std::all_of(raw.begin(), raw.end(), [](char c) { return c >= 0x20 && c < 0x7F; })) {
+      *field = std::string(raw);
+    }
+  }
+  if (!shape.ok()) return shape;
+  // The whole payload must be UTF-8 before it is parsed, so invalid text gets its own error code.
+  if (!CountUtf8CodePoints(payload)) return Status::Error(ErrorCode::kBadUtf8, "payload is not valid UTF-8");
   object_ = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
   if (object_.is_discarded()) return BadRequest("payload is not valid JSON");
   if (!object_.is_object()) return BadRequest("payload must be a JSON object");
+  tag_ = {};
   for (auto [name, field] : {std::pair{"rid", &tag_.rid}, std::pair{"cmid", &tag_.cmid}}) {
     auto it = object_.find(name);
     if (it == object_.end()) continue;
@@ -115,17 +156,36 @@ Status RequestFields::OptionalStringList(const char* name, std::size_t max_items
   return Status::Ok();
 }
 
-RequestTag ExtractTag(std::string_view payload) {
-  // The payload may be invalid UTF-8, which the JSON parser refuses outright. Non-ASCII bytes can only
-  // sit inside strings, so masking them keeps the structure and the (ASCII) rid and cmid readable.
-  std::string ascii(payload);
-  for (char& c : ascii) {
-    if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+bool ReplyBudget::Take(std::size_t bytes) {
+  ++bytes;  // its separator
+  if (first_) {
+    first_ = false;
+    left_ = bytes >= left_ ? 0 : left_ - bytes;
+    return true;
   }
-  RequestFields fields;
-  IgnoreError(fields.Parse(ascii), "best effort: the caller reports the real error");
-  return fields.tag();
+  if (bytes > left_) return false;
+  left_ -= bytes;
+  return true;
 }
+
+std::string MessageJson(const StoredMessage& message) { return Dump(MessageObject(message)); }
+
+namespace {
+
+// {<head fields>,"<name>":[<items>]}: rendered items are spliced in rather than parsed back.
+std::string WithArray(const json& head, std::string_view name, const std::vector<std::string>& items) {
+  std::string out = Dump(head);
+  out.pop_back();
+  out.append(",\"").append(name).append("\":[");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out.push_back(',');
+    out.append(items[i]);
+  }
+  out.append("]}");
+  return out;
+}
+
+}  // namespace
 
 std::string MessageEventJson(const StoredMessage& message) {
   json event = MessageObject(message);
@@ -241,29 +301,18 @@ std::string OkJson(std::string_view op, const RequestTag& tag) {
 }
 
 std::string HistoryJson(const RequestTag& tag, const Conversation& conversation, std::string_view peer,
-                        const MessagePage& page) {
-  json messages = json::array();
-  for (const StoredMessage& m : page.messages) messages.push_back(MessageObject(m));
-  json reply = {{"type", "history"}, {"messages", std::move(messages)}, {"more", page.more}};
+                        const std::vector<std::string>& messages, bool more) {
+  json reply = {{"type", "history"}, {"more", more}};
   AddConversation(conversation, peer, &reply);
   AddTag(tag, &reply);
-  return Dump(reply);
+  return WithArray(reply, "messages", messages);
 }
 
-std::string SyncJson(const RequestTag& tag, const std::vector<std::string>& events, const QueuePage& page) {
-  json reply = {{"type", "sync"}, {"more", page.more}, {"last_seq", page.last_seq}};
+std::string SyncJson(const RequestTag& tag, const std::vector<std::string>& events, const QueuePage& page, bool more) {
+  json reply = {{"type", "sync"}, {"more", more}, {"last_seq", page.last_seq}};
   if (page.truncated) reply["truncated"] = true;
   AddTag(tag, &reply);
-  // The events are JSON already; splice them in rather than parse them back.
-  std::string out = Dump(reply);
-  out.pop_back();
-  out.append(",\"events\":[");
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    if (i) out.push_back(',');
-    out.append(events[i]);
-  }
-  out.append("]}");
-  return out;
+  return WithArray(reply, "events", events);
 }
 
 std::string GroupJson(const RequestTag& tag, const GroupRecord& group, const std::vector<GroupMember>& members) {
@@ -286,18 +335,21 @@ std::string GroupsJson(const RequestTag& tag, const std::vector<GroupSummary>& g
   return Dump(reply);
 }
 
-std::string ConversationsJson(const RequestTag& tag, const std::vector<ConversationSummary>& conversations) {
-  json list = json::array();
-  for (const ConversationSummary& c : conversations) {
-    json item = {{"last_id", FormatMessageId(c.last_id)}, {"read_up_to", FormatMessageId(c.read_up_to)},
-                 {"unread", c.unread}};
-    AddConversation(c.conversation, c.peer, &item);
-    if (c.conversation.is_group()) item["name"] = c.name;
-    list.push_back(std::move(item));
-  }
-  json reply = {{"type", "conversations"}, {"conversations", std::move(list)}};
+std::string ConversationJson(const ConversationSummary& c) {
+  json item = {{"last_id", FormatMessageId(c.last_id)}, {"read_up_to", FormatMessageId(c.read_up_to)},
+               {"unread", c.unread.count}};
+  if (!c.unread.complete) item["unread_capped"] = true;
+  AddConversation(c.conversation, c.peer, &item);
+  if (c.conversation.is_group()) item["name"] = c.name;
+  return Dump(item);
+}
+
+std::string ConversationsJson(const RequestTag& tag, const std::vector<std::string>& conversations,
+                              MessageId next_before) {
+  json reply = {{"type", "conversations"}, {"more", next_before != 0}};
+  if (next_before != 0) reply["next_before"] = FormatMessageId(next_before);
   AddTag(tag, &reply);
-  return Dump(reply);
+  return WithArray(reply, "conversations", conversations);
 }
 
 }  // namespace chat::core

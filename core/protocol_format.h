@@ -9,7 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_scan.h"
 #include "core/records.h"
+#include "core/settings.h"
 #include "core/status.h"
 
 namespace chat::core {
@@ -20,12 +22,25 @@ struct RequestTag {
   std::string cmid;  // client message id of a send (optional)
 };
 
+// How large and how complex a request payload may be; checked before it is parsed.
+struct RequestBounds {
+  std::size_t max_bytes = 0;
+  JsonBounds json;
+};
+
+// A send carries up to max_message_chars characters, each up to 12 bytes as JSON escapes
+// ("\ud83d\ude00"); any other request is at most a list of user ids (a new group's members, a presence
+// query). Derived from `limits`, so raising a limit raises the bound with it.
+RequestBounds RequestBoundsFor(bool is_send, const Limits& limits);
+
 // A request payload: a JSON object, with typed accessors that fail with kBadRequest naming the field.
 // Absent optional fields leave the output unchanged. Never throws.
 class RequestFields {
  public:
-  // Parses `payload`; on failure `tag` still holds what could be read, so the error can carry it.
-  Status Parse(std::string_view payload);
+  // Checks `payload` against `bounds` (kTooLong, kBadRequest), its UTF-8 (kBadUtf8), then parses it once
+  // (kBadRequest). On failure `tag` still holds the rid and cmid when they could be read, so the error
+  // reply can carry them.
+  Status Parse(std::string_view payload, const RequestBounds& bounds);
   const RequestTag& tag() const { return tag_; }
   bool Has(const char* name) const { return object_.contains(name); }
 
@@ -44,8 +59,21 @@ class RequestFields {
   RequestTag tag_;
 };
 
-// Best effort: the rid/cmid of a payload that failed validation before it was parsed.
-RequestTag ExtractTag(std::string_view payload);
+// Collects the rendered items of one page reply up to a byte budget. The first item always fits, so a
+// page is never empty while items remain and paging always moves on.
+class ReplyBudget {
+ public:
+  explicit ReplyBudget(std::size_t max_bytes) : left_(max_bytes) {}
+  // True (and the bytes are counted) when an item of `bytes` still fits; false once the page is full.
+  bool Take(std::size_t bytes);
+
+ private:
+  std::size_t left_;
+  bool first_ = true;
+};
+
+// A message as it appears in history pages: {"id":...,"from":...,"to"|"group":...,"text":...,"ts":...}.
+std::string MessageJson(const StoredMessage& message);
 
 // Events (what devices receive on chat/v1/user/<me>/msg and in sync pages). Built without "seq";
 // WithSeq adds the receiving user's sequence number.
@@ -73,11 +101,13 @@ std::string PresenceJson(const PresenceState& state);
 std::string SendAckJson(const RequestTag& tag, const StoredMessage& message, bool duplicate);
 std::string ErrorJson(std::string_view op, const RequestTag& tag, const Status& error);
 std::string OkJson(std::string_view op, const RequestTag& tag);
-// One page of a conversation: `peer` or `group` names it as the caller sees it.
+// One page of a conversation: `peer` or `group` names it as the caller sees it; `messages` are
+// MessageJson objects in page order; `more`: messages remain in that direction.
 std::string HistoryJson(const RequestTag& tag, const Conversation& conversation, std::string_view peer,
-                        const MessagePage& page);
-// `events` are complete event objects (with seq), in order.
-std::string SyncJson(const RequestTag& tag, const std::vector<std::string>& events, const QueuePage& page);
+                        const std::vector<std::string>& messages, bool more);
+// `events` are complete event objects (with seq), in order; `more` overrides the page's (a page cut
+// short by the byte budget has more).
+std::string SyncJson(const RequestTag& tag, const std::vector<std::string>& events, const QueuePage& page, bool more);
 std::string GroupJson(const RequestTag& tag, const GroupRecord& group, const std::vector<GroupMember>& members);
 
 struct GroupSummary {
@@ -92,13 +122,18 @@ struct ConversationSummary {
   std::string name;  // group: its name
   MessageId last_id = 0;
   MessageId read_up_to = 0;
-  std::size_t unread = 0;
+  UnreadCount unread;
 };
 std::string ContactsJson(const RequestTag& tag, const std::vector<std::pair<std::string, ContactState>>& contacts);
 // {"type":"presence","users":[{"user":...,"state":...,"last_active_at":...}]}
 std::string PresenceListJson(const RequestTag& tag, const std::vector<PresenceState>& states);
 // A job for the push bridge (see PROTOCOL.md, "The push bridge's side").
 std::string PushJobJson(const PushJob& job, std::string_view title, const std::vector<PushToken>& targets);
-std::string ConversationsJson(const RequestTag& tag, const std::vector<ConversationSummary>& conversations);
+// One entry of a conversations page.
+std::string ConversationJson(const ConversationSummary& conversation);
+// `conversations` are ConversationJson entries, newest first. `next_before` non-zero: older ones follow,
+// asked for with {"before": next_before}.
+std::string ConversationsJson(const RequestTag& tag, const std::vector<std::string>& conversations,
+                              MessageId next_before);
 
 }  // namespace chat::core

@@ -87,6 +87,13 @@ struct QueuePage {
   std::uint64_t last_seq = 0;           // the newest seq in the queue (0: empty)
 };
 
+// How many messages of a conversation are unread, as far as a bounded scan could tell.
+struct UnreadCount {
+  std::size_t count = 0;
+  bool complete = true;        // false: the scan stopped at its cap and more may be unread
+  std::size_t bytes_read = 0;  // what the scan cost, in stored bytes
+};
+
 // A user's 1:1 conversation partner and the newest message between them.
 struct DirectPeer {
   std::string peer;
@@ -184,6 +191,8 @@ struct HistoryQuery {
   MessageId before = 0;
   std::size_t limit = 50;
   bool newest_first = true;  // scan down from `before` (true) or up from `after` (false)
+  // Stop once the messages read hold this many bytes (the first message is always read); 0: no bound.
+  std::size_t max_bytes = 0;
 };
 
 struct MessagePage {

@@ -1,5 +1,7 @@
 #include "core/service_context.h"
 
+#include <set>
+
 #include "core/names.h"
 #include "core/topic_format.h"
 
@@ -16,6 +18,7 @@ Status ServiceContext::Commit(const WriteSet& writes, Fanout& fanout, Outbox& ou
     return s;
   }
   fanout.Publish(outbox);
+  NotifyRelationships(writes);
   if (sync.retention_days > 0) {
     std::int64_t cutoff = clock.NowMillis() - static_cast<std::int64_t>(sync.retention_days) * 86400000;
     for (const std::string& user : fanout.users()) {
@@ -23,6 +26,35 @@ Status ServiceContext::Commit(const WriteSet& writes, Fanout& fanout, Outbox& ou
     }
   }
   return Status::Ok();
+}
+
+void ServiceContext::NotifyRelationships(const WriteSet& writes) {
+  if (!relationships_changed) return;
+  if (writes.contacts.empty() && writes.members_added.empty() && writes.members_removed.empty() &&
+      writes.group_accepts.empty()) {
+    return;
+  }
+  std::set<std::string> users;
+  std::set<std::string> groups;
+  for (const auto& contact : writes.contacts) {
+    users.insert(contact.user_id);
+    users.insert(contact.other);
+  }
+  for (const auto* changes : {&writes.members_added, &writes.members_removed, &writes.group_accepts}) {
+    for (const auto& membership : *changes) {
+      users.insert(membership.user_id);
+      groups.insert(membership.group_id);
+    }
+  }
+  for (const std::string& group : groups) {
+    Result<std::vector<GroupMember>> members = store.ListMembers(group);
+    if (!members.ok()) {
+      relationships_changed(std::nullopt);
+      return;
+    }
+    for (const GroupMember& member : *members) users.insert(member.user_id);
+  }
+  relationships_changed(std::vector<std::string>(users.begin(), users.end()));
 }
 
 Status ServiceContext::CheckUser(const std::string& user_id) {

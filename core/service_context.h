@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <optional>
+#include <vector>
 #include <string>
 #include <string_view>
 
@@ -23,13 +25,15 @@ struct Caller {
   bool is_admin = false;
 };
 
-struct ServiceContext {
+class ServiceContext {
+ public:
   ServiceContext(Store& store, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
                  const SyncSettings& sync)
       : store(store), clock(clock), ids(ids), limits(limits), sync(sync), seqs(store) {}
 
   // Stores `writes` in one batch, then publishes `fanout`'s events (and trims the recipients' queues
-  // when a retention is set). On failure nothing is stored or published.
+  // when a retention is set) and tells relationships_changed whose relationships the write changed.
+  // On failure nothing is stored or published.
   Status Commit(const WriteSet& writes, Fanout& fanout, Outbox& outbox);
   // kUnknownPeer unless `user_id` names an existing account.
   Status CheckUser(const std::string& user_id);
@@ -47,9 +51,14 @@ struct ServiceContext {
   const Limits& limits;
   const SyncSettings& sync;
   SequenceAllocator seqs;
-  // Told when a contact or a group membership ends (may be empty): permissions derived from them,
-  // such as who may watch whose presence, must be looked up again.
-  std::function<void()> relationships_changed;
+  // Told, after a commit, the users whose contacts or groups it changed: a contact's two sides, and
+  // every member of a group someone joined, left or took part in; nullopt when they could not be
+  // listed (then everyone's). Permissions derived from them, such as who may watch whose presence,
+  // must be looked up again for those users. May be empty.
+  std::function<void(const std::optional<std::vector<std::string>>& users)> relationships_changed;
+
+ private:
+  void NotifyRelationships(const WriteSet& writes);
 };
 
 }  // namespace chat::core

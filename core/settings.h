@@ -43,6 +43,10 @@ struct Limits {
   double request_burst = 200;
   // Groups one user may belong to. Default 500; 1..100000.
   std::size_t max_groups_per_user = 500;
+  // Bytes of message text and events one page reply (history, sync, conversations) may carry; a page
+  // stops before it (but always holds one entry, so paging moves on) and says "more". Bounds what one
+  // request costs the broker thread, whatever the page limit. Default 262144; 16384..1048576.
+  std::size_t max_reply_bytes = 262144;
 };
 
 struct PresenceSettings {
@@ -92,5 +96,6 @@ struct AuthSettings {
   // quarter of a core here); 1000..1000000000.
   double max_hash_rounds_per_second = 2000000;
 };
+
 
 }  // namespace chat::core

@@ -18,6 +18,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kIoError: return "storage_error";
     case ErrorCode::kCorruption: return "corruption";
     case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kTryAgain: return "try_again";
   }
   return "internal";
 }

@@ -23,6 +23,7 @@ enum class ErrorCode {
   kIoError,        // storage failure; the request was not applied
   kCorruption,     // stored data could not be decoded
   kInternal,
+  kTryAgain,       // not decided yet (a password check is running): ask again shortly
 };
 
 // Returns the stable lower_snake name of `code`, used on the wire ("too_long").

@@ -43,9 +43,11 @@ class Store {
   virtual Result<MessagePage> ReadConversation(const Conversation& conversation, const HistoryQuery& query) = 0;
   // One message, or nullopt.
   virtual Result<std::optional<StoredMessage>> GetMessage(const Conversation& conversation, MessageId id) = 0;
-  // Messages after `after` not sent by `exclude_from`, among the newest `cap` messages after `after`.
-  virtual Result<std::size_t> CountMessagesAfter(const Conversation& conversation, MessageId after,
-                                                 const std::string& exclude_from, std::size_t cap) = 0;
+  // Messages after `after` not sent by `exclude_from`, among the newest `cap` messages after `after` and
+  // within `max_bytes` of stored messages (0: no byte bound); `complete` is false when a bound stopped it.
+  virtual Result<UnreadCount> CountMessagesAfter(const Conversation& conversation, MessageId after,
+                                                 const std::string& exclude_from, std::size_t cap,
+                                                 std::size_t max_bytes) = 0;
   // The newest message id of the conversation (0 when it has none).
   virtual Result<MessageId> LastMessageId(const Conversation& conversation) = 0;
   // The largest message id ever stored (0 for an empty store): the id generator's floor at start-up.
@@ -55,6 +57,10 @@ class Store {
   virtual Result<std::optional<GroupRecord>> GetGroup(const std::string& group_id) = 0;
   // Members in user id order.
   virtual Result<std::vector<GroupMember>> ListMembers(const std::string& group_id) = 0;
+  // How many members the group has, counting no further than `cap` + 1 (enough to tell it is over `cap`).
+  virtual Result<std::size_t> CountMembers(const std::string& group_id, std::size_t cap) = 0;
+  // The members who took part in the group (see WriteSet::group_accepts), in user id order.
+  virtual Result<std::vector<std::string>> ListTookPart(const std::string& group_id) = 0;
   // Ok when a member, kNotFound when not.
   virtual Status CheckMember(const std::string& group_id, const std::string& user_id) = 0;
   // Ok when `user_id` took part in the group (see WriteSet::group_accepts), kNotFound when not.

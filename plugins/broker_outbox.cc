@@ -15,6 +15,10 @@ namespace {
 // same cmid is acknowledged again), and QoS 0 spares the broker a PUBACK and in-flight state per reply.
 constexpr int kEventQos = 1;
 constexpr int kReplyQos = 0;
+// A large reply (a history or sync page) goes at QoS 1 instead: Mosquitto queues QoS 0 to a connected
+// client without bound, but QoS 1 within max_inflight_bytes / max_queued_bytes, so a client that asks
+// for pages and never reads them cannot grow the broker's memory. One PUBACK per page is nothing.
+constexpr std::size_t kQueuedReplyBytes = 16384;
 
 void Publish(const char* client_id, const std::string& topic, const std::string& payload, int qos,
              bool retain = false) {
@@ -39,7 +43,7 @@ void Publish(const char* client_id, const std::string& topic, const std::string&
 void BrokerOutbox::ToTopic(std::string topic, std::string payload) { Publish(nullptr, topic, payload, kEventQos); }
 
 void BrokerOutbox::ToClient(std::string client_id, std::string topic, std::string payload) {
-  Publish(client_id.c_str(), topic, payload, kReplyQos);
+  Publish(client_id.c_str(), topic, payload, payload.size() > kQueuedReplyBytes ? kEventQos : kReplyQos);
 }
 
 void BrokerOutbox::Ephemeral(std::string topic, std::string payload) { Publish(nullptr, topic, payload, 0); }

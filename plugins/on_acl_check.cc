@@ -36,14 +36,11 @@ int OnAclCheck(int /*event*/, void* event_data, void* user_data) noexcept {
     if (check->topic == nullptr || !ToTopicAccess(check->access, &access)) return MOSQ_ERR_ACL_DENIED;
     const core::Session* session = context->FindSession(check->client);
     if (session == nullptr) {
-      // An offline persistent session: the broker asks whether to queue a message for it. The session
-      // logged in as its username; it may receive (nothing else) what that user may receive.
+      // An offline persistent session: the broker asks whether to queue a message for it.
       const char* username = mosquitto_client_username(check->client);
-      if (access != core::TopicAccess::kRead || username == nullptr || mosquitto_client_clean_session(check->client)) {
-        return MOSQ_ERR_ACL_DENIED;
-      }
-      core::Identity offline{username, false, false};
-      return core::IsAllowed(offline, access, check->topic) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+      return username != nullptr && core::MayQueueForOfflineSession(username, access, check->topic)
+                 ? MOSQ_ERR_SUCCESS
+                 : MOSQ_ERR_ACL_DENIED;
     }
     if (auto subject = core::PresenceSubject(check->topic)) {
       // Presence topics are published by the plugin only; watching one depends on contacts and groups.

@@ -52,8 +52,9 @@ std::string MemberPrefix(std::string_view group_id) { return Scoped("gmem/", gro
 std::string MemberKey(std::string_view group_id, std::string_view user_id) {
   return MemberPrefix(group_id).append(user_id);
 }
+std::string TookPartPrefix(std::string_view group_id) { return Scoped("gpart/", group_id); }
 std::string TookPartKey(std::string_view group_id, std::string_view user_id) {
-  return Scoped("gpart/", group_id).append(user_id);
+  return TookPartPrefix(group_id).append(user_id);
 }
 std::string UserGroupPrefix(std::string_view user_id) { return Scoped("ugrp/", user_id); }
 std::string UserGroupKey(std::string_view user_id, std::string_view group_id) {

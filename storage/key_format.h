@@ -52,6 +52,7 @@ inline constexpr std::string_view kLargestMessageIdKey = "x/largest_message_id";
 std::string GroupKey(std::string_view group_id);
 std::string MemberPrefix(std::string_view group_id);
 std::string MemberKey(std::string_view group_id, std::string_view user_id);
+std::string TookPartPrefix(std::string_view group_id);
 std::string TookPartKey(std::string_view group_id, std::string_view user_id);
 std::string UserGroupPrefix(std::string_view user_id);
 std::string UserGroupKey(std::string_view user_id, std::string_view group_id);

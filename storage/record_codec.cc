@@ -121,6 +121,15 @@ core::Status DecodeMessage(core::MessageId id, std::string_view bytes, core::Sto
   return core::Status::Ok();
 }
 
+core::Status DecodeMessageSender(std::string_view bytes, std::string* from) {
+  Reader in(bytes);
+  char version = in.Byte();
+  if (version != kMessageVersion && version != 1) return Corrupt("unknown message record version");
+  *from = in.String();
+  if (!in.ok()) return Corrupt("truncated message record");
+  return core::Status::Ok();
+}
+
 std::string EncodeGroup(const core::GroupRecord& group) {
   std::string out(1, kGroupVersion);
   PutString(group.name, &out);

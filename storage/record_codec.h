@@ -16,6 +16,8 @@ core::Status DecodeUser(std::string_view user_id, std::string_view bytes, core::
 // The message id lives in the key, not the value.
 std::string EncodeMessage(const core::StoredMessage& message);
 core::Status DecodeMessage(core::MessageId id, std::string_view bytes, core::StoredMessage* out);
+// Only the sender of an encoded message (its first field): counting unread messages needs no text.
+core::Status DecodeMessageSender(std::string_view bytes, std::string* from);
 
 std::string EncodeGroup(const core::GroupRecord& group);
 core::Status DecodeGroup(std::string_view group_id, std::string_view bytes, core::GroupRecord* out);

@@ -242,11 +242,13 @@ core::Result<core::MessagePage> RocksDbStore::ReadConversation(const core::Conve
   } else {
     it->SeekToFirst();
   }
+  std::size_t bytes = 0;
   while (it->Valid()) {
-    if (page.messages.size() == query.limit) {
+    if (page.messages.size() == query.limit || (query.max_bytes != 0 && bytes >= query.max_bytes)) {
       page.more = true;
       break;
     }
+    bytes += it.value().size();
     core::StoredMessage message;
     Status decoded = DecodeMessage(TrailingNumber(it.key()), it.value(), &message);
     if (!decoded.ok()) return decoded;
@@ -272,22 +274,27 @@ core::Result<std::optional<core::StoredMessage>> RocksDbStore::GetMessage(const 
   return std::optional<core::StoredMessage>(std::move(message));
 }
 
-core::Result<std::size_t> RocksDbStore::CountMessagesAfter(const core::Conversation& conversation,
-                                                           core::MessageId after, const std::string& exclude_from,
-                                                           std::size_t cap) {
+core::Result<core::UnreadCount> RocksDbStore::CountMessagesAfter(const core::Conversation& conversation,
+                                                                 core::MessageId after, const std::string& exclude_from,
+                                                                 std::size_t cap, std::size_t max_bytes) {
   BoundedIterator it(db_.get(), MessageKey(conversation, after) + '\0', PrefixEnd(ConversationPrefix(conversation)));
-  std::size_t count = 0;
+  core::UnreadCount unread;
   std::size_t steps = 0;
-  // Scans newest first and at most `cap` messages, whoever sent them: the cost is bounded whatever
-  // the backlog (a conversation of the caller's own messages counts 0 after `cap` steps).
-  for (it->SeekToLast(); it->Valid() && steps < cap; it->Prev(), ++steps) {
-    core::StoredMessage message;
-    Status decoded = DecodeMessage(0, it.value(), &message);
+  // Scans newest first, at most `cap` messages and `max_bytes`, whoever sent them: the cost is bounded
+  // whatever the backlog (a conversation of the caller's own messages counts 0 after `cap` steps).
+  for (it->SeekToLast(); it->Valid(); it->Prev(), ++steps) {
+    if (steps == cap || (max_bytes != 0 && unread.bytes_read >= max_bytes)) {
+      unread.complete = false;
+      break;
+    }
+    unread.bytes_read += it.value().size();
+    std::string sender;
+    Status decoded = DecodeMessageSender(it.value(), &sender);
     if (!decoded.ok()) return decoded;
-    if (message.from != exclude_from) ++count;
+    if (sender != exclude_from) ++unread.count;
   }
   if (!it->status().ok()) return FromRocks(it->status());
-  return count;
+  return unread;
 }
 
 core::Result<core::MessageId> RocksDbStore::LastMessageId(const core::Conversation& conversation) {
@@ -328,6 +335,25 @@ core::Result<std::vector<core::GroupMember>> RocksDbStore::ListMembers(const std
   });
   if (!s.ok()) return s;
   return members;
+}
+
+core::Result<std::size_t> RocksDbStore::CountMembers(const std::string& group_id, std::size_t cap) {
+  std::size_t count = 0;
+  Status s = ScanPrefix(db_.get(), MemberPrefix(group_id), [&](std::string_view, std::string_view) {
+    return ++count <= cap;
+  });
+  if (!s.ok()) return s;
+  return count;
+}
+
+core::Result<std::vector<std::string>> RocksDbStore::ListTookPart(const std::string& group_id) {
+  std::vector<std::string> users;
+  Status s = ScanPrefix(db_.get(), TookPartPrefix(group_id), [&](std::string_view user, std::string_view) {
+    users.emplace_back(user);
+    return true;
+  });
+  if (!s.ok()) return s;
+  return users;
 }
 
 Status RocksDbStore::CheckMember(const std::string& group_id, const std::string& user_id) {

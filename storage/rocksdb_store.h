@@ -36,13 +36,16 @@ class RocksDbStore final : public core::Store {
                                                    const core::HistoryQuery& query) override;
   core::Result<std::optional<core::StoredMessage>> GetMessage(const core::Conversation& conversation,
                                                               core::MessageId id) override;
-  core::Result<std::size_t> CountMessagesAfter(const core::Conversation& conversation, core::MessageId after,
-                                               const std::string& exclude_from, std::size_t cap) override;
+  core::Result<core::UnreadCount> CountMessagesAfter(const core::Conversation& conversation, core::MessageId after,
+                                                     const std::string& exclude_from, std::size_t cap,
+                                                     std::size_t max_bytes) override;
   core::Result<core::MessageId> LastMessageId(const core::Conversation& conversation) override;
   core::Result<core::MessageId> LargestMessageId() override;
 
   core::Result<std::optional<core::GroupRecord>> GetGroup(const std::string& group_id) override;
   core::Result<std::vector<core::GroupMember>> ListMembers(const std::string& group_id) override;
+  core::Result<std::size_t> CountMembers(const std::string& group_id, std::size_t cap) override;
+  core::Result<std::vector<std::string>> ListTookPart(const std::string& group_id) override;
   core::Status CheckMember(const std::string& group_id, const std::string& user_id) override;
   core::Status CheckTookPart(const std::string& group_id, const std::string& user_id) override;
   core::Result<std::vector<std::string>> ListUserGroups(const std::string& user_id) override;

@@ -69,3 +69,18 @@ TEST(AccessPolicyTest, NoIdentityNoAccess) {
 
 }  // namespace
 }  // namespace chat::core
+
+namespace chat::core {
+namespace {
+
+TEST(AccessPolicyTest, OfflineSessionsReceiveOnlyTheirOwnTopics) {
+  EXPECT_TRUE(MayQueueForOfflineSession("alice", TopicAccess::kRead, "chat/v1/user/alice/msg"));
+  EXPECT_FALSE(MayQueueForOfflineSession("alice", TopicAccess::kRead, "chat/v1/user/bob/msg"));
+  EXPECT_FALSE(MayQueueForOfflineSession("alice", TopicAccess::kRead, "chat/v1/presence/bob"));
+  EXPECT_FALSE(MayQueueForOfflineSession("alice", TopicAccess::kWrite, "chat/v1/user/alice/msg"));
+  EXPECT_FALSE(MayQueueForOfflineSession("alice", TopicAccess::kSubscribe, "chat/v1/user/alice/#"));
+  EXPECT_FALSE(MayQueueForOfflineSession("", TopicAccess::kRead, "chat/v1/user//msg"));
+}
+
+}  // namespace
+}  // namespace chat::core

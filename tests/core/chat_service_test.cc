@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "core/account_service.h"
@@ -255,6 +256,108 @@ TEST_F(ChatServiceTest, ReadMarksMoveForwardOnlyAndReachTheUsersQueue) {
   EXPECT_EQ(OnlyReply()["conversations"][0]["unread"], 1);
   ASSERT_TRUE(Request("alice", RequestOp::kConversations, json::object()).ok());
   EXPECT_EQ(OnlyReply()["conversations"][0]["unread"], 0);  // her own messages are not unread
+}
+
+}  // namespace
+}  // namespace chat::core
+
+namespace chat::core {
+namespace {
+
+// Pages stop at limits.max_reply_bytes (always holding one entry) and say "more"; paging on still
+// reaches every entry exactly once.
+class ReplyBudgetTest : public ServiceFixture {
+ protected:
+  void SetUp() override {
+    limits_.max_message_chars = 10000;
+    limits_.max_reply_bytes = 16384;
+    CreateUsers({"alice", "bob"});
+    text_ = std::string(6000, 'x');
+    for (int i = 0; i < 7; ++i) {
+      ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", text_}, {"cmid", "c" + std::to_string(i)}}).ok());
+    }
+  }
+  json Reply(const char* user, RequestOp op, const json& request) {
+    EXPECT_TRUE(Request(user, op, request).ok());
+    return outbox_.published.empty() ? json() : outbox_.published.back().payload;
+  }
+  std::string text_;
+};
+
+TEST_F(ReplyBudgetTest, HistoryPagesStopAtTheByteBudget) {
+  std::set<std::string> seen;
+  json request = {{"peer", "alice"}, {"limit", 100}};
+  for (int page = 0; page < 10; ++page) {
+    json reply = Reply("bob", RequestOp::kHistory, request);
+    ASSERT_EQ(reply["type"], "history");
+    EXPECT_LE(reply.dump().size(), 16384u + 6200u);  // within the budget plus at most one message
+    EXPECT_LE(reply["messages"].size(), 3u);
+    for (const json& m : reply["messages"]) EXPECT_TRUE(seen.insert(m["id"].get<std::string>()).second);
+    if (!reply["more"].get<bool>()) break;
+    request["before"] = reply["messages"].back()["id"];
+  }
+  EXPECT_EQ(seen.size(), 7u);
+}
+
+TEST_F(ReplyBudgetTest, SyncPagesStopAtTheByteBudgetWithoutGaps) {
+  std::uint64_t after = 0;
+  for (int page = 0; page < 10; ++page) {
+    json reply = Reply("bob", RequestOp::kSync, {{"after", after}, {"limit", 500}});
+    ASSERT_EQ(reply["type"], "sync");
+    EXPECT_GE(reply["events"].size(), 1u);
+    EXPECT_LE(reply["events"].size(), 3u);
+    for (const json& e : reply["events"]) EXPECT_EQ(e["seq"].get<std::uint64_t>(), ++after);
+    if (!reply["more"].get<bool>()) break;
+  }
+  EXPECT_EQ(after, 7u);
+}
+
+TEST_F(ReplyBudgetTest, OneEntryLargerThanTheBudgetStillMakesAPage) {
+  limits_.max_message_chars = 40000;
+  Restart();
+  ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", std::string(30000, 'y')}}).ok());
+  json reply = Reply("bob", RequestOp::kHistory, {{"peer", "alice"}});
+  ASSERT_EQ(reply["messages"].size(), 1u);
+  EXPECT_TRUE(reply["more"].get<bool>());
+}
+
+TEST_F(ReplyBudgetTest, ConversationPagesCarryACursorAndCoverEveryConversationOnce) {
+  limits_.max_reply_bytes = 16384;
+  std::vector<std::string> peers;
+  AuthSettings auth;
+  auth.pbkdf2_iterations = 1000;
+  AccountService accounts(*store_, clock_, auth);
+  for (int i = 0; i < 300; ++i) {
+    peers.push_back("peer" + std::to_string(i));
+    ASSERT_TRUE(accounts.AddUser(peers.back(), "pw", false).ok());
+    ASSERT_TRUE(Request(peers.back().c_str(), RequestOp::kSend, json{{"to", "alice"}, {"text", "hi"}}).ok());
+  }
+  std::set<std::string> seen;
+  json request = json::object();
+  int pages = 0;
+  for (; pages < 50; ++pages) {
+    json reply = Reply("alice", RequestOp::kConversations, request);
+    ASSERT_EQ(reply["type"], "conversations");
+    EXPECT_LE(reply.dump().size(), 16384u + 200u);
+    for (const json& c : reply["conversations"]) EXPECT_TRUE(seen.insert(c["peer"].get<std::string>()).second);
+    if (!reply["more"].get<bool>()) break;
+    request["before"] = reply["next_before"];
+  }
+  EXPECT_GE(pages, 1);  // at least two pages were asked for
+  EXPECT_EQ(seen.size(), 301u);  // the 300 peers and bob
+}
+
+TEST_F(ReplyBudgetTest, UnreadCountingStopsAtTheScanBudgetAndSaysSo) {
+  json reply = Reply("bob", RequestOp::kConversations, json::object());
+  ASSERT_EQ(reply["conversations"].size(), 1u);
+  // 7 messages of 6000 bytes: the scan stops after the budget (16 KiB) is read.
+  EXPECT_EQ(reply["conversations"][0]["unread"], 3);
+  EXPECT_EQ(reply["conversations"][0]["unread_capped"], true);
+  limits_.max_reply_bytes = 1 << 20;
+  Restart();
+  reply = Reply("bob", RequestOp::kConversations, json::object());
+  EXPECT_EQ(reply["conversations"][0]["unread"], 7);
+  EXPECT_FALSE(reply["conversations"][0].contains("unread_capped"));
 }
 
 }  // namespace

@@ -64,6 +64,8 @@ TEST_F(ContactServiceTest, BadContactRequests) {
 TEST_F(ContactServiceTest, TypingIsEphemeralAndRateLimited) {
   presence_.typing_burst = 2;
   Restart();
+  ASSERT_TRUE(Request("alice", RequestOp::kContactRequest, {{"user", "bob"}}).ok());
+  ASSERT_TRUE(Request("bob", RequestOp::kContactAccept, {{"user", "alice"}}).ok());
   ASSERT_TRUE(Request("alice", RequestOp::kTyping, {{"to", "bob"}}).ok());
   ASSERT_EQ(outbox_.published.size(), 1u);
   EXPECT_TRUE(outbox_.published[0].ephemeral);
@@ -71,8 +73,18 @@ TEST_F(ContactServiceTest, TypingIsEphemeralAndRateLimited) {
   EXPECT_EQ(outbox_.published[0].payload, json::parse(R"({"type":"typing","from":"alice","to":"bob"})"));
   ASSERT_TRUE(Request("alice", RequestOp::kTyping, {{"to", "bob"}}).ok());
   EXPECT_EQ(Request("alice", RequestOp::kTyping, {{"to", "bob"}}).code(), ErrorCode::kRateLimited);
-  ASSERT_TRUE(Request("bob", RequestOp::kSync, json::object()).ok());
+  ASSERT_TRUE(Request("bob", RequestOp::kSync, {{"after", 2}}).ok());  // after the two contact events
   EXPECT_TRUE(outbox_.published.back().payload["events"].empty());  // never stored
+}
+
+TEST_F(ContactServiceTest, TypingReachesOnlyThoseWhoShareTheirPresence) {
+  EXPECT_EQ(Request("carol", RequestOp::kTyping, {{"to", "bob"}}).code(), ErrorCode::kNotAllowed);
+  ASSERT_EQ(outbox_.published.size(), 1u);  // the error reply, and no typing event for bob
+  EXPECT_EQ(outbox_.published[0].payload["code"], "not_allowed");
+  ASSERT_TRUE(Request("carol", RequestOp::kContactRequest, {{"user", "bob"}}).ok());
+  EXPECT_EQ(Request("carol", RequestOp::kTyping, {{"to", "bob"}}).code(), ErrorCode::kNotAllowed);  // asked only
+  ASSERT_TRUE(Request("bob", RequestOp::kContactAccept, {{"user", "carol"}}).ok());
+  EXPECT_TRUE(Request("carol", RequestOp::kTyping, {{"to", "bob"}}).ok());
 }
 
 TEST_F(ContactServiceTest, PresenceOfConnectedUsersIsRetainedAndQueryable) {

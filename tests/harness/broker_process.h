@@ -37,6 +37,8 @@ class BrokerProcess {
   // SIGKILL: nothing runs, as in a crash or power cut of the process.
   void Kill();
   bool running() const { return process_.running(); }
+  // The broker's CPU time and memory so far.
+  ProcessUsage Usage() const { return process_.Usage(); }
 
   // Creates an account in the data folder through the same code chatctl uses. Only while stopped.
   std::string AddUserOffline(const std::string& user, const std::string& password, bool is_admin = false);

@@ -43,6 +43,31 @@ std::string ChildProcess::ReadLog() const {
   return text.str();
 }
 
+ProcessUsage ChildProcess::Usage() const {
+  ProcessUsage usage;
+  if (!running()) return usage;
+  std::string proc = "/proc/" + std::to_string(pid_);
+  std::ifstream stat(proc + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  std::size_t close_paren = line.rfind(')');
+  if (close_paren != std::string::npos) {
+    std::istringstream fields(line.substr(close_paren + 2));
+    std::string field;
+    double ticks = 0;
+    for (int index = 3; fields >> field && index <= 15; ++index) {
+      if (index == 14 || index == 15) ticks += std::stod(field);
+    }
+    usage.cpu_seconds = ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  std::ifstream status(proc + "/status");
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) usage.rss_kb = std::stol(line.substr(6));
+  }
+  return usage;
+}
+
 std::string ChildProcess::ExitedHow() {
   int status = 0;
   if (!running() || waitpid(pid_, &status, WNOHANG) != pid_) return "";

@@ -11,6 +11,12 @@
 
 namespace chat::harness {
 
+// What a running program has used so far, from /proc.
+struct ProcessUsage {
+  double cpu_seconds = 0;  // user + system
+  long rss_kb = 0;         // resident set size now
+};
+
 class ChildProcess {
  public:
   ChildProcess() = default;
@@ -23,6 +29,8 @@ class ChildProcess {
   // The program's output so far.
   std::string ReadLog() const;
   bool running() const { return pid_ > 0; }
+  // Zeros when not running.
+  ProcessUsage Usage() const;
   // When the child has exited since: how ("status 2", "killed by signal 9"), and it is reaped; else "".
   std::string ExitedHow();
   // SIGTERM, then SIGKILL after `grace`; the exit status, or 128 + signal. -1 when not running.

@@ -11,7 +11,7 @@ ChatTestClient::ChatTestClient(const std::string& uri, std::string user, std::st
 
 ChatTestClient::~ChatTestClient() { Disconnect(); }
 
-std::string ChatTestClient::Connect(const std::string& password, bool clean) {
+std::string ChatTestClient::Connect(const std::string& password, bool clean, std::optional<int> session_expiry) {
   auto builder = mqtt::connect_options_builder()
                      .mqtt_version(mqtt_version_)
                      .user_name(user_)
@@ -20,7 +20,8 @@ std::string ChatTestClient::Connect(const std::string& password, bool clean) {
                      .keep_alive_interval(std::chrono::seconds(keepalive_seconds_));
   if (mqtt_version_ == 5) {
     builder.clean_start(clean);
-    if (!clean) builder.properties({{mqtt::property::SESSION_EXPIRY_INTERVAL, 3600}});
+    if (!session_expiry && !clean) session_expiry = 3600;
+    if (session_expiry) builder.properties({{mqtt::property::SESSION_EXPIRY_INTERVAL, *session_expiry}});
   } else {
     builder.clean_session(clean);
   }
@@ -63,6 +64,15 @@ int ChatTestClient::Publish(const std::string& topic, const std::string& payload
     return static_cast<int>(token->get_reason_code());
   } catch (const mqtt::exception& e) {
     return e.get_reason_code() != 0 ? e.get_reason_code() : -1;
+  }
+}
+
+bool ChatTestClient::PublishNoWait(const std::string& topic, const std::string& payload) {
+  try {
+    client_->publish(mqtt::make_message(topic, payload, 0, false));
+    return true;
+  } catch (const mqtt::exception&) {
+    return false;
   }
 }
 

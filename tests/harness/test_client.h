@@ -27,8 +27,10 @@ class ChatTestClient {
   ChatTestClient(const std::string& uri, std::string user, std::string device, int mqtt_version = 5);
   ~ChatTestClient();
 
-  // Connects; returns "" or the error (e.g. "not authorized"). `clean` false keeps a persistent session.
-  std::string Connect(const std::string& password, bool clean = true);
+  // Connects; returns "" or the error (e.g. "not authorized"). `clean` false keeps a persistent session
+  // (MQTT 5: with a session expiry of an hour). `session_expiry` (MQTT 5) sets the expiry interval
+  // explicitly, e.g. clean start with a session that outlives the connection.
+  std::string Connect(const std::string& password, bool clean = true, std::optional<int> session_expiry = std::nullopt);
   // Connects with an explicit client id instead of "<user>:<device>".
   std::string ConnectAs(const std::string& client_id, const std::string& password);
   // Subscribes; true when the broker granted it.
@@ -38,6 +40,8 @@ class ChatTestClient {
   // Publishes and waits for the acknowledgement; returns the MQTT 5 reason code (0 = success, 0x10 = no
   // subscribers, 0x87 = not authorized) or -1 on a transport error.
   int Publish(const std::string& topic, const std::string& payload, int qos = 1);
+  // Publishes at QoS 0 without waiting (to pipeline requests); false when Paho refused it at once.
+  bool PublishNoWait(const std::string& topic, const std::string& payload);
   // Publishes to chat/v1/req/send; returns the reason code.
   int Send(const std::string& to, const std::string& text, const std::string& cmid);
 

@@ -753,7 +753,16 @@ TEST_F(PresenceTest, TypingReachesThePeerAndIsNeverStored) {
   ASSERT_TRUE(alice->WaitForType("ack"));
   ASSERT_TRUE(bob->WaitFor([](const Received& r) { return r.json.value("text", "") == "first"; }));
 
-  // Typing is no contact matter: any user may tell any user (as with messages).
+  // A stranger's typing reaches nobody (issue 18 item 12): carol is no contact of bob's.
+  EXPECT_EQ(carol->Publish("chat/v1/req/typing", R"({"to":"bob","rid":"t-stranger"})"), 0x87);
+  auto refused = carol->WaitForType("error");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ((*refused)["code"], "not_allowed");
+  EXPECT_EQ((*refused)["rid"], "t-stranger");
+  EXPECT_FALSE(bob->WaitFor(OfType("typing"), milliseconds(300)));
+
+  // Typing follows presence: contacts see each other typing.
+  MakeContacts(*alice, *bob);
   EXPECT_LT(alice->Publish("chat/v1/req/typing", R"({"to":"bob"})"), 0x80);
   auto typing = bob->WaitFor(OfType("typing"), seconds(5));
   ASSERT_TRUE(typing);
@@ -773,15 +782,17 @@ TEST_F(PresenceTest, TypingReachesThePeerAndIsNeverStored) {
     }
   }
 
-  // Not stored: sync and history hold the two messages only, with consecutive seqs.
+  // Not stored: sync holds the two messages and the two contact events only, with consecutive seqs.
   auto sync = Request(*bob, "sync", {{"after", 0}});
   ASSERT_EQ(Outcome(sync), "sync");
-  ASSERT_EQ((*sync)["events"].size(), 2u) << sync->dump();
-  EXPECT_EQ((*sync)["events"][0]["text"], "first");
-  EXPECT_EQ((*sync)["events"][0]["seq"], 1);
-  EXPECT_EQ((*sync)["events"][1]["text"], "second");
-  EXPECT_EQ((*sync)["events"][1]["seq"], 2);
-  EXPECT_EQ((*sync)["last_seq"], 2);
+  ASSERT_EQ((*sync)["events"].size(), 4u) << sync->dump();
+  std::vector<std::string> kinds;
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ((*sync)["events"][i]["seq"], i + 1);
+    kinds.push_back((*sync)["events"][i].value("text", (*sync)["events"][i].value("event", "")));
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"first", "incoming", "added", "second"}));
+  EXPECT_EQ((*sync)["last_seq"], 4);
   auto history = Request(*bob, "history", {{"peer", "alice"}});
   ASSERT_EQ(Outcome(history), "history");
   EXPECT_EQ((*history)["messages"].size(), 2u);
@@ -819,6 +830,7 @@ TEST_F(PresenceTest, TypingReachesThePeerAndIsNeverStored) {
 TEST_F(PresenceTest, TypingIsRateLimited) {
   auto alice = Device("alice", "phone");
   auto bob = Device("bob", "phone");
+  MakeContacts(*alice, *bob);
   auto started = SteadyClock::now();
   int accepted = 0;
   int refused = 0;

@@ -147,8 +147,8 @@ TEST(RocksDbStoreTest, GroupsMembersQueuesAndReadPositions) {
   EXPECT_EQ((*store->GetMessage(core::Conversation::Group("42"), 100))->text, "to the group");
   EXPECT_FALSE(store->GetMessage(Direct("bob", "alice"), 100)->has_value());  // tables stay apart
   EXPECT_EQ(*store->LastMessageId(core::Conversation::Group("42")), 100u);
-  EXPECT_EQ(*store->CountMessagesAfter(core::Conversation::Group("42"), 0, "alice", 10), 1u);
-  EXPECT_EQ(*store->CountMessagesAfter(core::Conversation::Group("42"), 0, "bob", 10), 0u);
+  EXPECT_EQ(store->CountMessagesAfter(core::Conversation::Group("42"), 0, "alice", 10, 0)->count, 1u);
+  EXPECT_EQ(store->CountMessagesAfter(core::Conversation::Group("42"), 0, "bob", 10, 0)->count, 0u);
   EXPECT_EQ(*store->GetReadPosition("bob", core::Conversation::Group("42")), 100u);
   EXPECT_EQ(*store->GetReadPosition("alice", core::Conversation::Group("42")), 0u);
 
@@ -176,6 +176,39 @@ TEST(RocksDbStoreTest, GroupsMembersQueuesAndReadPositions) {
   ASSERT_TRUE(store->Apply(removal).ok());
   EXPECT_EQ(store->CheckMember("42", "bob").code(), ErrorCode::kNotFound);
   EXPECT_TRUE(store->ListUserGroups("bob")->empty());
+}
+
+TEST(RocksDbStoreTest, PagesAndUnreadScansStopAtTheirByteBound) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  core::WriteSet writes;
+  for (core::MessageId id = 1; id <= 10; ++id) writes.messages.push_back(Message(id, "alice", "bob", std::string(1000, 'x')));
+  ASSERT_TRUE(store->Apply(writes).ok());
+  core::Conversation ab = Direct("alice", "bob");
+
+  core::HistoryQuery query;
+  query.limit = 10;
+  query.max_bytes = 2500;  // the third message passes it: three are read, the page has more
+  auto page = store->ReadConversation(ab, query);
+  ASSERT_EQ(page->messages.size(), 3u);
+  EXPECT_TRUE(page->more);
+  EXPECT_EQ(page->messages[0].id, 10u);
+  query.max_bytes = 1;  // however small the bound, one message is read
+  EXPECT_EQ(store->ReadConversation(ab, query)->messages.size(), 1u);
+  query.max_bytes = 0;
+  EXPECT_EQ(store->ReadConversation(ab, query)->messages.size(), 10u);
+
+  auto unread = store->CountMessagesAfter(ab, 0, "bob", 100, 2500);
+  EXPECT_EQ(unread->count, 3u);
+  EXPECT_FALSE(unread->complete);
+  EXPECT_GE(unread->bytes_read, 3000u);
+  auto all = store->CountMessagesAfter(ab, 0, "bob", 100, 0);
+  EXPECT_EQ(all->count, 10u);
+  EXPECT_TRUE(all->complete);
+  auto by_count = store->CountMessagesAfter(ab, 0, "bob", 10, 0);
+  EXPECT_EQ(by_count->count, 10u);
+  EXPECT_TRUE(by_count->complete);  // exactly `cap` messages: nothing was left out
+  EXPECT_FALSE(store->CountMessagesAfter(ab, 0, "bob", 9, 0)->complete);
 }
 
 TEST(KeyFormatTest, MessageKeysSortByIdWithinAConversation) {

@@ -264,9 +264,22 @@ function applyEventTo(s, event) {
 // ---------------------------------------------------------------------------------------------------
 // Requests
 
+// "12", or "12+" when the server stopped counting there.
+function unreadText(conversation) {
+  return `${conversation.unread}${conversation.unreadCapped ? '+' : ''}`;
+}
+
+// The server pages the list (newest first) once it passes its reply budget; a bounded number of pages.
+const MAX_CONVERSATION_PAGES = 20;
+
 async function refreshConversations(s) {
-  const reply = await s.conn.request('conversations');
-  for (const entry of reply.conversations ?? []) s.store.applyListEntry(entry);
+  let before = null;
+  for (let page = 0; page < MAX_CONVERSATION_PAGES; page++) {
+    const reply = await s.conn.request('conversations', before ? { before } : {});
+    for (const entry of reply.conversations ?? []) s.store.applyListEntry(entry);
+    if (!reply.more || !reply.next_before) break;
+    before = reply.next_before;
+  }
   scheduleRender(s);
 }
 
@@ -539,7 +552,7 @@ function render(s, options = {}) {
 function renderConversationList(s) {
   const items = s.store.sorted().map((conversation) => {
     const presence = conversation.peer ? presenceOf(s, conversation.peer) : null;
-    const label = [conversation.name, presenceText(presence), conversation.unread ? `${conversation.unread} unread` : '']
+    const label = [conversation.name, presenceText(presence), conversation.unread ? `${unreadText(conversation)} unread` : '']
       .filter(Boolean)
       .join(', ');
     const button = el(
@@ -555,7 +568,7 @@ function renderConversationList(s) {
       },
       conversation.peer ? presenceDot(presence) : el('span', { class: 'dot none', 'aria-hidden': 'true' }),
       el('span', { class: 'name', text: conversation.group ? `# ${conversation.name}` : conversation.name }),
-      conversation.unread ? el('span', { class: 'unread', text: String(conversation.unread) }) : null,
+      conversation.unread ? el('span', { class: 'unread', text: unreadText(conversation) }) : null,
     );
     return el('li', {}, button);
   });

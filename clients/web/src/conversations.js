@@ -16,6 +16,7 @@ export class Conversation {
     this.lastId = null; // newest message id known
     this.readUpTo = '0'; // this user's read position
     this.unread = 0;
+    this.unreadCapped = false; // the server stopped counting: at least `unread` are unread
     this.messages = new Map(); // id -> {id, from, text, ts, cmid}
     this.pending = new Map(); // cmid -> {cmid, text, state: 'sending'|'failed', error: {code, message}, since}
     this.historyLoaded = false; // the newest history page has been merged
@@ -63,6 +64,7 @@ export class ConversationStore {
     conversation.lastId = maxId(conversation.lastId, entry.last_id ?? null);
     conversation.readUpTo = entry.read_up_to ?? '0';
     conversation.unread = Math.min(UNREAD_CAP, Number(entry.unread) || 0);
+    conversation.unreadCapped = entry.unread_capped === true || conversation.unread >= UNREAD_CAP;
     return conversation;
   }
 
@@ -170,6 +172,7 @@ export class ConversationStore {
     conversation.readUpTo = upTo;
     if (conversation.lastId === null || compareIds(upTo, conversation.lastId) >= 0) {
       conversation.unread = 0;
+      conversation.unreadCapped = false;
     } else if (conversation.historyLoaded) {
       let unread = 0;
       for (const m of conversation.messages.values()) {

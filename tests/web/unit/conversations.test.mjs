@@ -81,6 +81,14 @@ test('the conversation list takes the server\'s read position and count, capped'
   assert.equal(store.find('u:bob').unread, UNREAD_CAP);
   assert.equal(store.find('g:7').name, 'Team');
   assert.deepEqual(store.sorted().map((c) => c.key), ['g:7', 'u:bob']);
+  assert.equal(store.find('u:bob').unreadCapped, true);
+  assert.equal(store.find('g:7').unreadCapped, false);
+  // The server stopped counting early (its scan budget): the count is a lower bound until read.
+  store.applyListEntry({ peer: 'carol', last_id: '80', read_up_to: '0', unread: 3, unread_capped: true });
+  assert.equal(store.find('u:carol').unreadCapped, true);
+  store.applyRead('u:carol', '80');
+  assert.equal(store.find('u:carol').unread, 0);
+  assert.equal(store.find('u:carol').unreadCapped, false);
 });
 
 test('group events rename the group and end or restore membership', () => {
