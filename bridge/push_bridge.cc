@@ -2,6 +2,8 @@
 // deliveries with backoff, results. See push_bridge.h for the threads and a job's life.
 #include "bridge/push_bridge.h"
 
+#include "clients/common/connect_retry.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -114,7 +116,7 @@ std::string PushBridge::Connect() {
                      .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30))
                      .finalize();
   try {
-    client_->connect(options)->wait();
+    clients::ConnectWithRetry(*client_, options);
   } catch (const mqtt::exception& e) {
     return "cannot connect to " + client_->get_server_uri() + " as " + client_->get_client_id() + ": " + e.what();
   }

@@ -39,6 +39,10 @@ std::string ReadLimits(const YAML::Node& node, const std::string& path, core::Li
                        [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<std::size_t>(n, k, 1, 1000, &limits->max_devices_per_user);
                        }},
+                      {"max_sessions_per_user",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::size_t>(n, k, 1, 10000, &limits->max_sessions_per_user);
+                       }},
                       {"max_keepalive_seconds",
                        [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<std::uint32_t>(n, k, 10, 3600, &limits->max_keepalive_seconds);
@@ -82,16 +86,28 @@ std::string ReadAuth(const YAML::Node& node, const std::string& path, core::Auth
                        [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<std::uint32_t>(n, k, 1, 1000, &auth->max_failed_logins);
                        }},
-                      {"lockout_seconds",
+                      {"failure_window_seconds",
                        [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::uint32_t>(n, k, 1, 86400, &auth->lockout_seconds);
+                         return ReadNumber<std::uint32_t>(n, k, 1, 86400, &auth->failure_window_seconds);
+                       }},
+                      {"throttled_checks_per_second",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<double>(n, k, 0.01, 1000, &auth->throttled_checks_per_second);
                        }},
                       {"credential_cache_entries",
                        [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<std::size_t>(n, k, 0, 10000000, &auth->credential_cache_entries);
                        }},
-                      {"max_hash_rounds_per_second", [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<double>(n, k, 1000, 1e9, &auth->max_hash_rounds_per_second);
+                      {"inline_hash_rounds_per_second",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<double>(n, k, 0, 1e9, &auth->inline_hash_rounds_per_second);
+                       }},
+                      {"hash_threads",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::uint32_t>(n, k, 1, 16, &auth->hash_threads);
+                       }},
+                      {"max_pending_checks", [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::size_t>(n, k, 1, 100000, &auth->max_pending_checks);
                        }}});
 }
 

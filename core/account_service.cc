@@ -6,7 +6,7 @@
 namespace chat::core {
 
 AccountService::AccountService(Store& store, const Clock& clock, const AuthSettings& settings,
-                               std::function<void(const std::string&)> on_credentials_changed)
+                               std::function<void(const std::string&, bool deleted)> on_credentials_changed)
     : store_(store), clock_(clock), settings_(settings), on_credentials_changed_(std::move(on_credentials_changed)) {}
 
 Status AccountService::CheckPassword(const std::string& password) const {
@@ -37,13 +37,13 @@ Status AccountService::SetPassword(const std::string& user_id, const std::string
   if (!hash.ok()) return hash.status();
   user->password = std::move(*hash);
   if (Status s = store_.PutUser(*user); !s.ok()) return s;
-  if (on_credentials_changed_) on_credentials_changed_(user_id);
+  if (on_credentials_changed_) on_credentials_changed_(user_id, /*deleted=*/false);
   return Status::Ok();
 }
 
 Status AccountService::DeleteUser(const std::string& user_id) {
   if (Status s = store_.DeleteUser(user_id); !s.ok()) return s;
-  if (on_credentials_changed_) on_credentials_changed_(user_id);
+  if (on_credentials_changed_) on_credentials_changed_(user_id, /*deleted=*/true);
   return Status::Ok();
 }
 

@@ -14,11 +14,12 @@
 namespace chat::core {
 
 // Not thread-safe; borrows `store` and `clock`. `on_credentials_changed` (may be empty) is told the
-// user id whenever a password changes or an account goes, so cached logins can be dropped.
+// user id whenever a password changes (deleted false) or an account goes (true), so cached logins and
+// sessions can be dropped.
 class AccountService {
  public:
   AccountService(Store& store, const Clock& clock, const AuthSettings& settings,
-                 std::function<void(const std::string&)> on_credentials_changed = {});
+                 std::function<void(const std::string&, bool deleted)> on_credentials_changed = {});
 
   // kInvalidArgument for a bad user id or empty password; kAlreadyExists if the user exists.
   Status AddUser(const std::string& user_id, const std::string& password, bool is_admin);
@@ -34,7 +35,7 @@ class AccountService {
   Store& store_;
   const Clock& clock_;
   AuthSettings settings_;
-  std::function<void(const std::string&)> on_credentials_changed_;
+  std::function<void(const std::string&, bool deleted)> on_credentials_changed_;
 };
 
 // Longest password accepted, in bytes; PBKDF2 cost grows with it. MQTT allows 65535.

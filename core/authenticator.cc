@@ -5,25 +5,64 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "core/account_service.h"
 #include "core/names.h"
 #include "core/password_hasher.h"
 
 namespace chat::core {
 namespace {
 
+// Checks one source address may have waiting for a hash thread; once it is throttled, one.
+constexpr std::size_t kMaxPendingPerAddress = 8;
+// Bounds the memory of the failure counters and of the remembered refusals; past it, expired entries
+// go, and if that is not enough, all of them (which only forgets throttling early).
+constexpr std::size_t kMaxTrackedKeys = 100000;
+
 Status Refused() { return Status::Error(ErrorCode::kNotAllowed, "bad user name or password"); }
+Status TryAgain() { return Status::Error(ErrorCode::kTryAgain, "checking the password; connect again shortly"); }
 
 }  // namespace
 
-Authenticator::Authenticator(Store& store, const Clock& clock, const AuthSettings& settings)
+std::uint32_t Authenticator::FailureCounts::Count(const std::string& key, std::int64_t now, std::int64_t window_ms) {
+  auto it = counts_.find(key);
+  if (it == counts_.end()) return 0;
+  if (now - it->second.start_ms >= window_ms) {
+    counts_.erase(it);
+    return 0;
+  }
+  return it->second.count;
+}
+
+void Authenticator::FailureCounts::Add(const std::string& key, std::int64_t now, std::int64_t window_ms) {
+  if (counts_.size() >= kMaxTrackedKeys && !counts_.count(key)) {
+    std::erase_if(counts_, [&](const auto& entry) { return now - entry.second.start_ms >= window_ms; });
+    if (counts_.size() >= kMaxTrackedKeys) counts_.clear();
+  }
+  Window& w = counts_[key];
+  if (w.count == 0 || now - w.start_ms >= window_ms) w = Window{0, now};
+  ++w.count;
+}
+
+Authenticator::Authenticator(Store& store, const Clock& clock, const AuthSettings& settings, PasswordChecker& checker)
     : store_(store),
       clock_(clock),
       settings_(settings),
-      hashing_budget_(clock, settings.max_hash_rounds_per_second, 2 * settings.max_hash_rounds_per_second) {
+      checker_(checker),
+      window_ms_(static_cast<std::int64_t>(settings.failure_window_seconds) * 1000),
+      inline_budget_(clock, settings.inline_hash_rounds_per_second, settings.inline_hash_rounds_per_second),
+      throttled_checks_(clock, settings.throttled_checks_per_second, 1) {
   if (RAND_bytes(cache_key_.data(), static_cast<int>(cache_key_.size())) != 1) {
     // Without a random key the cache would be predictable; run without it.
     settings_.credential_cache_entries = 0;
   }
+  // What an unknown name is checked against: the cost of a real account's hash, and no password matches
+  // it (its digest is all zeros).
+  std::string random(32, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(random.data()), static_cast<int>(random.size()));
+  dummy_hash_.iterations = settings.pbkdf2_iterations;
+  dummy_hash_.salt = random.substr(0, 16);
+  dummy_hash_.digest = std::string(32, '\0');
+  OPENSSL_cleanse(random.data(), random.size());
 }
 
 Authenticator::Digest Authenticator::CacheDigest(std::string_view user_id, std::string_view password) const {
@@ -39,66 +78,128 @@ Authenticator::Digest Authenticator::CacheDigest(std::string_view user_id, std::
   return digest;
 }
 
-bool Authenticator::IsLockedOut(const std::string& user_id) {
-  auto it = failures_.find(user_id);
-  if (it == failures_.end()) return false;
+std::uint64_t Authenticator::Epoch(const std::string& user_id) const {
+  auto it = epochs_.find(user_id);
+  return it == epochs_.end() ? 0 : it->second;
+}
+
+void Authenticator::Remember(const std::string& user_id, const Digest& digest, bool is_admin) {
+  if (settings_.credential_cache_entries == 0) return;
+  // A full cache is emptied rather than tracked per entry: refills cost one PBKDF2 per active user.
+  if (cache_.size() >= settings_.credential_cache_entries) cache_.clear();
+  cache_[user_id] = CachedLogin{digest, is_admin};
+}
+
+void Authenticator::RecordFailure(const std::string& user_id, const std::string& address, const Digest& digest) {
   std::int64_t now = clock_.MonotonicMillis();
-  if (now - it->second.window_start_ms >= static_cast<std::int64_t>(settings_.lockout_seconds) * 1000) {
-    failures_.erase(it);
+  account_failures_.Add(user_id, now, window_ms_);
+  address_failures_.Add(address, now, window_ms_);
+  node_failures_.Add("", now, window_ms_);
+  // The same wrong password again is refused without another check, for the rest of the window.
+  if (refused_.size() >= kMaxTrackedKeys) {
+    std::erase_if(refused_, [&](const auto& entry) { return entry.second.expires_ms <= now; });
+    if (refused_.size() >= kMaxTrackedKeys) refused_.clear();
+  }
+  refused_[Key(digest)] = Refusal{now + window_ms_, Epoch(user_id)};
+}
+
+void Authenticator::CollectOutcomes() {
+  for (const PasswordCheckOutcome& outcome : checker_.TakeOutcomes()) {
+    auto ticket = tickets_.find(outcome.ticket);
+    if (ticket == tickets_.end()) continue;
+    std::string key = std::move(ticket->second);
+    tickets_.erase(ticket);
+    auto found = pending_.find(key);
+    if (found == pending_.end()) continue;
+    Pending pending = std::move(found->second);
+    pending_.erase(found);
+    auto waiting = pending_per_address_.find(pending.address);
+    if (waiting != pending_per_address_.end() && --waiting->second == 0) pending_per_address_.erase(waiting);
+    if (pending.epoch != Epoch(pending.user_id)) continue;  // the password changed meanwhile
+    Digest digest;
+    std::copy(key.begin(), key.end(), digest.begin());
+    if (outcome.match && pending.exists) {
+      Remember(pending.user_id, digest, pending.is_admin);
+    } else {
+      RecordFailure(pending.user_id, pending.address, digest);
+    }
+  }
+}
+
+bool Authenticator::MayCheckInline(const std::string& user_id, const std::string& address, std::uint32_t iterations) {
+  if (settings_.inline_hash_rounds_per_second <= 0) return false;
+  std::int64_t now = clock_.MonotonicMillis();
+  if (account_failures_.Count(user_id, now, window_ms_) > 0 || address_failures_.Count(address, now, window_ms_) > 0) {
     return false;
   }
-  return it->second.count >= settings_.max_failed_logins;
+  if (node_failures_.Count("", now, window_ms_) >= settings_.max_failed_logins) return false;
+  return inline_budget_.TryAcquire("", iterations);
 }
 
-void Authenticator::RecordFailure(const std::string& user_id) {
-  Failures& f = failures_[user_id];
+void Authenticator::Enqueue(const std::string& user_id, const std::string& address, std::string_view password,
+                            const PasswordHash& hash, bool exists, bool is_admin, const Digest& digest) {
   std::int64_t now = clock_.MonotonicMillis();
-  if (f.count == 0 ||
-      now - f.window_start_ms >= static_cast<std::int64_t>(settings_.lockout_seconds) * 1000) {
-    f.count = 0;
-    f.window_start_ms = now;
-  }
-  ++f.count;
+  bool address_throttled = address_failures_.Count(address, now, window_ms_) >= settings_.max_failed_logins;
+  bool account_throttled = account_failures_.Count(user_id, now, window_ms_) >= settings_.max_failed_logins;
+  auto waiting = pending_per_address_.find(address);
+  std::size_t waiting_here = waiting == pending_per_address_.end() ? 0 : waiting->second;
+  if (waiting_here >= (address_throttled || account_throttled ? 1 : kMaxPendingPerAddress)) return;
+  if (pending_.size() >= settings_.max_pending_checks) return;
+  // A throttled address gets its checks per second whatever the account; on a throttled account each
+  // address gets its own, so the owner's attempts from elsewhere are not crowded out by a guesser's.
+  if (address_throttled && !throttled_checks_.TryAcquire("address\n" + address)) return;
+  if (account_throttled && !throttled_checks_.TryAcquire("account\n" + user_id + "\n" + address)) return;
+  std::uint64_t ticket = next_ticket_++;
+  if (!checker_.Submit(PasswordCheck{ticket, std::string(password), hash})) return;
+  tickets_.emplace(ticket, Key(digest));
+  pending_.emplace(Key(digest), Pending{user_id, address, Epoch(user_id), exists, is_admin});
+  ++pending_per_address_[address];
 }
 
-Result<Authenticator::Login> Authenticator::Authenticate(std::string_view user_id_view, std::string_view password) {
-  if (!ValidateUserId(user_id_view).ok()) return Refused();
+Result<Authenticator::Login> Authenticator::Authenticate(std::string_view user_id_view, std::string_view password,
+                                                         std::string_view address_view) {
+  CollectOutcomes();
+  // Such a name or password cannot belong to an account: answered at once, which tells nobody anything.
+  if (!ValidateUserId(user_id_view).ok() || password.size() > kMaxPasswordBytes) return Refused();
   std::string user_id(user_id_view);
+  std::string address(address_view);
+  Digest digest = CacheDigest(user_id, password);
 
   if (settings_.credential_cache_entries > 0) {
     auto cached = cache_.find(user_id);
-    if (cached != cache_.end()) {
-      Digest digest = CacheDigest(user_id, password);
-      if (CRYPTO_memcmp(digest.data(), cached->second.digest.data(), digest.size()) == 0) {
-        return Login{cached->second.is_admin};
-      }
+    if (cached != cache_.end() && CRYPTO_memcmp(digest.data(), cached->second.digest.data(), digest.size()) == 0) {
+      return Login{cached->second.is_admin};
     }
   }
-  if (IsLockedOut(user_id)) return Refused();
+  std::string key = Key(digest);
+  if (auto refused = refused_.find(key); refused != refused_.end()) {
+    if (refused->second.epoch == Epoch(user_id) && refused->second.expires_ms > clock_.MonotonicMillis()) {
+      return Refused();
+    }
+    refused_.erase(refused);
+  }
+  if (pending_.count(key)) return TryAgain();
 
   Result<UserRecord> user = store_.GetUser(user_id);
-  if (!user.ok()) {
-    if (user.status().code() == ErrorCode::kNotFound) return Refused();
-    return user.status();
-  }
-  // Too many uncached logins at once: refused unchecked (not counted as a failure); the client retries.
-  if (!hashing_budget_.TryAcquire("", user->password.iterations)) return Refused();
-  if (!VerifyPassword(password, user->password)) {
-    RecordFailure(user_id);
+  bool exists = user.ok();
+  if (!exists && user.status().code() != ErrorCode::kNotFound) return user.status();
+  const PasswordHash& hash = exists ? user->password : dummy_hash_;
+  bool is_admin = exists && user->is_admin;
+  if (MayCheckInline(user_id, address, hash.iterations)) {
+    if (VerifyPassword(password, hash) && exists) {
+      Remember(user_id, digest, is_admin);
+      return Login{is_admin};
+    }
+    RecordFailure(user_id, address, digest);
     return Refused();
   }
-  failures_.erase(user_id);
-  if (settings_.credential_cache_entries > 0) {
-    // A full cache is emptied rather than tracked per entry: refills cost one PBKDF2 per active user.
-    if (cache_.size() >= settings_.credential_cache_entries) cache_.clear();
-    cache_[user_id] = CachedLogin{CacheDigest(user_id, password), user->is_admin};
-  }
-  return Login{user->is_admin};
+  Enqueue(user_id, address, password, hash, exists, is_admin, digest);
+  return TryAgain();
 }
 
 void Authenticator::Forget(const std::string& user_id) {
   cache_.erase(user_id);
-  failures_.erase(user_id);
+  ++epochs_[user_id];
 }
 
 }  // namespace chat::core

@@ -3,11 +3,13 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "core/clock.h"
+#include "core/password_checker.h"
 #include "core/rate_limiter.h"
 #include "core/settings.h"
 #include "core/status.h"
@@ -15,23 +17,32 @@
 
 namespace chat::core {
 
-// PBKDF2 at a production iteration count costs tens of milliseconds, and logins run on the broker's
-// only thread. So a verified (user, password) pair is remembered as a keyed SHA-256 digest (the key is
-// random per process and never leaves memory), and a reconnect costs microseconds. Repeated failures
-// for one user lock that user's password checks for a while, so a guessing client cannot make the
-// broker spend its time hashing. Not thread-safe; borrows `store` and `clock`.
+// PBKDF2 at a production iteration count costs tens of milliseconds, and logins run on the broker's only
+// thread, where Mosquitto 2.0 must have the answer at once. So:
+// - a verified (user, password) pair is remembered as a keyed SHA-256 digest (the key is random per
+//   process and never leaves memory): a reconnect costs microseconds, and is never throttled;
+// - a first login is hashed on the broker thread only while nobody is failing to log in, within a small
+//   budget; otherwise the password goes to the hash threads and the client is told to come again
+//   (kTryAgain: the adapter closes the connection without a CONNACK, which MQTT clients retry), and the
+//   next attempt finds the outcome;
+// - failures are counted per account and per source address; past max_failed_logins, that address or
+//   (account, address) pair gets throttled_checks_per_second checks, and an address may have few checks
+//   waiting, so a guessing client can neither keep a thread hashing for others nor lock anyone out;
+// - an unknown name is checked against a dummy hash, so it is answered exactly like a wrong password.
+// Not thread-safe (broker thread only); borrows `store`, `clock` and `checker`.
 class Authenticator {
  public:
-  Authenticator(Store& store, const Clock& clock, const AuthSettings& settings);
+  Authenticator(Store& store, const Clock& clock, const AuthSettings& settings, PasswordChecker& checker);
 
   struct Login {
     bool is_admin = false;
   };
-  // Ok (with the account's role) for a known user with the right password; kNotAllowed otherwise,
-  // kIoError if the store failed. The message never says which part was wrong.
-  Result<Login> Authenticate(std::string_view user_id, std::string_view password);
+  // Ok (with the account's role) for a known user with the right password; kNotAllowed for a wrong name
+  // or password (the message never says which); kTryAgain while the check is pending or throttled;
+  // kIoError if the store failed. `address` is the client's source address.
+  Result<Login> Authenticate(std::string_view user_id, std::string_view password, std::string_view address);
 
-  // Forget cached credentials of `user_id` (after a password change or deletion).
+  // Forget cached credentials and checks in flight of `user_id` (after a password change or deletion).
   void Forget(const std::string& user_id);
 
  private:
@@ -40,22 +51,64 @@ class Authenticator {
     Digest digest;
     bool is_admin;
   };
-  struct Failures {
-    std::uint32_t count = 0;
-    std::int64_t window_start_ms = 0;
+  struct Pending {
+    std::string user_id;
+    std::string address;
+    std::uint64_t epoch = 0;
+    bool exists = false;  // false: checked against the dummy hash, so it fails
+    bool is_admin = false;
+  };
+  struct Refusal {
+    std::int64_t expires_ms = 0;
+    std::uint64_t epoch = 0;
+  };
+  // Failures per key in a window of failure_window_seconds.
+  class FailureCounts {
+   public:
+    std::uint32_t Count(const std::string& key, std::int64_t now, std::int64_t window_ms);
+    void Add(const std::string& key, std::int64_t now, std::int64_t window_ms);
+    void Erase(const std::string& key) { counts_.erase(key); }
+
+   private:
+    struct Window {
+      std::uint32_t count = 0;
+      std::int64_t start_ms = 0;
+    };
+    std::unordered_map<std::string, Window> counts_;
   };
 
   Digest CacheDigest(std::string_view user_id, std::string_view password) const;
-  bool IsLockedOut(const std::string& user_id);
-  void RecordFailure(const std::string& user_id);
+  static std::string Key(const Digest& digest) { return std::string(digest.begin(), digest.end()); }
+  std::uint64_t Epoch(const std::string& user_id) const;
+  // Applies the outcomes of finished background checks.
+  void CollectOutcomes();
+  void Remember(const std::string& user_id, const Digest& digest, bool is_admin);
+  void RecordFailure(const std::string& user_id, const std::string& address, const Digest& digest);
+  // Whether this check may run on the broker thread now (and takes its budget if so).
+  bool MayCheckInline(const std::string& user_id, const std::string& address, std::uint32_t iterations);
+  // Queues a background check, if the address, the account and the queue allow one now.
+  void Enqueue(const std::string& user_id, const std::string& address, std::string_view password,
+               const PasswordHash& hash, bool exists, bool is_admin, const Digest& digest);
 
   Store& store_;
   const Clock& clock_;
   AuthSettings settings_;
+  PasswordChecker& checker_;
+  std::int64_t window_ms_;
   std::array<unsigned char, 32> cache_key_;
+  PasswordHash dummy_hash_;
   std::unordered_map<std::string, CachedLogin> cache_;
-  std::unordered_map<std::string, Failures> failures_;
-  RateLimiter hashing_budget_;
+  std::unordered_map<std::string, Refusal> refused_;  // digest -> a checked wrong password
+  std::unordered_map<std::string, Pending> pending_;  // digest -> check in flight
+  std::unordered_map<std::uint64_t, std::string> tickets_;
+  std::unordered_map<std::string, std::size_t> pending_per_address_;
+  std::unordered_map<std::string, std::uint64_t> epochs_;
+  std::uint64_t next_ticket_ = 1;
+  FailureCounts account_failures_;
+  FailureCounts address_failures_;
+  FailureCounts node_failures_;
+  RateLimiter inline_budget_;
+  RateLimiter throttled_checks_;
 };
 
 }  // namespace chat::core

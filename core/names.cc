@@ -58,6 +58,13 @@ Status ValidateClientMessageId(std::string_view id) {
   return Status::Ok();
 }
 
+Status CheckSessionClientId(std::string_view client_id, bool clean_start) {
+  if (!clean_start && IsBrokerAssignedClientId(client_id)) {
+    return Status::Error(ErrorCode::kNotAllowed, "a broker-style client id cannot keep a session");
+  }
+  return Status::Ok();
+}
+
 Result<std::string> DeviceIdForClient(std::string_view user_id, std::string_view client_id) {
   if (IsBrokerAssignedClientId(client_id)) return std::string(client_id);
   if (client_id.size() <= user_id.size() + 1 || client_id.substr(0, user_id.size()) != user_id ||

@@ -32,4 +32,9 @@ Status ValidateClientMessageId(std::string_view client_message_id);
 // Returns the device id when `client_id` may be used by `user_id`, or kNotAllowed.
 Result<std::string> DeviceIdForClient(std::string_view user_id, std::string_view client_id);
 
+// kNotAllowed when a connection asks to keep a session (no clean start) under a broker-style "auto-..."
+// id: whoever chose it, the broker or a client, a kept session could be resumed by anyone who learns the
+// id. The broker assigns such ids only to clean-start connections anyway.
+Status CheckSessionClientId(std::string_view client_id, bool clean_start);
+
 }  // namespace chat::core

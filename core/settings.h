@@ -28,6 +28,10 @@ struct Limits {
   double send_burst = 100;
   // Devices (distinct client ids) one user may have connected at once. Default 10; 1..1000.
   std::size_t max_devices_per_user = 10;
+  // Sessions one user may hold in the broker, connected or not (an offline persistent session costs
+  // every message to that user a lookup and a queue entry). A new device past it ends the user's
+  // oldest offline session. Default 20; 1..10000.
+  std::size_t max_sessions_per_user = 20;
   // Longest MQTT keepalive a client may ask for, in seconds; 0 ("never time out") is refused too, so a
   // silent client cannot hold a connection forever. Default 300; 10..3600.
   std::uint32_t max_keepalive_seconds = 300;
@@ -83,18 +87,28 @@ struct AuthSettings {
   // PBKDF2-HMAC-SHA256 iterations for new password hashes. Default 210000; 1000..10000000.
   // Existing hashes keep the count they were made with.
   std::uint32_t pbkdf2_iterations = 210000;
-  // Failed logins for one user id within `lockout_seconds` before further attempts are refused
-  // without checking the password. Default 5; 1..1000.
+  // Failed logins of one account, or from one source address, within `failure_window_seconds` after
+  // which its password checks are throttled to `throttled_checks_per_second`. Never a lockout: the
+  // right password still gets in, only more slowly. Default 5; 1..1000.
   std::uint32_t max_failed_logins = 5;
   // Default 60; 1..86400.
-  std::uint32_t lockout_seconds = 60;
+  std::uint32_t failure_window_seconds = 60;
+  // Password checks per second for a throttled source address, and for each source address on a
+  // throttled account. Default 1; 0.01..1000.
+  double throttled_checks_per_second = 1;
   // Verified logins remembered in memory so a reconnect skips PBKDF2. Default 100000; 0..10000000.
   std::size_t credential_cache_entries = 100000;
-  // PBKDF2 rounds per second spent on logins not in that cache, all users together (bursts of twice
-  // that); logins beyond it are refused unchecked (clients retry), so knowing many user ids cannot make
-  // the broker spend its thread hashing. Default 2000000 (about 10 logins/s at 210000 rounds, a
-  // quarter of a core here); 1000..1000000000.
-  double max_hash_rounds_per_second = 2000000;
+  // PBKDF2 rounds per second the broker thread itself may spend on first logins, and only while no login
+  // is failing (no failure from that address or account, fewer than max_failed_logins node-wide in the
+  // window): a stock one-shot client then gets in on its first try. Every other check runs on the hash
+  // threads while the client reconnects. 0 keeps hashing off the broker thread entirely.
+  // Default 420000 (two first logins a second at 210000 rounds); 0..1000000000.
+  double inline_hash_rounds_per_second = 420000;
+  // Threads that check passwords off the broker thread. Default 1; 1..16.
+  std::uint32_t hash_threads = 1;
+  // Password checks waiting for a hash thread, all users together; more are told to come back.
+  // Default 256; 1..100000.
+  std::size_t max_pending_checks = 256;
 };
 
 

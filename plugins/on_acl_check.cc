@@ -1,7 +1,6 @@
 // MOSQ_EVT_ACL_CHECK: runs for every subscribe, every incoming publish and every delivery, so it is
 // a map lookup plus string compares and nothing more.
 #include <exception>
-#include <string>
 
 extern "C" {
 #include <mosquitto.h>
@@ -34,24 +33,11 @@ int OnAclCheck(int /*event*/, void* event_data, void* user_data) noexcept {
     auto* check = static_cast<mosquitto_evt_acl_check*>(event_data);
     core::TopicAccess access;
     if (check->topic == nullptr || !ToTopicAccess(check->access, &access)) return MOSQ_ERR_ACL_DENIED;
-    const core::Session* session = context->FindSession(check->client);
-    if (session == nullptr) {
-      // An offline persistent session: the broker asks whether to queue a message for it.
-      const char* username = mosquitto_client_username(check->client);
-      return username != nullptr && core::MayQueueForOfflineSession(username, access, check->topic)
-                 ? MOSQ_ERR_SUCCESS
-                 : MOSQ_ERR_ACL_DENIED;
-    }
-    if (auto subject = core::PresenceSubject(check->topic)) {
-      // Presence topics are published by the plugin only; watching one depends on contacts and groups.
-      bool watch = access == core::TopicAccess::kSubscribe || access == core::TopicAccess::kRead;
-      if (access == core::TopicAccess::kUnsubscribe) return MOSQ_ERR_SUCCESS;
-      return watch && context->chat->presence().MayWatch(session->user_id, std::string(*subject))
-                 ? MOSQ_ERR_SUCCESS
-                 : MOSQ_ERR_ACL_DENIED;
-    }
-    core::Identity who{session->user_id, session->is_admin, session->is_service};
-    return core::IsAllowed(who, access, check->topic, check->retain) ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+    const char* username = mosquitto_client_username(check->client);
+    return context->connections->MayAccess(check->client, username != nullptr ? username : "", access, check->topic,
+                                           check->retain)
+               ? MOSQ_ERR_SUCCESS
+               : MOSQ_ERR_ACL_DENIED;
   } catch (...) {
     return MOSQ_ERR_ACL_DENIED;
   }

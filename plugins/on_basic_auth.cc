@@ -1,5 +1,7 @@
-// MOSQ_EVT_BASIC_AUTH: admit known users with the right password and a client id bound to them.
-#include <cstdint>
+// MOSQ_EVT_BASIC_AUTH: fires once per CONNECT, before CONNACK. Reads the connection's credentials and
+// settings, asks core whether to admit it, and answers: SUCCESS, AUTH (CONNACK "not authorized") or,
+// while a password is checked off this thread, any other error, which makes Mosquitto 2.0 close the
+// connection without a CONNACK; MQTT clients retry, and by then the check has run.
 #include <exception>
 
 extern "C" {
@@ -8,7 +10,6 @@ extern "C" {
 #include <mosquitto_plugin.h>
 }
 
-#include "core/names.h"
 #include "plugins/broker_outbox.h"
 #include "plugins/event_handlers.h"
 #include "plugins/plugin_context.h"
@@ -21,29 +22,28 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
     auto* auth = static_cast<mosquitto_evt_basic_auth*>(event_data);
     if (auth->username == nullptr || auth->password == nullptr) return MOSQ_ERR_AUTH;  // no anonymous users
     const char* client_id = mosquitto_client_id(auth->client);
-    if (client_id == nullptr || !core::DeviceIdForClient(auth->username, client_id).ok()) return MOSQ_ERR_AUTH;
-    // Keepalive 0 never times out in Mosquitto 2.0.11 and max_keepalive does not bind MQTT 3.1.1
-    // clients, so a silent client could hold its connection forever.
-    int keepalive = mosquitto_client_keepalive(auth->client);
-    if (keepalive <= 0 || static_cast<std::uint32_t>(keepalive) > context->config.limits.max_keepalive_seconds) {
-      return MOSQ_ERR_AUTH;
-    }
-    auto login = context->authenticator->Authenticate(auth->username, auth->password);
-    if (!login.ok()) {
-      if (login.status().code() != core::ErrorCode::kNotAllowed) {
-        mosquitto_log_printf(MOSQ_LOG_ERR, "chat: login check failed: %s", login.status().ToString().c_str());
-      }
-      return MOSQ_ERR_AUTH;
-    }
-    core::Session session{auth->username, client_id, login->is_admin};
-    session.is_service = context->chat->push().IsServiceAccount(auth->username);
-    core::Status admitted = context->sessions->Admit(auth->client, std::move(session));
-    if (!admitted.ok()) return MOSQ_ERR_AUTH;
-    // Mosquitto 2.0 has no connect event: a successful login is the connect. If the CONNACK still fails,
-    // DISCONNECT follows and undoes it.
+    const char* address = mosquitto_client_address(auth->client);
+    core::LoginRequest request;
+    request.handle = auth->client;
+    request.username = auth->username;
+    request.password = auth->password;
+    request.client_id = client_id != nullptr ? client_id : "";
+    request.address = address != nullptr ? address : "";
+    request.keepalive_seconds = mosquitto_client_keepalive(auth->client);
+    request.clean_start = mosquitto_client_clean_session(auth->client);
+    request.protocol_version = mosquitto_client_protocol_version(auth->client);
+    request.reaper = context->reaper != nullptr && context->reaper->IsReaperLogin(auth->password);
     BrokerOutbox outbox;
-    context->chat->presence().OnConnected(auth->username, outbox);
-    return MOSQ_ERR_SUCCESS;
+    core::LoginDecision decision = context->connections->Login(request, outbox);
+    if (!decision.failure.ok()) {
+      mosquitto_log_printf(MOSQ_LOG_ERR, "chat: login check failed: %s", decision.failure.ToString().c_str());
+    }
+    context->EndSessions(auth->username, decision.sessions_to_end);
+    switch (decision.verdict) {
+      case core::LoginDecision::Verdict::kAdmit: return MOSQ_ERR_SUCCESS;
+      case core::LoginDecision::Verdict::kTryAgain: return MOSQ_ERR_UNKNOWN;
+      case core::LoginDecision::Verdict::kRefuse: return MOSQ_ERR_AUTH;
+    }
   } catch (const std::exception& e) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "chat: basic auth: %s", e.what());
   } catch (...) {

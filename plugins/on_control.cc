@@ -22,9 +22,9 @@ int OnControl(int /*event*/, void* event_data, void* user_data) noexcept {
   try {
     auto* context = static_cast<PluginContext*>(user_data);
     auto* control = static_cast<mosquitto_evt_control*>(event_data);
-    const core::Session* session = context->FindSession(control->client);
     // The ACL already limits this topic to admins; checked again because this handler changes accounts.
-    if (session == nullptr || !session->is_admin) return MOSQ_ERR_ACL_DENIED;
+    const core::Session* session = context->connections->Admin(control->client);
+    if (session == nullptr) return MOSQ_ERR_ACL_DENIED;
     std::string client_id = session->client_id;  // the session may go if the admin changes their own account
     std::string_view payload(static_cast<const char*>(control->payload), control->payloadlen);
     std::string response = core::RunAccountCommands(*context->accounts, payload);

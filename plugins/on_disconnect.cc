@@ -1,5 +1,5 @@
 // MOSQ_EVT_DISCONNECT: fires for every way a connection ends (clean, lost, keepalive expiry, takeover,
-// refused login) with no reason given in 2.0.11; a device that said "bye" first logged out cleanly.
+// refused login) with no reason given in 2.0.11; core knows whether the device said "bye" first.
 #include <exception>
 
 extern "C" {
@@ -18,13 +18,8 @@ int OnDisconnect(int /*event*/, void* event_data, void* user_data) noexcept {
   try {
     auto* context = static_cast<PluginContext*>(user_data);
     auto* disconnect = static_cast<mosquitto_evt_disconnect*>(event_data);
-    const core::Session* session = context->FindSession(disconnect->client);
-    if (session == nullptr) return MOSQ_ERR_SUCCESS;  // a refused login, or an account already kicked
-    std::string user_id = session->user_id;
-    bool clean = session->said_bye;
-    context->sessions->Remove(disconnect->client);
     BrokerOutbox outbox;
-    context->chat->presence().OnDisconnected(user_id, clean, outbox);
+    context->connections->Disconnected(disconnect->client, outbox);
   } catch (const std::exception& e) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "chat: disconnect: %s", e.what());
   } catch (...) {

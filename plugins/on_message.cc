@@ -24,13 +24,9 @@ int OnMessage(int /*event*/, void* event_data, void* user_data) noexcept {
     if (op == core::RequestOp::kUnknown) return MOSQ_ERR_SUCCESS;  // not ours; the ACL already vetted it
     // A request is never kept as a retained message: it would hold one user's text in the broker.
     message->retain = false;
-    const core::Session* session = context->FindSession(message->client);
-    if (session == nullptr) return MOSQ_ERR_ACL_DENIED;
-    if (op == core::RequestOp::kBye) context->sessions->MarkLoggingOut(message->client);
-    core::Caller caller{session->user_id, session->client_id, session->is_admin};
     BrokerOutbox outbox;
     std::string_view payload(static_cast<const char*>(message->payload), message->payloadlen);
-    core::Status status = context->chat->Handle(caller, op, payload, outbox);
+    core::Status status = context->connections->Request(message->client, op, payload, outbox);
     // A rejected request is dropped: MQTT 5 senders see PUBACK 0x87, everyone gets the error reply.
     return status.ok() ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
   } catch (const std::exception& e) {

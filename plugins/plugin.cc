@@ -1,6 +1,7 @@
 // The chat plugin's entry points: version, init (read config, build the context, register one callback
 // per event) and cleanup (unregister the same list, free the context).
 #include <exception>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -74,7 +75,20 @@ __attribute__((visibility("default"))) int mosquitto_plugin_init(mosquitto_plugi
       mosquitto_log_printf(MOSQ_LOG_ERR, "chat: bad config: %s", config.status().message().c_str());
       return MOSQ_ERR_INVAL;
     }
-    auto context = PluginContext::Create(*config);
+    // plugin_opt_local_listener HOST:PORT names a plain MQTT listener of this broker, through which
+    // offline sessions past a user's cap are ended; without it such logins are refused instead.
+    chat::plugin::LocalListener listener;
+    if (const char* local = FindOption(options, option_count, "local_listener")) {
+      std::string value(local);
+      auto colon = value.rfind(':');
+      int port = colon == std::string::npos ? 0 : std::atoi(value.c_str() + colon + 1);
+      if (colon == std::string::npos || port <= 0 || port > 65535) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "chat: plugin_opt_local_listener must be HOST:PORT, got %s", local);
+        return MOSQ_ERR_INVAL;
+      }
+      listener = {value.substr(0, colon), port};
+    }
+    auto context = PluginContext::Create(*config, listener);
     if (!context.ok()) {
       mosquitto_log_printf(MOSQ_LOG_ERR, "chat: cannot start: %s", context.status().ToString().c_str());
       return MOSQ_ERR_UNKNOWN;

@@ -7,12 +7,14 @@
 #include "storage/rocksdb_store.h"
 
 extern "C" {
+#include <mosquitto.h>
 #include <mosquitto_broker.h>
 }
 
 namespace chat::plugin {
 
-core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config::ServerConfig& config) {
+core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config::ServerConfig& config,
+                                                                   const LocalListener& listener) {
   auto context = std::make_unique<PluginContext>();
   context->config = config;
   std::error_code ec;
@@ -26,27 +28,42 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   context->store = std::move(*store);
   core::Result<core::MessageId> floor = context->store->LargestMessageId();
   if (!floor.ok()) return floor.status();
-  context->ids = std::make_unique<core::MessageIdGenerator>(context->clock, config.node_id, *floor);
-  context->chat = std::make_unique<core::ChatService>(*context->store, context->clock, *context->ids,
-                                                      context->config.limits, context->config.sync, context->config.presence,
-                                                      context->config.push);
+  const config::ServerConfig& settings = context->config;
+  context->ids = std::make_unique<core::MessageIdGenerator>(context->clock, settings.node_id, *floor);
+  context->chat = std::make_unique<core::ChatService>(*context->store, context->clock, *context->ids, settings.limits,
+                                                      settings.sync, settings.presence, settings.push);
   if (core::Status started = context->chat->Start(); !started.ok()) return started;
+  context->password_checker =
+      std::make_unique<core::ThreadedPasswordChecker>(settings.auth.hash_threads, settings.auth.max_pending_checks);
   context->authenticator =
-      std::make_unique<core::Authenticator>(*context->store, context->clock, context->config.auth);
-  context->sessions = std::make_unique<core::SessionRegistry>(config.limits.max_devices_per_user);
+      std::make_unique<core::Authenticator>(*context->store, context->clock, settings.auth, *context->password_checker);
+  context->sessions =
+      std::make_unique<core::SessionRegistry>(settings.limits.max_devices_per_user, settings.limits.max_sessions_per_user);
+  if (listener.port > 0) context->reaper = SessionReaper::Create(listener.host, listener.port);
+  context->connections = std::make_unique<core::ConnectionService>(
+      settings.limits, settings.push, *context->authenticator, *context->sessions, *context->chat,
+      /*can_end_sessions=*/context->reaper != nullptr);
   PluginContext* raw = context.get();
   context->accounts = std::make_unique<core::AccountService>(
-      *context->store, context->clock, context->config.auth, [raw](const std::string& user_id) {
+      *context->store, context->clock, settings.auth, [raw](const std::string& user_id, bool deleted) {
         // A deleted account or a changed password ends the user's live connections at once (as
         // Mosquitto's dynamic-security plugin does): they logged in with credentials that no longer hold.
-        raw->authenticator->Forget(user_id);
-        std::size_t connections = raw->sessions->RemoveUser(user_id);
-        mosquitto_kick_client_by_username(user_id.c_str(), false);
-        // The DISCONNECTs that follow find no session: account for the devices here.
         BrokerOutbox outbox;
-        for (std::size_t i = 0; i < connections; ++i) raw->chat->presence().OnDisconnected(user_id, true, outbox);
+        core::AccountChange change = raw->connections->CredentialsChanged(user_id, deleted, outbox);
+        mosquitto_kick_client_by_username(user_id.c_str(), false);
+        raw->EndSessions(user_id, change.sessions_to_end);
       });
   return context;
+}
+
+void PluginContext::EndSessions(const std::string& user_id, const std::vector<std::string>& client_ids) {
+  if (reaper == nullptr) return;
+  for (const std::string& client_id : client_ids) {
+    if (!reaper->End(user_id, client_id)) {
+      mosquitto_log_printf(MOSQ_LOG_WARNING, "chat: cannot end an offline session now (reaper queue full)");
+      return;
+    }
+  }
 }
 
 }  // namespace chat::plugin

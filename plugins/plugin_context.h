@@ -4,24 +4,37 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/server_config.h"
 #include "core/account_service.h"
 #include "core/authenticator.h"
 #include "core/chat_service.h"
 #include "core/clock.h"
+#include "core/connection_service.h"
 #include "core/message_id.h"
+#include "core/password_checker.h"
 #include "core/session_registry.h"
 #include "core/store.h"
+#include "plugins/session_reaper.h"
 
-struct mosquitto;
 typedef struct mosquitto_plugin_id_t mosquitto_plugin_id_t;
 
 namespace chat::plugin {
 
+// Where the session reaper reaches the broker: a plain MQTT listener of it ("" port 0: none).
+struct LocalListener {
+  std::string host;
+  int port = 0;
+};
+
 struct PluginContext {
   // Builds everything from `config`; fails (naming the reason) if the store cannot be opened.
-  static core::Result<std::unique_ptr<PluginContext>> Create(const config::ServerConfig& config);
+  static core::Result<std::unique_ptr<PluginContext>> Create(const config::ServerConfig& config,
+                                                             const LocalListener& listener);
+
+  // Hands offline sessions of `user_id` to the reaper (nothing without one).
+  void EndSessions(const std::string& user_id, const std::vector<std::string>& client_ids);
 
   mosquitto_plugin_id_t* plugin_id = nullptr;
   config::ServerConfig config;
@@ -29,12 +42,14 @@ struct PluginContext {
   std::unique_ptr<core::Store> store;
   std::unique_ptr<core::MessageIdGenerator> ids;
   std::unique_ptr<core::ChatService> chat;
+  // Declared before the authenticator that uses it, so it outlives it (its threads are joined last).
+  std::unique_ptr<core::ThreadedPasswordChecker> password_checker;
   std::unique_ptr<core::Authenticator> authenticator;
-  std::unique_ptr<core::AccountService> accounts;
   // The connections this plugin admitted, keyed by the broker's `struct mosquitto *`.
   std::unique_ptr<core::SessionRegistry> sessions;
-
-  const core::Session* FindSession(const mosquitto* client) const { return sessions->Find(client); }
+  std::unique_ptr<SessionReaper> reaper;  // null without a local listener
+  std::unique_ptr<core::ConnectionService> connections;
+  std::unique_ptr<core::AccountService> accounts;
 };
 
 }  // namespace chat::plugin

@@ -14,6 +14,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "clients/common/connect_retry.h"
 #include "config/server_config.h"
 #include "core/account_commands.h"
 #include "core/account_service.h"
@@ -75,7 +76,7 @@ json RunOnline(const Options& options, const json& commands) {
                      .connect_timeout(std::chrono::seconds(10))
                      .finalize();
   client.start_consuming();
-  client.connect(connect)->wait();
+  chat::clients::ConnectWithRetry(client, connect);
   std::string response_topic(chat::core::kAccountsControlResponseTopic);
   client.subscribe(response_topic, 1)->wait();
   client.publish(mqtt::make_message(std::string(chat::core::kAccountsControlTopic), commands.dump(), 1, false))->wait();

@@ -25,6 +25,7 @@
 #include <mqtt/async_client.h>
 #include <nlohmann/json.hpp>
 
+#include "clients/common/connect_retry.h"
 #include "core/names.h"
 #include "core/topic_format.h"
 
@@ -146,7 +147,7 @@ class ChatSession {
     client_.start_consuming();
     std::string where = options_.host + ":" + std::to_string(options_.port);
     try {
-      client_.connect(connect)->wait();
+      chat::clients::ConnectWithRetry(client_, connect);
     } catch (const mqtt::exception& e) {
       // Paho 1.2 reports a refused MQTT 5 CONNACK's reason in the return code, not the reason code.
       auto refused = [](int code) {
@@ -155,8 +156,8 @@ class ChatSession {
       };
       if (refused(e.get_return_code()) || refused(e.get_reason_code())) {
         // The server deliberately does not say which of these it was.
-        throw ConnectionError("login to " + where + " refused: wrong user or password, bad device id, or the " +
-                              "account is locked out after failed logins");
+        throw ConnectionError("login to " + where + " refused: wrong user or password, bad device id, or too " +
+                              "many sessions or devices");
       }
       throw ConnectionError("cannot connect to " + where + ": " + e.what());
     }

@@ -43,6 +43,13 @@ TEST(ServerConfigTest, ShippedConfigParsesAndStatesTheDefaults) {
   EXPECT_EQ(shipped->push.lease_seconds, defaults->push.lease_seconds);
   EXPECT_EQ(shipped->auth.pbkdf2_iterations, defaults->auth.pbkdf2_iterations);
   EXPECT_EQ(shipped->auth.credential_cache_entries, defaults->auth.credential_cache_entries);
+  EXPECT_EQ(shipped->auth.max_failed_logins, defaults->auth.max_failed_logins);
+  EXPECT_EQ(shipped->auth.failure_window_seconds, defaults->auth.failure_window_seconds);
+  EXPECT_EQ(shipped->auth.throttled_checks_per_second, defaults->auth.throttled_checks_per_second);
+  EXPECT_EQ(shipped->auth.inline_hash_rounds_per_second, defaults->auth.inline_hash_rounds_per_second);
+  EXPECT_EQ(shipped->auth.hash_threads, defaults->auth.hash_threads);
+  EXPECT_EQ(shipped->auth.max_pending_checks, defaults->auth.max_pending_checks);
+  EXPECT_EQ(shipped->limits.max_reply_bytes, defaults->limits.max_reply_bytes);
 }
 
 TEST(ServerConfigTest, ReadsEverySetting) {
@@ -58,8 +65,12 @@ limits:
 auth:
   pbkdf2_iterations: 5000
   max_failed_logins: 3
-  lockout_seconds: 10
+  failure_window_seconds: 10
+  throttled_checks_per_second: 0.5
   credential_cache_entries: 0
+  inline_hash_rounds_per_second: 0
+  hash_threads: 2
+  max_pending_checks: 10
 )",
                                   "/base");
   ASSERT_TRUE(config.ok()) << config.status().message();
@@ -71,6 +82,11 @@ auth:
   EXPECT_DOUBLE_EQ(config->limits.send_rate_per_second, 2.5);
   EXPECT_EQ(config->auth.pbkdf2_iterations, 5000u);
   EXPECT_EQ(config->auth.credential_cache_entries, 0u);
+  EXPECT_EQ(config->auth.failure_window_seconds, 10u);
+  EXPECT_DOUBLE_EQ(config->auth.throttled_checks_per_second, 0.5);
+  EXPECT_DOUBLE_EQ(config->auth.inline_hash_rounds_per_second, 0);
+  EXPECT_EQ(config->auth.hash_threads, 2u);
+  EXPECT_EQ(config->auth.max_pending_checks, 10u);
 }
 
 TEST(ServerConfigTest, ErrorsNameTheKeyAndTheProblem) {

@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <utility>
+#include <vector>
+
+#include "core/password_hasher.h"
 
 #include "core/account_service.h"
 #include "storage/rocksdb_store.h"
@@ -12,78 +16,166 @@
 namespace chat::core {
 namespace {
 
+// Runs the checks the authenticator hands over when the test says so, on the test's thread.
+class ManualChecker final : public PasswordChecker {
+ public:
+  bool Submit(PasswordCheck check) override {
+    if (queued_.size() >= capacity) return false;
+    ++submitted;
+    queued_.push_back(std::move(check));
+    return true;
+  }
+  std::vector<PasswordCheckOutcome> TakeOutcomes() override { return std::exchange(done_, {}); }
+  void RunAll() {
+    for (PasswordCheck& check : queued_) done_.push_back({check.ticket, VerifyPassword(check.password, check.hash)});
+    queued_.clear();
+  }
+  std::size_t queued() const { return queued_.size(); }
+  std::size_t capacity = 1000;
+  std::size_t submitted = 0;
+
+ private:
+  std::vector<PasswordCheck> queued_;
+  std::vector<PasswordCheckOutcome> done_;
+};
+
 class AuthenticatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = std::move(*storage::RocksDbStore::Open(dir_.path(), Durability::kProcessCrash));
     settings_.pbkdf2_iterations = 1000;
     settings_.max_failed_logins = 3;
-    settings_.lockout_seconds = 60;
-    auth_ = std::make_unique<Authenticator>(*store_, clock_, settings_);
+    settings_.failure_window_seconds = 60;
+    settings_.throttled_checks_per_second = 1;
+    settings_.inline_hash_rounds_per_second = 1e6;
+    Rebuild();
     accounts_ = std::make_unique<AccountService>(*store_, clock_, settings_,
-                                                 [this](const std::string& user) { auth_->Forget(user); });
+                                                 [this](const std::string& user, bool) { auth_->Forget(user); });
     ASSERT_TRUE(accounts_->AddUser("alice", "right", false).ok());
     ASSERT_TRUE(accounts_->AddUser("root1", "admin-pw", true).ok());
+  }
+  void Rebuild() { auth_ = std::make_unique<Authenticator>(*store_, clock_, settings_, checker_); }
+  ErrorCode Login(const char* user, const char* password, const char* address = "10.0.0.1") {
+    return auth_->Authenticate(user, password, address).status().code();
   }
 
   testing::TempDir dir_;
   FakeClock clock_;
   AuthSettings settings_;
+  ManualChecker checker_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<AccountService> accounts_;
 };
 
 TEST_F(AuthenticatorTest, KnownUserWithTheRightPasswordIsAdmitted) {
-  auto login = auth_->Authenticate("alice", "right");
+  auto login = auth_->Authenticate("alice", "right", "10.0.0.1");
   ASSERT_TRUE(login.ok());
   EXPECT_FALSE(login->is_admin);
-  EXPECT_TRUE(auth_->Authenticate("root1", "admin-pw")->is_admin);
-  EXPECT_TRUE(auth_->Authenticate("alice", "right").ok());  // second time from the cache
+  EXPECT_TRUE(auth_->Authenticate("root1", "admin-pw", "10.0.0.1")->is_admin);
+  EXPECT_EQ(Login("alice", "right"), ErrorCode::kOk);  // second time from the cache
+  EXPECT_EQ(checker_.submitted, 0u);                   // quiet: checked on the spot
 }
 
 TEST_F(AuthenticatorTest, WrongPasswordUnknownUserAndBadNamesAreRefused) {
-  EXPECT_EQ(auth_->Authenticate("alice", "wrong").status().code(), ErrorCode::kNotAllowed);
-  EXPECT_EQ(auth_->Authenticate("alice", "").status().code(), ErrorCode::kNotAllowed);
-  EXPECT_EQ(auth_->Authenticate("nobody", "right").status().code(), ErrorCode::kNotAllowed);
-  EXPECT_EQ(auth_->Authenticate("a/b", "right").status().code(), ErrorCode::kNotAllowed);
-  EXPECT_EQ(auth_->Authenticate("", "").status().code(), ErrorCode::kNotAllowed);
+  EXPECT_EQ(Login("alice", "wrong", "10.0.0.1"), ErrorCode::kNotAllowed);
+  EXPECT_EQ(Login("nobody", "right", "10.0.0.2"), ErrorCode::kNotAllowed);
+  EXPECT_EQ(Login("a/b", "right"), ErrorCode::kNotAllowed);
+  EXPECT_EQ(Login("", ""), ErrorCode::kNotAllowed);
+  EXPECT_EQ(Login("alice", std::string(1025, 'x').c_str()), ErrorCode::kNotAllowed);
 }
 
 TEST_F(AuthenticatorTest, CachedLoginDoesNotAdmitAnotherPassword) {
-  ASSERT_TRUE(auth_->Authenticate("alice", "right").ok());
-  EXPECT_FALSE(auth_->Authenticate("alice", "right2").ok());
+  ASSERT_EQ(Login("alice", "right"), ErrorCode::kOk);
+  EXPECT_EQ(Login("alice", "right2"), ErrorCode::kNotAllowed);
 }
 
-TEST_F(AuthenticatorTest, RepeatedFailuresLockTheAccountForAWhile) {
-  for (int i = 0; i < 3; ++i) EXPECT_FALSE(auth_->Authenticate("alice", "guess").ok());
-  EXPECT_FALSE(auth_->Authenticate("alice", "right").ok());  // locked out, even with the right password
-  clock_.Advance(60 * 1000);
-  EXPECT_TRUE(auth_->Authenticate("alice", "right").ok());
+TEST_F(AuthenticatorTest, AfterAFailureFirstLoginsAreCheckedOffTheBrokerThread) {
+  EXPECT_EQ(Login("alice", "wrong", "10.0.0.1"), ErrorCode::kNotAllowed);  // quiet until now: inline
+  // The same address again: the check is handed over and the client told to come again.
+  EXPECT_EQ(Login("root1", "admin-pw", "10.0.0.1"), ErrorCode::kTryAgain);
+  EXPECT_EQ(Login("root1", "admin-pw", "10.0.0.1"), ErrorCode::kTryAgain);  // one check per attempt pair
+  EXPECT_EQ(checker_.submitted, 1u);
+  checker_.RunAll();
+  EXPECT_EQ(Login("root1", "admin-pw", "10.0.0.1"), ErrorCode::kOk);
+  // The same wrong password again is refused from memory, with no check.
+  EXPECT_EQ(Login("alice", "wrong", "10.0.0.1"), ErrorCode::kNotAllowed);
+  EXPECT_EQ(checker_.submitted, 1u);
 }
 
-TEST_F(AuthenticatorTest, UncachedLoginsBeyondTheHashingBudgetAreRefusedUnchecked) {
-  settings_.max_hash_rounds_per_second = 1000;  // one login's worth per second, bursts of two
-  auth_ = std::make_unique<Authenticator>(*store_, clock_, settings_);
-  EXPECT_TRUE(auth_->Authenticate("alice", "right").ok());
-  EXPECT_TRUE(auth_->Authenticate("root1", "admin-pw").ok());
-  auth_ = std::make_unique<Authenticator>(*store_, clock_, settings_);
-  EXPECT_TRUE(auth_->Authenticate("alice", "right").ok());
-  EXPECT_TRUE(auth_->Authenticate("root1", "admin-pw").ok());
-  EXPECT_FALSE(auth_->Authenticate("alice", "wrong").ok());  // out of budget: no hashing at all
-  EXPECT_TRUE(auth_->Authenticate("alice", "right").ok());    // cached logins need no budget
+TEST_F(AuthenticatorTest, AnUnknownNameIsAnsweredExactlyLikeAWrongPassword) {
+  EXPECT_EQ(Login("alice", "wrong-0", "10.0.0.9"), ErrorCode::kNotAllowed);  // makes the address suspect
+  std::vector<ErrorCode> unknown;
+  std::vector<ErrorCode> wrong;
+  for (int i = 0; i < 2; ++i) {
+    unknown.push_back(Login("ghost", "pw", "10.0.0.9"));
+    wrong.push_back(Login("alice", "wrong-1", "10.0.0.9"));
+    checker_.RunAll();
+  }
+  EXPECT_EQ(unknown, (std::vector<ErrorCode>{ErrorCode::kTryAgain, ErrorCode::kNotAllowed}));
+  EXPECT_EQ(unknown, wrong);
+  EXPECT_EQ(checker_.submitted, 2u);  // the unknown name was hashed too (against a dummy)
+}
+
+TEST_F(AuthenticatorTest, GuessingIsThrottledPerAddressButTheRightPasswordStillGetsIn) {
+  const char* guesser = "10.6.6.6";
+  int checks_started = 0;
+  for (int i = 0; i < 20; ++i) {
+    std::size_t before = checker_.submitted;
+    ErrorCode code = Login("alice", ("guess-" + std::to_string(i)).c_str(), guesser);
+    EXPECT_NE(code, ErrorCode::kOk);
+    checks_started += checker_.submitted > before || code == ErrorCode::kNotAllowed;
+    checker_.RunAll();
+  }
+  // 3 failures make the address throttled: from then on one check per second at most.
+  EXPECT_LE(checks_started, 4);
+  // The owner, from elsewhere, is not locked out: a check of their own, then in.
+  EXPECT_EQ(Login("alice", "right", "192.168.1.5"), ErrorCode::kTryAgain);
+  checker_.RunAll();
+  EXPECT_EQ(Login("alice", "right", "192.168.1.5"), ErrorCode::kOk);
+  // Even from the guesser's address the right password gets in once it is that address's turn.
+  ASSERT_TRUE(accounts_->SetPassword("root1", "admin-pw").ok());
   clock_.Advance(1000);
-  EXPECT_FALSE(auth_->Authenticate("root1", "wrong").ok());
-  EXPECT_TRUE(auth_->Authenticate("root1", "admin-pw").ok());  // not locked out by the refusal above
+  EXPECT_EQ(Login("root1", "admin-pw", guesser), ErrorCode::kTryAgain);
+  checker_.RunAll();
+  EXPECT_EQ(Login("root1", "admin-pw", guesser), ErrorCode::kOk);
+}
+
+TEST_F(AuthenticatorTest, ABusyAddressHasFewChecksWaitingAndTheQueueIsBounded) {
+  settings_.inline_hash_rounds_per_second = 0;
+  Rebuild();
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(Login("alice", ("w" + std::to_string(i)).c_str(), "10.0.0.1"), ErrorCode::kTryAgain);
+  EXPECT_EQ(checker_.queued(), 8u);  // at most 8 waiting per address
+  checker_.capacity = 8;  // the hash threads' queue is full
+  EXPECT_EQ(Login("root1", "admin-pw", "10.0.0.2"), ErrorCode::kTryAgain);
+  EXPECT_EQ(checker_.queued(), 8u);
+}
+
+TEST_F(AuthenticatorTest, FirstLoginsBeyondTheInlineBudgetGoToTheHashThreads) {
+  settings_.inline_hash_rounds_per_second = 1000;  // one login's worth per second
+  Rebuild();
+  EXPECT_EQ(Login("alice", "right"), ErrorCode::kOk);
+  EXPECT_EQ(Login("root1", "admin-pw"), ErrorCode::kTryAgain);
+  checker_.RunAll();
+  EXPECT_EQ(Login("root1", "admin-pw"), ErrorCode::kOk);
+  settings_.inline_hash_rounds_per_second = 0;  // never on the broker thread
+  Rebuild();
+  EXPECT_EQ(Login("alice", "right"), ErrorCode::kTryAgain);
 }
 
 TEST_F(AuthenticatorTest, PasswordChangeAndDeletionTakeEffectAtOnce) {
-  ASSERT_TRUE(auth_->Authenticate("alice", "right").ok());
+  ASSERT_EQ(Login("alice", "right"), ErrorCode::kOk);
   ASSERT_TRUE(accounts_->SetPassword("alice", "new").ok());
-  EXPECT_FALSE(auth_->Authenticate("alice", "right").ok());
-  EXPECT_TRUE(auth_->Authenticate("alice", "new").ok());
-  ASSERT_TRUE(accounts_->DeleteUser("alice").ok());
-  EXPECT_FALSE(auth_->Authenticate("alice", "new").ok());
+  EXPECT_EQ(Login("alice", "right"), ErrorCode::kNotAllowed);
+  EXPECT_EQ(Login("alice", "new", "10.0.0.2"), ErrorCode::kTryAgain);  // a failure from .1 was just seen
+  ASSERT_TRUE(accounts_->SetPassword("alice", "newer").ok());  // while that check is in flight
+  checker_.RunAll();
+  EXPECT_EQ(Login("alice", "new", "10.0.0.2"), ErrorCode::kTryAgain);  // its outcome was dropped
+  ASSERT_TRUE(accounts_->DeleteUser("alice").ok());  // while the next one is in flight
+  checker_.RunAll();
+  EXPECT_EQ(Login("alice", "newer", "10.0.0.2"), ErrorCode::kTryAgain);
+  checker_.RunAll();
+  EXPECT_EQ(Login("alice", "newer", "10.0.0.2"), ErrorCode::kNotAllowed);
 }
 
 TEST(AccountServiceTest, RejectsBadNamesDuplicatesAndEmptyPasswords) {

@@ -52,3 +52,16 @@ TEST(NamesTest, ClientMessageIds) {
 
 }  // namespace
 }  // namespace chat::core
+
+namespace chat::core {
+namespace {
+
+TEST(NamesTest, BrokerStyleClientIdsKeepNoSession) {
+  const char* id = "auto-0A1B2C3D-4E5F-6071-8293-A4B5C6D7E8F9";
+  EXPECT_TRUE(CheckSessionClientId(id, /*clean_start=*/true).ok());
+  EXPECT_EQ(CheckSessionClientId(id, /*clean_start=*/false).code(), ErrorCode::kNotAllowed);
+  EXPECT_TRUE(CheckSessionClientId("alice:phone", /*clean_start=*/false).ok());
+}
+
+}  // namespace
+}  // namespace chat::core

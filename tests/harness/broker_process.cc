@@ -80,13 +80,18 @@ BrokerProcess::~BrokerProcess() {
 
 void BrokerProcess::WriteConfigs() {
   std::ofstream chat(chat_config_path());
-  chat << "data_dir: " << data_dir() << "\nauth:\n  pbkdf2_iterations: 1000\n";
+  std::map<std::string, std::string> auth = {{"pbkdf2_iterations", "1000"},
+                                             {"inline_hash_rounds_per_second", "100000000"}};
+  for (const auto& [key, value] : options_.auth) auth[key] = value;
+  chat << "data_dir: " << data_dir() << "\nauth:\n";
+  for (const auto& [key, value] : auth) chat << "  " << key << ": " << value << "\n";
   if (!options_.extra_yaml.empty()) chat << options_.extra_yaml << "\n";
   chat.close();
 
   std::string conf = ReadFile(SourceConfigDir() + "/mosquitto.conf.in");
   ReplaceAll(&conf, "@USER@", CurrentUserName());
   ReplaceAll(&conf, "@BIND_ADDRESS@", "127.0.0.1");
+  ReplaceAll(&conf, "@LOCAL_ADDRESS@", "127.0.0.1");
   ReplaceAll(&conf, "@MQTT_PORT@", std::to_string(mqtt_port_));
   ReplaceAll(&conf, "@WS_PORT@", std::to_string(ws_port_));
   ReplaceAll(&conf, "@PLUGIN@", PluginPath());

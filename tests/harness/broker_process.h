@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
 
 #include "tests/harness/child_process.h"
@@ -13,11 +14,14 @@ namespace chat::harness {
 struct BrokerOptions {
   // Load the chat plugin (false: bare Mosquitto with anonymous access, for comparisons).
   bool with_plugin = true;
-  // YAML appended to the generated chat config (e.g. "limits:\n  max_message_chars: 10\n").
-  // The harness sets data_dir and a low pbkdf2_iterations so tests stay fast.
-  std::string extra_yaml;
+  // YAML appended to the generated chat config (e.g. "limits:\n  max_message_chars: 10\n"), without an
+  // auth section: the harness writes that one (see `auth`).
+  std::string extra_yaml = {};
+  // Settings of the auth section, over the harness's own: a low pbkdf2_iterations so tests stay fast,
+  // and an inline hashing budget that checks those cheap first logins on the spot.
+  std::map<std::string, std::string> auth = {};
   // Lines appended to the generated mosquitto.conf.
-  std::string extra_mosquitto_conf;
+  std::string extra_mosquitto_conf = {};
 };
 
 class BrokerProcess {

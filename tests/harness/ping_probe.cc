@@ -4,10 +4,14 @@
 #include <cstdio>
 #include <memory>
 
-#include "tests/harness/raw_mqtt_client.h"
+#include "clients/common/raw_mqtt_client.h"
 
 namespace chat::harness {
 namespace {
+
+using clients::ConnectOutcome;
+using clients::ConnectOutcomeName;
+using clients::RawMqttClient;
 
 constexpr auto kPingTimeout = std::chrono::seconds(30);
 

@@ -1,5 +1,7 @@
 #include "tests/harness/test_client.h"
 
+#include "clients/common/connect_retry.h"
+
 namespace chat::harness {
 
 ChatTestClient::ChatTestClient(const std::string& uri, std::string user, std::string device, int mqtt_version)
@@ -26,7 +28,7 @@ std::string ChatTestClient::Connect(const std::string& password, bool clean, std
     builder.clean_session(clean);
   }
   try {
-    client_->connect(builder.finalize())->wait();
+    clients::ConnectWithRetry(*client_, builder.finalize());
     return "";
   } catch (const mqtt::exception& e) {
     return e.what();

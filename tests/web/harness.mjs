@@ -106,13 +106,21 @@ export class ChatServer {
     await stopChild(this.broker);
   }
 
-  // Publishes requests as `user` with the stock mosquitto_pub, one payload per line.
+  // Publishes requests as `user` with the stock mosquitto_pub, one payload per line. While logins are
+  // failing the server checks a first login off its event loop and closes the connection without a
+  // CONNACK; mosquitto_pub gives up on that ("connection was lost"), so run it again, as a person would
+  // (lines carrying a cmid are stored once however often they are sent).
   publishLines(user, password, topic, lines) {
-    const result = spawnSync(
-      'mosquitto_pub',
-      ['-h', '127.0.0.1', '-p', String(this.mqttPort), '-u', user, '-P', password, '-i', `${user}:cli`, '-q', '1', '-t', topic, '-l'],
-      { input: lines.join('\n') + '\n', encoding: 'utf8', timeout: 60000 },
-    );
+    let result;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      result = spawnSync(
+        'mosquitto_pub',
+        ['-h', '127.0.0.1', '-p', String(this.mqttPort), '-u', user, '-P', password, '-i', `${user}:cli`, '-q', '1', '-t', topic, '-l'],
+        { input: lines.join('\n') + '\n', encoding: 'utf8', timeout: 60000 },
+      );
+      if (result.status === 0 || !/connection was lost/i.test(result.stderr)) break;
+      spawnSync('sleep', ['0.3']);
+    }
     if (result.status !== 0) throw new Error(`mosquitto_pub: ${result.stderr}`);
   }
 

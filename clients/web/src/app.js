@@ -66,7 +66,7 @@ async function signIn(user, password, { resuming = false } = {}) {
     { url: config.websocketUrl, user, password, device, heartbeatSeconds: config.heartbeatSeconds },
     {
       connected: () => onConnected(s, password),
-      disconnected: ({ retryInMs, refused }) => onDisconnected(s, retryInMs, refused),
+      disconnected: ({ retryInMs, refused, checking }) => onDisconnected(s, retryInMs, refused, checking),
       refused: ({ wasSignedIn }) => onRefused(s, wasSignedIn),
       event: (event) => onEvent(s, event),
       sendResult: (reply) => onSendResult(s, reply),
@@ -91,8 +91,12 @@ function onConnected(s, password) {
   catchUp(s);
 }
 
-function onDisconnected(s, retryInMs, refused) {
+function onDisconnected(s, retryInMs, refused, checking) {
   if (session !== s) return;
+  if (checking) {
+    setStatus('Checking the password…', false);
+    return;
+  }
   if (!s.signedIn && !s.resuming) {
     // A first sign-in that cannot reach the server: say so, rather than keep the form waiting.
     endSession(s);
@@ -110,7 +114,7 @@ function onRefused(s, wasSignedIn) {
   showLoginView(
     wasSignedIn
       ? 'The server keeps refusing the login (password changed, account removed, or too many devices). Sign in again.'
-      : 'Sign-in refused: wrong user name or password, too many attempts, or too many devices.',
+      : 'Sign-in refused: wrong user name or password, or too many devices.',
   );
 }
 

@@ -9,11 +9,15 @@ const REQUEST_TIMEOUT_MS = 15000;
 const FIRST_RETRY_MS = 1000;
 const LONGEST_RETRY_MS = 30000;
 const KEEPALIVE_SECONDS = 30; // the server accepts 1..300; a dead socket is noticed within 1.5x this
-// A signed-in user refused later may be locked out for a while (someone guessing their password) or
-// over the device limit: retry a few times, slowly, before giving up.
+// A signed-in user refused later may have had their password changed or be over the device limit:
+// retry a few times, slowly, before giving up.
 const REFUSED_RETRY_MS = 60000;
 const REFUSED_RETRIES = 3;
 const BYE_TIMEOUT_MS = 2000;
+// A server checking a password off its event loop closes the connection before any CONNACK; the next
+// attempt, soon after, finds the answer. Tried this often before the sign-in gives up.
+const CHECKING_RETRY_MS = 300;
+const CHECKING_RETRIES = 20;
 
 export class RequestError extends Error {
   constructor(code, message) {
@@ -35,6 +39,8 @@ export class ChatConnection {
     this.refused = false;
     this.refusedRetries = 0;
     this.failedAttempts = 0;
+    this.checkingRetries = 0;
+    this.reachedServer = false; // the WebSocket opened, so CONNECT went out
     this.retryTimer = null;
     this.heartbeatTimer = null;
     this.nextRid = 1;
@@ -61,6 +67,11 @@ export class ChatConnection {
       resubscribe: false,
     });
     this.client = client;
+    this.reachedServer = false;
+    // MQTT.js's browser stream says 'connect' once the WebSocket is open (CONNECT is buffered until then).
+    client.stream?.once?.('connect', () => {
+      if (client === this.client) this.reachedServer = true;
+    });
     client.on('connect', () => this.onConnected(client));
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('error', (error) => {
@@ -76,6 +87,7 @@ export class ChatConnection {
     this.everConnected = true;
     this.failedAttempts = 0;
     this.refusedRetries = 0;
+    this.checkingRetries = 0;
     client.subscribe(topics.mine(this.options.user), { qos: 1 });
     for (const user of this.presenceWatched) client.subscribe(topics.presence(user), { qos: 0 });
     this.heartbeatTimer = setInterval(() => this.publish('heartbeat', {}, 0), this.options.heartbeatSeconds * 1000);
@@ -103,14 +115,21 @@ export class ChatConnection {
       return;
     }
     if (wasConnected) this.failedAttempts = 0;
-    const ceiling = refused ? REFUSED_RETRY_MS : Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** this.failedAttempts);
+    // Closed after CONNECT and before any CONNACK: the server is checking the password.
+    const checking = !wasConnected && !refused && this.reachedServer && this.checkingRetries < CHECKING_RETRIES;
+    let ceiling = refused ? REFUSED_RETRY_MS : Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** this.failedAttempts);
+    if (checking) {
+      ceiling = CHECKING_RETRY_MS * 2;
+      this.checkingRetries++;
+    } else {
+      this.failedAttempts++;
+    }
     const retryInMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-    this.failedAttempts++;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.connect();
     }, retryInMs);
-    this.on.disconnected({ retryInMs, refused });
+    this.on.disconnected({ retryInMs, refused, checking });
   }
 
   // Retry now instead of waiting for the backoff (the user asked, or the browser came back online).

@@ -1,4 +1,4 @@
-#include "tests/harness/raw_mqtt_client.h"
+#include "clients/common/raw_mqtt_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -9,7 +9,7 @@
 
 #include <cerrno>
 
-namespace chat::harness {
+namespace chat::clients {
 namespace {
 
 void AppendRemainingLength(std::size_t length, std::string* out) {
@@ -47,7 +47,7 @@ const char* ConnectOutcomeName(ConnectOutcome::Kind kind) {
   return "?";
 }
 
-ConnectOutcome RawMqttClient::Connect(int port, const std::string& client_id, const std::string& user,
+ConnectOutcome RawMqttClient::Connect(const std::string& host, int port, const std::string& client_id, const std::string& user,
                                       const std::string& password, bool clean, int keepalive_seconds,
                                       const std::string& source_address, std::chrono::milliseconds timeout) {
   Close();
@@ -63,16 +63,18 @@ ConnectOutcome RawMqttClient::Connect(int port, const std::string& client_id, co
   if (fd_ < 0) return finish(ConnectOutcome::Kind::kNetworkError);
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  sockaddr_in source{};
-  source.sin_family = AF_INET;
-  if (inet_pton(AF_INET, source_address.c_str(), &source.sin_addr) != 1 ||
-      bind(fd_, reinterpret_cast<sockaddr*>(&source), sizeof(source)) != 0) {
-    return finish(ConnectOutcome::Kind::kNetworkError);
+  if (!source_address.empty()) {
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    if (inet_pton(AF_INET, source_address.c_str(), &source.sin_addr) != 1 ||
+        bind(fd_, reinterpret_cast<sockaddr*>(&source), sizeof(source)) != 0) {
+      return finish(ConnectOutcome::Kind::kNetworkError);
+    }
   }
   sockaddr_in target{};
   target.sin_family = AF_INET;
   target.sin_port = htons(static_cast<std::uint16_t>(port));
-  target.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (inet_pton(AF_INET, host.c_str(), &target.sin_addr) != 1) return finish(ConnectOutcome::Kind::kNetworkError);
   if (connect(fd_, reinterpret_cast<sockaddr*>(&target), sizeof(target)) != 0) {
     return finish(ConnectOutcome::Kind::kNetworkError);
   }
@@ -207,4 +209,4 @@ bool RawMqttClient::ReadPacket(std::chrono::milliseconds timeout, std::uint8_t* 
   return length == 0 || ReadExactly(length, deadline, body);
 }
 
-}  // namespace chat::harness
+}  // namespace chat::clients
