@@ -71,6 +71,10 @@ std::string ReadLimits(const YAML::Node& node, const std::string& path, core::Li
                        [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<std::size_t>(n, k, 1, 100000, &limits->max_groups_per_user);
                        }},
+                      {"max_pending_invites",
+                       [&](const YAML::Node& n, const std::string& k) {
+                         return ReadNumber<std::size_t>(n, k, 1, 1000, &limits->max_pending_invites);
+                       }},
                       {"max_reply_bytes", [&](const YAML::Node& n, const std::string& k) {
                          return ReadNumber<std::size_t>(n, k, 16384, 1048576, &limits->max_reply_bytes);
                        }}});

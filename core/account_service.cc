@@ -5,9 +5,8 @@
 
 namespace chat::core {
 
-AccountService::AccountService(Store& store, const Clock& clock, const AuthSettings& settings,
-                               std::function<void(const std::string&, bool deleted)> on_credentials_changed)
-    : store_(store), clock_(clock), settings_(settings), on_credentials_changed_(std::move(on_credentials_changed)) {}
+AccountService::AccountService(Store& store, const Clock& clock, const AuthSettings& settings, AccountHooks hooks)
+    : store_(store), clock_(clock), settings_(settings), hooks_(std::move(hooks)) {}
 
 Status AccountService::CheckPassword(const std::string& password) const {
   if (password.empty()) return Status::Error(ErrorCode::kInvalidArgument, "password is empty");
@@ -23,9 +22,11 @@ Status AccountService::AddUser(const std::string& user_id, const std::string& pa
   Status exists = store_.UserExists(user_id);
   if (exists.ok()) return Status::Error(ErrorCode::kAlreadyExists, "user " + user_id + " exists");
   if (exists.code() != ErrorCode::kNotFound) return exists;
+  Result<MessageId> floor = store_.LargestMessageId();
+  if (!floor.ok()) return floor.status();
   Result<PasswordHash> hash = HashPassword(password, settings_.pbkdf2_iterations);
   if (!hash.ok()) return hash.status();
-  UserRecord user{user_id, std::move(*hash), is_admin, clock_.NowMillis()};
+  UserRecord user{user_id, std::move(*hash), is_admin, clock_.NowMillis(), *floor};
   return store_.PutUser(user);
 }
 
@@ -37,13 +38,17 @@ Status AccountService::SetPassword(const std::string& user_id, const std::string
   if (!hash.ok()) return hash.status();
   user->password = std::move(*hash);
   if (Status s = store_.PutUser(*user); !s.ok()) return s;
-  if (on_credentials_changed_) on_credentials_changed_(user_id, /*deleted=*/false);
+  if (hooks_.credentials_changed) hooks_.credentials_changed(user_id, /*deleted=*/false);
   return Status::Ok();
 }
 
 Status AccountService::DeleteUser(const std::string& user_id) {
+  if (Status s = store_.UserExists(user_id); !s.ok()) return s;
+  if (hooks_.erase_data) {
+    if (Status s = hooks_.erase_data(user_id); !s.ok()) return s;
+  }
   if (Status s = store_.DeleteUser(user_id); !s.ok()) return s;
-  if (on_credentials_changed_) on_credentials_changed_(user_id, /*deleted=*/true);
+  if (hooks_.credentials_changed) hooks_.credentials_changed(user_id, /*deleted=*/true);
   return Status::Ok();
 }
 

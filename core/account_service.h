@@ -13,15 +13,23 @@
 
 namespace chat::core {
 
-// Not thread-safe; borrows `store` and `clock`. `on_credentials_changed` (may be empty) is told the
-// user id whenever a password changes (deleted false) or an account goes (true), so cached logins and
-// sessions can be dropped.
+// What the rest of the server does when accounts change (each may be empty).
+struct AccountHooks {
+  // Erases what an account left (groups, contacts, queue, ...) before its record goes; on failure the
+  // account stays, so deleting it again finishes the job.
+  std::function<Status(const std::string& user_id)> erase_data;
+  // Told after a password changed (deleted false) or an account went (true), so cached logins and
+  // sessions can be dropped.
+  std::function<void(const std::string& user_id, bool deleted)> credentials_changed;
+};
+
+// Not thread-safe; borrows `store` and `clock`.
 class AccountService {
  public:
-  AccountService(Store& store, const Clock& clock, const AuthSettings& settings,
-                 std::function<void(const std::string&, bool deleted)> on_credentials_changed = {});
+  AccountService(Store& store, const Clock& clock, const AuthSettings& settings, AccountHooks hooks = {});
 
-  // kInvalidArgument for a bad user id or empty password; kAlreadyExists if the user exists.
+  // kInvalidArgument for a bad user id or empty password; kAlreadyExists if the user exists. The new
+  // account's history floor is the largest message id so far (see UserRecord::history_floor).
   Status AddUser(const std::string& user_id, const std::string& password, bool is_admin);
   // kNotFound if the user does not exist.
   Status SetPassword(const std::string& user_id, const std::string& password);
@@ -35,7 +43,7 @@ class AccountService {
   Store& store_;
   const Clock& clock_;
   AuthSettings settings_;
-  std::function<void(const std::string&, bool deleted)> on_credentials_changed_;
+  AccountHooks hooks_;
 };
 
 // Longest password accepted, in bytes; PBKDF2 cost grows with it. MQTT allows 65535.

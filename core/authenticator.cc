@@ -83,11 +83,11 @@ std::uint64_t Authenticator::Epoch(const std::string& user_id) const {
   return it == epochs_.end() ? 0 : it->second;
 }
 
-void Authenticator::Remember(const std::string& user_id, const Digest& digest, bool is_admin) {
+void Authenticator::Remember(const std::string& user_id, const Digest& digest, const Login& login) {
   if (settings_.credential_cache_entries == 0) return;
   // A full cache is emptied rather than tracked per entry: refills cost one PBKDF2 per active user.
   if (cache_.size() >= settings_.credential_cache_entries) cache_.clear();
-  cache_[user_id] = CachedLogin{digest, is_admin};
+  cache_[user_id] = CachedLogin{digest, login};
 }
 
 void Authenticator::RecordFailure(const std::string& user_id, const std::string& address, const Digest& digest) {
@@ -119,7 +119,7 @@ void Authenticator::CollectOutcomes() {
     Digest digest;
     std::copy(key.begin(), key.end(), digest.begin());
     if (outcome.match && pending.exists) {
-      Remember(pending.user_id, digest, pending.is_admin);
+      Remember(pending.user_id, digest, pending.login);
     } else {
       RecordFailure(pending.user_id, pending.address, digest);
     }
@@ -137,7 +137,7 @@ bool Authenticator::MayCheckInline(const std::string& user_id, const std::string
 }
 
 void Authenticator::Enqueue(const std::string& user_id, const std::string& address, std::string_view password,
-                            const PasswordHash& hash, bool exists, bool is_admin, const Digest& digest) {
+                            const PasswordHash& hash, bool exists, const Login& login, const Digest& digest) {
   std::int64_t now = clock_.MonotonicMillis();
   bool address_throttled = address_failures_.Count(address, now, window_ms_) >= settings_.max_failed_logins;
   bool account_throttled = account_failures_.Count(user_id, now, window_ms_) >= settings_.max_failed_logins;
@@ -152,7 +152,7 @@ void Authenticator::Enqueue(const std::string& user_id, const std::string& addre
   std::uint64_t ticket = next_ticket_++;
   if (!checker_.Submit(PasswordCheck{ticket, std::string(password), hash})) return;
   tickets_.emplace(ticket, Key(digest));
-  pending_.emplace(Key(digest), Pending{user_id, address, Epoch(user_id), exists, is_admin});
+  pending_.emplace(Key(digest), Pending{user_id, address, Epoch(user_id), exists, login});
   ++pending_per_address_[address];
 }
 
@@ -168,7 +168,7 @@ Result<Authenticator::Login> Authenticator::Authenticate(std::string_view user_i
   if (settings_.credential_cache_entries > 0) {
     auto cached = cache_.find(user_id);
     if (cached != cache_.end() && CRYPTO_memcmp(digest.data(), cached->second.digest.data(), digest.size()) == 0) {
-      return Login{cached->second.is_admin};
+      return cached->second.login;
     }
   }
   std::string key = Key(digest);
@@ -184,16 +184,17 @@ Result<Authenticator::Login> Authenticator::Authenticate(std::string_view user_i
   bool exists = user.ok();
   if (!exists && user.status().code() != ErrorCode::kNotFound) return user.status();
   const PasswordHash& hash = exists ? user->password : dummy_hash_;
-  bool is_admin = exists && user->is_admin;
+  Login login;
+  if (exists) login = Login{user->is_admin, user->history_floor};
   if (MayCheckInline(user_id, address, hash.iterations)) {
     if (VerifyPassword(password, hash) && exists) {
-      Remember(user_id, digest, is_admin);
-      return Login{is_admin};
+      Remember(user_id, digest, login);
+      return login;
     }
     RecordFailure(user_id, address, digest);
     return Refused();
   }
-  Enqueue(user_id, address, password, hash, exists, is_admin, digest);
+  Enqueue(user_id, address, password, hash, exists, login, digest);
   return TryAgain();
 }
 

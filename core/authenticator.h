@@ -36,6 +36,7 @@ class Authenticator {
 
   struct Login {
     bool is_admin = false;
+    MessageId history_floor = 0;  // see UserRecord::history_floor
   };
   // Ok (with the account's role) for a known user with the right password; kNotAllowed for a wrong name
   // or password (the message never says which); kTryAgain while the check is pending or throttled;
@@ -49,14 +50,14 @@ class Authenticator {
   using Digest = std::array<unsigned char, 32>;
   struct CachedLogin {
     Digest digest;
-    bool is_admin;
+    Login login;
   };
   struct Pending {
     std::string user_id;
     std::string address;
     std::uint64_t epoch = 0;
     bool exists = false;  // false: checked against the dummy hash, so it fails
-    bool is_admin = false;
+    Login login;
   };
   struct Refusal {
     std::int64_t expires_ms = 0;
@@ -82,13 +83,13 @@ class Authenticator {
   std::uint64_t Epoch(const std::string& user_id) const;
   // Applies the outcomes of finished background checks.
   void CollectOutcomes();
-  void Remember(const std::string& user_id, const Digest& digest, bool is_admin);
+  void Remember(const std::string& user_id, const Digest& digest, const Login& login);
   void RecordFailure(const std::string& user_id, const std::string& address, const Digest& digest);
   // Whether this check may run on the broker thread now (and takes its budget if so).
   bool MayCheckInline(const std::string& user_id, const std::string& address, std::uint32_t iterations);
   // Queues a background check, if the address, the account and the queue allow one now.
   void Enqueue(const std::string& user_id, const std::string& address, std::string_view password,
-               const PasswordHash& hash, bool exists, bool is_admin, const Digest& digest);
+               const PasswordHash& hash, bool exists, const Login& login, const Digest& digest);
 
   Store& store_;
   const Clock& clock_;

@@ -98,7 +98,8 @@ Status ChatService::Send(const Caller& caller, const RequestFields& request, Out
     // A retry of a send that was stored already: acknowledge it again, store and deliver nothing.
     Result<std::optional<MessageId>> earlier = context_.store.FindByClientMessageId(sender, tag.cmid);
     if (!earlier.ok()) return earlier.status();
-    if (earlier.value()) {
+    // An entry at or below the floor was left by an erased account of the same name: not this one's.
+    if (earlier.value() && **earlier > caller.history_floor) {
       StoredMessage known;
       known.id = **earlier;
       known.created_at_ms = MessageIdGenerator::TimestampMillis(known.id);
@@ -185,6 +186,7 @@ Status ChatService::History(const Caller& caller, const RequestFields& request, 
   std::string peer;
   Result<Conversation> conversation = ConversationOf(caller, request, "peer", &peer);
   if (!conversation.ok()) return conversation.status();
+  if (!conversation->is_group()) query.after = std::max(query.after, caller.history_floor);
   Result<MessagePage> page = context_.store.ReadConversation(*conversation, query);
   if (!page.ok()) return page.status();
   ReplyBudget budget(context_.limits.max_reply_bytes);
@@ -324,8 +326,9 @@ Status ChatService::Conversations(const Caller& caller, const RequestFields& req
     Result<MessageId> read = context_.store.GetReadPosition(me, summary.conversation);
     if (!read.ok()) return read.status();
     summary.read_up_to = *read;
+    MessageId counted_from = summary.conversation.is_group() ? *read : std::max(*read, caller.history_floor);
     Result<UnreadCount> unread =
-        context_.store.CountMessagesAfter(summary.conversation, *read, me, kUnreadCap, scan_left);
+        context_.store.CountMessagesAfter(summary.conversation, counted_from, me, kUnreadCap, scan_left);
     if (!unread.ok()) return unread.status();
     summary.unread = *unread;
     scan_left -= std::min(scan_left, unread->bytes_read);
@@ -338,6 +341,17 @@ Status ChatService::Conversations(const Caller& caller, const RequestFields& req
     next_before = activity;
   }
   context_.Reply(caller, outbox, ConversationsJson(request.tag(), items, more ? next_before : 0));
+  return Status::Ok();
+}
+
+Status ChatService::EraseAccount(const std::string& user_id, Outbox& outbox) {
+  if (Status s = groups_.LeaveAll(user_id, outbox); !s.ok()) return s;
+  if (Status s = contacts_.RemoveAll(user_id, outbox); !s.ok()) return s;
+  WriteSet writes;
+  writes.erased_users.push_back(user_id);
+  push_.ForgetUser(user_id, &writes);
+  if (Status s = context_.store.Apply(writes); !s.ok()) return s;
+  presence_.ForgetPermissions(std::vector<std::string>{user_id});
   return Status::Ok();
 }
 

@@ -32,6 +32,13 @@ class ChatService {
   // caller's device is in `outbox`, and the Status says why.
   Status Handle(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox);
 
+  // Erases what an account about to be deleted left: it leaves its groups (members are told, ownership
+  // passes on), its contacts end (the others are told), its queue, read positions, conversation list,
+  // tokens, mutes, invitations and pending pushes go. Messages it sent stay in their conversations'
+  // history (for the other side); a later account of the same name never sees them (history_floor).
+  // Several commits: if one fails, calling again finishes the job.
+  Status EraseAccount(const std::string& user_id, Outbox& outbox);
+
   // Connections, disconnections and timers reach presence through here.
   PresenceService& presence() { return presence_; }
   PushService& push() { return push_; }

@@ -42,7 +42,7 @@ LoginDecision ConnectionService::Login(const LoginRequest& request, Outbox& outb
     }
     return decision;
   }
-  Session session{user, std::string(request.client_id), login->is_admin};
+  Session session{user, std::string(request.client_id), login->is_admin, login->history_floor};
   session.is_service = std::find(push_.service_accounts.begin(), push_.service_accounts.end(), user) !=
                        push_.service_accounts.end();
   session.may_persist = !request.clean_start || request.protocol_version == 5;
@@ -92,7 +92,7 @@ Status ConnectionService::Request(SessionRegistry::Handle handle, RequestOp op, 
   const Session* session = sessions_.Find(handle);
   if (session == nullptr || session->is_reaper) return Status::Error(ErrorCode::kNotAllowed, "not logged in");
   if (op == RequestOp::kBye) sessions_.MarkLoggingOut(handle);
-  Caller caller{session->user_id, session->client_id, session->is_admin};
+  Caller caller{session->user_id, session->client_id, session->is_admin, session->history_floor};
   return chat_.Handle(caller, op, payload, outbox);
 }
 
@@ -104,10 +104,15 @@ const Session* ConnectionService::Admin(SessionRegistry::Handle handle) const {
 AccountChange ConnectionService::CredentialsChanged(const std::string& user_id, bool deleted, Outbox& outbox) {
   authenticator_.Forget(user_id);
   std::size_t connections = sessions_.RemoveUser(user_id);
+  AccountChange change;
+  if (deleted) {
+    // A deleted account shows no presence at all, not even offline: a re-created name starts afresh.
+    chat_.presence().Forget(user_id, outbox);
+    change.sessions_to_end = sessions_.TakeOfflineSessions(user_id);
+    return change;
+  }
   // The DISCONNECTs that follow the kick find no session: account for the devices here.
   for (std::size_t i = 0; i < connections; ++i) chat_.presence().OnDisconnected(user_id, true, outbox);
-  AccountChange change;
-  if (deleted) change.sessions_to_end = sessions_.TakeOfflineSessions(user_id);
   return change;
 }
 

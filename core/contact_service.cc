@@ -20,7 +20,13 @@ Status ContactService::Handle(const Caller& caller, RequestOp op, const RequestF
 Status ContactService::Change(const Caller& caller, const std::string& other, ContactState mine,
                               ContactState theirs, const char* event, const char* op, Outbox& outbox,
                               const RequestTag& tag) {
-  std::string me(caller.user_id);
+  if (Status s = Record(std::string(caller.user_id), other, mine, theirs, event, outbox); !s.ok()) return s;
+  context_.Reply(caller, outbox, OkJson(op, tag));
+  return Status::Ok();
+}
+
+Status ContactService::Record(const std::string& me, const std::string& other, ContactState mine, ContactState theirs,
+                              const char* event, Outbox& outbox) {
   std::int64_t now = context_.clock.NowMillis();
   WriteSet writes;
   writes.contacts.push_back({me, other, mine});
@@ -37,8 +43,17 @@ Status ContactService::Change(const Caller& caller, const std::string& other, Co
     fanout.Abandon();
     return s;
   }
-  if (Status s = context_.Commit(writes, fanout, outbox); !s.ok()) return s;
-  context_.Reply(caller, outbox, OkJson(op, tag));
+  return context_.Commit(writes, fanout, outbox);
+}
+
+Status ContactService::RemoveAll(const std::string& user_id, Outbox& outbox) {
+  auto contacts = context_.store.ListContacts(user_id);
+  if (!contacts.ok()) return contacts.status();
+  for (const auto& [other, state] : *contacts) {
+    if (Status s = Record(user_id, other, ContactState::kNone, ContactState::kNone, "removed", outbox); !s.ok()) {
+      return s;
+    }
+  }
   return Status::Ok();
 }
 

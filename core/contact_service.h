@@ -16,6 +16,8 @@ class ContactService {
 
   // Handles contact_request, contact_accept, contact_remove and contacts.
   Status Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
+  // Ends every relationship of `user_id` (a deleted account); the other sides get a "removed" event.
+  Status RemoveAll(const std::string& user_id, Outbox& outbox);
 
  private:
   Status Request(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag);
@@ -24,9 +26,13 @@ class ContactService {
                 const char* op = "contact_accept");
   Status Remove(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag);
   Status List(const Caller& caller, Outbox& outbox, const RequestTag& tag);
-  // Stores both sides' new states and queues `event` ("requested", ...) for both users.
+  // Record, then replies `op` ok to the caller.
   Status Change(const Caller& caller, const std::string& other, ContactState mine, ContactState theirs,
                 const char* event, const char* op, Outbox& outbox, const RequestTag& tag);
+
+  // Stores both sides' new states and queues `event` ("added", ...) for both users.
+  Status Record(const std::string& me, const std::string& other, ContactState mine, ContactState theirs,
+                const char* event, Outbox& outbox);
 
   ServiceContext& context_;
 };

@@ -1,6 +1,7 @@
 #include "core/group_service.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "core/utf8.h"
@@ -36,6 +37,8 @@ Status GroupService::Handle(const Caller& caller, RequestOp op, const RequestFie
     case RequestOp::kGroupRename: return Rename(caller, request, outbox);
     case RequestOp::kGroups: return List(caller, request, outbox);
     case RequestOp::kGroupMembers: return Members(caller, request, outbox);
+    case RequestOp::kGroupJoin: return Join(caller, request, outbox);
+    case RequestOp::kGroupDecline: return Decline(caller, request, outbox);
     default: break;
   }
   return Status::Error(ErrorCode::kBadRequest, "unknown request");
@@ -76,48 +79,112 @@ Result<GroupService::Loaded> GroupService::LoadForCaller(const Caller& caller, c
 }
 
 Status GroupService::Publish(const Caller& caller, WriteSet& writes, const std::string& event,
-                             const std::vector<std::string>& audience, Outbox& outbox, std::string reply) {
-  QueueEntry entry{QueueEntry::Kind::kEvent, {}, 0, event, context_.clock.NowMillis()};
-  Fanout fanout(context_.seqs);
-  if (Status s = fanout.AddAll(audience, entry, event, &writes); !s.ok()) return s;
-  if (Status s = context_.Commit(writes, fanout, outbox); !s.ok()) return s;
+                             const std::vector<std::string>& audience, Outbox& outbox, std::string reply,
+                             const std::vector<Notice>& notices) {
+  if (Status s = Commit(writes, event, audience, outbox, notices); !s.ok()) return s;
   context_.Reply(caller, outbox, std::move(reply));
   return Status::Ok();
+}
+
+Status GroupService::Commit(WriteSet& writes, const std::string& event, const std::vector<std::string>& audience,
+                            Outbox& outbox, const std::vector<Notice>& notices) {
+  std::int64_t now = context_.clock.NowMillis();
+  QueueEntry entry{QueueEntry::Kind::kEvent, {}, 0, event, now};
+  Fanout fanout(context_.seqs);
+  if (Status s = fanout.AddAll(audience, entry, event, &writes); !s.ok()) return s;
+  for (const Notice& notice : notices) {
+    QueueEntry own{QueueEntry::Kind::kEvent, {}, 0, notice.event, now};
+    if (Status s = fanout.Add(notice.user, own, notice.event, &writes); !s.ok()) {
+      fanout.Abandon();
+      return s;
+    }
+  }
+  return context_.Commit(writes, fanout, outbox);
+}
+
+Result<bool> GroupService::AddsDirectly(const Caller& caller, const std::string& user) {
+  if (caller.is_admin || user == caller.user_id) return true;
+  Result<ContactState> contact = context_.store.GetContact(std::string(caller.user_id), user);
+  if (!contact.ok()) return contact.status();
+  return *contact == ContactState::kContact;
+}
+
+Result<bool> GroupService::CheckInvitable(const Caller& caller, const std::string& user, const std::string& group_id) {
+  Result<std::vector<GroupInvite>> waiting = context_.store.ListInvites(user);
+  if (!waiting.ok()) return waiting.status();
+  bool from_caller = false;
+  for (const GroupInvite& invite : *waiting) {
+    if (invite.group_id == group_id) return false;  // invited already: nothing new
+    from_caller = from_caller || invite.by == caller.user_id;
+  }
+  // The inviter is stopped, not the invitee: one unanswered invitation per inviter, and a bound on all.
+  if (from_caller) {
+    return Status::Error(ErrorCode::kNotAllowed, user + " has not answered your last invitation yet");
+  }
+  if (waiting->size() >= context_.limits.max_pending_invites) {
+    return Status::Error(ErrorCode::kNotAllowed, user + " has too many invitations waiting");
+  }
+  return true;
 }
 
 Status GroupService::Create(const Caller& caller, const RequestFields& request, Outbox& outbox) {
   GroupRecord group;
   if (Status s = request.RequiredString("name", &group.name); !s.ok()) return s;
   if (Status s = CheckName(group.name); !s.ok()) return s;
-  std::vector<std::string> invited;
-  if (Status s = request.OptionalStringList("members", kMaxListedUsers, &invited); !s.ok()) return s;
+  std::vector<std::string> listed;
+  if (Status s = request.OptionalStringList("members", kMaxListedUsers, &listed); !s.ok()) return s;
   std::string me(caller.user_id);
-  std::set<std::string> unique(invited.begin(), invited.end());
-  unique.insert(me);
-  if (unique.size() > context_.limits.max_group_members) {
-    return Status::Error(ErrorCode::kGroupFull,
-                         "a group has at most " + std::to_string(context_.limits.max_group_members) + " members");
-  }
-  for (const std::string& user : unique) {
-    if (Status s = context_.CheckUser(user); !s.ok()) return s;
-    if (Status s = CheckRoomForAnotherGroup(user); !s.ok()) return s;
-  }
   std::int64_t now = context_.clock.NowMillis();
   group.group_id = FormatMessageId(context_.ids.Next());
   group.owner = me;
   group.created_at_ms = now;
+  std::set<std::string> unique(listed.begin(), listed.end());
+  unique.insert(me);
+  std::set<std::string> added;
+  std::vector<std::string> invited;
+  for (const std::string& user : unique) {
+    if (Status s = context_.CheckUser(user); !s.ok()) return s;
+    Result<bool> direct = AddsDirectly(caller, user);
+    if (!direct.ok()) return direct.status();
+    if (*direct) {
+      added.insert(user);
+      continue;
+    }
+    Result<bool> invitable = CheckInvitable(caller, user, group.group_id);
+    if (!invitable.ok()) return invitable.status();
+    if (*invitable) invited.push_back(user);
+  }
+  if (added.size() > context_.limits.max_group_members) {
+    return Status::Error(ErrorCode::kGroupFull,
+                         "a group has at most " + std::to_string(context_.limits.max_group_members) + " members");
+  }
+  for (const std::string& user : added) {
+    if (Status s = CheckRoomForAnotherGroup(user); !s.ok()) return s;
+  }
   WriteSet writes;
   writes.groups.push_back(group);
   std::vector<GroupMember> members;
-  for (const std::string& user : unique) {
+  for (const std::string& user : added) {
     // The creator joined first: ownership passes by join time if the owner leaves.
     members.push_back({user, user == me ? now : now + 1});
     writes.members_added.push_back({group.group_id, user, members.back().joined_at_ms});
   }
   writes.group_accepts.push_back({group.group_id, me, now});
-  std::vector<std::string> users(unique.begin(), unique.end());
+  std::vector<Notice> notices = Invite(group, me, invited, now, &writes);
+  std::vector<std::string> users(added.begin(), added.end());
   std::string event = GroupEventJson(group, "created", me, users, now);
-  return Publish(caller, writes, event, users, outbox, GroupJson(request.tag(), group, members));
+  return Publish(caller, writes, event, users, outbox, GroupJson(request.tag(), group, members, invited), notices);
+}
+
+std::vector<GroupService::Notice> GroupService::Invite(const GroupRecord& group, const std::string& by,
+                                                       const std::vector<std::string>& users, std::int64_t now,
+                                                       WriteSet* writes) {
+  std::vector<Notice> notices;
+  for (const std::string& user : users) {
+    writes->invites_added.push_back({group.group_id, user, by, now});
+    notices.push_back({user, GroupEventJson(group, "invited", by, {user}, now)});
+  }
+  return notices;
 }
 
 Status GroupService::Add(const Caller& caller, const RequestFields& request, Outbox& outbox) {
@@ -128,9 +195,18 @@ Status GroupService::Add(const Caller& caller, const RequestFields& request, Out
   if (!request.Has("users")) return Status::Error(ErrorCode::kBadRequest, "users is required");
   if (Status s = request.OptionalStringList("users", kMaxListedUsers, &requested); !s.ok()) return s;
   std::set<std::string> added;
-  for (const std::string& user : requested) {
+  std::vector<std::string> invited;
+  for (const std::string& user : std::set<std::string>(requested.begin(), requested.end())) {
     if (Status s = context_.CheckUser(user); !s.ok()) return s;
     if (Contains(loaded->members, user)) continue;
+    Result<bool> direct = AddsDirectly(caller, user);
+    if (!direct.ok()) return direct.status();
+    if (!*direct) {
+      Result<bool> invitable = CheckInvitable(caller, user, loaded->group.group_id);
+      if (!invitable.ok()) return invitable.status();
+      if (*invitable) invited.push_back(user);
+      continue;
+    }
     if (Status s = CheckRoomForAnotherGroup(user); !s.ok()) return s;
     added.insert(user);
   }
@@ -149,14 +225,73 @@ Status GroupService::Add(const Caller& caller, const RequestFields& request, Out
   }
   std::sort(loaded->members.begin(), loaded->members.end(),
             [](const GroupMember& a, const GroupMember& b) { return a.user_id < b.user_id; });
-  std::string event = GroupEventJson(loaded->group, "added", caller.user_id,
-                                     std::vector<std::string>(added.begin(), added.end()), now);
-  std::string reply = GroupJson(request.tag(), loaded->group, loaded->members);
-  if (added.empty()) {
+  std::string reply = GroupJson(request.tag(), loaded->group, loaded->members, invited);
+  if (added.empty() && invited.empty()) {
     context_.Reply(caller, outbox, std::move(reply));
     return Status::Ok();
   }
-  return Publish(caller, writes, event, audience, outbox, std::move(reply));
+  std::vector<Notice> notices = Invite(loaded->group, std::string(caller.user_id), invited, now, &writes);
+  // Members hear of who was added; an invitation is news to its invitee only.
+  std::string event = GroupEventJson(loaded->group, "added", caller.user_id,
+                                     std::vector<std::string>(added.begin(), added.end()), now);
+  return Publish(caller, writes, event, added.empty() ? std::vector<std::string>() : audience, outbox,
+                 std::move(reply), notices);
+}
+
+Status GroupService::Join(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+  std::string group_id;
+  if (Status s = request.RequiredString("group", &group_id); !s.ok()) return s;
+  std::string me(caller.user_id);
+  Result<std::vector<GroupInvite>> waiting = context_.store.ListInvites(me);
+  if (!waiting.ok()) return waiting.status();
+  if (std::none_of(waiting->begin(), waiting->end(), [&](const GroupInvite& i) { return i.group_id == group_id; })) {
+    return Status::Error(ErrorCode::kNotFound, "no invitation to this group");
+  }
+  Result<std::optional<GroupRecord>> group = context_.store.GetGroup(group_id);
+  if (!group.ok()) return group.status();
+  Result<std::vector<GroupMember>> members = context_.store.ListMembers(group_id);
+  if (!members.ok()) return members.status();
+  WriteSet writes;
+  writes.invites_removed.push_back({group_id, me, 0});
+  if (!*group || members->empty()) {
+    // The group is gone (or nobody is left in it): the invitation goes with it.
+    if (Status s = context_.store.Apply(writes); !s.ok()) return s;
+    return Status::Error(ErrorCode::kNotFound, "no such group, or not a member");
+  }
+  if (members->size() >= context_.limits.max_group_members) {
+    return Status::Error(ErrorCode::kGroupFull, "a group has at most " +
+                                                    std::to_string(context_.limits.max_group_members) + " members");
+  }
+  if (Status s = CheckRoomForAnotherGroup(me); !s.ok()) return s;
+  std::int64_t now = context_.clock.NowMillis();
+  // Joining is no taking part (see WriteSet::group_accepts): presence is shared once the member posts.
+  writes.members_added.push_back({group_id, me, now});
+  std::vector<std::string> audience = UserIds(*members);
+  audience.push_back(me);
+  members->push_back({me, now});
+  std::sort(members->begin(), members->end(),
+            [](const GroupMember& a, const GroupMember& b) { return a.user_id < b.user_id; });
+  std::string event = GroupEventJson(**group, "joined", me, {me}, now);
+  return Publish(caller, writes, event, audience, outbox, GroupJson(request.tag(), **group, *members));
+}
+
+Status GroupService::Decline(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+  std::string group_id;
+  if (Status s = request.RequiredString("group", &group_id); !s.ok()) return s;
+  std::string me(caller.user_id);
+  Result<std::vector<GroupInvite>> waiting = context_.store.ListInvites(me);
+  if (!waiting.ok()) return waiting.status();
+  if (std::none_of(waiting->begin(), waiting->end(), [&](const GroupInvite& i) { return i.group_id == group_id; })) {
+    return Status::Error(ErrorCode::kNotFound, "no invitation to this group");
+  }
+  WriteSet writes;
+  writes.invites_removed.push_back({group_id, me, 0});
+  // The user's other devices drop the invitation too.
+  GroupRecord named{group_id, "", "", 0};
+  Result<std::optional<GroupRecord>> group = context_.store.GetGroup(group_id);
+  if (group.ok() && *group) named = **group;
+  std::string event = GroupEventJson(named, "declined", me, {me}, context_.clock.NowMillis());
+  return Publish(caller, writes, event, {me}, outbox, OkJson("group_decline", request.tag()));
 }
 
 Status GroupService::Remove(const Caller& caller, const RequestFields& request, Outbox& outbox) {
@@ -184,22 +319,48 @@ Status GroupService::Leave(const Caller& caller, const RequestFields& request, O
   if (!loaded.ok()) return loaded.status();
   std::string me(caller.user_id);
   if (!Contains(loaded->members, me)) return Status::Error(ErrorCode::kNotFound, "no such group, or not a member");
+  if (Status s = Depart(me, *loaded, outbox); !s.ok()) return s;
+  context_.Reply(caller, outbox, OkJson("group_leave", request.tag()));
+  return Status::Ok();
+}
+
+Status GroupService::Depart(const std::string& user_id, Loaded& loaded, Outbox& outbox) {
   std::int64_t now = context_.clock.NowMillis();
   WriteSet writes;
-  writes.members_removed.push_back({loaded->group.group_id, me, 0});
-  std::vector<std::string> audience = UserIds(loaded->members);
-  std::erase_if(loaded->members, [&](const GroupMember& m) { return m.user_id == me; });
-  if (loaded->group.owner == me && !loaded->members.empty()) {
-    auto successor = std::min_element(loaded->members.begin(), loaded->members.end(),
+  writes.members_removed.push_back({loaded.group.group_id, user_id, 0});
+  std::vector<std::string> audience = UserIds(loaded.members);
+  std::erase_if(loaded.members, [&](const GroupMember& m) { return m.user_id == user_id; });
+  if (loaded.group.owner == user_id && !loaded.members.empty()) {
+    auto successor = std::min_element(loaded.members.begin(), loaded.members.end(),
                                       [](const GroupMember& a, const GroupMember& b) {
                                         return a.joined_at_ms != b.joined_at_ms ? a.joined_at_ms < b.joined_at_ms
                                                                                 : a.user_id < b.user_id;
                                       });
-    loaded->group.owner = successor->user_id;
-    writes.groups.push_back(loaded->group);
+    loaded.group.owner = successor->user_id;
+    writes.groups.push_back(loaded.group);
   }
-  std::string event = GroupEventJson(loaded->group, "left", me, {me}, now);
-  return Publish(caller, writes, event, audience, outbox, OkJson("group_leave", request.tag()));
+  std::string event = GroupEventJson(loaded.group, "left", user_id, {user_id}, now);
+  return Commit(writes, event, audience, outbox);
+}
+
+Status GroupService::LeaveAll(const std::string& user_id, Outbox& outbox) {
+  Result<std::vector<std::string>> groups = context_.store.ListUserGroups(user_id);
+  if (!groups.ok()) return groups.status();
+  for (const std::string& group_id : *groups) {
+    Result<std::optional<GroupRecord>> group = context_.store.GetGroup(group_id);
+    if (!group.ok()) return group.status();
+    Result<std::vector<GroupMember>> members = context_.store.ListMembers(group_id);
+    if (!members.ok()) return members.status();
+    if (!*group) continue;
+    Loaded loaded{std::move(**group), std::move(*members)};
+    if (Status s = Depart(user_id, loaded, outbox); !s.ok()) return s;
+  }
+  // Invitations go too: nobody is left to answer them.
+  Result<std::vector<GroupInvite>> invites = context_.store.ListInvites(user_id);
+  if (!invites.ok()) return invites.status();
+  WriteSet writes;
+  for (const GroupInvite& invite : *invites) writes.invites_removed.push_back({invite.group_id, user_id, 0});
+  return writes.invites_removed.empty() ? Status::Ok() : context_.store.Apply(writes);
 }
 
 Status GroupService::Rename(const Caller& caller, const RequestFields& request, Outbox& outbox) {
@@ -217,18 +378,28 @@ Status GroupService::Rename(const Caller& caller, const RequestFields& request, 
 }
 
 Status GroupService::List(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  Result<std::vector<std::string>> ids = context_.store.ListUserGroups(std::string(caller.user_id));
+  std::string me(caller.user_id);
+  Result<std::vector<std::string>> ids = context_.store.ListUserGroups(me);
   if (!ids.ok()) return ids.status();
   std::vector<GroupSummary> groups;
   for (const std::string& id : *ids) {
     Result<std::optional<GroupRecord>> group = context_.store.GetGroup(id);
     if (!group.ok()) return group.status();
     if (!*group) continue;
-    Result<std::vector<GroupMember>> members = context_.store.ListMembers(id);
+    Result<std::size_t> members = context_.store.CountMembers(id, context_.limits.max_group_members);
     if (!members.ok()) return members.status();
-    groups.push_back({std::move(**group), members->size()});
+    groups.push_back({std::move(**group), *members});
   }
-  context_.Reply(caller, outbox, GroupsJson(request.tag(), groups));
+  Result<std::vector<GroupInvite>> waiting = context_.store.ListInvites(me);
+  if (!waiting.ok()) return waiting.status();
+  std::vector<InviteSummary> invites;
+  for (GroupInvite& invite : *waiting) {
+    Result<std::optional<GroupRecord>> group = context_.store.GetGroup(invite.group_id);
+    if (!group.ok()) return group.status();
+    if (!*group) continue;
+    invites.push_back({std::move(invite), (*group)->name});
+  }
+  context_.Reply(caller, outbox, GroupsJson(request.tag(), groups, invites));
   return Status::Ok();
 }
 

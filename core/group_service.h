@@ -1,5 +1,6 @@
-// GroupService: create groups, add and remove members, leave, rename, list. Every change is a group
-// event in the sync queue of every member it concerns.
+// GroupService: create groups, add (a contact) or invite (anyone else) members, join or decline an
+// invitation, remove members, leave, rename, list. Every change is a group event in the sync queue of
+// every member it concerns; an invitation only in its invitee's.
 #pragma once
 
 #include <string>
@@ -20,6 +21,9 @@ class GroupService {
   // Handles a group request (group_create ... group_members); like ChatService::Handle, without the
   // error reply, which the caller sends.
   Status Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
+  // `user_id` leaves every group (a deleted account): members are told, ownership passes on; their
+  // invitations are dropped.
+  Status LeaveAll(const std::string& user_id, Outbox& outbox);
 
  private:
   Status Create(const Caller& caller, const RequestFields& request, Outbox& outbox);
@@ -29,6 +33,23 @@ class GroupService {
   Status Rename(const Caller& caller, const RequestFields& request, Outbox& outbox);
   Status List(const Caller& caller, const RequestFields& request, Outbox& outbox);
   Status Members(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  Status Join(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  Status Decline(const Caller& caller, const RequestFields& request, Outbox& outbox);
+
+  // An event for one user's queue only (an invitation).
+  struct Notice {
+    std::string user;
+    std::string event;
+  };
+  // True when the caller puts `user` in a group at once: themselves, a contact of theirs (who consented
+  // to them), or anyone for a server admin. Anyone else is invited and joins by accepting.
+  Result<bool> AddsDirectly(const Caller& caller, const std::string& user);
+  // Whether `user` may get an invitation to `group_id` from the caller: false when they have one
+  // already; kNotAllowed when one of the caller's is still unanswered, or too many are waiting.
+  Result<bool> CheckInvitable(const Caller& caller, const std::string& user, const std::string& group_id);
+  // Adds invitations of `users` to `writes` and returns their notices.
+  std::vector<Notice> Invite(const GroupRecord& group, const std::string& by, const std::vector<std::string>& users,
+                             std::int64_t now, WriteSet* writes);
 
   struct Loaded {
     GroupRecord group;
@@ -40,9 +61,16 @@ class GroupService {
   Status CheckName(const std::string& name) const;
   // kNotAllowed when `user` is in max_groups_per_user groups already.
   Status CheckRoomForAnotherGroup(const std::string& user);
-  // Writes `writes` and records `event` in the queue of every user in `audience`, then replies.
+  // `user_id` leaves `loaded`'s group (which it is a member of); ownership passes on if it owned it.
+  Status Depart(const std::string& user_id, Loaded& loaded, Outbox& outbox);
+  // Writes `writes` and records `event` in the queue of every user in `audience` (and each notice in
+  // its user's).
+  Status Commit(WriteSet& writes, const std::string& event, const std::vector<std::string>& audience,
+                Outbox& outbox, const std::vector<Notice>& notices = {});
+  // Commit, then replies to the caller.
   Status Publish(const Caller& caller, WriteSet& writes, const std::string& event,
-                 const std::vector<std::string>& audience, Outbox& outbox, std::string reply);
+                 const std::vector<std::string>& audience, Outbox& outbox, std::string reply,
+                 const std::vector<Notice>& notices = {});
 
   ServiceContext& context_;
 };

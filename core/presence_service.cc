@@ -34,6 +34,12 @@ void PresenceService::OnDisconnected(const std::string& user_id, bool clean, Out
   if (auto change = tracker_.Disconnected(user_id, clean)) Publish(*change, outbox);
 }
 
+void PresenceService::Forget(const std::string& user_id, Outbox& outbox) {
+  tracker_.Forget(user_id);
+  watch_.Forget({user_id});
+  outbox.Retained(PresenceTopic(user_id), "");  // an empty retained message removes the retained one
+}
+
 void PresenceService::OnTick(Outbox& outbox) {
   std::int64_t now = context_.clock.MonotonicMillis();
   if (now < next_expiry_check_ms_) return;

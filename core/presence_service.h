@@ -25,6 +25,8 @@ class PresenceService {
   // Broker events. A device of `user_id` was admitted / is gone (`clean`: it said "bye" first).
   void OnConnected(const std::string& user_id, Outbox& outbox);
   void OnDisconnected(const std::string& user_id, bool clean, Outbox& outbox);
+  // A deleted account: its state goes and its retained presence message is cleared.
+  void Forget(const std::string& user_id, Outbox& outbox);
   // Any request counts as a heartbeat.
   void OnActivity(const std::string& user_id) { tracker_.Heartbeat(user_id); }
   // Called on every broker TICK; does real work at most every 100 ms.

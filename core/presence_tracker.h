@@ -32,6 +32,11 @@ class PresenceTracker {
   void Heartbeat(const std::string& user_id);
   // A device disconnected; `clean` when it logged out first. A change when the user goes offline now.
   std::optional<PresenceChange> Disconnected(const std::string& user_id, bool clean);
+  // Drops everything known of `user_id` (a deleted account), with no change to publish.
+  void Forget(const std::string& user_id) {
+    users_.erase(user_id);
+    grace_.erase(user_id);
+  }
   // Users whose grace period ran out since the last call (call it from the broker's TICK).
   std::vector<PresenceChange> Expire();
 

@@ -315,22 +315,29 @@ std::string SyncJson(const RequestTag& tag, const std::vector<std::string>& even
   return WithArray(reply, "events", events);
 }
 
-std::string GroupJson(const RequestTag& tag, const GroupRecord& group, const std::vector<GroupMember>& members) {
+std::string GroupJson(const RequestTag& tag, const GroupRecord& group, const std::vector<GroupMember>& members,
+                      const std::vector<std::string>& invited) {
   json names = json::array();
   for (const GroupMember& m : members) names.push_back(m.user_id);
   json reply = {{"type", "group"}, {"group", group.group_id}, {"name", group.name}, {"owner", group.owner},
                 {"members", std::move(names)}};
+  if (!invited.empty()) reply["invited"] = invited;
   AddTag(tag, &reply);
   return Dump(reply);
 }
 
-std::string GroupsJson(const RequestTag& tag, const std::vector<GroupSummary>& groups) {
+std::string GroupsJson(const RequestTag& tag, const std::vector<GroupSummary>& groups,
+                       const std::vector<InviteSummary>& invites) {
   json list = json::array();
   for (const GroupSummary& g : groups) {
     list.push_back({{"group", g.group.group_id}, {"name", g.group.name}, {"owner", g.group.owner},
                     {"members", g.member_count}});
   }
-  json reply = {{"type", "groups"}, {"groups", std::move(list)}};
+  json waiting = json::array();
+  for (const InviteSummary& i : invites) {
+    waiting.push_back({{"group", i.invite.group_id}, {"name", i.name}, {"by", i.invite.by}, {"ts", i.invite.at_ms}});
+  }
+  json reply = {{"type", "groups"}, {"groups", std::move(list)}, {"invites", std::move(waiting)}};
   AddTag(tag, &reply);
   return Dump(reply);
 }

@@ -108,13 +108,20 @@ std::string HistoryJson(const RequestTag& tag, const Conversation& conversation,
 // `events` are complete event objects (with seq), in order; `more` overrides the page's (a page cut
 // short by the byte budget has more).
 std::string SyncJson(const RequestTag& tag, const std::vector<std::string>& events, const QueuePage& page, bool more);
-std::string GroupJson(const RequestTag& tag, const GroupRecord& group, const std::vector<GroupMember>& members);
+// `invited`: users this request invited rather than added (they join when they accept).
+std::string GroupJson(const RequestTag& tag, const GroupRecord& group, const std::vector<GroupMember>& members,
+                      const std::vector<std::string>& invited = {});
 
 struct GroupSummary {
   GroupRecord group;
   std::size_t member_count = 0;
 };
-std::string GroupsJson(const RequestTag& tag, const std::vector<GroupSummary>& groups);
+struct InviteSummary {
+  GroupInvite invite;
+  std::string name;  // the group's
+};
+std::string GroupsJson(const RequestTag& tag, const std::vector<GroupSummary>& groups,
+                       const std::vector<InviteSummary>& invites);
 
 struct ConversationSummary {
   Conversation conversation;

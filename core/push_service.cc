@@ -37,6 +37,19 @@ bool PushService::IsServiceAccount(const std::string& user_id) const {
          settings_.service_accounts.end();
 }
 
+void PushService::ForgetUser(const std::string& user_id, WriteSet* writes) {
+  for (auto it = jobs_.begin(); it != jobs_.end();) {
+    if (it->second.job.user_id != user_id) {
+      ++it;
+      continue;
+    }
+    writes->push_jobs_done.push_back(it->first);
+    it = jobs_.erase(it);
+  }
+  collapsing_.erase(user_id);
+  has_tokens_.erase(user_id);
+}
+
 Status PushService::Load() {
   Result<std::vector<PushJob>> jobs = context_.store.ListPushJobs();
   if (!jobs.ok()) return jobs.status();

@@ -21,6 +21,9 @@ struct UserRecord {
   PasswordHash password;
   bool is_admin = false;
   std::int64_t created_at_ms = 0;
+  // The largest message id when the account was made: a 1:1 conversation shows this account nothing
+  // at or below it, so a re-created name never reads what its predecessor sent or received.
+  MessageId history_floor = 0;
 };
 
 // Which conversation a message belongs to: the 1:1 conversation of two users or a group.
@@ -62,6 +65,15 @@ struct GroupRecord {
 struct GroupMember {
   std::string user_id;
   std::int64_t joined_at_ms = 0;
+};
+
+// An invitation to join a group, waiting for its user to accept (group_join) or decline it. Someone who
+// is not the inviter's contact is invited rather than added: joining takes their consent.
+struct GroupInvite {
+  std::string group_id;
+  std::string user_id;  // who is invited
+  std::string by;       // who invited them
+  std::int64_t at_ms = 0;
 };
 
 // One entry of a user's sync queue. A message entry refers to the stored message (a long text is not
@@ -183,6 +195,13 @@ struct WriteSet {
   // Members who took part in a group themselves (created it, posted or marked it read): only they
   // show their presence to co-members, so being added to a group by someone does not expose you.
   std::vector<Membership> group_accepts;
+  std::vector<GroupInvite> invites_added;
+  std::vector<Membership> invites_removed;  // accepted, declined or withdrawn (joined_at unused)
+  // Accounts whose own records go: read positions, 1:1 partner list, contacts as they see them, push
+  // tokens, mutes, invitations and last_active_at are deleted, and their queue so far is never read
+  // again (its numbering goes on). Their idempotency entries stay, but name messages at or below the
+  // next account's history floor, so they are ignored. Applied before the rest of the batch.
+  std::vector<std::string> erased_users;
 };
 
 // Which slice of a conversation to read. Bounds are exclusive; 0 means unbounded.

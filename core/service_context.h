@@ -23,6 +23,8 @@ struct Caller {
   std::string_view user_id;
   std::string_view client_id;
   bool is_admin = false;
+  // 1:1 messages at or below this id predate the account (a re-created name): never shown to it.
+  MessageId history_floor = 0;
 };
 
 class ServiceContext {

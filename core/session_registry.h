@@ -17,6 +17,7 @@ struct Session {
   std::string user_id;
   std::string client_id;
   bool is_admin = false;
+  std::uint64_t history_floor = 0;  // the account's UserRecord::history_floor
   bool is_service = false;  // a push bridge account
   bool said_bye = false;    // the device logged out before disconnecting
   // The broker may keep the session after the connection ends: MQTT 3.1.1 without clean session, or

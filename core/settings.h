@@ -47,6 +47,9 @@ struct Limits {
   double request_burst = 200;
   // Groups one user may belong to. Default 500; 1..100000.
   std::size_t max_groups_per_user = 500;
+  // Group invitations one user may have waiting (someone not the adder's contact is invited, not
+  // added); past it, inviting them fails for the inviter. Default 20; 1..1000.
+  std::size_t max_pending_invites = 20;
   // Bytes of message text and events one page reply (history, sync, conversations) may carry; a page
   // stops before it (but always holds one entry, so paging moves on) and says "more". Bounds what one
   // request costs the broker thread, whatever the page limit. Default 262144; 16384..1048576.

@@ -67,6 +67,8 @@ class Store {
   virtual Status CheckTookPart(const std::string& group_id, const std::string& user_id) = 0;
   // The groups `user_id` belongs to, in group id order.
   virtual Result<std::vector<std::string>> ListUserGroups(const std::string& user_id) = 0;
+  // The invitations waiting for `user_id`, in group id order.
+  virtual Result<std::vector<GroupInvite>> ListInvites(const std::string& user_id) = 0;
 
   // --- Sync queues, read positions, conversation lists
   // The newest seq in the user's queue (0 when empty).

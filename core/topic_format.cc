@@ -7,7 +7,8 @@ namespace {
 constexpr RequestOp kAllOps[] = {
     RequestOp::kSend,     RequestOp::kHistory,     RequestOp::kSync,        RequestOp::kRead,
     RequestOp::kConversations, RequestOp::kGroupCreate, RequestOp::kGroupAdd, RequestOp::kGroupRemove,
-    RequestOp::kGroupLeave, RequestOp::kGroupRename, RequestOp::kGroups,    RequestOp::kGroupMembers,
+    RequestOp::kGroupLeave, RequestOp::kGroupRename, RequestOp::kGroups,    RequestOp::kGroupMembers, RequestOp::kGroupJoin,
+    RequestOp::kGroupDecline,
     RequestOp::kContactRequest, RequestOp::kContactAccept, RequestOp::kContactRemove, RequestOp::kContacts,
     RequestOp::kPresence, RequestOp::kTyping, RequestOp::kHeartbeat, RequestOp::kBye,
     RequestOp::kPushRegister, RequestOp::kPushUnregister, RequestOp::kMute, RequestOp::kPushResult,
@@ -38,6 +39,8 @@ const char* RequestOpName(RequestOp op) {
     case RequestOp::kGroupRename: return "group_rename";
     case RequestOp::kGroups: return "groups";
     case RequestOp::kGroupMembers: return "group_members";
+    case RequestOp::kGroupJoin: return "group_join";
+    case RequestOp::kGroupDecline: return "group_decline";
     case RequestOp::kContactRequest: return "contact_request";
     case RequestOp::kContactAccept: return "contact_accept";
     case RequestOp::kContactRemove: return "contact_remove";

@@ -40,6 +40,8 @@ enum class RequestOp {
   kGroupRename,
   kGroups,
   kGroupMembers,
+  kGroupJoin,
+  kGroupDecline,
   kContactRequest,
   kContactAccept,
   kContactRemove,

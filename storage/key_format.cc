@@ -56,6 +56,10 @@ std::string TookPartPrefix(std::string_view group_id) { return Scoped("gpart/", 
 std::string TookPartKey(std::string_view group_id, std::string_view user_id) {
   return TookPartPrefix(group_id).append(user_id);
 }
+std::string InvitePrefix(std::string_view user_id) { return Scoped("ginv/", user_id); }
+std::string InviteKey(std::string_view user_id, std::string_view group_id) {
+  return InvitePrefix(user_id).append(group_id);
+}
 std::string UserGroupPrefix(std::string_view user_id) { return Scoped("ugrp/", user_id); }
 std::string UserGroupKey(std::string_view user_id, std::string_view group_id) {
   return UserGroupPrefix(user_id).append(group_id);
@@ -97,5 +101,12 @@ std::string MuteKey(std::string_view user_id, const core::Conversation& conversa
   key.push_back(static_cast<char>(conversation.kind));
   return key.append(conversation.key);
 }
+
+std::vector<std::string> UserRecordPrefixes(std::string_view user_id) {
+  return {Scoped("rd/", user_id),   PeerPrefix(user_id),    ContactPrefix(user_id),
+          PushTokenPrefix(user_id), Scoped("mu/", user_id), InvitePrefix(user_id)};
+}
+
+std::string QueueFloorKey(std::string_view user_id) { return std::string("qf/").append(user_id); }
 
 }  // namespace chat::storage

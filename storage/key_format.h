@@ -19,6 +19,8 @@
 //   pj/<job_id>                        -> PushJob                          (pending push jobs)
 //   mu/<user_id>\0<kind><conv key>     -> ""                               (muted conversations)
 //   gpart/<group_id>\0<user_id>        -> ""                               (took part in the group)
+//   ginv/<user_id>\0<group_id>         -> GroupInvite (by, at)             (invitations waiting)
+//   qf/<user_id>                       -> <seq>                            (queue floor of an erased account)
 //
 // A conversation's messages and a user's queue each share one prefix: a page is one range scan.
 #pragma once
@@ -26,6 +28,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/records.h"
 
@@ -54,6 +57,8 @@ std::string MemberPrefix(std::string_view group_id);
 std::string MemberKey(std::string_view group_id, std::string_view user_id);
 std::string TookPartPrefix(std::string_view group_id);
 std::string TookPartKey(std::string_view group_id, std::string_view user_id);
+std::string InvitePrefix(std::string_view user_id);
+std::string InviteKey(std::string_view user_id, std::string_view group_id);
 std::string UserGroupPrefix(std::string_view user_id);
 std::string UserGroupKey(std::string_view user_id, std::string_view group_id);
 
@@ -73,5 +78,13 @@ std::string PushTokenKey(std::string_view user_id, std::string_view device_id);
 inline constexpr std::string_view kPushJobPrefix = "pj/";
 std::string PushJobKey(core::MessageId job_id);
 std::string MuteKey(std::string_view user_id, const core::Conversation& conversation);
+
+// The small tables of one user's own records (read positions, 1:1 partners, contacts as they see them,
+// push tokens, mutes, invitations): erasing an account deletes their keys one by one. (RocksDB's
+// DeleteRange is not used: it is unsafe with the row cache, facebook/rocksdb#4122.)
+std::vector<std::string> UserRecordPrefixes(std::string_view user_id);
+// The seq at and below which a user's queue is no longer read (set when the account was erased; the
+// queue, which can be long, is not deleted key by key on the broker thread).
+std::string QueueFloorKey(std::string_view user_id);
 
 }  // namespace chat::storage

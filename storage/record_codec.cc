@@ -5,11 +5,12 @@
 namespace chat::storage {
 namespace {
 
-constexpr char kUserVersion = 1;
+constexpr char kUserVersion = 2;  // 1: before the history floor
 constexpr char kMessageVersion = 2;  // 1: before groups (no group id)
 constexpr char kGroupVersion = 1;
 constexpr char kQueueEntryVersion = 1;
 constexpr char kPushVersion = 1;
+constexpr char kInviteVersion = 1;
 
 void PutVarint(std::uint64_t value, std::string* out) {
   while (value >= 0x80) {
@@ -79,18 +80,21 @@ std::string EncodeUser(const core::UserRecord& user) {
   PutString(user.password.digest, &out);
   out.push_back(user.is_admin ? 1 : 0);
   PutVarint(static_cast<std::uint64_t>(user.created_at_ms), &out);
+  PutVarint(user.history_floor, &out);
   return out;
 }
 
 core::Status DecodeUser(std::string_view user_id, std::string_view bytes, core::UserRecord* out) {
   Reader in(bytes);
-  if (in.Byte() != kUserVersion) return Corrupt("unknown user record version");
+  char version = in.Byte();
+  if (version != kUserVersion && version != 1) return Corrupt("unknown user record version");
   out->user_id = std::string(user_id);
   out->password.iterations = static_cast<std::uint32_t>(in.Varint());
   out->password.salt = in.String();
   out->password.digest = in.String();
   out->is_admin = in.Byte() != 0;
   out->created_at_ms = static_cast<std::int64_t>(in.Varint());
+  out->history_floor = version >= 2 ? in.Varint() : 0;
   if (!in.ok()) return Corrupt("truncated user record");
   return core::Status::Ok();
 }
@@ -127,6 +131,25 @@ core::Status DecodeMessageSender(std::string_view bytes, std::string* from) {
   if (version != kMessageVersion && version != 1) return Corrupt("unknown message record version");
   *from = in.String();
   if (!in.ok()) return Corrupt("truncated message record");
+  return core::Status::Ok();
+}
+
+std::string EncodeInvite(const core::GroupInvite& invite) {
+  std::string out(1, kInviteVersion);
+  PutString(invite.by, &out);
+  PutVarint(static_cast<std::uint64_t>(invite.at_ms), &out);
+  return out;
+}
+
+core::Status DecodeInvite(std::string_view user_id, std::string_view group_id, std::string_view bytes,
+                          core::GroupInvite* out) {
+  Reader in(bytes);
+  if (in.Byte() != kInviteVersion) return Corrupt("unknown invite record version");
+  out->user_id = std::string(user_id);
+  out->group_id = std::string(group_id);
+  out->by = in.String();
+  out->at_ms = static_cast<std::int64_t>(in.Varint());
+  if (!in.ok()) return Corrupt("truncated invite record");
   return core::Status::Ok();
 }
 

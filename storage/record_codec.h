@@ -16,6 +16,9 @@ core::Status DecodeUser(std::string_view user_id, std::string_view bytes, core::
 // The message id lives in the key, not the value.
 std::string EncodeMessage(const core::StoredMessage& message);
 core::Status DecodeMessage(core::MessageId id, std::string_view bytes, core::StoredMessage* out);
+std::string EncodeInvite(const core::GroupInvite& invite);
+core::Status DecodeInvite(std::string_view user_id, std::string_view group_id, std::string_view bytes,
+                          core::GroupInvite* out);
 // Only the sender of an encoded message (its first field): counting unread messages needs no text.
 core::Status DecodeMessageSender(std::string_view bytes, std::string* from);
 

@@ -48,6 +48,16 @@ class BoundedIterator {
   std::unique_ptr<rocksdb::Iterator> it_;
 };
 
+// Calls `visit(suffix, value)` for every key starting with `prefix`, in key order, until it returns false.
+template <typename Visit>
+Status ScanPrefix(rocksdb::DB* db, const std::string& prefix, Visit visit) {
+  BoundedIterator it(db, prefix, PrefixEnd(prefix));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!visit(it.key().substr(prefix.size()), it.value())) break;
+  }
+  return FromRocks(it->status());
+}
+
 }  // namespace
 
 core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string& path, Durability durability) {
@@ -153,6 +163,19 @@ Status RocksDbStore::Apply(const core::WriteSet& writes) {
     AppendBigEndian64(value, &number);
     return number;
   };
+  for (const std::string& user : writes.erased_users) {
+    for (const std::string& prefix : UserRecordPrefixes(user)) {
+      Status scanned = ScanPrefix(db_.get(), prefix, [&](std::string_view suffix, std::string_view) {
+        batch.Delete(prefix + std::string(suffix));
+        return true;
+      });
+      if (!scanned.ok()) return scanned;
+    }
+    batch.Delete(LastActiveKey(user));
+    core::Result<std::uint64_t> last = LastQueueSeq(user);
+    if (!last.ok()) return last.status();
+    batch.Put(QueueFloorKey(user), encoded(*last));
+  }
   core::MessageId largest = 0;
   for (const core::StoredMessage& message : writes.messages) {
     batch.Put(MessageKey(message.conversation(), message.id), EncodeMessage(message));
@@ -180,6 +203,10 @@ Status RocksDbStore::Apply(const core::WriteSet& writes) {
     batch.Delete(TookPartKey(member.group_id, member.user_id));
   }
   for (const auto& member : writes.group_accepts) batch.Put(TookPartKey(member.group_id, member.user_id), "");
+  for (const auto& invite : writes.invites_added) {
+    batch.Put(InviteKey(invite.user_id, invite.group_id), EncodeInvite(invite));
+  }
+  for (const auto& invite : writes.invites_removed) batch.Delete(InviteKey(invite.user_id, invite.group_id));
   for (const auto& position : writes.read_positions) {
     batch.Put(ReadPositionKey(position.user_id, position.conversation), encoded(position.up_to));
   }
@@ -317,15 +344,6 @@ core::Result<std::optional<core::GroupRecord>> RocksDbStore::GetGroup(const std:
   return std::optional<core::GroupRecord>(std::move(group));
 }
 
-// Calls `visit(suffix, value)` for every key starting with `prefix`, in key order, until it returns false.
-template <typename Visit>
-static Status ScanPrefix(rocksdb::DB* db, const std::string& prefix, Visit visit) {
-  BoundedIterator it(db, prefix, PrefixEnd(prefix));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    if (!visit(it.key().substr(prefix.size()), it.value())) break;
-  }
-  return FromRocks(it->status());
-}
 
 core::Result<std::vector<core::GroupMember>> RocksDbStore::ListMembers(const std::string& group_id) {
   std::vector<core::GroupMember> members;
@@ -376,6 +394,20 @@ core::Result<std::vector<std::string>> RocksDbStore::ListUserGroups(const std::s
   return groups;
 }
 
+core::Result<std::vector<core::GroupInvite>> RocksDbStore::ListInvites(const std::string& user_id) {
+  std::vector<core::GroupInvite> invites;
+  Status decoded = Status::Ok();
+  Status s = ScanPrefix(db_.get(), InvitePrefix(user_id), [&](std::string_view group, std::string_view value) {
+    core::GroupInvite invite;
+    decoded = DecodeInvite(user_id, group, value, &invite);
+    if (decoded.ok()) invites.push_back(std::move(invite));
+    return decoded.ok();
+  });
+  if (!s.ok()) return s;
+  if (!decoded.ok()) return decoded;
+  return invites;
+}
+
 core::Result<std::uint64_t> RocksDbStore::LastQueueSeq(const std::string& user_id) {
   core::Result<std::string> key = LastKeyWithPrefix(QueuePrefix(user_id));
   if (!key.ok()) return key.status();
@@ -388,6 +420,13 @@ core::Result<core::QueuePage> RocksDbStore::ReadQueue(const std::string& user_id
   core::Result<std::uint64_t> last = LastQueueSeq(user_id);
   if (!last.ok()) return last.status();
   page.last_seq = *last;
+  // What an erased account left in the queue is never read again.
+  core::Result<std::uint64_t> floor = GetNumber(QueueFloorKey(user_id), 0);
+  if (!floor.ok()) return floor.status();
+  if (*floor > after) {
+    after = *floor;
+    page.truncated = true;
+  }
   BoundedIterator it(db_.get(), QueueKey(user_id, after) + '\0', PrefixEnd(QueuePrefix(user_id)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     if (page.entries.size() == limit) {

@@ -49,6 +49,7 @@ class RocksDbStore final : public core::Store {
   core::Status CheckMember(const std::string& group_id, const std::string& user_id) override;
   core::Status CheckTookPart(const std::string& group_id, const std::string& user_id) override;
   core::Result<std::vector<std::string>> ListUserGroups(const std::string& user_id) override;
+  core::Result<std::vector<core::GroupInvite>> ListInvites(const std::string& user_id) override;
 
   core::Result<std::uint64_t> LastQueueSeq(const std::string& user_id) override;
   core::Result<core::QueuePage> ReadQueue(const std::string& user_id, std::uint64_t after,

@@ -191,11 +191,18 @@ class FanoutPhase {
     if (with_plugin_) options.extra_yaml = kFastSends;
     chat::harness::BrokerProcess broker(options);
     if (with_plugin_) {
+      std::vector<std::pair<std::string, std::string>> contacts;
       for (int i = 0; i < settings_.members; ++i) {
         if (std::string error = broker.AddUserOffline(UserName("g", i), kPassword); !error.empty()) {
           result.error = "creating users: " + error;
           return result;
         }
+        if (i > 0) contacts.emplace_back(UserName("g", 0), UserName("g", i));
+      }
+      // The owner's contacts join the group at once (anyone else would be invited).
+      if (std::string error = broker.AddContactsOffline(contacts); !error.empty()) {
+        result.error = "creating contacts: " + error;
+        return result;
       }
     }
     if (std::string error = broker.Start(); !error.empty()) {

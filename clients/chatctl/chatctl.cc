@@ -18,6 +18,7 @@
 #include "config/server_config.h"
 #include "core/account_commands.h"
 #include "core/account_service.h"
+#include "core/chat_service.h"
 #include "core/clock.h"
 #include "core/topic_format.h"
 #include "storage/rocksdb_store.h"
@@ -54,7 +55,16 @@ json RunOffline(const Options& options, const json& commands) {
     throw std::runtime_error(store.status().message() + " (is the broker running? then use --broker)");
   }
   chat::core::SystemClock clock;
-  chat::core::AccountService accounts(**store, clock, config->auth);
+  // Deleting an account erases what it left, as the running server does (nobody is online to be told).
+  auto floor = (*store)->LargestMessageId();
+  if (!floor.ok()) throw std::runtime_error(floor.status().message());
+  chat::core::MessageIdGenerator ids(clock, config->node_id, *floor);
+  chat::core::ChatService chat(**store, clock, ids, config->limits, config->sync, config->presence, config->push);
+  if (auto started = chat.Start(); !started.ok()) throw std::runtime_error(started.message());
+  chat::core::DiscardingOutbox nobody;
+  chat::core::AccountHooks hooks;
+  hooks.erase_data = [&](const std::string& user_id) { return chat.EraseAccount(user_id, nobody); };
+  chat::core::AccountService accounts(**store, clock, config->auth, hooks);
   return json::parse(chat::core::RunAccountCommands(accounts, commands.dump()));
 }
 

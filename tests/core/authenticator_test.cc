@@ -49,8 +49,9 @@ class AuthenticatorTest : public ::testing::Test {
     settings_.throttled_checks_per_second = 1;
     settings_.inline_hash_rounds_per_second = 1e6;
     Rebuild();
-    accounts_ = std::make_unique<AccountService>(*store_, clock_, settings_,
-                                                 [this](const std::string& user, bool) { auth_->Forget(user); });
+    AccountHooks hooks;
+    hooks.credentials_changed = [this](const std::string& user, bool) { auth_->Forget(user); };
+    accounts_ = std::make_unique<AccountService>(*store_, clock_, settings_, hooks);
     ASSERT_TRUE(accounts_->AddUser("alice", "right", false).ok());
     ASSERT_TRUE(accounts_->AddUser("root1", "admin-pw", true).ok());
   }

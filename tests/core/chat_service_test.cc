@@ -362,3 +362,40 @@ TEST_F(ReplyBudgetTest, UnreadCountingStopsAtTheScanBudgetAndSaysSo) {
 
 }  // namespace
 }  // namespace chat::core
+
+namespace chat::core {
+namespace {
+
+class EraseAccountTest : public ServiceFixture {
+ protected:
+  void SetUp() override { CreateUsers({"zed", "yara"}); }
+  json Last() { return outbox_.published.back().payload; }
+};
+
+TEST_F(EraseAccountTest, ARecreatedNameSeesNothingOfItsPredecessor) {
+  ASSERT_TRUE(Request("zed", RequestOp::kSend, json{{"to", "yara"}, {"text", "old"}, {"cmid", "c1"}}).ok());
+  ASSERT_TRUE(service_->EraseAccount("zed", outbox_).ok());
+  ASSERT_TRUE(store_->DeleteUser("zed").ok());
+  AuthSettings auth;
+  auth.pbkdf2_iterations = 1000;
+  ASSERT_TRUE(AccountService(*store_, clock_, auth).AddUser("zed", "new", false).ok());
+  MessageId floor = store_->GetUser("zed")->history_floor;
+  EXPECT_GT(floor, 0u);
+  Caller fresh{"zed", "zed:phone", false, floor};
+  outbox_.published.clear();
+  ASSERT_TRUE(service_->Handle(fresh, RequestOp::kHistory, R"({"peer":"yara"})", outbox_).ok());
+  EXPECT_TRUE(Last()["messages"].empty());
+  ASSERT_TRUE(service_->Handle(fresh, RequestOp::kConversations, "{}", outbox_).ok());
+  EXPECT_TRUE(Last()["conversations"].empty());
+  ASSERT_TRUE(service_->Handle(fresh, RequestOp::kSend, R"({"to":"yara","text":"new","cmid":"c1"})", outbox_).ok());
+  EXPECT_FALSE(Last().contains("duplicate"));  // the old account's cmid does not count
+  ASSERT_TRUE(service_->Handle(fresh, RequestOp::kHistory, R"({"peer":"yara"})", outbox_).ok());
+  ASSERT_EQ(Last()["messages"].size(), 1u);
+  EXPECT_EQ(Last()["messages"][0]["text"], "new");
+  // yara, whose history it is too, still reads both.
+  ASSERT_TRUE(Request("yara", RequestOp::kHistory, json{{"peer", "zed"}}).ok());
+  EXPECT_EQ(Last()["messages"].size(), 2u);
+}
+
+}  // namespace
+}  // namespace chat::core

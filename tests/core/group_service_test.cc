@@ -21,7 +21,9 @@ class GroupServiceTest : public ServiceFixture {
  protected:
   void SetUp() override {
     limits_.max_group_members = 3;
-    CreateUsers({"alice", "bob", "carol", "dave", "root1"});
+    CreateUsers({"alice", "bob", "carol", "dave", "root1", "mallory"});
+    // alice adds her contacts at once; anyone else would be invited (see the invitation tests).
+    for (const char* user : {"bob", "carol", "dave"}) MakeContacts("alice", user);
   }
   json Reply() { return outbox_.published.back().payload; }
   // The events published to `user`'s message topic by the last request.
@@ -136,6 +138,77 @@ TEST_F(GroupServiceTest, RenameAndListMyGroups) {
   EXPECT_EQ(groups[0]["members"], 2);
   ASSERT_TRUE(Request("carol", RequestOp::kGroups, json::object()).ok());
   EXPECT_TRUE(Reply()["groups"].empty());
+}
+
+TEST_F(GroupServiceTest, SomeoneNotTheAddersContactIsInvitedAndJoinsOnlyByAccepting) {
+  ASSERT_TRUE(Request("mallory", RequestOp::kGroupCreate, {{"name", "Spam"}, {"members", {"alice"}}}).ok());
+  json reply = Reply();
+  std::string group = reply["group"];
+  EXPECT_EQ(reply["members"], json({"mallory"}));
+  EXPECT_EQ(reply["invited"], json({"alice"}));
+  ASSERT_EQ(EventsFor("alice").size(), 1u);  // the invitation, in alice's queue only
+  EXPECT_EQ(EventsFor("alice")[0]["event"], "invited");
+  EXPECT_EQ(EventsFor("alice")[0]["by"], "mallory");
+  EXPECT_EQ(Request("alice", RequestOp::kHistory, {{"group", group}}).code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(Request("alice", RequestOp::kGroups, json::object()).ok());
+  EXPECT_TRUE(Reply()["groups"].empty());
+  ASSERT_EQ(Reply()["invites"].size(), 1u);
+  EXPECT_EQ(Reply()["invites"][0]["group"], group);
+  EXPECT_EQ(Reply()["invites"][0]["by"], "mallory");
+
+  ASSERT_TRUE(Request("alice", RequestOp::kGroupJoin, {{"group", group}}).ok());
+  EXPECT_EQ(Reply()["members"], json({"alice", "mallory"}));
+  EXPECT_EQ(EventsFor("mallory")[0]["event"], "joined");
+  EXPECT_EQ(EventsFor("alice")[0]["event"], "joined");
+  EXPECT_EQ(Request("alice", RequestOp::kGroupJoin, {{"group", group}}).code(), ErrorCode::kNotFound);  // used up
+  ASSERT_TRUE(Request("alice", RequestOp::kHistory, {{"group", group}}).ok());
+}
+
+TEST_F(GroupServiceTest, AnInvitationCanBeDeclinedOnAnyDevice) {
+  ASSERT_TRUE(Request("mallory", RequestOp::kGroupCreate, {{"name", "Spam"}, {"members", {"alice"}}}).ok());
+  std::string group = Reply()["group"];
+  ASSERT_TRUE(Request("alice", RequestOp::kGroupDecline, {{"group", group}}).ok());
+  EXPECT_EQ(Reply()["type"], "ok");
+  ASSERT_EQ(EventsFor("alice").size(), 1u);
+  EXPECT_EQ(EventsFor("alice")[0]["event"], "declined");
+  EXPECT_TRUE(EventsFor("mallory").empty());
+  EXPECT_EQ(Request("alice", RequestOp::kGroupJoin, {{"group", group}}).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(Request("alice", RequestOp::kGroupDecline, {{"group", group}}).code(), ErrorCode::kNotFound);
+}
+
+// Issue 18 item 7: a stranger put someone into 500 groups, filling their group cap and their queue.
+TEST_F(GroupServiceTest, AStrangerCanNeitherFillSomeonesGroupsNorFloodTheirQueue) {
+  limits_.max_pending_invites = 3;
+  Restart();
+  ASSERT_TRUE(Request("mallory", RequestOp::kGroupCreate, {{"name", "g0"}, {"members", {"alice"}}}).ok());
+  for (int i = 1; i < 20; ++i) {
+    EXPECT_EQ(Request("mallory", RequestOp::kGroupCreate, {{"name", "g" + std::to_string(i)}, {"members", {"alice"}}}).code(),
+              ErrorCode::kNotAllowed);  // one unanswered invitation per inviter: the inviter is stopped
+  }
+  EXPECT_EQ(Reply()["message"], "alice has not answered your last invitation yet");
+  // Her contacts put her in their groups at once.
+  for (const char* contact : {"bob", "carol"}) {
+    ASSERT_TRUE(Request(contact, RequestOp::kGroupCreate, {{"name", "x"}, {"members", {"alice"}}}).ok());
+  }
+  ASSERT_TRUE(Request("alice", RequestOp::kSync, {{"after", 0}, {"limit", 100}}).ok());
+  EXPECT_EQ(Reply()["events"].size(), 3u);  // one invitation and two groups, whatever mallory tried
+  ASSERT_TRUE(Request("alice", RequestOp::kGroups, json::object()).ok());
+  EXPECT_EQ(Reply()["groups"].size(), 2u);  // bob's and carol's: contacts add directly
+  EXPECT_EQ(Reply()["invites"].size(), 1u);  // mallory's, still waiting
+}
+
+TEST_F(GroupServiceTest, TooManyWaitingInvitationsStopTheInviter) {
+  limits_.max_pending_invites = 2;
+  Restart();
+  for (const char* inviter : {"bob", "carol"}) {
+    ASSERT_TRUE(Request(inviter, RequestOp::kGroupCreate, {{"name", "x"}, {"members", {"mallory"}}}).ok());
+  }
+  EXPECT_EQ(Request("dave", RequestOp::kGroupCreate, {{"name", "x"}, {"members", {"mallory"}}}).code(),
+            ErrorCode::kNotAllowed);
+  EXPECT_EQ(Reply()["message"], "mallory has too many invitations waiting");
+  // A server admin adds anyone at once.
+  ASSERT_TRUE(Request("root1", RequestOp::kGroupCreate, {{"name", "ops"}, {"members", {"mallory"}}}, true).ok());
+  EXPECT_EQ(Reply()["members"], json({"mallory", "root1"}));
 }
 
 }  // namespace

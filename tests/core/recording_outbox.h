@@ -30,7 +30,9 @@ class RecordingOutbox final : public Outbox {
     published.push_back({"", std::move(topic), nlohmann::json::parse(payload), true, false});
   }
   void Retained(std::string topic, std::string payload) override {
-    published.push_back({"", std::move(topic), nlohmann::json::parse(payload), false, true});
+    // An empty retained payload (clearing the topic) is recorded as null.
+    published.push_back({"", std::move(topic), payload.empty() ? nlohmann::json() : nlohmann::json::parse(payload),
+                         false, true});
   }
   std::vector<Published> published;
 };

@@ -30,6 +30,13 @@ class ServiceFixture : public ::testing::Test {
     ids_ = std::make_unique<MessageIdGenerator>(clock_, 1, 0);
     Restart();
   }
+  // Makes `a` and `b` contacts (as an accepted request would, without events).
+  void MakeContacts(const char* a, const char* b) {
+    WriteSet writes;
+    writes.contacts.push_back({a, b, ContactState::kContact});
+    writes.contacts.push_back({b, a, ContactState::kContact});
+    ASSERT_TRUE(store_->Apply(writes).ok());
+  }
   // A new service on the same store and settings (as after a broker restart).
   void Restart() { service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_); }
 

@@ -136,6 +136,21 @@ std::string BrokerProcess::AddUserOffline(const std::string& user, const std::st
   return s.ok() ? "" : s.ToString();
 }
 
+std::string BrokerProcess::AddContactsOffline(const std::vector<std::pair<std::string, std::string>>& pairs) {
+  if (running()) return "stop the broker first";
+  auto config = config::LoadServerConfig(chat_config_path());
+  if (!config.ok()) return config.status().ToString();
+  auto store = storage::RocksDbStore::Open(config->data_dir, config->durability);
+  if (!store.ok()) return store.status().ToString();
+  core::WriteSet writes;
+  for (const auto& [a, b] : pairs) {
+    writes.contacts.push_back({a, b, core::ContactState::kContact});
+    writes.contacts.push_back({b, a, core::ContactState::kContact});
+  }
+  core::Status s = (*store)->Apply(writes);
+  return s.ok() ? "" : s.ToString();
+}
+
 std::string BrokerProcess::log() const { return process_.ReadLog(); }
 
 }  // namespace chat::harness

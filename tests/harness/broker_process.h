@@ -6,6 +6,8 @@
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/harness/child_process.h"
 
@@ -46,6 +48,10 @@ class BrokerProcess {
 
   // Creates an account in the data folder through the same code chatctl uses. Only while stopped.
   std::string AddUserOffline(const std::string& user, const std::string& password, bool is_admin = false);
+
+  // Makes each pair contacts of each other in the data folder (as an accepted contact request would,
+  // without its events), so one may put the other in a group at once. Only while stopped.
+  std::string AddContactsOffline(const std::vector<std::pair<std::string, std::string>>& pairs);
 
   int mqtt_port() const { return mqtt_port_; }
   int ws_port() const { return ws_port_; }

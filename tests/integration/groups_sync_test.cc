@@ -159,11 +159,19 @@ class GroupsSyncTest : public ::testing::Test {
     }
   }
 
-  // A broker with these accounts and fast sends; `extra_limits` are more lines under "limits:".
+  // A broker with these accounts and fast sends; `extra_limits` are more lines under "limits:". Users
+  // are each other's contacts (the first with everyone, in a crowd), so they add each other to groups.
   void StartBroker(const std::vector<std::string>& users, const std::string& extra_limits = "") {
     broker_ = std::make_unique<BrokerProcess>(
         BrokerOptions{.extra_yaml = kFastSends + extra_limits, .extra_mosquitto_conf = ""});
     for (const std::string& user : users) ASSERT_EQ(broker_->AddUserOffline(user, Password(user)), "") << user;
+    std::vector<std::pair<std::string, std::string>> contacts;
+    for (std::size_t i = 0; i < users.size(); ++i) {
+      for (std::size_t j = i + 1; j < users.size() && (i == 0 || users.size() <= 10); ++j) {
+        contacts.emplace_back(users[i], users[j]);
+      }
+    }
+    ASSERT_EQ(broker_->AddContactsOffline(contacts), "");
     ASSERT_EQ(broker_->Start(), "");
   }
 

@@ -262,6 +262,22 @@ class PresenceTest : public ::testing::Test {
     return got->json;
   }
 
+  // A group of `owner` with `members`, none of them the owner's contact: each is invited and joins by
+  // accepting (joining is no taking part: it shares no presence by itself). Returns the group id.
+  std::string GroupWith(ChatTestClient& owner, const std::string& name, const std::vector<ChatTestClient*>& members) {
+    json names = json::array();
+    for (ChatTestClient* member : members) names.push_back(member->user());
+    auto created = Request(owner, "group_create", {{"name", name}, {"members", names}});
+    EXPECT_EQ(Outcome(created), "group");
+    if (!created) return "";
+    EXPECT_EQ((*created)["invited"].size(), names.size()) << created->dump();
+    std::string group = (*created)["group"];
+    for (ChatTestClient* member : members) {
+      EXPECT_EQ(Outcome(Request(*member, "group_join", {{"group", group}})), "group") << member->user();
+    }
+    return group;
+  }
+
   // Makes `a` and `b` contacts through the protocol: a asks, b accepts.
   void MakeContacts(ChatTestClient& a, ChatTestClient& b) {
     EXPECT_EQ(Outcome(Request(a, "contact_request", {{"user", b.user()}})), "ok");
@@ -519,16 +535,12 @@ TEST_F(PresenceTest, SmallGroupsShareLivePresenceLargeGroupsAskOnEntering) {
   auto carol = Device("carol", "phone");
   auto frank = Device("frank", "phone");
   auto alice = Device("alice", "phone");
-  // Three members: at push_group_limit. Four: above it.
-  auto small = Request(*dave, "group_create", {{"name", "small"}, {"members", json::array({"erin", "alice"})}});
-  ASSERT_EQ(Outcome(small), "group");
-  auto big = Request(*frank, "group_create", {{"name", "big"}, {"members", json::array({"carol", "dave", "erin"})}});
-  ASSERT_EQ(Outcome(big), "group");
-  std::string small_id = (*small)["group"];
-  std::string big_id = (*big)["group"];
-  // Everyone posts once, so this test does not depend on whether merely being added counts (see
-  // MembersWhoNeverPostedAreStillWatchableAsDocumented); erin then leaves cleanly.
   auto erin = Device("erin", "phone");
+  // Three members: at push_group_limit. Four: above it.
+  std::string small_id = GroupWith(*dave, "small", {erin.get(), alice.get()});
+  std::string big_id = GroupWith(*frank, "big", {carol.get(), dave.get(), erin.get()});
+  // Everyone posts once, so this test does not depend on whether merely being a member counts (see
+  // BeingAddedToAGroupExposesNoPresenceUntilTheMemberTakesPart); erin then leaves cleanly.
   for (auto [client, group] : std::vector<std::pair<ChatTestClient*, std::string>>{
            {dave.get(), small_id}, {alice.get(), small_id}, {erin.get(), small_id}, {frank.get(), big_id},
            {carol.get(), big_id}, {dave.get(), big_id}, {erin.get(), big_id}}) {
@@ -594,19 +606,18 @@ TEST_F(PresenceTest, SmallGroupsShareLivePresenceLargeGroupsAskOnEntering) {
 // PROTOCOL.md: co-members of a small group may subscribe to each other's presence, and a group presence
 // query answers every member's state; neither depends on a member having posted or read anything.
 TEST_F(PresenceTest, BeingAddedToAGroupExposesNoPresenceUntilTheMemberTakesPart) {
-  // Anyone may add anyone to a group: that alone must not let the group's members watch the added user.
+  // Joining a group (accepting an invitation, or being added by a contact) must not by itself let the
+  // group's members watch the new member.
   auto dave = Device("dave", "phone");
   auto frank = Device("frank", "phone");
   auto carol = Device("carol", "phone");
   auto erin = Device("erin", "phone");
-  auto small = Request(*dave, "group_create", {{"name", "small"}, {"members", json::array({"erin"})}});
-  ASSERT_EQ(Outcome(small), "group");
-  auto big = Request(*frank, "group_create", {{"name", "big"}, {"members", json::array({"carol", "dave", "erin"})}});
-  ASSERT_EQ(Outcome(big), "group");
+  std::string small_id = GroupWith(*dave, "small", {erin.get()});
+  std::string big_id = GroupWith(*frank, "big", {carol.get(), dave.get(), erin.get()});
 
-  EXPECT_FALSE(dave->Subscribe(PresenceTopic("erin"))) << "erin was only added";
+  EXPECT_FALSE(dave->Subscribe(PresenceTopic("erin"))) << "erin only joined";
   EXPECT_TRUE(erin->Subscribe(PresenceTopic("dave"))) << "dave created the small group";
-  auto reply = Request(*carol, "presence", {{"group", (*big)["group"]}});
+  auto reply = Request(*carol, "presence", {{"group", big_id}});
   ASSERT_EQ(Outcome(reply), "presence");
   std::vector<std::string> users;
   for (const json& user : (*reply)["users"]) users.push_back(user["user"]);
@@ -614,7 +625,7 @@ TEST_F(PresenceTest, BeingAddedToAGroupExposesNoPresenceUntilTheMemberTakesPart)
   EXPECT_EQ(users, (std::vector<std::string>{"carol", "frank"})) << reply->dump();  // frank created it; carol is carol
 
   // Once erin posts in the small group, its co-members may watch her.
-  ASSERT_EQ(Outcome(Request(*erin, "send", {{"group", (*small)["group"]}, {"text", "hi"}})), "ack");
+  ASSERT_EQ(Outcome(Request(*erin, "send", {{"group", small_id}, {"text", "hi"}})), "ack");
   EXPECT_TRUE(dave->Subscribe(PresenceTopic("erin")));
 }
 
@@ -807,9 +818,12 @@ TEST_F(PresenceTest, TypingReachesThePeerAndIsNeverStored) {
   EXPECT_EQ(messages, 2);
 
   // Groups: every other member, never the typist.
+  // bob is alice's contact by now and is added; carol is invited and joins.
   auto group = Request(*alice, "group_create", {{"name", "typing"}, {"members", json::array({"bob", "carol"})}});
   ASSERT_EQ(Outcome(group), "group");
+  EXPECT_EQ((*group)["invited"], json::array({"carol"}));
   std::string group_id = (*group)["group"];
+  ASSERT_EQ(Outcome(Request(*carol, "group_join", {{"group", group_id}})), "group");
   EXPECT_LT(alice->Publish("chat/v1/req/typing", json({{"group", group_id}}).dump()), 0x80);
   for (ChatTestClient* client : {bob.get(), carol.get()}) {
     auto got = client->WaitFor(OfType("typing"), seconds(5));

@@ -211,6 +211,47 @@ TEST(RocksDbStoreTest, PagesAndUnreadScansStopAtTheirByteBound) {
   EXPECT_FALSE(store->CountMessagesAfter(ab, 0, "bob", 9, 0)->complete);
 }
 
+TEST(RocksDbStoreTest, InvitationsAndErasingAnAccountsRecords) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  core::WriteSet writes;
+  writes.invites_added.push_back({"42", "zed", "yara", 5});
+  writes.contacts.push_back({"zed", "yara", core::ContactState::kContact});
+  writes.read_positions.push_back({"zed", Direct("zed", "yara"), 7});
+  writes.peers.push_back({"zed", {"yara", 7}});
+  writes.push_tokens.push_back({"zed", {"phone", "fcm", "t", ""}});
+  writes.last_active.push_back({"zed", 99});
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    writes.queue.push_back({"zed", seq, {core::QueueEntry::Kind::kEvent, {}, 0, R"({"type":"read"})", 1}});
+  }
+  writes.messages.push_back(Message(7, "zed", "yara", "hi", "c-1"));
+  ASSERT_TRUE(store->Apply(writes).ok());
+  auto invites = store->ListInvites("zed");
+  ASSERT_EQ(invites->size(), 1u);
+  EXPECT_EQ((*invites)[0].by, "yara");
+  EXPECT_EQ((*invites)[0].group_id, "42");
+
+  core::WriteSet erase;
+  erase.erased_users.push_back("zed");
+  erase.queue.push_back({"zed", 4, {core::QueueEntry::Kind::kEvent, {}, 0, R"({"type":"new"})", 2}});
+  ASSERT_TRUE(store->Apply(erase).ok());
+  EXPECT_TRUE(store->ListInvites("zed")->empty());
+  EXPECT_TRUE(store->ListContacts("zed")->empty());
+  EXPECT_TRUE(store->ListDirectPeers("zed")->empty());
+  EXPECT_TRUE(store->ListPushTokens("zed")->empty());
+  EXPECT_EQ(*store->GetReadPosition("zed", Direct("zed", "yara")), 0u);
+  EXPECT_EQ(*store->GetLastActive("zed"), 0);
+  // The old queue is never read again; its numbering goes on.
+  auto page = store->ReadQueue("zed", 0, 10);
+  ASSERT_EQ(page->entries.size(), 1u);
+  EXPECT_EQ(page->entries[0].seq, 4u);
+  EXPECT_TRUE(page->truncated);
+  EXPECT_EQ(page->last_seq, 4u);
+  // The other side's records and the shared history stay.
+  EXPECT_EQ(store->ReadConversation(Direct("zed", "yara"), {})->messages.size(), 1u);
+  EXPECT_EQ(**store->FindByClientMessageId("zed", "c-1"), 7u);  // ignored by the next zed (history floor)
+}
+
 TEST(KeyFormatTest, MessageKeysSortByIdWithinAConversation) {
   core::Conversation ab = Direct("a", "b");
   EXPECT_LT(MessageKey(ab, 1), MessageKey(ab, 256));

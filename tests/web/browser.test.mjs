@@ -275,11 +275,28 @@ test('a group: create it, post, and add a member', async () => {
   await sendFromComposer(bobPage, 'Glad to be here');
   await waitForTexts(alicePage, ['Glad to be here']);
 
+  // carol is no contact of alice's: she is invited, and is a member once she accepts.
   await alicePage.getByLabel('Add member').fill('carol');
   await alicePage.getByRole('button', { name: 'Add', exact: true }).click();
+  await alicePage.locator('#conversation-error', { hasText: 'Invited carol' }).waitFor(WAIT);
+  const group = (await team.getAttribute('data-key')).slice(2);
+  server.publishLines('carol', PASSWORDS.carol, 'chat/v1/req/group_join', [JSON.stringify({ group })]);
   await alicePage.locator('#conversation-subtitle', { hasText: 'alice (owner), bob (online), carol' }).waitFor(WAIT);
   assert.equal(await bobPage.locator('#group-add-form').isHidden(), true, 'only the owner adds members');
   await screenshot(alicePage, 'group');
+});
+
+test('an invitation from someone who is not a contact waits for an answer', async () => {
+  const { page } = users.alice;
+  server.publishLines('carol', PASSWORDS.carol, 'chat/v1/req/group_create', [JSON.stringify({ name: "Carol's club", members: ['alice'] })]);
+  const invitation = page.locator('#invitation-list li.invitation', { hasText: "# Carol's club" });
+  await invitation.waitFor(WAIT);
+  assert.match(await invitation.textContent(), /from carol/);
+  assert.equal(await page.locator('button.conversation-button', { hasText: "# Carol's club" }).count(), 0, 'not a member yet');
+  await screenshot(page, 'invitation');
+  await page.getByRole('button', { name: "Join Carol's club" }).click();
+  await page.locator('#conversation-title', { hasText: "# Carol's club" }).waitFor(WAIT);
+  await page.locator('#invitations').waitFor({ state: 'hidden', ...WAIT });
 });
 
 test('after a lost connection the page reconnects, catches up and sends what was typed, once', async () => {

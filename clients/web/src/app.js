@@ -277,6 +277,8 @@ function unreadText(conversation) {
 const MAX_CONVERSATION_PAGES = 20;
 
 async function refreshConversations(s) {
+  const groups = await s.conn.request('groups');
+  s.store.setInvites(groups.invites);
   let before = null;
   for (let page = 0; page < MAX_CONVERSATION_PAGES; page++) {
     const reply = await s.conn.request('conversations', before ? { before } : {});
@@ -356,7 +358,7 @@ function applyMembershipChange(s, event) {
   if (!info) return;
   const users = Array.isArray(event.users) ? event.users : [];
   if (event.event === 'created') info.members = [...users];
-  else if (event.event === 'added') info.members = [...new Set([...info.members, ...users])];
+  else if (event.event === 'added' || event.event === 'joined') info.members = [...new Set([...info.members, ...users])];
   else if (event.event === 'removed' || event.event === 'left') info.members = info.members.filter((m) => !users.includes(m));
   if (event.event === 'left' && users.includes(info.owner) && s.openKey === `g:${event.group}`) refreshGroup(s, event.group);
 }
@@ -549,6 +551,7 @@ function render(s, options = {}) {
   if (session !== s) return;
   savePending(s);
   renderConversationList(s);
+  renderInvitations(s);
   renderContacts(s);
   renderConversation(s, options);
 }
@@ -577,6 +580,40 @@ function renderConversationList(s) {
     return el('li', {}, button);
   });
   replaceKeepingFocus($('conversation-list'), items);
+}
+
+// Invitations to groups from people who are not this user's contacts: joining takes their answer.
+function renderInvitations(s) {
+  const invites = [...s.store.invites.values()];
+  $('invitations').hidden = invites.length === 0;
+  const items = invites.map((invite) =>
+    el(
+      'li',
+      { class: 'invitation', 'data-group': invite.group },
+      el('span', { class: 'name', text: `# ${invite.name}` }),
+      el('span', { class: 'state', text: `from ${invite.by}` }),
+      contactButton('Join', `Join ${invite.name}`, () => answerInvitation(s, 'group_join', invite)),
+      contactButton('Decline', `Decline ${invite.name}`, () => answerInvitation(s, 'group_decline', invite)),
+    ),
+  );
+  replaceKeepingFocus($('invitation-list'), items);
+}
+
+async function answerInvitation(s, op, invite) {
+  showError('sidebar-error', '');
+  const reply = await ask(s, op, { group: invite.group }, 'sidebar-error');
+  if (!reply) return;
+  s.store.invites.delete(invite.group);
+  if (op === 'group_join') {
+    s.store.get(`g:${invite.group}`).name = reply.name ?? invite.name;
+    openConversation(s, `g:${invite.group}`);
+  }
+  scheduleRender(s);
+}
+
+// Those a create or add request invited (not the caller's contacts) join only when they accept.
+function noteInvited(reply, where) {
+  if (reply.invited?.length) showError(where, `Invited ${reply.invited.join(', ')}: they join once they accept.`);
 }
 
 const CONTACT_STATES = { contact: null, outgoing: 'waiting for an answer', incoming: 'wants to be your contact' };
@@ -823,6 +860,7 @@ $('new-group-form').addEventListener('submit', async (event) => {
   if (!s || !name || !checkNames(members, 'sidebar-error')) return;
   showError('sidebar-error', '');
   const reply = await ask(s, 'group_create', { name, members }, 'sidebar-error');
+  if (reply) noteInvited(reply, 'sidebar-error');
   if (!reply) return;
   $('new-group-name').value = '';
   $('new-group-members').value = '';
@@ -838,6 +876,7 @@ $('group-add-form').addEventListener('submit', async (event) => {
   if (!group || !users.length || !checkNames(users, 'conversation-error')) return;
   showError('conversation-error', '');
   const reply = await ask(s, 'group_add', { group, users }, 'conversation-error');
+  if (reply) noteInvited(reply, 'conversation-error');
   if (!reply) return;
   $('group-add-user').value = '';
   await refreshGroup(s, group);

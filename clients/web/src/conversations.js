@@ -41,6 +41,7 @@ export class ConversationStore {
   constructor(me) {
     this.me = me;
     this.conversations = new Map();
+    this.invites = new Map(); // group id -> {group, name, by}: invitations to groups, waiting for an answer
   }
 
   get(key) {
@@ -183,13 +184,27 @@ export class ConversationStore {
     return conversation;
   }
 
-  // A group event (PROTOCOL.md, "Groups"): names and whether this user is still a member.
+  // The invitations of a `groups` reply replace what is known (one answered elsewhere is gone).
+  setInvites(invites) {
+    this.invites = new Map((invites ?? []).map((i) => [i.group, { group: i.group, name: i.name, by: i.by }]));
+  }
+
+  // A group event (PROTOCOL.md, "Groups"): names, whether this user is still a member, and invitations.
+  // Returns the group's conversation, or null for an invitation.
   applyGroupEvent(event) {
+    const aboutMe = (event.users ?? []).includes(this.me);
+    // An invitation is no conversation yet: it waits in `invites` until this user joins or declines.
+    if (event.event === 'invited' || event.event === 'declined') {
+      if (!aboutMe) return null;
+      if (event.event === 'invited') this.invites.set(event.group, { group: event.group, name: event.name, by: event.by });
+      else this.invites.delete(event.group);
+      return null;
+    }
+    if (aboutMe && event.event === 'joined') this.invites.delete(event.group);
     const conversation = this.get(`g:${event.group}`);
     if (event.name) conversation.name = event.name;
-    const aboutMe = (event.users ?? []).includes(this.me);
     if (aboutMe && (event.event === 'removed' || event.event === 'left')) conversation.member = false;
-    if (aboutMe && (event.event === 'added' || event.event === 'created')) conversation.member = true;
+    if (aboutMe && ['added', 'created', 'joined'].includes(event.event)) conversation.member = true;
     return conversation;
   }
 

@@ -91,6 +91,21 @@ test('the conversation list takes the server\'s read position and count, capped'
   assert.equal(store.find('u:carol').unreadCapped, false);
 });
 
+test('an invitation waits outside the conversations until joined or declined', () => {
+  const store = new ConversationStore('alice');
+  assert.equal(store.applyGroupEvent({ type: 'group', group: '9', event: 'invited', by: 'carol', users: ['alice'], name: 'Club' }), null);
+  assert.deepEqual([...store.invites.values()], [{ group: '9', name: 'Club', by: 'carol' }]);
+  assert.equal(store.find('g:9'), null, 'no conversation for an invitation');
+  store.applyGroupEvent({ type: 'group', group: '9', event: 'joined', by: 'alice', users: ['alice'], name: 'Club' });
+  assert.equal(store.invites.size, 0);
+  assert.equal(store.find('g:9').member, true);
+  store.applyGroupEvent({ type: 'group', group: '8', event: 'invited', by: 'dave', users: ['alice'], name: 'X' });
+  store.applyGroupEvent({ type: 'group', group: '8', event: 'declined', by: 'alice', users: ['alice'], name: 'X' });
+  assert.equal(store.invites.size, 0);
+  store.setInvites([{ group: '7', name: 'Y', by: 'erin', ts: 1 }]);
+  assert.deepEqual([...store.invites.keys()], ['7']);
+});
+
 test('group events rename the group and end or restore membership', () => {
   const store = new ConversationStore('alice');
   store.applyGroupEvent({ type: 'group', group: '7', event: 'created', by: 'bob', users: ['alice', 'bob'], name: 'Team' });

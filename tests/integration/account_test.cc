@@ -1,0 +1,194 @@
+// Accounts and consent through the real broker: who may put whom into a group, and what deleting an
+// account leaves behind (nothing a re-created name can reach).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "clients/common/raw_mqtt_client.h"
+#include "tests/harness/broker_process.h"
+#include "tests/harness/test_client.h"
+
+namespace chat::harness {
+namespace {
+
+using clients::ConnectOutcome;
+using clients::RawMqttClient;
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class AccountTest : public ::testing::Test {
+ protected:
+  void StartBroker(const std::vector<std::string>& users, const std::string& extra_yaml = "") {
+    broker_ = std::make_unique<BrokerProcess>(BrokerOptions{
+        .extra_yaml = "limits:\n  request_rate_per_second: 100000\n  request_burst: 100000\n" + extra_yaml});
+    for (const std::string& user : users) ASSERT_EQ(broker_->AddUserOffline(user, "pw-" + user), "");
+    ASSERT_EQ(broker_->AddUserOffline("root", "pw-root", /*is_admin=*/true), "");
+    ASSERT_EQ(broker_->Start(), "");
+  }
+  std::unique_ptr<ChatTestClient> Device(const std::string& user, const std::string& device,
+                                         const std::string& password = "") {
+    auto client = std::make_unique<ChatTestClient>(broker_->mqtt_uri(), user, device);
+    EXPECT_EQ(client->Connect(password.empty() ? "pw-" + user : password), "") << user;
+    EXPECT_TRUE(client->SubscribeOwn());
+    return client;
+  }
+  // Publishes chat/v1/req/<op> and waits for the reply with its rid.
+  std::optional<json> Request(ChatTestClient& client, const std::string& op, json body) {
+    std::string rid = op + std::to_string(++rid_);
+    body["rid"] = rid;
+    client.Publish("chat/v1/req/" + op, body.dump());
+    auto reply = client.WaitFor([&](const Received& r) { return r.json.is_object() && r.json.value("rid", "") == rid; });
+    if (!reply) return std::nullopt;
+    return reply->json;
+  }
+  json Admin(const json& command) {
+    auto admin = std::make_unique<ChatTestClient>(broker_->mqtt_uri(), "root", "console");
+    EXPECT_EQ(admin->Connect("pw-root"), "");
+    EXPECT_TRUE(admin->Subscribe("$CONTROL/chat-accounts/v1/response"));
+    admin->Publish("$CONTROL/chat-accounts/v1", json{{"commands", {command}}}.dump());
+    auto response = admin->WaitFor([](const Received& r) { return r.topic == "$CONTROL/chat-accounts/v1/response"; });
+    EXPECT_TRUE(response);
+    return response ? response->json["responses"][0] : json();
+  }
+  void MakeContacts(ChatTestClient& a, ChatTestClient& b) {
+    ASSERT_EQ((*Request(a, "contact_request", {{"user", b.user()}}))["type"], "ok");
+    ASSERT_EQ((*Request(b, "contact_accept", {{"user", a.user()}}))["type"], "ok");
+  }
+
+  std::unique_ptr<BrokerProcess> broker_;
+  int rid_ = 0;
+};
+
+// Issue 18 item 7: a stranger made 500 groups containing alice, who then could neither create nor be
+// added to groups, and got 500 events in her sync queue.
+TEST_F(AccountTest, AStrangerCannotPutSomeoneIntoGroupsOnlyInviteThemOnce) {
+  StartBroker({"alice", "mallory", "carol"}, "limits:\n  max_groups_per_user: 5\n");
+  auto alice = Device("alice", "phone");
+  auto mallory = Device("mallory", "phone");
+  auto carol = Device("carol", "phone");
+  MakeContacts(*alice, *carol);
+  int refused = 0;
+  for (int i = 0; i < 50; ++i) {
+    auto reply = Request(*mallory, "group_create", {{"name", "spam" + std::to_string(i)}, {"members", {"alice"}}});
+    ASSERT_TRUE(reply);
+    if ((*reply)["type"] == "error") {
+      EXPECT_EQ((*reply)["code"], "not_allowed") << reply->dump();
+      ++refused;
+    } else if (i == 0) {
+      EXPECT_EQ((*reply)["members"], json({"mallory"}));
+      EXPECT_EQ((*reply)["invited"], json({"alice"}));
+    }
+  }
+  EXPECT_GE(refused, 45);  // mallory's own group cap (5) and one unanswered invitation stop mallory
+  // alice is in no group, her queue holds the contact events and one invitation, and she can still
+  // create groups and be added by her contact.
+  auto sync = Request(*alice, "sync", {{"after", 0}, {"limit", 500}});
+  ASSERT_TRUE(sync);
+  int invitations = 0;
+  for (const json& event : (*sync)["events"]) invitations += event.value("event", "") == "invited";
+  EXPECT_EQ(invitations, 1) << sync->dump();
+  EXPECT_LE((*sync)["events"].size(), 3u) << sync->dump();
+  auto groups = Request(*alice, "groups", json::object());
+  EXPECT_TRUE((*groups)["groups"].empty());
+  ASSERT_EQ((*groups)["invites"].size(), 1u);
+  EXPECT_EQ((*Request(*alice, "group_create", {{"name", "mine"}}))["type"], "group");
+  auto added = Request(*carol, "group_create", {{"name", "friends"}, {"members", {"alice"}}});
+  EXPECT_EQ((*added)["members"], json({"alice", "carol"}));  // a contact adds at once
+  // The invitation is alice's to answer.
+  std::string spam = (*groups)["invites"][0]["group"];
+  EXPECT_EQ((*Request(*alice, "group_decline", {{"group", spam}}))["type"], "ok");
+  EXPECT_EQ((*Request(*alice, "history", {{"group", spam}}))["code"], "not_found");
+}
+
+// Issue 18 item 8: after deleteUser Z and addUser Z, the new Z read the old Z's 1:1 and group history,
+// sync queue and conversations, and a push job still went to the old Z's device token.
+TEST_F(AccountTest, ARecreatedAccountStartsEmptyAndReachesNothingOfItsPredecessor) {
+  StartBroker({"zed", "yara"});
+  auto zed = Device("zed", "phone");
+  auto yara = Device("yara", "phone");
+  MakeContacts(*zed, *yara);
+  ASSERT_LT(zed->Send("yara", "old secret from zed", "z-1"), 0x80);
+  ASSERT_TRUE(zed->WaitForType("ack"));
+  ASSERT_LT(yara->Send("zed", "old secret to zed", "y-1"), 0x80);
+  auto group = Request(*yara, "group_create", {{"name", "old team"}, {"members", {"zed"}}});
+  std::string group_id = (*group)["group"];
+  ASSERT_LT(yara->Publish("chat/v1/req/send", json{{"group", group_id}, {"text", "old group secret"}}.dump()), 0x80);
+  ASSERT_EQ((*Request(*zed, "push_register", {{"provider", "webhook"}, {"token", "old-zed-token"}}))["type"], "ok");
+  // A persistent session of the old zed, away.
+  RawMqttClient away;
+  ASSERT_EQ(away.Connect(broker_->mqtt_port(), "zed:tablet", "zed", "pw-zed", /*clean=*/false).kind,
+            ConnectOutcome::Kind::kAccepted);
+  ASSERT_EQ(away.Subscribe("chat/v1/user/zed/#"), 1);
+  away.Disconnect();
+
+  EXPECT_FALSE(Admin({{"command", "deleteUser"}, {"username", "zed"}}).contains("error"));
+  EXPECT_FALSE(Admin({{"command", "addUser"}, {"username", "zed"}, {"password", "new-pw"}}).contains("error"));
+  std::this_thread::sleep_for(milliseconds(500));  // the old tablet's session is ended by then
+
+  auto fresh = Device("zed", "laptop", "new-pw");
+  auto history = Request(*fresh, "history", {{"peer", "yara"}});
+  EXPECT_TRUE((*history)["messages"].empty()) << history->dump();
+  EXPECT_EQ((*Request(*fresh, "history", {{"group", group_id}}))["code"], "not_found");
+  auto conversations = Request(*fresh, "conversations", json::object());
+  EXPECT_TRUE((*conversations)["conversations"].empty()) << conversations->dump();
+  auto sync = Request(*fresh, "sync", {{"after", 0}});
+  EXPECT_TRUE((*sync)["events"].empty()) << sync->dump();
+  EXPECT_TRUE((*Request(*fresh, "contacts", json::object()))["contacts"].empty());
+  auto groups = Request(*fresh, "groups", json::object());
+  EXPECT_TRUE((*groups)["groups"].empty());
+  EXPECT_TRUE((*groups)["invites"].empty());
+  // An old cmid is a new message for the new account, not a "duplicate" of the old one's.
+  ASSERT_LT(fresh->Send("yara", "hello again", "z-1"), 0x80);
+  auto ack = fresh->WaitForType("ack");
+  ASSERT_TRUE(ack);
+  EXPECT_FALSE(ack->contains("duplicate"));
+  history = Request(*fresh, "history", {{"peer", "yara"}});
+  ASSERT_EQ((*history)["messages"].size(), 1u) << history->dump();
+  EXPECT_EQ((*history)["messages"][0]["text"], "hello again");
+  // The old zed's persistent session is gone with the account.
+  RawMqttClient tablet;
+  ConnectOutcome resumed = tablet.Connect(broker_->mqtt_port(), "zed:tablet", "zed", "new-pw", /*clean=*/false);
+  ASSERT_EQ(resumed.kind, ConnectOutcome::Kind::kAccepted);
+  EXPECT_FALSE(resumed.session_present);
+  tablet.Disconnect();
+  // yara keeps her own history; the group lost its member; no presence of zed is shared any more.
+  auto hers = Request(*yara, "history", {{"peer", "zed"}});
+  EXPECT_EQ((*hers)["messages"].size(), 3u) << hers->dump();
+  auto members = Request(*yara, "group_members", {{"group", group_id}});
+  EXPECT_EQ((*members)["members"], json({"yara"}));
+  EXPECT_FALSE(yara->Subscribe("chat/v1/presence/zed"));
+}
+
+// The push half of item 8: a message to the re-created name makes no job for the old device token.
+TEST_F(AccountTest, APredecessorsPushTokenGetsNothing) {
+  StartBroker({"zed", "yara"}, "push:\n  service_accounts: [bridge]\n  collapse_seconds: 0\n");
+  ASSERT_EQ(Admin({{"command", "addUser"}, {"username", "bridge"}, {"password", "pw-bridge"}}).contains("error"), false);
+  {
+    auto zed = Device("zed", "phone");
+    ASSERT_EQ((*Request(*zed, "push_register", {{"provider", "webhook"}, {"token", "old-zed-token"}}))["type"], "ok");
+  }
+  auto bridge = std::make_unique<ChatTestClient>(broker_->mqtt_uri(), "bridge", "jobs");
+  ASSERT_EQ(bridge->Connect("pw-bridge"), "");
+  ASSERT_TRUE(bridge->Subscribe("chat/v1/service/push/jobs"));
+  auto yara = Device("yara", "phone");
+  ASSERT_LT(yara->Send("zed", "before", "b-1"), 0x80);
+  auto job = bridge->WaitFor([](const Received& r) { return r.topic == "chat/v1/service/push/jobs"; }, seconds(5));
+  ASSERT_TRUE(job) << "the old account's token got no job at all: the test would prove nothing";
+  EXPECT_FALSE(Admin({{"command", "deleteUser"}, {"username", "zed"}}).contains("error"));
+  EXPECT_FALSE(Admin({{"command", "addUser"}, {"username", "zed"}, {"password", "new-pw"}}).contains("error"));
+  ASSERT_LT(yara->Send("zed", "after", "a-1"), 0x80);
+  for (const Received& r : bridge->Collect(milliseconds(1500))) {
+    if (r.topic != "chat/v1/service/push/jobs") continue;
+    EXPECT_EQ(r.payload.find("old-zed-token"), std::string::npos) << r.payload;
+    EXPECT_EQ(r.payload.find("after"), std::string::npos) << r.payload;
+  }
+}
+
+}  // namespace
+}  // namespace chat::harness
