@@ -238,15 +238,22 @@ Status GroupService::Add(const Caller& caller, const RequestFields& request, Out
                  std::move(reply), notices);
 }
 
-Status GroupService::Join(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+Result<std::string> GroupService::InvitationFor(const Caller& caller, const RequestFields& request) {
   std::string group_id;
   if (Status s = request.RequiredString("group", &group_id); !s.ok()) return s;
-  std::string me(caller.user_id);
-  Result<std::vector<GroupInvite>> waiting = context_.store.ListInvites(me);
+  Result<std::vector<GroupInvite>> waiting = context_.store.ListInvites(std::string(caller.user_id));
   if (!waiting.ok()) return waiting.status();
   if (std::none_of(waiting->begin(), waiting->end(), [&](const GroupInvite& i) { return i.group_id == group_id; })) {
     return Status::Error(ErrorCode::kNotFound, "no invitation to this group");
   }
+  return group_id;
+}
+
+Status GroupService::Join(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+  Result<std::string> invited_to = InvitationFor(caller, request);
+  if (!invited_to.ok()) return invited_to.status();
+  const std::string& group_id = *invited_to;
+  std::string me(caller.user_id);
   Result<std::optional<GroupRecord>> group = context_.store.GetGroup(group_id);
   if (!group.ok()) return group.status();
   Result<std::vector<GroupMember>> members = context_.store.ListMembers(group_id);
@@ -276,14 +283,10 @@ Status GroupService::Join(const Caller& caller, const RequestFields& request, Ou
 }
 
 Status GroupService::Decline(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  std::string group_id;
-  if (Status s = request.RequiredString("group", &group_id); !s.ok()) return s;
+  Result<std::string> invited_to = InvitationFor(caller, request);
+  if (!invited_to.ok()) return invited_to.status();
+  const std::string& group_id = *invited_to;
   std::string me(caller.user_id);
-  Result<std::vector<GroupInvite>> waiting = context_.store.ListInvites(me);
-  if (!waiting.ok()) return waiting.status();
-  if (std::none_of(waiting->begin(), waiting->end(), [&](const GroupInvite& i) { return i.group_id == group_id; })) {
-    return Status::Error(ErrorCode::kNotFound, "no invitation to this group");
-  }
   WriteSet writes;
   writes.invites_removed.push_back({group_id, me, 0});
   // The user's other devices drop the invitation too.

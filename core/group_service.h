@@ -47,6 +47,8 @@ class GroupService {
   // Whether `user` may get an invitation to `group_id` from the caller: false when they have one
   // already; kNotAllowed when one of the caller's is still unanswered, or too many are waiting.
   Result<bool> CheckInvitable(const Caller& caller, const std::string& user, const std::string& group_id);
+  // The group of the caller's invitation named by the request's "group" field; kNotFound without one.
+  Result<std::string> InvitationFor(const Caller& caller, const RequestFields& request);
   // Adds invitations of `users` to `writes` and returns their notices.
   std::vector<Notice> Invite(const GroupRecord& group, const std::string& by, const std::vector<std::string>& users,
                              std::int64_t now, WriteSet* writes);

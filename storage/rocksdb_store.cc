@@ -58,6 +58,17 @@ Status ScanPrefix(rocksdb::DB* db, const std::string& prefix, Visit visit) {
   return FromRocks(it->status());
 }
 
+// The rest of every key starting with `prefix` (a list stored as keys: members, groups), in key order.
+core::Result<std::vector<std::string>> SuffixesUnder(rocksdb::DB* db, const std::string& prefix) {
+  std::vector<std::string> suffixes;
+  Status s = ScanPrefix(db, prefix, [&](std::string_view suffix, std::string_view) {
+    suffixes.emplace_back(suffix);
+    return true;
+  });
+  if (!s.ok()) return s;
+  return suffixes;
+}
+
 }  // namespace
 
 core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string& path, Durability durability) {
@@ -365,13 +376,7 @@ core::Result<std::size_t> RocksDbStore::CountMembers(const std::string& group_id
 }
 
 core::Result<std::vector<std::string>> RocksDbStore::ListTookPart(const std::string& group_id) {
-  std::vector<std::string> users;
-  Status s = ScanPrefix(db_.get(), TookPartPrefix(group_id), [&](std::string_view user, std::string_view) {
-    users.emplace_back(user);
-    return true;
-  });
-  if (!s.ok()) return s;
-  return users;
+  return SuffixesUnder(db_.get(), TookPartPrefix(group_id));
 }
 
 Status RocksDbStore::CheckMember(const std::string& group_id, const std::string& user_id) {
@@ -385,13 +390,7 @@ Status RocksDbStore::CheckTookPart(const std::string& group_id, const std::strin
 }
 
 core::Result<std::vector<std::string>> RocksDbStore::ListUserGroups(const std::string& user_id) {
-  std::vector<std::string> groups;
-  Status s = ScanPrefix(db_.get(), UserGroupPrefix(user_id), [&](std::string_view group, std::string_view) {
-    groups.emplace_back(group);
-    return true;
-  });
-  if (!s.ok()) return s;
-  return groups;
+  return SuffixesUnder(db_.get(), UserGroupPrefix(user_id));
 }
 
 core::Result<std::vector<core::GroupInvite>> RocksDbStore::ListInvites(const std::string& user_id) {

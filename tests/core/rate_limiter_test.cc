@@ -21,5 +21,21 @@ TEST(RateLimiterTest, AllowsABurstThenTheSustainedRate) {
   EXPECT_FALSE(limiter.TryAcquire("a"));
 }
 
+TEST(RateLimiterTest, ManyKeysAreBoundedWithoutForgettingBusyOnes) {
+  FakeClock clock;
+  RateLimiter limiter(clock, 1, 1, /*max_keys=*/3);
+  EXPECT_TRUE(limiter.TryAcquire("busy"));
+  EXPECT_FALSE(limiter.TryAcquire("busy"));
+  clock.Advance(500);
+  EXPECT_TRUE(limiter.TryAcquire("a"));
+  EXPECT_TRUE(limiter.TryAcquire("b"));
+  clock.Advance(1000);  // a and b (and busy) refilled: dropped when a fourth key comes
+  EXPECT_TRUE(limiter.TryAcquire("c"));
+  EXPECT_TRUE(limiter.TryAcquire("busy"));
+  EXPECT_FALSE(limiter.TryAcquire("busy"));  // drained again, and remembered
+  EXPECT_TRUE(limiter.TryAcquire("d"));
+  EXPECT_FALSE(limiter.TryAcquire("busy"));
+}
+
 }  // namespace
 }  // namespace chat::core

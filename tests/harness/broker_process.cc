@@ -124,31 +124,32 @@ int BrokerProcess::Stop() { return process_.Terminate(); }
 
 void BrokerProcess::Kill() { process_.Kill(); }
 
-std::string BrokerProcess::AddUserOffline(const std::string& user, const std::string& password, bool is_admin) {
+std::string BrokerProcess::WithStoreOffline(const std::function<core::Status(core::Store&, const config::ServerConfig&)>& work) {
   if (running()) return "stop the broker first";
   auto config = config::LoadServerConfig(chat_config_path());
   if (!config.ok()) return config.status().ToString();
   auto store = storage::RocksDbStore::Open(config->data_dir, config->durability);
   if (!store.ok()) return store.status().ToString();
-  core::SystemClock clock;
-  core::AccountService accounts(**store, clock, config->auth);
-  core::Status s = accounts.AddUser(user, password, is_admin);
+  core::Status s = work(**store, *config);
   return s.ok() ? "" : s.ToString();
 }
 
+std::string BrokerProcess::AddUserOffline(const std::string& user, const std::string& password, bool is_admin) {
+  return WithStoreOffline([&](core::Store& store, const config::ServerConfig& config) {
+    core::SystemClock clock;
+    return core::AccountService(store, clock, config.auth).AddUser(user, password, is_admin);
+  });
+}
+
 std::string BrokerProcess::AddContactsOffline(const std::vector<std::pair<std::string, std::string>>& pairs) {
-  if (running()) return "stop the broker first";
-  auto config = config::LoadServerConfig(chat_config_path());
-  if (!config.ok()) return config.status().ToString();
-  auto store = storage::RocksDbStore::Open(config->data_dir, config->durability);
-  if (!store.ok()) return store.status().ToString();
-  core::WriteSet writes;
-  for (const auto& [a, b] : pairs) {
-    writes.contacts.push_back({a, b, core::ContactState::kContact});
-    writes.contacts.push_back({b, a, core::ContactState::kContact});
-  }
-  core::Status s = (*store)->Apply(writes);
-  return s.ok() ? "" : s.ToString();
+  return WithStoreOffline([&](core::Store& store, const config::ServerConfig&) {
+    core::WriteSet writes;
+    for (const auto& [a, b] : pairs) {
+      writes.contacts.push_back({a, b, core::ContactState::kContact});
+      writes.contacts.push_back({b, a, core::ContactState::kContact});
+    }
+    return store.Apply(writes);
+  });
 }
 
 std::string BrokerProcess::log() const { return process_.ReadLog(); }

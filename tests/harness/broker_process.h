@@ -4,11 +4,14 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "config/server_config.h"
+#include "core/store.h"
 #include "tests/harness/child_process.h"
 
 namespace chat::harness {
@@ -63,6 +66,8 @@ class BrokerProcess {
 
  private:
   void WriteConfigs();
+  // Opens the stopped broker's store and config for `work`; "" or the error.
+  std::string WithStoreOffline(const std::function<core::Status(core::Store&, const config::ServerConfig&)>& work);
 
   BrokerOptions options_;
   std::string dir_;

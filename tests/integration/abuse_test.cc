@@ -9,17 +9,16 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
-#include <thread>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "clients/common/raw_mqtt_client.h"
-#include "tests/harness/broker_process.h"
 #include "tests/harness/ping_probe.h"
-#include "tests/harness/test_client.h"
+#include "tests/integration/broker_fixture.h"
 
 namespace chat::harness {
 namespace {
@@ -53,25 +52,16 @@ const char* kFastSetup =
 const std::map<std::string, std::string> kRealHashing = {{"pbkdf2_iterations", "210000"},
                                                          {"inline_hash_rounds_per_second", "420000"}};
 
-class AbuseTest : public ::testing::Test {
+class AbuseTest : public BrokerFixture {
  protected:
-  void StartBroker(const std::string& extra_yaml, const std::vector<std::string>& users,
+  void StartBroker(const std::string& extra_yaml, std::vector<std::string> users,
                    std::map<std::string, std::string> auth = {}, const std::vector<std::string>& admins = {}) {
-    broker_ = std::make_unique<BrokerProcess>(BrokerOptions{.extra_yaml = extra_yaml, .auth = std::move(auth)});
-    for (const std::string& user : users) ASSERT_EQ(broker_->AddUserOffline(user, "pw-" + user), "");
-    for (const std::string& user : admins) ASSERT_EQ(broker_->AddUserOffline(user, "pw-" + user, true), "");
-    ASSERT_EQ(broker_->AddUserOffline("probe", "pw-probe"), "");
-    ASSERT_EQ(broker_->Start(), "");
+    users.push_back("probe");
+    BrokerFixture::StartBroker(users, extra_yaml, std::move(auth), admins);
     ASSERT_EQ(probe_.Start(broker_->mqtt_port(), "probe", "pw-probe"), "");
   }
-
   std::unique_ptr<ChatTestClient> Device(const std::string& user, const std::string& device, bool subscribe = true) {
-    auto client = std::make_unique<ChatTestClient>(broker_->mqtt_uri(), user, device);
-    EXPECT_EQ(client->Connect("pw-" + user), "");
-    if (subscribe) {
-      EXPECT_TRUE(client->SubscribeOwn());
-    }
-    return client;
+    return BrokerFixture::Device(user, device, "", subscribe);
   }
 
   // Waits for one reply per rid in `rids` (any order); returns them by rid.
@@ -88,7 +78,6 @@ class AbuseTest : public ::testing::Test {
     return found;
   }
 
-  std::unique_ptr<BrokerProcess> broker_;
   PingProbe probe_;
 };
 

@@ -10,8 +10,7 @@
 #include <vector>
 
 #include "clients/common/raw_mqtt_client.h"
-#include "tests/harness/broker_process.h"
-#include "tests/harness/test_client.h"
+#include "tests/integration/broker_fixture.h"
 
 namespace chat::harness {
 namespace {
@@ -22,53 +21,21 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class AccountTest : public ::testing::Test {
+class AccountTest : public BrokerFixture {
  protected:
-  void StartBroker(const std::vector<std::string>& users, const std::string& extra_yaml = "") {
-    broker_ = std::make_unique<BrokerProcess>(BrokerOptions{
-        .extra_yaml = "limits:\n  request_rate_per_second: 100000\n  request_burst: 100000\n" + extra_yaml});
-    for (const std::string& user : users) ASSERT_EQ(broker_->AddUserOffline(user, "pw-" + user), "");
-    ASSERT_EQ(broker_->AddUserOffline("root", "pw-root", /*is_admin=*/true), "");
-    ASSERT_EQ(broker_->Start(), "");
+  // `extra_limits`: more lines under "limits:"; `extra_yaml`: other sections.
+  void StartBroker(const std::vector<std::string>& users, const std::string& extra_limits = "",
+                   const std::string& extra_yaml = "") {
+    BrokerFixture::StartBroker(
+        users, "limits:\n  request_rate_per_second: 100000\n  request_burst: 100000\n" + extra_limits + extra_yaml, {},
+        {"root"});
   }
-  std::unique_ptr<ChatTestClient> Device(const std::string& user, const std::string& device,
-                                         const std::string& password = "") {
-    auto client = std::make_unique<ChatTestClient>(broker_->mqtt_uri(), user, device);
-    EXPECT_EQ(client->Connect(password.empty() ? "pw-" + user : password), "") << user;
-    EXPECT_TRUE(client->SubscribeOwn());
-    return client;
-  }
-  // Publishes chat/v1/req/<op> and waits for the reply with its rid.
-  std::optional<json> Request(ChatTestClient& client, const std::string& op, json body) {
-    std::string rid = op + std::to_string(++rid_);
-    body["rid"] = rid;
-    client.Publish("chat/v1/req/" + op, body.dump());
-    auto reply = client.WaitFor([&](const Received& r) { return r.json.is_object() && r.json.value("rid", "") == rid; });
-    if (!reply) return std::nullopt;
-    return reply->json;
-  }
-  json Admin(const json& command) {
-    auto admin = std::make_unique<ChatTestClient>(broker_->mqtt_uri(), "root", "console");
-    EXPECT_EQ(admin->Connect("pw-root"), "");
-    EXPECT_TRUE(admin->Subscribe("$CONTROL/chat-accounts/v1/response"));
-    admin->Publish("$CONTROL/chat-accounts/v1", json{{"commands", {command}}}.dump());
-    auto response = admin->WaitFor([](const Received& r) { return r.topic == "$CONTROL/chat-accounts/v1/response"; });
-    EXPECT_TRUE(response);
-    return response ? response->json["responses"][0] : json();
-  }
-  void MakeContacts(ChatTestClient& a, ChatTestClient& b) {
-    ASSERT_EQ((*Request(a, "contact_request", {{"user", b.user()}}))["type"], "ok");
-    ASSERT_EQ((*Request(b, "contact_accept", {{"user", a.user()}}))["type"], "ok");
-  }
-
-  std::unique_ptr<BrokerProcess> broker_;
-  int rid_ = 0;
 };
 
 // Issue 18 item 7: a stranger made 500 groups containing alice, who then could neither create nor be
 // added to groups, and got 500 events in her sync queue.
 TEST_F(AccountTest, AStrangerCannotPutSomeoneIntoGroupsOnlyInviteThemOnce) {
-  StartBroker({"alice", "mallory", "carol"}, "limits:\n  max_groups_per_user: 5\n");
+  StartBroker({"alice", "mallory", "carol"}, "  max_groups_per_user: 5\n");
   auto alice = Device("alice", "phone");
   auto mallory = Device("mallory", "phone");
   auto carol = Device("carol", "phone");
@@ -167,7 +134,7 @@ TEST_F(AccountTest, ARecreatedAccountStartsEmptyAndReachesNothingOfItsPredecesso
 
 // The push half of item 8: a message to the re-created name makes no job for the old device token.
 TEST_F(AccountTest, APredecessorsPushTokenGetsNothing) {
-  StartBroker({"zed", "yara"}, "push:\n  service_accounts: [bridge]\n  collapse_seconds: 0\n");
+  StartBroker({"zed", "yara"}, "", "push:\n  service_accounts: [bridge]\n  collapse_seconds: 0\n");
   ASSERT_EQ(Admin({{"command", "addUser"}, {"username", "bridge"}, {"password", "pw-bridge"}}).contains("error"), false);
   {
     auto zed = Device("zed", "phone");

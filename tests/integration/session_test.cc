@@ -9,10 +9,9 @@
 #include <thread>
 #include <vector>
 
-#include "tests/harness/broker_process.h"
 #include "tests/harness/ping_probe.h"
 #include "clients/common/raw_mqtt_client.h"
-#include "tests/harness/test_client.h"
+#include "tests/integration/broker_fixture.h"
 
 namespace chat::harness {
 namespace {
@@ -24,22 +23,9 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-class SessionTest : public ::testing::Test {
+class SessionTest : public BrokerFixture {
  protected:
-  void StartBroker(const std::string& extra_yaml = "") {
-    broker_ = std::make_unique<BrokerProcess>(BrokerOptions{.extra_yaml = extra_yaml});
-    for (const char* user : {"alice", "bob", "probe"}) {
-      ASSERT_EQ(broker_->AddUserOffline(user, "pw-" + std::string(user)), "");
-    }
-    ASSERT_EQ(broker_->Start(), "");
-  }
-  std::unique_ptr<ChatTestClient> Device(const std::string& user, const std::string& device, int version = 5) {
-    auto client = std::make_unique<ChatTestClient>(broker_->mqtt_uri(), user, device, version);
-    EXPECT_EQ(client->Connect("pw-" + user), "");
-    EXPECT_TRUE(client->SubscribeOwn());
-    return client;
-  }
-  std::unique_ptr<BrokerProcess> broker_;
+  void StartBroker(const std::string& extra_yaml = "") { BrokerFixture::StartBroker({"alice", "bob", "probe"}, extra_yaml); }
 };
 
 std::function<bool(const Received&)> MessageWithText(const std::string& text) {
@@ -106,7 +92,7 @@ TEST_F(SessionTest, OfflineSessionsAreCappedPerUserAndTheOldestEnded) {
   }
   double seconds_taken = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::printf("[ figures  ] %d persistent sessions made in %.2f s\n", kSessions, seconds_taken);
-  std::this_thread::sleep_for(milliseconds(6000));  // the reaper works behind the logins
+  std::this_thread::sleep_for(milliseconds(3000));  // the reaper works behind the logins
 
   // Every send to alice now costs the broker about what it costs for one user with 20 sessions.
   PingProbe probe;
