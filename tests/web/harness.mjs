@@ -108,19 +108,20 @@ export class ChatServer {
 
   // Publishes requests as `user` with the stock mosquitto_pub, one payload per line. While logins are
   // failing the server checks a first login off its event loop and closes the connection without a
-  // CONNACK; mosquitto_pub gives up on that ("connection was lost"), so run it again, as a person would
-  // (lines carrying a cmid are stored once however often they are sent).
+  // CONNACK; mosquitto_sub reconnects until it is in (putting the login in the server's cache), so it goes
+  // first and mosquitto_pub then gets straight in.
   publishLines(user, password, topic, lines) {
-    let result;
-    for (let attempt = 0; attempt < 20; attempt++) {
-      result = spawnSync(
-        'mosquitto_pub',
-        ['-h', '127.0.0.1', '-p', String(this.mqttPort), '-u', user, '-P', password, '-i', `${user}:cli`, '-q', '1', '-t', topic, '-l'],
-        { input: lines.join('\n') + '\n', encoding: 'utf8', timeout: 60000 },
-      );
-      if (result.status === 0 || !/connection was lost/i.test(result.stderr)) break;
-      spawnSync('sleep', ['0.3']);
-    }
+    const login = ['-h', '127.0.0.1', '-p', String(this.mqttPort), '-u', user, '-P', password];
+    const warm = spawnSync('mosquitto_sub', [...login, '-i', `${user}:warm`, '-t', `chat/v1/user/${user}/reply`, '-E', '-W', '30'], {
+      encoding: 'utf8',
+      timeout: 40000,
+    });
+    if (warm.status !== 0) throw new Error(`mosquitto_sub (login): ${warm.stderr}`);
+    const result = spawnSync('mosquitto_pub', [...login, '-i', `${user}:cli`, '-q', '1', '-t', topic, '-l'], {
+      input: lines.join('\n') + '\n',
+      encoding: 'utf8',
+      timeout: 60000,
+    });
     if (result.status !== 0) throw new Error(`mosquitto_pub: ${result.stderr}`);
   }
 

@@ -352,7 +352,7 @@ function refreshGroup(s, group) {
   return s.groupRefreshers.get(group)();
 }
 
-// Member lists follow group events; only a change of owner (the owner left) needs the server's list.
+// Member lists follow group events at once, and the open group's is then asked for again.
 function applyMembershipChange(s, event) {
   const info = s.groups.get(event.group);
   if (!info) return;
@@ -360,7 +360,11 @@ function applyMembershipChange(s, event) {
   if (event.event === 'created') info.members = [...users];
   else if (event.event === 'added' || event.event === 'joined') info.members = [...new Set([...info.members, ...users])];
   else if (event.event === 'removed' || event.event === 'left') info.members = info.members.filter((m) => !users.includes(m));
-  if (event.event === 'left' && users.includes(info.owner) && s.openKey === `g:${event.group}`) refreshGroup(s, event.group);
+  // The open group's list is asked for again: a fetch already in flight may have been answered before
+  // this change, and its reply would otherwise undo it (refreshes are coalesced: at most one more).
+  if (s.openKey === `g:${event.group}` && ['added', 'joined', 'removed', 'left'].includes(event.event)) {
+    refreshGroup(s, event.group);
+  }
 }
 
 async function loadHistory(s, key, { older }) {
