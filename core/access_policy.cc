@@ -40,7 +40,8 @@ bool AdminMayReceive(std::string_view topic) {
 
 }  // namespace
 
-bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, bool retain) {
+bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, bool retain,
+               std::optional<RequestOp> request) {
   if (who.user_id.empty()) return false;
   switch (access) {
     case TopicAccess::kUnsubscribe:
@@ -49,7 +50,7 @@ bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, 
       // Retained publishes are refused outright: a retained request (or a client's will, which skips
       // the MESSAGE event) would park one user's text in the broker.
       if (retain) return false;
-      if (ParseRequestTopic(topic) != RequestOp::kUnknown) return true;
+      if ((request ? *request : ParseRequestTopic(topic)) != RequestOp::kUnknown) return true;
       return who.is_admin && topic == kAccountsControlTopic;
     case TopicAccess::kSubscribe:
       if (IsOwnFilter(who.user_id, topic)) return true;

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string_view>
 
+#include "core/topic_format.h"
+
 namespace chat::core {
 
 enum class TopicAccess { kRead, kWrite, kSubscribe, kUnsubscribe };
@@ -19,8 +21,11 @@ struct Identity {
 // the subscription tree stays small and no shared-subscription tricks apply), and receive only topics
 // under that prefix: '#', '+', $SYS and $CONTROL filters never reach another user's topics. Admins may
 // also use the accounts control topics and read $SYS. A pure function of its inputs, cheap enough to run
-// for every delivered message. `retain` is the publish's retain flag (for kWrite).
-bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, bool retain = false);
+// for every delivered message. `retain` is the publish's retain flag (for kWrite). `request`: for
+// kWrite, the topic already parsed with ParseRequestTopic (the caller keeps it for the MESSAGE event
+// that follows, so a request's topic is parsed once); parsed here when not given.
+bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, bool retain = false,
+               std::optional<RequestOp> request = std::nullopt);
 
 // Whether the broker may queue a message on `topic` for an offline persistent session that logged in
 // as `user_id`: it may receive (nothing else) what arrives under that user's own prefix. Whether the

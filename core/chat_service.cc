@@ -1,6 +1,8 @@
 #include "core/chat_service.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 
 #include "core/names.h"
@@ -23,93 +25,122 @@ ChatService::ChatService(Store& store, const Clock& clock, MessageIdGenerator& i
       presence_(context_, presence),
       push_(context_, push, [this](const std::string& user) { return presence_.HasConnectedDevice(user); }),
       send_rate_(clock, limits.send_rate_per_second, limits.send_burst),
+      typing_rate_(clock, presence.typing_rate_per_second, presence.typing_burst),
       request_rate_(clock, limits.request_rate_per_second, limits.request_burst),
       send_bounds_(RequestBoundsFor(/*is_send=*/true, limits)),
       request_bounds_(RequestBoundsFor(/*is_send=*/false, limits)) {
   context_.relationships_changed = [this](const std::optional<std::vector<std::string>>& users) {
     presence_.ForgetPermissions(users);
   };
+  using R = RateClass;
+  auto on = [](auto* service, Status (std::remove_pointer_t<decltype(service)>::*handler)(const Request&)) {
+    return [service, handler](const Request& r) { return (service->*handler)(r); };
+  };
+  AddRoute(RequestOp::kSend, R::kMessage, on(this, &ChatService::Send));
+  AddRoute(RequestOp::kHistory, R::kRequest, on(this, &ChatService::History));
+  AddRoute(RequestOp::kSync, R::kRequest, on(this, &ChatService::Sync));
+  AddRoute(RequestOp::kRead, R::kRequest, on(this, &ChatService::Read));
+  AddRoute(RequestOp::kConversations, R::kRequest, on(this, &ChatService::Conversations));
+  AddRoute(RequestOp::kGroupCreate, R::kRequest, on(&groups_, &GroupService::Create));
+  AddRoute(RequestOp::kGroupAdd, R::kRequest, on(&groups_, &GroupService::Add));
+  AddRoute(RequestOp::kGroupRemove, R::kRequest, on(&groups_, &GroupService::Remove));
+  AddRoute(RequestOp::kGroupLeave, R::kRequest, on(&groups_, &GroupService::Leave));
+  AddRoute(RequestOp::kGroupRename, R::kRequest, on(&groups_, &GroupService::Rename));
+  AddRoute(RequestOp::kGroups, R::kRequest, on(&groups_, &GroupService::List));
+  AddRoute(RequestOp::kGroupMembers, R::kRequest, on(&groups_, &GroupService::Members));
+  AddRoute(RequestOp::kGroupJoin, R::kRequest, on(&groups_, &GroupService::Join));
+  AddRoute(RequestOp::kGroupDecline, R::kRequest, on(&groups_, &GroupService::Decline));
+  AddRoute(RequestOp::kContactRequest, R::kRequest, on(&contacts_, &ContactService::Ask));
+  AddRoute(RequestOp::kContactAccept, R::kRequest, on(&contacts_, &ContactService::Accept));
+  AddRoute(RequestOp::kContactRemove, R::kRequest, on(&contacts_, &ContactService::Remove));
+  AddRoute(RequestOp::kContacts, R::kRequest, on(&contacts_, &ContactService::List));
+  AddRoute(RequestOp::kPresence, R::kRequest, on(&presence_, &PresenceService::Query));
+  AddRoute(RequestOp::kTyping, R::kTyping, on(&presence_, &PresenceService::Typing));
+  AddRoute(RequestOp::kHeartbeat, R::kUnmetered, nullptr);  // the activity is recorded on arrival
+  AddRoute(RequestOp::kBye, R::kRequest, on(&presence_, &PresenceService::Bye));
+  AddRoute(RequestOp::kPushRegister, R::kRequest, on(&push_, &PushService::Register));
+  AddRoute(RequestOp::kPushUnregister, R::kRequest, on(&push_, &PushService::Unregister));
+  AddRoute(RequestOp::kMute, R::kRequest, on(&push_, &PushService::Mute));
+  AddRoute(RequestOp::kPushResult, R::kRequest, on(&push_, &PushService::ReportResult));
+  for (std::size_t op = 1; op <= kRequestOpCount; ++op) {
+    if (!routes_[op].handle && routes_[op].rate != R::kUnmetered) {
+      throw std::logic_error(std::string("request without a handler: ") + RequestOpName(static_cast<RequestOp>(op)));
+    }
+  }
+}
+
+void ChatService::AddRoute(RequestOp op, RateClass rate, std::function<Status(const Request&)> handle) {
+  routes_[static_cast<std::size_t>(op)] = Route{rate, std::move(handle)};
+}
+
+RateGate ChatService::GateFor(RateClass rate) {
+  switch (rate) {
+    case RateClass::kMessage: return RateGate(&send_rate_, "sending too fast; slow down");
+    case RateClass::kTyping: return RateGate(&typing_rate_, "typing indicators too fast");
+    case RateClass::kUnmetered:
+    case RateClass::kRequest: break;
+  }
+  return RateGate();
 }
 
 Status ChatService::Handle(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox) {
   std::string user(caller.user_id);
   presence_.OnActivity(user);  // every request is a sign of life
-  if (op == RequestOp::kHeartbeat) return Status::Ok();
+  const Route& route = routes_[static_cast<std::size_t>(op)];
+  if (route.rate == RateClass::kUnmetered) return Status::Ok();
   RequestFields request;
   Status status;
-  if (!request_rate_.TryAcquire(user)) {
+  if (op == RequestOp::kUnknown) {
+    status = Status::Error(ErrorCode::kBadRequest, "unknown request");
+  } else if (!request_rate_.TryAcquire(user)) {
     status = Status::Error(ErrorCode::kRateLimited, "too many requests; slow down");
-  } else if (status = request.Parse(payload, op == RequestOp::kSend ? send_bounds_ : request_bounds_); status.ok()) {
-    status = Dispatch(caller, op, request, outbox);
+  } else if (status = request.Parse(payload, route.rate == RateClass::kMessage ? send_bounds_ : request_bounds_);
+             status.ok()) {
+    Transaction tx(context_.seqs);
+    status = route.handle(Request{caller, request, tx, GateFor(route.rate)});
+    if (status.ok()) status = context_.Commit(tx, outbox);
   }
   if (!status.ok()) context_.Reply(caller, outbox, ErrorJson(RequestOpName(op), request.tag(), status));
   return status;
 }
 
-Status ChatService::Dispatch(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox) {
-  switch (op) {
-    case RequestOp::kSend: return Send(caller, request, outbox);
-    case RequestOp::kHistory: return History(caller, request, outbox);
-    case RequestOp::kSync: return Sync(caller, request, outbox);
-    case RequestOp::kRead: return Read(caller, request, outbox);
-    case RequestOp::kConversations: return Conversations(caller, request, outbox);
-    case RequestOp::kContactRequest:
-    case RequestOp::kContactAccept:
-    case RequestOp::kContactRemove:
-    case RequestOp::kContacts: return contacts_.Handle(caller, op, request, outbox);
-    case RequestOp::kPresence:
-    case RequestOp::kTyping:
-    case RequestOp::kHeartbeat:
-    case RequestOp::kBye: return presence_.Handle(caller, op, request, outbox);
-    case RequestOp::kPushRegister:
-    case RequestOp::kPushUnregister:
-    case RequestOp::kMute:
-    case RequestOp::kPushResult: return push_.Handle(caller, op, request, outbox);
-    case RequestOp::kUnknown: break;
-    default: return groups_.Handle(caller, op, request, outbox);
-  }
-  return Status::Error(ErrorCode::kBadRequest, "unknown request");
+Result<std::optional<MessageId>> ChatService::EarlierSend(const Caller& caller, const std::string& cmid) {
+  if (cmid.empty()) return std::optional<MessageId>();
+  if (Status s = ValidateClientMessageId(cmid); !s.ok()) return s;
+  Result<std::optional<MessageId>> earlier = context_.store.FindByClientMessageId(std::string(caller.user_id), cmid);
+  if (!earlier.ok()) return earlier.status();
+  // An entry at or below the floor was left by an erased account of the same name: not this one's.
+  if (*earlier && **earlier <= caller.history_floor) return std::optional<MessageId>();
+  return *earlier;
 }
 
-Result<Conversation> ChatService::ConversationOf(const Caller& caller, const RequestFields& request,
-                                                 const char* peer_field, std::string* peer) {
-  std::string me(caller.user_id);
-  if (request.Has("group")) {
-    std::string group;
-    if (Status s = request.RequiredString("group", &group); !s.ok()) return s;
-    if (Status s = context_.CheckMember(group, me); !s.ok()) return s;
-    return Conversation::Group(group);
+Result<std::vector<std::string>> ChatService::RecipientsOf(const Caller& caller, const Target& target) {
+  std::vector<std::string> recipients;
+  if (target.is_group()) {
+    Result<std::vector<GroupMember>> members = context_.store.ListMembers(target.conversation.key);
+    if (!members.ok()) return members.status();
+    for (const GroupMember& m : *members) recipients.push_back(m.user_id);
+    return recipients;
   }
-  if (Status s = request.RequiredString(peer_field, peer); !s.ok()) {
-    return Status::Error(ErrorCode::kBadRequest, std::string(peer_field) + " or group is required");
-  }
-  if (Status s = context_.CheckUser(*peer); !s.ok()) return s;
-  // Only the two participants can read a 1:1 conversation: the caller is always one side of it.
-  return Conversation::Direct(me, *peer);
+  recipients.push_back(target.peer);
+  if (target.peer != caller.user_id) recipients.emplace_back(caller.user_id);
+  return recipients;
 }
 
-Status ChatService::Send(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  const RequestTag& tag = request.tag();
-  if (!tag.cmid.empty()) {
-    if (Status s = ValidateClientMessageId(tag.cmid); !s.ok()) return s;
-  }
-  std::string sender(caller.user_id);
-  if (!tag.cmid.empty()) {
+Status ChatService::Send(const Request& r) {
+  const RequestTag& tag = r.fields.tag();
+  Result<std::optional<MessageId>> earlier = EarlierSend(r.caller, tag.cmid);
+  if (!earlier.ok()) return earlier.status();
+  if (*earlier) {
     // A retry of a send that was stored already: acknowledge it again, store and deliver nothing.
-    Result<std::optional<MessageId>> earlier = context_.store.FindByClientMessageId(sender, tag.cmid);
-    if (!earlier.ok()) return earlier.status();
-    // An entry at or below the floor was left by an erased account of the same name: not this one's.
-    if (earlier.value() && **earlier > caller.history_floor) {
-      StoredMessage known;
-      known.id = **earlier;
-      known.created_at_ms = MessageIdGenerator::TimestampMillis(known.id);
-      context_.Reply(caller, outbox, SendAckJson(tag, known, /*duplicate=*/true));
-      return Status::Ok();
-    }
+    StoredMessage known;
+    known.id = **earlier;
+    known.created_at_ms = MessageIdGenerator::TimestampMillis(known.id);
+    r.Reply(SendAckJson(tag, known, /*duplicate=*/true));
+    return Status::Ok();
   }
-
   StoredMessage message;
-  if (Status s = request.RequiredString("text", &message.text); !s.ok()) return s;
+  if (Status s = r.fields.RequiredString("text", &message.text); !s.ok()) return s;
   std::optional<std::size_t> chars = CountUtf8CodePoints(message.text);
   if (!chars) return Status::Error(ErrorCode::kBadUtf8, "text is not valid UTF-8");
   if (*chars == 0) return Status::Error(ErrorCode::kBadRequest, "text is empty");
@@ -117,77 +148,59 @@ Status ChatService::Send(const Caller& caller, const RequestFields& request, Out
     return Status::Error(ErrorCode::kTooLong, "text has " + std::to_string(*chars) + " characters; the limit is " +
                                                   std::to_string(context_.limits.max_message_chars));
   }
-  std::vector<std::string> recipients;
-  if (request.Has("group")) {
-    if (Status s = request.RequiredString("group", &message.group_id); !s.ok()) return s;
-    if (Status s = context_.CheckMember(message.group_id, sender); !s.ok()) return s;
-    Result<std::vector<GroupMember>> members = context_.store.ListMembers(message.group_id);
-    if (!members.ok()) return members.status();
-    for (const GroupMember& m : *members) recipients.push_back(m.user_id);
-  } else {
-    if (Status s = request.RequiredString("to", &message.to); !s.ok()) {
-      return Status::Error(ErrorCode::kBadRequest, "to or group is required");
-    }
-    if (Status s = context_.CheckUser(message.to); !s.ok()) return s;
-    recipients.push_back(message.to);
-    if (message.to != sender) recipients.push_back(sender);
-  }
-  if (!send_rate_.TryAcquire(sender)) return Status::Error(ErrorCode::kRateLimited, "sending too fast; slow down");
+  Result<Target> target = context_.TargetOf(r.caller, r.fields, "to");
+  if (!target.ok()) return target.status();
+  Result<std::vector<std::string>> recipients = RecipientsOf(r.caller, *target);
+  if (!recipients.ok()) return recipients.status();
+  if (Status s = r.rate.Take(r.caller.user_id); !s.ok()) return s;
+  return BuildMessage(r, *target, *recipients, std::move(message));
+}
 
-  message.id = context_.ids.Next();
-  message.from = sender;
+Status ChatService::BuildMessage(const Request& r, const Target& target, const std::vector<std::string>& recipients,
+                                 StoredMessage message) {
+  WriteSet& writes = r.tx.writes;
+  message.id = context_.NewId(r.tx);
+  message.from = std::string(r.caller.user_id);
   message.created_at_ms = MessageIdGenerator::TimestampMillis(message.id);
-  message.client_message_id = tag.cmid;
-
-  WriteSet writes;
-  writes.messages.push_back(message);
-  if (!message.group_id.empty()) {
-    if (Status s = context_.NoteTookPart(message.group_id, sender, &writes); !s.ok()) return s;
-  }
-  if (message.group_id.empty()) {
+  message.client_message_id = r.fields.tag().cmid;
+  if (target.is_group()) {
+    message.group_id = target.conversation.key;
+    if (Status s = context_.NoteTookPart(message.group_id, message.from, &writes); !s.ok()) return s;
+  } else {
+    message.to = target.peer;
     writes.peers.push_back({message.from, {message.to, message.id}});
     if (message.to != message.from) writes.peers.push_back({message.to, {message.from, message.id}});
   }
+  writes.messages.push_back(message);
   // Every device of every recipient gets the message, the sender's own devices included (the sending
   // one too: it carries the cmid, and its seq keeps that device's sync position whole).
   std::string event = MessageEventJson(message);
   QueueEntry entry{QueueEntry::Kind::kMessage, message.conversation(), message.id, "", message.created_at_ms};
-  Fanout fanout(context_.seqs);
-  if (Status s = fanout.AddAll(recipients, entry, event, &writes); !s.ok()) return s;
+  if (Status s = r.tx.DeliverAll(recipients, entry, event); !s.ok()) return s;
   // Push jobs for recipients with no device online go into the same write as the message.
-  if (Status s = push_.OnMessage(message, recipients, &writes); !s.ok()) {
-    fanout.Abandon();
-    push_.Abandoned();
-    return s;
-  }
-  if (Status s = context_.Commit(writes, fanout, outbox); !s.ok()) {
-    push_.Abandoned();
-    return s;
-  }
-  push_.Committed();
-  context_.Reply(caller, outbox, SendAckJson(tag, message, false));
+  if (Status s = push_.OnMessage(message, recipients, r.tx); !s.ok()) return s;
+  r.Reply(SendAckJson(r.fields.tag(), message, false));
   return Status::Ok();
 }
 
-Status ChatService::History(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+Status ChatService::History(const Request& r) {
   HistoryQuery query;
   std::uint64_t limit = std::min(kDefaultHistoryPage, context_.limits.max_history_page);
-  if (Status s = request.OptionalId("before", &query.before); !s.ok()) return s;
-  if (Status s = request.OptionalId("after", &query.after); !s.ok()) return s;
-  if (Status s = request.OptionalNumber("limit", 1, UINT32_MAX, &limit); !s.ok()) return s;
+  if (Status s = r.fields.OptionalId("before", &query.before); !s.ok()) return s;
+  if (Status s = r.fields.OptionalId("after", &query.after); !s.ok()) return s;
+  if (Status s = r.fields.OptionalNumber("limit", 1, UINT32_MAX, &limit); !s.ok()) return s;
   query.limit = std::min<std::size_t>(limit, context_.limits.max_history_page);
   query.max_bytes = context_.limits.max_reply_bytes;
   std::string order = "newest_first";
-  if (Status s = request.OptionalString("order", &order); !s.ok()) return s;
+  if (Status s = r.fields.OptionalString("order", &order); !s.ok()) return s;
   if (order != "newest_first" && order != "oldest_first") {
     return Status::Error(ErrorCode::kBadRequest, "order must be \"newest_first\" or \"oldest_first\"");
   }
   query.newest_first = order == "newest_first";
-  std::string peer;
-  Result<Conversation> conversation = ConversationOf(caller, request, "peer", &peer);
-  if (!conversation.ok()) return conversation.status();
-  if (!conversation->is_group()) query.after = std::max(query.after, caller.history_floor);
-  Result<MessagePage> page = context_.store.ReadConversation(*conversation, query);
+  Result<Target> target = context_.TargetOf(r.caller, r.fields, "peer");
+  if (!target.ok()) return target.status();
+  if (!target->is_group()) query.after = std::max(query.after, r.caller.history_floor);
+  Result<MessagePage> page = context_.store.ReadConversation(target->conversation, query);
   if (!page.ok()) return page.status();
   ReplyBudget budget(context_.limits.max_reply_bytes);
   std::vector<std::string> messages;
@@ -200,17 +213,17 @@ Status ChatService::History(const Caller& caller, const RequestFields& request, 
     }
     messages.push_back(std::move(item));
   }
-  context_.Reply(caller, outbox, HistoryJson(request.tag(), *conversation, peer, messages, more));
+  r.Reply(HistoryJson(r.fields.tag(), target->conversation, target->peer, messages, more));
   return Status::Ok();
 }
 
-Status ChatService::Sync(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+Status ChatService::Sync(const Request& r) {
   std::uint64_t after = 0;
   std::uint64_t limit = std::min(kDefaultSyncPage, context_.limits.max_sync_page);
-  if (Status s = request.OptionalNumber("after", 0, UINT64_MAX, &after); !s.ok()) return s;
-  if (Status s = request.OptionalNumber("limit", 1, UINT32_MAX, &limit); !s.ok()) return s;
+  if (Status s = r.fields.OptionalNumber("after", 0, UINT64_MAX, &after); !s.ok()) return s;
+  if (Status s = r.fields.OptionalNumber("limit", 1, UINT32_MAX, &limit); !s.ok()) return s;
   limit = std::min<std::uint64_t>(limit, context_.limits.max_sync_page);
-  std::string me(caller.user_id);
+  std::string me(r.caller.user_id);
   Result<QueuePage> page = context_.store.ReadQueue(me, after, limit);
   if (!page.ok()) return page.status();
   std::vector<std::string> events;
@@ -227,7 +240,7 @@ Status ChatService::Sync(const Caller& caller, const RequestFields& request, Out
     }
     events.push_back(std::move(event));
   }
-  context_.Reply(caller, outbox, SyncJson(request.tag(), events, *page, more));
+  r.Reply(SyncJson(r.fields.tag(), events, *page, more));
   return Status::Ok();
 }
 
@@ -248,41 +261,38 @@ std::string ChatService::EventFor(const std::string& me, const SequencedEntry& i
   return WithSeq(MessageEventJson(**message), item.seq);
 }
 
-Status ChatService::Read(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+Status ChatService::Read(const Request& r) {
   MessageId up_to = 0;
-  if (Status s = request.OptionalId("up_to", &up_to); !s.ok()) return s;
+  if (Status s = r.fields.OptionalId("up_to", &up_to); !s.ok()) return s;
   if (up_to == 0) return Status::Error(ErrorCode::kBadRequest, "up_to is required");
-  std::string peer;
-  Result<Conversation> conversation = ConversationOf(caller, request, "peer", &peer);
-  if (!conversation.ok()) return conversation.status();
+  Result<Target> target = context_.TargetOf(r.caller, r.fields, "peer");
+  if (!target.ok()) return target.status();
+  const Conversation& conversation = target->conversation;
   // A position past the newest message would hide every later message's unread mark.
-  Result<MessageId> newest = context_.store.LastMessageId(*conversation);
+  Result<MessageId> newest = context_.store.LastMessageId(conversation);
   if (!newest.ok()) return newest.status();
   up_to = std::min(up_to, *newest);
-  std::string me(caller.user_id);
-  Result<MessageId> current = context_.store.GetReadPosition(me, *conversation);
+  std::string me(r.caller.user_id);
+  Result<MessageId> current = context_.store.GetReadPosition(me, conversation);
   if (!current.ok()) return current.status();
   if (up_to > *current) {
     // A moved read position is an event in the user's own queue, so every device converges on it.
-    WriteSet writes;
-    writes.read_positions.push_back({me, *conversation, up_to});
-    if (conversation->is_group()) {
-      if (Status s = context_.NoteTookPart(conversation->key, me, &writes); !s.ok()) return s;
+    r.tx.writes.read_positions.push_back({me, conversation, up_to});
+    if (conversation.is_group()) {
+      if (Status s = context_.NoteTookPart(conversation.key, me, &r.tx.writes); !s.ok()) return s;
     }
-    std::string event = ReadEventJson(*conversation, peer, up_to, context_.clock.NowMillis());
+    std::string event = ReadEventJson(conversation, target->peer, up_to, context_.clock.NowMillis());
     QueueEntry entry{QueueEntry::Kind::kEvent, {}, 0, event, context_.clock.NowMillis()};
-    Fanout fanout(context_.seqs);
-    if (Status s = fanout.Add(me, entry, event, &writes); !s.ok()) return s;
-    if (Status s = context_.Commit(writes, fanout, outbox); !s.ok()) return s;
+    if (Status s = r.tx.Deliver(me, entry, event); !s.ok()) return s;
   }
-  context_.Reply(caller, outbox, OkJson("read", request.tag()));
+  r.Reply(OkJson("read", r.fields.tag()));
   return Status::Ok();
 }
 
-Status ChatService::Conversations(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+Status ChatService::Conversations(const Request& r) {
   MessageId before = 0;
-  if (Status s = request.OptionalId("before", &before); !s.ok()) return s;
-  std::string me(caller.user_id);
+  if (Status s = r.fields.OptionalId("before", &before); !s.ok()) return s;
+  std::string me(r.caller.user_id);
   // Each conversation with its activity: its newest message id, or for a group without messages the
   // group's own id (from the same generator), so every entry has a distinct, time-ordered cursor.
   std::vector<std::pair<MessageId, ConversationSummary>> list;
@@ -326,7 +336,7 @@ Status ChatService::Conversations(const Caller& caller, const RequestFields& req
     Result<MessageId> read = context_.store.GetReadPosition(me, summary.conversation);
     if (!read.ok()) return read.status();
     summary.read_up_to = *read;
-    MessageId counted_from = summary.conversation.is_group() ? *read : std::max(*read, caller.history_floor);
+    MessageId counted_from = summary.conversation.is_group() ? *read : std::max(*read, r.caller.history_floor);
     Result<UnreadCount> unread =
         context_.store.CountMessagesAfter(summary.conversation, counted_from, me, kUnreadCap, scan_left);
     if (!unread.ok()) return unread.status();
@@ -340,17 +350,17 @@ Status ChatService::Conversations(const Caller& caller, const RequestFields& req
     items.push_back(std::move(item));
     next_before = activity;
   }
-  context_.Reply(caller, outbox, ConversationsJson(request.tag(), items, more ? next_before : 0));
+  r.Reply(ConversationsJson(r.fields.tag(), items, more ? next_before : 0));
   return Status::Ok();
 }
 
 Status ChatService::EraseAccount(const std::string& user_id, Outbox& outbox) {
   if (Status s = groups_.LeaveAll(user_id, outbox); !s.ok()) return s;
   if (Status s = contacts_.RemoveAll(user_id, outbox); !s.ok()) return s;
-  WriteSet writes;
-  writes.erased_users.push_back(user_id);
-  push_.ForgetUser(user_id, &writes);
-  if (Status s = context_.store.Apply(writes); !s.ok()) return s;
+  Transaction tx(context_.seqs);
+  tx.writes.erased_users.push_back(user_id);
+  push_.ForgetUser(user_id, &tx.writes);
+  if (Status s = context_.Commit(tx, outbox); !s.ok()) return s;
   presence_.ForgetPermissions(std::vector<std::string>{user_id});
   return Status::Ok();
 }

@@ -2,9 +2,13 @@
 // history, sync, read marks and the conversation list live here; group management in GroupService.
 #pragma once
 
+#include <array>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/contact_service.h"
 #include "core/group_service.h"
@@ -49,18 +53,37 @@ class ChatService {
   }
 
  private:
-  Status Dispatch(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
-  Status Send(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status History(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status Sync(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status Read(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status Conversations(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  // Which bucket besides the per-user request rate a request type draws from.
+  enum class RateClass {
+    kUnmetered,  // heartbeat: nothing but the activity it records
+    kRequest,    // the request rate only
+    kMessage,    // also the send rate (and the larger JSON bounds of a message)
+    kTyping,     // also the typing rate
+  };
+  // One row of the request table.
+  struct Route {
+    RateClass rate = RateClass::kRequest;
+    std::function<Status(const Request&)> handle;  // null: nothing to do (heartbeat)
+  };
+  // The request table: every RequestOp has exactly one row (checked at construction).
+  void AddRoute(RequestOp op, RateClass rate, std::function<Status(const Request&)> handle);
+  RateGate GateFor(RateClass rate);
+
+  Status Send(const Request& r);
+  // A retry of a send stored already: the id it was stored under; nullopt for a new message.
+  Result<std::optional<MessageId>> EarlierSend(const Caller& caller, const std::string& cmid);
+  // Everyone whose queue gets the message: the group's members, or both sides of a 1:1.
+  Result<std::vector<std::string>> RecipientsOf(const Caller& caller, const Target& target);
+  // Fills the transaction with a valid message for `recipients`: stored, queued, pushed, acknowledged.
+  Status BuildMessage(const Request& r, const Target& target, const std::vector<std::string>& recipients,
+                      StoredMessage message);
+  Status History(const Request& r);
+  Status Sync(const Request& r);
+  Status Read(const Request& r);
+  Status Conversations(const Request& r);
   // A queue entry as the event `me` receives (a message's text looked up); "" when the store failed.
   std::string EventFor(const std::string& me, const SequencedEntry& item,
                        std::unordered_map<std::string, bool>* member_of);
-  // The conversation a request names with "peer" (1:1) or "group", checked to be the caller's own.
-  Result<Conversation> ConversationOf(const Caller& caller, const RequestFields& request, const char* peer_field,
-                                      std::string* peer);
 
   ServiceContext context_;
   GroupService groups_;
@@ -68,9 +91,11 @@ class ChatService {
   PresenceService presence_;
   PushService push_;
   RateLimiter send_rate_;
+  RateLimiter typing_rate_;
   RateLimiter request_rate_;
   RequestBounds send_bounds_;
   RequestBounds request_bounds_;
+  std::array<Route, kRequestOpCount + 1> routes_;  // indexed by RequestOp
 };
 
 }  // namespace chat::core

@@ -84,7 +84,20 @@ bool ConnectionService::MayAccess(SessionRegistry::Handle handle, std::string_vi
     if (access == TopicAccess::kWrite) return false;
     return chat_.presence().MayWatch(session->user_id, std::string(*subject));
   }
-  return IsAllowed(Identity{session->user_id, session->is_admin, session->is_service}, access, topic, retain);
+  Identity who{session->user_id, session->is_admin, session->is_service};
+  if (access != TopicAccess::kWrite) return IsAllowed(who, access, topic, retain);
+  RequestOp op = ParseRequestTopic(topic);
+  checked_write_ = CheckedWrite{handle, topic.data(), topic.size(), op};
+  return IsAllowed(who, access, topic, retain, op);
+}
+
+RequestOp ConnectionService::RequestOf(SessionRegistry::Handle handle, std::string_view topic) {
+  CheckedWrite checked = checked_write_;
+  checked_write_ = CheckedWrite{};
+  if (checked.handle == handle && checked.topic == topic.data() && checked.topic_size == topic.size()) {
+    return checked.op;
+  }
+  return ParseRequestTopic(topic);
 }
 
 Status ConnectionService::Request(SessionRegistry::Handle handle, RequestOp op, std::string_view payload,

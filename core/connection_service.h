@@ -69,6 +69,10 @@ class ConnectionService {
   bool MayAccess(SessionRegistry::Handle handle, std::string_view username, TopicAccess access,
                  std::string_view topic, bool retain);
 
+  // MESSAGE: which request a publish on `topic` is (kUnknown: not a request). The WRITE check just
+  // before it parsed the same topic; its answer is reused when it was about this very publish (the
+  // same connection and the same topic string), so a request's topic is parsed once.
+  RequestOp RequestOf(SessionRegistry::Handle handle, std::string_view topic);
   // MESSAGE: a request from a live connection. Ok, or the error (already replied to the caller);
   // kNotAllowed without a reply when the connection is not one of ours.
   Status Request(SessionRegistry::Handle handle, RequestOp op, std::string_view payload, Outbox& outbox);
@@ -87,6 +91,14 @@ class ConnectionService {
   SessionRegistry& sessions_;
   ChatService& chat_;
   bool can_end_sessions_;
+  // The last WRITE check of a request topic: the MESSAGE event for that publish follows it directly.
+  struct CheckedWrite {
+    SessionRegistry::Handle handle = nullptr;
+    const char* topic = nullptr;
+    std::size_t topic_size = 0;
+    RequestOp op = RequestOp::kUnknown;
+  };
+  CheckedWrite checked_write_;
 };
 
 }  // namespace chat::core

@@ -14,25 +14,27 @@ class ContactService {
  public:
   explicit ContactService(ServiceContext& context) : context_(context) {}
 
-  // Handles contact_request, contact_accept, contact_remove and contacts.
-  Status Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
+  // Request handlers (see ChatService's request table): contact_request, contact_accept,
+  // contact_remove, contacts.
+  Status Ask(const Request& r);
+  Status Accept(const Request& r);
+  Status Remove(const Request& r);
+  Status List(const Request& r);
   // Ends every relationship of `user_id` (a deleted account); the other sides get a "removed" event.
   Status RemoveAll(const std::string& user_id, Outbox& outbox);
 
  private:
-  Status Request(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag);
+  // The other user a contact request names ("user"): an existing account other than the caller.
+  Result<std::string> OtherOf(const Request& r);
   // `op` names the request in the reply (a crossed contact_request is answered as such).
-  Status Accept(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag,
-                const char* op = "contact_accept");
-  Status Remove(const Caller& caller, const std::string& other, Outbox& outbox, const RequestTag& tag);
-  Status List(const Caller& caller, Outbox& outbox, const RequestTag& tag);
+  Status AcceptFrom(const Request& r, const std::string& other, const char* op);
   // Record, then replies `op` ok to the caller.
-  Status Change(const Caller& caller, const std::string& other, ContactState mine, ContactState theirs,
-                const char* event, const char* op, Outbox& outbox, const RequestTag& tag);
+  Status Change(const Request& r, const std::string& other, ContactState mine, ContactState theirs,
+                const char* event, const char* op);
 
-  // Stores both sides' new states and queues `event` ("added", ...) for both users.
+  // Adds both sides' new states to `tx` and queues `event` ("added", ...) for both users.
   Status Record(const std::string& me, const std::string& other, ContactState mine, ContactState theirs,
-                const char* event, Outbox& outbox);
+                const char* event, Transaction& tx);
 
   ServiceContext& context_;
 };

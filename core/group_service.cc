@@ -28,22 +28,6 @@ Status NotOwner() { return Status::Error(ErrorCode::kNotAllowed, "only the group
 
 }  // namespace
 
-Status GroupService::Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox) {
-  switch (op) {
-    case RequestOp::kGroupCreate: return Create(caller, request, outbox);
-    case RequestOp::kGroupAdd: return Add(caller, request, outbox);
-    case RequestOp::kGroupRemove: return Remove(caller, request, outbox);
-    case RequestOp::kGroupLeave: return Leave(caller, request, outbox);
-    case RequestOp::kGroupRename: return Rename(caller, request, outbox);
-    case RequestOp::kGroups: return List(caller, request, outbox);
-    case RequestOp::kGroupMembers: return Members(caller, request, outbox);
-    case RequestOp::kGroupJoin: return Join(caller, request, outbox);
-    case RequestOp::kGroupDecline: return Decline(caller, request, outbox);
-    default: break;
-  }
-  return Status::Error(ErrorCode::kBadRequest, "unknown request");
-}
-
 Status GroupService::CheckRoomForAnotherGroup(const std::string& user) {
   Result<std::vector<std::string>> groups = context_.store.ListUserGroups(user);
   if (!groups.ok()) return groups.status();
@@ -78,28 +62,23 @@ Result<GroupService::Loaded> GroupService::LoadForCaller(const Caller& caller, c
   return Loaded{std::move(**group), std::move(*members)};
 }
 
-Status GroupService::Publish(const Caller& caller, WriteSet& writes, const std::string& event,
-                             const std::vector<std::string>& audience, Outbox& outbox, std::string reply,
-                             const std::vector<Notice>& notices) {
-  if (Status s = Commit(writes, event, audience, outbox, notices); !s.ok()) return s;
-  context_.Reply(caller, outbox, std::move(reply));
+Status GroupService::Publish(const Request& r, const std::string& event, const std::vector<std::string>& audience,
+                             std::string reply, const std::vector<Notice>& notices) {
+  if (Status s = Deliver(r.tx, event, audience, notices); !s.ok()) return s;
+  r.Reply(std::move(reply));
   return Status::Ok();
 }
 
-Status GroupService::Commit(WriteSet& writes, const std::string& event, const std::vector<std::string>& audience,
-                            Outbox& outbox, const std::vector<Notice>& notices) {
+Status GroupService::Deliver(Transaction& tx, const std::string& event, const std::vector<std::string>& audience,
+                             const std::vector<Notice>& notices) {
   std::int64_t now = context_.clock.NowMillis();
   QueueEntry entry{QueueEntry::Kind::kEvent, {}, 0, event, now};
-  Fanout fanout(context_.seqs);
-  if (Status s = fanout.AddAll(audience, entry, event, &writes); !s.ok()) return s;
+  if (Status s = tx.DeliverAll(audience, entry, event); !s.ok()) return s;
   for (const Notice& notice : notices) {
     QueueEntry own{QueueEntry::Kind::kEvent, {}, 0, notice.event, now};
-    if (Status s = fanout.Add(notice.user, own, notice.event, &writes); !s.ok()) {
-      fanout.Abandon();
-      return s;
-    }
+    if (Status s = tx.Deliver(notice.user, own, notice.event); !s.ok()) return s;
   }
-  return context_.Commit(writes, fanout, outbox);
+  return Status::Ok();
 }
 
 Result<bool> GroupService::AddsDirectly(const Caller& caller, const std::string& user) {
@@ -127,15 +106,15 @@ Result<bool> GroupService::CheckInvitable(const Caller& caller, const std::strin
   return true;
 }
 
-Status GroupService::Create(const Caller& caller, const RequestFields& request, Outbox& outbox) {
+Status GroupService::Create(const Request& r) {
   GroupRecord group;
-  if (Status s = request.RequiredString("name", &group.name); !s.ok()) return s;
+  if (Status s = r.fields.RequiredString("name", &group.name); !s.ok()) return s;
   if (Status s = CheckName(group.name); !s.ok()) return s;
   std::vector<std::string> listed;
-  if (Status s = request.OptionalStringList("members", kMaxListedUsers, &listed); !s.ok()) return s;
-  std::string me(caller.user_id);
+  if (Status s = r.fields.OptionalStringList("members", kMaxListedUsers, &listed); !s.ok()) return s;
+  std::string me(r.caller.user_id);
   std::int64_t now = context_.clock.NowMillis();
-  group.group_id = FormatMessageId(context_.ids.Next());
+  group.group_id = FormatMessageId(context_.NewId(r.tx));
   group.owner = me;
   group.created_at_ms = now;
   std::set<std::string> unique(listed.begin(), listed.end());
@@ -144,13 +123,13 @@ Status GroupService::Create(const Caller& caller, const RequestFields& request, 
   std::vector<std::string> invited;
   for (const std::string& user : unique) {
     if (Status s = context_.CheckUser(user); !s.ok()) return s;
-    Result<bool> direct = AddsDirectly(caller, user);
+    Result<bool> direct = AddsDirectly(r.caller, user);
     if (!direct.ok()) return direct.status();
     if (*direct) {
       added.insert(user);
       continue;
     }
-    Result<bool> invitable = CheckInvitable(caller, user, group.group_id);
+    Result<bool> invitable = CheckInvitable(r.caller, user, group.group_id);
     if (!invitable.ok()) return invitable.status();
     if (*invitable) invited.push_back(user);
   }
@@ -161,7 +140,7 @@ Status GroupService::Create(const Caller& caller, const RequestFields& request, 
   for (const std::string& user : added) {
     if (Status s = CheckRoomForAnotherGroup(user); !s.ok()) return s;
   }
-  WriteSet writes;
+  WriteSet& writes = r.tx.writes;
   writes.groups.push_back(group);
   std::vector<GroupMember> members;
   for (const std::string& user : added) {
@@ -173,7 +152,7 @@ Status GroupService::Create(const Caller& caller, const RequestFields& request, 
   std::vector<Notice> notices = Invite(group, me, invited, now, &writes);
   std::vector<std::string> users(added.begin(), added.end());
   std::string event = GroupEventJson(group, "created", me, users, now);
-  return Publish(caller, writes, event, users, outbox, GroupJson(request.tag(), group, members, invited), notices);
+  return Publish(r, event, users, GroupJson(r.fields.tag(), group, members, invited), notices);
 }
 
 std::vector<GroupService::Notice> GroupService::Invite(const GroupRecord& group, const std::string& by,
@@ -187,22 +166,22 @@ std::vector<GroupService::Notice> GroupService::Invite(const GroupRecord& group,
   return notices;
 }
 
-Status GroupService::Add(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  Result<Loaded> loaded = LoadForCaller(caller, request);
+Status GroupService::Add(const Request& r) {
+  Result<Loaded> loaded = LoadForCaller(r.caller, r.fields);
   if (!loaded.ok()) return loaded.status();
-  if (loaded->group.owner != caller.user_id && !caller.is_admin) return NotOwner();
+  if (loaded->group.owner != r.caller.user_id && !r.caller.is_admin) return NotOwner();
   std::vector<std::string> requested;
-  if (!request.Has("users")) return Status::Error(ErrorCode::kBadRequest, "users is required");
-  if (Status s = request.OptionalStringList("users", kMaxListedUsers, &requested); !s.ok()) return s;
+  if (!r.fields.Has("users")) return Status::Error(ErrorCode::kBadRequest, "users is required");
+  if (Status s = r.fields.OptionalStringList("users", kMaxListedUsers, &requested); !s.ok()) return s;
   std::set<std::string> added;
   std::vector<std::string> invited;
   for (const std::string& user : std::set<std::string>(requested.begin(), requested.end())) {
     if (Status s = context_.CheckUser(user); !s.ok()) return s;
     if (Contains(loaded->members, user)) continue;
-    Result<bool> direct = AddsDirectly(caller, user);
+    Result<bool> direct = AddsDirectly(r.caller, user);
     if (!direct.ok()) return direct.status();
     if (!*direct) {
-      Result<bool> invitable = CheckInvitable(caller, user, loaded->group.group_id);
+      Result<bool> invitable = CheckInvitable(r.caller, user, loaded->group.group_id);
       if (!invitable.ok()) return invitable.status();
       if (*invitable) invited.push_back(user);
       continue;
@@ -216,7 +195,7 @@ Status GroupService::Add(const Caller& caller, const RequestFields& request, Out
                                                     " members; nobody was added");
   }
   std::int64_t now = context_.clock.NowMillis();
-  WriteSet writes;
+  WriteSet& writes = r.tx.writes;
   std::vector<std::string> audience = UserIds(loaded->members);
   for (const std::string& user : added) {
     writes.members_added.push_back({loaded->group.group_id, user, now});
@@ -225,16 +204,16 @@ Status GroupService::Add(const Caller& caller, const RequestFields& request, Out
   }
   std::sort(loaded->members.begin(), loaded->members.end(),
             [](const GroupMember& a, const GroupMember& b) { return a.user_id < b.user_id; });
-  std::string reply = GroupJson(request.tag(), loaded->group, loaded->members, invited);
+  std::string reply = GroupJson(r.fields.tag(), loaded->group, loaded->members, invited);
   if (added.empty() && invited.empty()) {
-    context_.Reply(caller, outbox, std::move(reply));
+    r.Reply(std::move(reply));
     return Status::Ok();
   }
-  std::vector<Notice> notices = Invite(loaded->group, std::string(caller.user_id), invited, now, &writes);
+  std::vector<Notice> notices = Invite(loaded->group, std::string(r.caller.user_id), invited, now, &writes);
   // Members hear of who was added; an invitation is news to its invitee only.
-  std::string event = GroupEventJson(loaded->group, "added", caller.user_id,
+  std::string event = GroupEventJson(loaded->group, "added", r.caller.user_id,
                                      std::vector<std::string>(added.begin(), added.end()), now);
-  return Publish(caller, writes, event, added.empty() ? std::vector<std::string>() : audience, outbox,
+  return Publish(r, event, added.empty() ? std::vector<std::string>() : audience,
                  std::move(reply), notices);
 }
 
@@ -249,22 +228,25 @@ Result<std::string> GroupService::InvitationFor(const Caller& caller, const Requ
   return group_id;
 }
 
-Status GroupService::Join(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  Result<std::string> invited_to = InvitationFor(caller, request);
+Status GroupService::Join(const Request& r) {
+  Result<std::string> invited_to = InvitationFor(r.caller, r.fields);
   if (!invited_to.ok()) return invited_to.status();
   const std::string& group_id = *invited_to;
-  std::string me(caller.user_id);
+  std::string me(r.caller.user_id);
   Result<std::optional<GroupRecord>> group = context_.store.GetGroup(group_id);
   if (!group.ok()) return group.status();
   Result<std::vector<GroupMember>> members = context_.store.ListMembers(group_id);
   if (!members.ok()) return members.status();
-  WriteSet writes;
-  writes.invites_removed.push_back({group_id, me, 0});
   if (!*group || members->empty()) {
-    // The group is gone (or nobody is left in it): the invitation goes with it.
-    if (Status s = context_.store.Apply(writes); !s.ok()) return s;
+    // The group is gone (or nobody is left in it): the invitation goes with it, though the join fails.
+    Transaction cleanup(context_.seqs);
+    cleanup.writes.invites_removed.push_back({group_id, me, 0});
+    DiscardingOutbox nothing_to_publish;
+    if (Status s = context_.Commit(cleanup, nothing_to_publish); !s.ok()) return s;
     return Status::Error(ErrorCode::kNotFound, "no such group, or not a member");
   }
+  WriteSet& writes = r.tx.writes;
+  writes.invites_removed.push_back({group_id, me, 0});
   if (members->size() >= context_.limits.max_group_members) {
     return Status::Error(ErrorCode::kGroupFull, "a group has at most " +
                                                     std::to_string(context_.limits.max_group_members) + " members");
@@ -279,58 +261,60 @@ Status GroupService::Join(const Caller& caller, const RequestFields& request, Ou
   std::sort(members->begin(), members->end(),
             [](const GroupMember& a, const GroupMember& b) { return a.user_id < b.user_id; });
   std::string event = GroupEventJson(**group, "joined", me, {me}, now);
-  return Publish(caller, writes, event, audience, outbox, GroupJson(request.tag(), **group, *members));
+  return Publish(r, event, audience, GroupJson(r.fields.tag(), **group, *members));
 }
 
-Status GroupService::Decline(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  Result<std::string> invited_to = InvitationFor(caller, request);
+Status GroupService::Decline(const Request& r) {
+  Result<std::string> invited_to = InvitationFor(r.caller, r.fields);
   if (!invited_to.ok()) return invited_to.status();
   const std::string& group_id = *invited_to;
-  std::string me(caller.user_id);
-  WriteSet writes;
+  std::string me(r.caller.user_id);
+  WriteSet& writes = r.tx.writes;
   writes.invites_removed.push_back({group_id, me, 0});
   // The user's other devices drop the invitation too.
   GroupRecord named{group_id, "", "", 0};
   Result<std::optional<GroupRecord>> group = context_.store.GetGroup(group_id);
   if (group.ok() && *group) named = **group;
   std::string event = GroupEventJson(named, "declined", me, {me}, context_.clock.NowMillis());
-  return Publish(caller, writes, event, {me}, outbox, OkJson("group_decline", request.tag()));
+  return Publish(r, event, {me}, OkJson("group_decline", r.fields.tag()));
 }
 
-Status GroupService::Remove(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  Result<Loaded> loaded = LoadForCaller(caller, request);
+Status GroupService::Remove(const Request& r) {
+  Result<Loaded> loaded = LoadForCaller(r.caller, r.fields);
   if (!loaded.ok()) return loaded.status();
-  if (loaded->group.owner != caller.user_id && !caller.is_admin) return NotOwner();
+  if (loaded->group.owner != r.caller.user_id && !r.caller.is_admin) return NotOwner();
   std::string user;
-  if (Status s = request.RequiredString("user", &user); !s.ok()) return s;
+  if (Status s = r.fields.RequiredString("user", &user); !s.ok()) return s;
   if (!Contains(loaded->members, user)) return Status::Error(ErrorCode::kNotFound, user + " is not a member");
   if (user == loaded->group.owner) {
     return Status::Error(ErrorCode::kNotAllowed, "the owner cannot be removed; the owner can leave");
   }
   std::int64_t now = context_.clock.NowMillis();
-  WriteSet writes;
+  WriteSet& writes = r.tx.writes;
   writes.members_removed.push_back({loaded->group.group_id, user, 0});
+  writes.took_part_removed.push_back({loaded->group.group_id, user, 0});
   // The removed member hears of it too; from then on they are in no recipient list.
   std::vector<std::string> audience = UserIds(loaded->members);
   std::erase_if(loaded->members, [&](const GroupMember& m) { return m.user_id == user; });
-  std::string event = GroupEventJson(loaded->group, "removed", caller.user_id, {user}, now);
-  return Publish(caller, writes, event, audience, outbox, GroupJson(request.tag(), loaded->group, loaded->members));
+  std::string event = GroupEventJson(loaded->group, "removed", r.caller.user_id, {user}, now);
+  return Publish(r, event, audience, GroupJson(r.fields.tag(), loaded->group, loaded->members));
 }
 
-Status GroupService::Leave(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  Result<Loaded> loaded = LoadForCaller(caller, request);
+Status GroupService::Leave(const Request& r) {
+  Result<Loaded> loaded = LoadForCaller(r.caller, r.fields);
   if (!loaded.ok()) return loaded.status();
-  std::string me(caller.user_id);
+  std::string me(r.caller.user_id);
   if (!Contains(loaded->members, me)) return Status::Error(ErrorCode::kNotFound, "no such group, or not a member");
-  if (Status s = Depart(me, *loaded, outbox); !s.ok()) return s;
-  context_.Reply(caller, outbox, OkJson("group_leave", request.tag()));
+  if (Status s = Depart(me, *loaded, r.tx); !s.ok()) return s;
+  r.Reply(OkJson("group_leave", r.fields.tag()));
   return Status::Ok();
 }
 
-Status GroupService::Depart(const std::string& user_id, Loaded& loaded, Outbox& outbox) {
+Status GroupService::Depart(const std::string& user_id, Loaded& loaded, Transaction& tx) {
   std::int64_t now = context_.clock.NowMillis();
-  WriteSet writes;
+  WriteSet& writes = tx.writes;
   writes.members_removed.push_back({loaded.group.group_id, user_id, 0});
+  writes.took_part_removed.push_back({loaded.group.group_id, user_id, 0});
   std::vector<std::string> audience = UserIds(loaded.members);
   std::erase_if(loaded.members, [&](const GroupMember& m) { return m.user_id == user_id; });
   if (loaded.group.owner == user_id && !loaded.members.empty()) {
@@ -343,7 +327,7 @@ Status GroupService::Depart(const std::string& user_id, Loaded& loaded, Outbox& 
     writes.groups.push_back(loaded.group);
   }
   std::string event = GroupEventJson(loaded.group, "left", user_id, {user_id}, now);
-  return Commit(writes, event, audience, outbox);
+  return Deliver(tx, event, audience);
 }
 
 Status GroupService::LeaveAll(const std::string& user_id, Outbox& outbox) {
@@ -356,32 +340,34 @@ Status GroupService::LeaveAll(const std::string& user_id, Outbox& outbox) {
     if (!members.ok()) return members.status();
     if (!*group) continue;
     Loaded loaded{std::move(**group), std::move(*members)};
-    if (Status s = Depart(user_id, loaded, outbox); !s.ok()) return s;
+    Transaction tx(context_.seqs);
+    if (Status s = Depart(user_id, loaded, tx); !s.ok()) return s;
+    if (Status s = context_.Commit(tx, outbox); !s.ok()) return s;
   }
   // Invitations go too: nobody is left to answer them.
   Result<std::vector<GroupInvite>> invites = context_.store.ListInvites(user_id);
   if (!invites.ok()) return invites.status();
-  WriteSet writes;
-  for (const GroupInvite& invite : *invites) writes.invites_removed.push_back({invite.group_id, user_id, 0});
-  return writes.invites_removed.empty() ? Status::Ok() : context_.store.Apply(writes);
+  Transaction tx(context_.seqs);
+  for (const GroupInvite& invite : *invites) tx.writes.invites_removed.push_back({invite.group_id, user_id, 0});
+  return context_.Commit(tx, outbox);
 }
 
-Status GroupService::Rename(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  Result<Loaded> loaded = LoadForCaller(caller, request);
+Status GroupService::Rename(const Request& r) {
+  Result<Loaded> loaded = LoadForCaller(r.caller, r.fields);
   if (!loaded.ok()) return loaded.status();
   std::string name;
-  if (Status s = request.RequiredString("name", &name); !s.ok()) return s;
+  if (Status s = r.fields.RequiredString("name", &name); !s.ok()) return s;
   if (Status s = CheckName(name); !s.ok()) return s;
   loaded->group.name = name;
-  WriteSet writes;
+  WriteSet& writes = r.tx.writes;
   writes.groups.push_back(loaded->group);
-  std::string event = GroupEventJson(loaded->group, "renamed", caller.user_id, {}, context_.clock.NowMillis());
-  return Publish(caller, writes, event, UserIds(loaded->members), outbox,
-                 GroupJson(request.tag(), loaded->group, loaded->members));
+  std::string event = GroupEventJson(loaded->group, "renamed", r.caller.user_id, {}, context_.clock.NowMillis());
+  return Publish(r, event, UserIds(loaded->members),
+                 GroupJson(r.fields.tag(), loaded->group, loaded->members));
 }
 
-Status GroupService::List(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  std::string me(caller.user_id);
+Status GroupService::List(const Request& r) {
+  std::string me(r.caller.user_id);
   Result<std::vector<std::string>> ids = context_.store.ListUserGroups(me);
   if (!ids.ok()) return ids.status();
   std::vector<GroupSummary> groups;
@@ -402,14 +388,14 @@ Status GroupService::List(const Caller& caller, const RequestFields& request, Ou
     if (!*group) continue;
     invites.push_back({std::move(invite), (*group)->name});
   }
-  context_.Reply(caller, outbox, GroupsJson(request.tag(), groups, invites));
+  r.Reply(GroupsJson(r.fields.tag(), groups, invites));
   return Status::Ok();
 }
 
-Status GroupService::Members(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  Result<Loaded> loaded = LoadForCaller(caller, request);
+Status GroupService::Members(const Request& r) {
+  Result<Loaded> loaded = LoadForCaller(r.caller, r.fields);
   if (!loaded.ok()) return loaded.status();
-  context_.Reply(caller, outbox, GroupJson(request.tag(), loaded->group, loaded->members));
+  r.Reply(GroupJson(r.fields.tag(), loaded->group, loaded->members));
   return Status::Ok();
 }
 

@@ -18,23 +18,21 @@ class GroupService {
  public:
   explicit GroupService(ServiceContext& context) : context_(context) {}
 
-  // Handles a group request (group_create ... group_members); like ChatService::Handle, without the
-  // error reply, which the caller sends.
-  Status Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
+  // Request handlers (see ChatService's request table): group_create ... group_decline.
+  Status Create(const Request& r);
+  Status Add(const Request& r);
+  Status Remove(const Request& r);
+  Status Leave(const Request& r);
+  Status Rename(const Request& r);
+  Status List(const Request& r);
+  Status Members(const Request& r);
+  Status Join(const Request& r);
+  Status Decline(const Request& r);
   // `user_id` leaves every group (a deleted account): members are told, ownership passes on; their
   // invitations are dropped.
   Status LeaveAll(const std::string& user_id, Outbox& outbox);
 
  private:
-  Status Create(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status Add(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status Remove(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status Leave(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status Rename(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status List(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status Members(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status Join(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status Decline(const Caller& caller, const RequestFields& request, Outbox& outbox);
 
   // An event for one user's queue only (an invitation).
   struct Notice {
@@ -64,15 +62,13 @@ class GroupService {
   // kNotAllowed when `user` is in max_groups_per_user groups already.
   Status CheckRoomForAnotherGroup(const std::string& user);
   // `user_id` leaves `loaded`'s group (which it is a member of); ownership passes on if it owned it.
-  Status Depart(const std::string& user_id, Loaded& loaded, Outbox& outbox);
-  // Writes `writes` and records `event` in the queue of every user in `audience` (and each notice in
-  // its user's).
-  Status Commit(WriteSet& writes, const std::string& event, const std::vector<std::string>& audience,
-                Outbox& outbox, const std::vector<Notice>& notices = {});
-  // Commit, then replies to the caller.
-  Status Publish(const Caller& caller, WriteSet& writes, const std::string& event,
-                 const std::vector<std::string>& audience, Outbox& outbox, std::string reply,
+  Status Depart(const std::string& user_id, Loaded& loaded, Transaction& tx);
+  // Queues `event` for every user in `audience` (and each notice for its user).
+  Status Deliver(Transaction& tx, const std::string& event, const std::vector<std::string>& audience,
                  const std::vector<Notice>& notices = {});
+  // Deliver, then the reply to the caller.
+  Status Publish(const Request& r, const std::string& event, const std::vector<std::string>& audience,
+                 std::string reply, const std::vector<Notice>& notices = {});
 
   ServiceContext& context_;
 };

@@ -15,7 +15,6 @@ PresenceService::PresenceService(ServiceContext& context, const PresenceSettings
     : context_(context),
       settings_(settings),
       tracker_(context.clock, static_cast<std::int64_t>(settings.timeout_seconds) * 1000),
-      typing_rate_(context.clock, settings.typing_rate_per_second, settings.typing_burst),
       watch_(context.store, settings.push_group_limit) {}
 
 void PresenceService::Publish(const PresenceChange& change, Outbox& outbox) {
@@ -47,28 +46,20 @@ void PresenceService::OnTick(Outbox& outbox) {
   for (const PresenceChange& change : tracker_.Expire()) Publish(change, outbox);
 }
 
-Status PresenceService::Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox) {
-  switch (op) {
-    case RequestOp::kPresence: return Query(caller, request, outbox);
-    case RequestOp::kTyping: return Typing(caller, request, outbox);
-    case RequestOp::kHeartbeat: return Status::Ok();  // the activity was recorded on arrival
-    case RequestOp::kBye:
-      context_.Reply(caller, outbox, OkJson("bye", request.tag()));
-      return Status::Ok();
-    default: break;
-  }
-  return Status::Error(ErrorCode::kBadRequest, "unknown request");
+Status PresenceService::Bye(const Request& r) {
+  r.Reply(OkJson("bye", r.fields.tag()));
+  return Status::Ok();
 }
 
-Status PresenceService::Query(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  std::string me(caller.user_id);
+Status PresenceService::Query(const Request& r) {
+  std::string me(r.caller.user_id);
   std::vector<std::string> users;
   std::unordered_set<std::string> took_part;
-  if (request.Has("group")) {
+  if (r.fields.Has("group")) {
     // Entering a group: one request returns the state of every member who took part in it (or whom the
     // caller may watch anyway), whatever the group's size.
     std::string group;
-    if (Status s = request.RequiredString("group", &group); !s.ok()) return s;
+    if (Status s = r.fields.RequiredString("group", &group); !s.ok()) return s;
     if (Status s = context_.CheckMember(group, me); !s.ok()) return s;
     Result<std::vector<GroupMember>> members = context_.store.ListMembers(group);
     if (!members.ok()) return members.status();
@@ -76,7 +67,7 @@ Status PresenceService::Query(const Caller& caller, const RequestFields& request
     Result<std::vector<std::string>> active = context_.store.ListTookPart(group);
     if (!active.ok()) return active.status();
     took_part.insert(active->begin(), active->end());
-  } else if (Status s = request.OptionalStringList("users", kMaxQueriedUsers, &users); !s.ok()) {
+  } else if (Status s = r.fields.OptionalStringList("users", kMaxQueriedUsers, &users); !s.ok()) {
     return s;
   }
   std::vector<PresenceState> states;
@@ -90,40 +81,31 @@ Status PresenceService::Query(const Caller& caller, const RequestFields& request
     if (last.ok()) state.last_active_ms = *last;
     states.push_back(std::move(state));
   }
-  context_.Reply(caller, outbox, PresenceListJson(request.tag(), states));
+  r.Reply(PresenceListJson(r.fields.tag(), states));
   return Status::Ok();
 }
 
-Status PresenceService::Typing(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  std::string me(caller.user_id);
+Status PresenceService::Typing(const Request& r) {
+  std::string me(r.caller.user_id);
+  Result<Target> target = context_.TargetOf(r.caller, r.fields, "to");
+  if (!target.ok()) return target.status();
   std::vector<std::string> recipients;
-  Conversation conversation;
-  std::string peer;
-  if (request.Has("group")) {
-    std::string group;
-    if (Status s = request.RequiredString("group", &group); !s.ok()) return s;
-    if (Status s = context_.CheckMember(group, me); !s.ok()) return s;
-    Result<std::vector<GroupMember>> members = context_.store.ListMembers(group);
+  if (target->is_group()) {
+    Result<std::vector<GroupMember>> members = context_.store.ListMembers(target->conversation.key);
     if (!members.ok()) return members.status();
     for (const GroupMember& m : *members) {
       if (m.user_id != me) recipients.push_back(m.user_id);
     }
-    conversation = Conversation::Group(group);
   } else {
-    if (Status s = request.RequiredString("to", &peer); !s.ok()) {
-      return Status::Error(ErrorCode::kBadRequest, "to or group is required");
-    }
-    if (Status s = context_.CheckUser(peer); !s.ok()) return s;
     // Someone who has not let the caller see their presence does not see them typing either.
-    if (!MayWatch(me, peer)) {
+    if (!MayWatch(me, target->peer)) {
       return Status::Error(ErrorCode::kNotAllowed, "typing is shown only to contacts and small-group co-members");
     }
-    recipients.push_back(peer);
-    conversation = Conversation::Direct(me, peer);
+    recipients.push_back(target->peer);
   }
-  if (!typing_rate_.TryAcquire(me)) return Status::Error(ErrorCode::kRateLimited, "typing indicators too fast");
-  std::string event = TypingEventJson(me, conversation, peer);
-  for (const std::string& user : recipients) outbox.Ephemeral(UserTopic(user, kMessageKind), event);
+  if (Status s = r.rate.Take(me); !s.ok()) return s;
+  std::string event = TypingEventJson(me, target->conversation, target->peer);
+  for (const std::string& user : recipients) r.tx.Ephemeral(UserTopic(user, kMessageKind), event);
   return Status::Ok();
 }
 

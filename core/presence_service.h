@@ -10,7 +10,6 @@
 #include "core/outbox.h"
 #include "core/presence_tracker.h"
 #include "core/protocol_format.h"
-#include "core/rate_limiter.h"
 #include "core/service_context.h"
 #include "core/topic_format.h"
 #include "core/watch_permissions.h"
@@ -32,8 +31,10 @@ class PresenceService {
   // Called on every broker TICK; does real work at most every 100 ms.
   void OnTick(Outbox& outbox);
 
-  // presence (query), typing, heartbeat, bye.
-  Status Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
+  // Request handlers (see ChatService's request table): presence (query), typing, bye.
+  Status Query(const Request& r);
+  Status Typing(const Request& r);
+  Status Bye(const Request& r);
 
   // True when `viewer` may see `user_id`'s presence: themselves, a contact, or a co-member who took part
   // in a group of at most push_group_limit members. A hash lookup once the viewer's set is built.
@@ -50,13 +51,10 @@ class PresenceService {
 
  private:
   void Publish(const PresenceChange& change, Outbox& outbox);
-  Status Query(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status Typing(const Caller& caller, const RequestFields& request, Outbox& outbox);
 
   ServiceContext& context_;
   const PresenceSettings& settings_;
   PresenceTracker tracker_;
-  RateLimiter typing_rate_;
   std::int64_t next_expiry_check_ms_ = 0;
   WatchPermissions watch_;
 };

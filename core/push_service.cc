@@ -68,7 +68,8 @@ Result<bool> PushService::HasTokens(const std::string& user_id) {
 }
 
 Status PushService::OnMessage(const StoredMessage& message, const std::vector<std::string>& recipients,
-                              WriteSet* writes) {
+                              Transaction& tx) {
+  std::vector<PushJob> staged;
   for (const std::string& user : recipients) {
     if (user == message.from || has_device_online_(user)) continue;
     Result<bool> has_tokens = HasTokens(user);
@@ -84,7 +85,7 @@ Status PushService::OnMessage(const StoredMessage& message, const std::vector<st
     if (open != collapsing_.end() && jobs_.count(open->second)) {
       job = jobs_[open->second].job;  // within the collapse window: one notification with a count
     } else {
-      job.job_id = context_.ids.Next();
+      job.job_id = context_.NewId(tx);
       job.user_id = user;
       job.created_at_ms = message.created_at_ms;
     }
@@ -92,20 +93,20 @@ Status PushService::OnMessage(const StoredMessage& message, const std::vector<st
     job.from = message.from;
     job.conversation = message.group_id.empty() ? Conversation::Direct(user, message.from) : seen_as;
     job.preview = Preview(message.text, settings_.preview_chars);
-    writes->push_jobs.push_back(job);
-    staged_.push_back(std::move(job));
+    tx.writes.push_jobs.push_back(job);
+    staged.push_back(std::move(job));
   }
+  if (!staged.empty()) tx.AfterCommit([this, jobs = std::move(staged)]() mutable { Track(std::move(jobs)); });
   return Status::Ok();
 }
 
-void PushService::Committed() {
+void PushService::Track(std::vector<PushJob> jobs) {
   std::int64_t due = context_.clock.MonotonicMillis() + static_cast<std::int64_t>(settings_.collapse_seconds) * 1000;
-  for (PushJob& job : staged_) {
+  for (PushJob& job : jobs) {
     auto [it, inserted] = jobs_.try_emplace(job.job_id, Tracked{job, due, 0});
     if (!inserted) it->second.job = std::move(job);
     collapsing_[it->second.job.user_id] = it->first;
   }
-  staged_.clear();
 }
 
 void PushService::Offer(Tracked& tracked, std::int64_t now, Outbox& outbox, WriteSet* done) {
@@ -146,26 +147,15 @@ void PushService::OnTick(Outbox& outbox) {
   }
 }
 
-Status PushService::Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox) {
-  switch (op) {
-    case RequestOp::kPushRegister: return Register(caller, request, outbox);
-    case RequestOp::kPushUnregister: return Unregister(caller, request, outbox);
-    case RequestOp::kMute: return Mute(caller, request, outbox);
-    case RequestOp::kPushResult: return ReportResult(caller, request, outbox);
-    default: break;
-  }
-  return Status::Error(ErrorCode::kBadRequest, "unknown request");
-}
-
-Status PushService::Register(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  std::string user(caller.user_id);
+Status PushService::Register(const Request& r) {
+  std::string user(r.caller.user_id);
   WriteSet::TokenUpdate update{user, {}};
-  Result<std::string> device = DeviceIdForClient(user, caller.client_id);
+  Result<std::string> device = DeviceIdForClient(user, r.caller.client_id);
   if (!device.ok()) return device.status();
   update.token.device_id = *device;
-  if (Status s = request.RequiredString("provider", &update.token.provider); !s.ok()) return s;
-  if (Status s = request.RequiredString("token", &update.token.token); !s.ok()) return s;
-  if (Status s = request.OptionalString("platform", &update.token.platform); !s.ok()) return s;
+  if (Status s = r.fields.RequiredString("provider", &update.token.provider); !s.ok()) return s;
+  if (Status s = r.fields.RequiredString("token", &update.token.token); !s.ok()) return s;
+  if (Status s = r.fields.OptionalString("platform", &update.token.platform); !s.ok()) return s;
   if (!IsKnownProvider(update.token.provider)) {
     return Status::Error(ErrorCode::kBadRequest, "provider must be fcm, apns or webhook");
   }
@@ -175,78 +165,62 @@ Status PushService::Register(const Caller& caller, const RequestFields& request,
   if (update.token.platform.size() > kMaxPlatformLength) {
     return Status::Error(ErrorCode::kBadRequest, "platform is longer than 32 characters");
   }
-  WriteSet writes;
-  writes.push_tokens.push_back(std::move(update));
-  if (Status s = context_.store.Apply(writes); !s.ok()) return s;
-  has_tokens_[user] = true;
-  context_.Reply(caller, outbox, OkJson("push_register", request.tag()));
+  r.tx.writes.push_tokens.push_back(std::move(update));
+  r.tx.AfterCommit([this, user] { has_tokens_[user] = true; });
+  r.Reply(OkJson("push_register", r.fields.tag()));
   return Status::Ok();
 }
 
-Status PushService::Unregister(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  std::string user(caller.user_id);
-  Result<std::string> device = DeviceIdForClient(user, caller.client_id);
+Status PushService::Unregister(const Request& r) {
+  std::string user(r.caller.user_id);
+  Result<std::string> device = DeviceIdForClient(user, r.caller.client_id);
   if (!device.ok()) return device.status();
-  WriteSet writes;
-  writes.push_tokens.push_back({user, PushToken{*device, "", "", ""}});
-  if (Status s = context_.store.Apply(writes); !s.ok()) return s;
-  has_tokens_.erase(user);
-  context_.Reply(caller, outbox, OkJson("push_unregister", request.tag()));
+  r.tx.writes.push_tokens.push_back({user, PushToken{*device, "", "", ""}});
+  r.tx.AfterCommit([this, user] { has_tokens_.erase(user); });
+  r.Reply(OkJson("push_unregister", r.fields.tag()));
   return Status::Ok();
 }
 
-Status PushService::Mute(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  std::string user(caller.user_id);
-  WriteSet::MuteUpdate mute{user, {}, true};
-  if (request.Has("group")) {
-    std::string group;
-    if (Status s = request.RequiredString("group", &group); !s.ok()) return s;
-    if (Status s = context_.CheckMember(group, user); !s.ok()) return s;
-    mute.conversation = Conversation::Group(group);
-  } else {
-    std::string peer;
-    if (Status s = request.RequiredString("peer", &peer); !s.ok()) {
-      return Status::Error(ErrorCode::kBadRequest, "peer or group is required");
-    }
-    if (Status s = context_.CheckUser(peer); !s.ok()) return s;
-    mute.conversation = Conversation::Direct(user, peer);
-  }
-  if (!request.Has("muted")) return Status::Error(ErrorCode::kBadRequest, "muted is required");
-  if (Status s = request.OptionalBool("muted", &mute.muted); !s.ok()) return s;
-  WriteSet writes;
-  writes.mutes.push_back(std::move(mute));
-  if (Status s = context_.store.Apply(writes); !s.ok()) return s;
-  context_.Reply(caller, outbox, OkJson("mute", request.tag()));
+Status PushService::Mute(const Request& r) {
+  std::string user(r.caller.user_id);
+  Result<Target> target = context_.TargetOf(r.caller, r.fields, "peer");
+  if (!target.ok()) return target.status();
+  WriteSet::MuteUpdate mute{user, target->conversation, true};
+  if (!r.fields.Has("muted")) return Status::Error(ErrorCode::kBadRequest, "muted is required");
+  if (Status s = r.fields.OptionalBool("muted", &mute.muted); !s.ok()) return s;
+  r.tx.writes.mutes.push_back(std::move(mute));
+  r.Reply(OkJson("mute", r.fields.tag()));
   return Status::Ok();
 }
 
-Status PushService::ReportResult(const Caller& caller, const RequestFields& request, Outbox& outbox) {
-  if (!IsServiceAccount(std::string(caller.user_id))) {
+Status PushService::ReportResult(const Request& r) {
+  if (!IsServiceAccount(std::string(r.caller.user_id))) {
     return Status::Error(ErrorCode::kNotAllowed, "only the push bridge reports push results");
   }
   MessageId job_id = 0;
-  if (!request.Has("job")) return Status::Error(ErrorCode::kBadRequest, "job is required");
-  if (Status s = request.OptionalId("job", &job_id); !s.ok()) return s;
+  if (!r.fields.Has("job")) return Status::Error(ErrorCode::kBadRequest, "job is required");
+  if (Status s = r.fields.OptionalId("job", &job_id); !s.ok()) return s;
   std::string outcome;
-  if (Status s = request.RequiredString("outcome", &outcome); !s.ok()) return s;
+  if (Status s = r.fields.RequiredString("outcome", &outcome); !s.ok()) return s;
   if (outcome != "sent" && outcome != "failed") {
     return Status::Error(ErrorCode::kBadRequest, "outcome must be sent or failed");
   }
   std::vector<std::string> invalid;
-  if (Status s = request.OptionalStringList("invalid_devices", 1000, &invalid); !s.ok()) return s;
+  if (Status s = r.fields.OptionalStringList("invalid_devices", 1000, &invalid); !s.ok()) return s;
   auto it = jobs_.find(job_id);
   if (it != jobs_.end()) {
     // Done either way: a job is never offered again once the bridge has reported on it.
-    WriteSet writes;
-    writes.push_jobs_done.push_back(job_id);
-    for (const std::string& device : invalid) writes.push_tokens.push_back({it->second.job.user_id, {device, "", "", ""}});
-    if (Status s = context_.store.Apply(writes); !s.ok()) return s;
-    if (!invalid.empty()) has_tokens_.erase(it->second.job.user_id);
-    auto open = collapsing_.find(it->second.job.user_id);
-    if (open != collapsing_.end() && open->second == job_id) collapsing_.erase(open);
-    jobs_.erase(it);
+    const std::string& user = it->second.job.user_id;
+    r.tx.writes.push_jobs_done.push_back(job_id);
+    for (const std::string& device : invalid) r.tx.writes.push_tokens.push_back({user, {device, "", "", ""}});
+    r.tx.AfterCommit([this, job_id, user, tokens_changed = !invalid.empty()] {
+      if (tokens_changed) has_tokens_.erase(user);
+      auto open = collapsing_.find(user);
+      if (open != collapsing_.end() && open->second == job_id) collapsing_.erase(open);
+      jobs_.erase(job_id);
+    });
   }
-  context_.Reply(caller, outbox, OkJson("push_result", request.tag()));
+  r.Reply(OkJson("push_result", r.fields.tag()));
   return Status::Ok();
 }
 

@@ -25,18 +25,20 @@ class PushService {
   // Reads the jobs left undone by an earlier run; they are offered again on the next tick.
   Status Load();
 
-  // Before a message is stored: adds to `writes` a new or collapsed job for every recipient (other than
-  // the sender) with no device online, a push token, and the conversation not muted. The jobs take
-  // effect with Committed(), or are forgotten with Abandoned() when the write failed.
-  Status OnMessage(const StoredMessage& message, const std::vector<std::string>& recipients, WriteSet* writes);
-  void Committed();
-  void Abandoned() { staged_.clear(); }
+  // Adds to a message's transaction a new or collapsed job for every recipient (other than the sender)
+  // with no device online, a push token, and the conversation not muted. The jobs are tracked once the
+  // transaction is committed.
+  Status OnMessage(const StoredMessage& message, const std::vector<std::string>& recipients, Transaction& tx);
 
   // Offers due jobs and jobs whose lease ran out. Called on every broker TICK; works every 200 ms.
   void OnTick(Outbox& outbox);
 
-  // push_register, push_unregister, mute, push_result.
-  Status Handle(const Caller& caller, RequestOp op, const RequestFields& request, Outbox& outbox);
+  // Request handlers (see ChatService's request table): push_register, push_unregister, mute,
+  // push_result.
+  Status Register(const Request& r);
+  Status Unregister(const Request& r);
+  Status Mute(const Request& r);
+  Status ReportResult(const Request& r);
 
   bool IsServiceAccount(const std::string& user_id) const;
 
@@ -51,10 +53,8 @@ class PushService {
     std::int64_t lease_ms = 0;  // monotonic: when an unanswered offer is made again; 0 = not offered
   };
   Result<bool> HasTokens(const std::string& user_id);
-  Status Register(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status Unregister(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status Mute(const Caller& caller, const RequestFields& request, Outbox& outbox);
-  Status ReportResult(const Caller& caller, const RequestFields& request, Outbox& outbox);
+  // Tracks committed jobs: offered once the collapse window has passed.
+  void Track(std::vector<PushJob> jobs);
   void Offer(Tracked& tracked, std::int64_t now, Outbox& outbox, WriteSet* done);
 
   ServiceContext& context_;
@@ -63,7 +63,6 @@ class PushService {
   std::map<MessageId, Tracked> jobs_;
   std::unordered_map<std::string, MessageId> collapsing_;  // user -> job still taking messages
   std::unordered_map<std::string, bool> has_tokens_;       // cache of HasTokens
-  std::vector<PushJob> staged_;
   std::int64_t next_tick_ms_ = 0;
 };
 

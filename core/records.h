@@ -170,7 +170,7 @@ struct WriteSet {
     std::int64_t at_ms = 0;
   };
 
-  std::vector<StoredMessage> messages;  // with their idempotency entries and the largest-id floor
+  std::vector<StoredMessage> messages;  // with their idempotency entries
   std::vector<QueueAppend> queue;
   std::vector<GroupRecord> groups;
   std::vector<Membership> members_added;
@@ -195,6 +195,7 @@ struct WriteSet {
   // Members who took part in a group themselves (created it, posted or marked it read): only they
   // show their presence to co-members, so being added to a group by someone does not expose you.
   std::vector<Membership> group_accepts;
+  std::vector<Membership> took_part_removed;  // a member who left or was removed (joined_at unused)
   std::vector<GroupInvite> invites_added;
   std::vector<Membership> invites_removed;  // accepted, declined or withdrawn (joined_at unused)
   // Accounts whose own records go: read positions, 1:1 partner list, contacts as they see them, push
@@ -202,6 +203,12 @@ struct WriteSet {
   // again (its numbering goes on). Their idempotency entries stay, but name messages at or below the
   // next account's history floor, so they are ignored. Applied before the rest of the batch.
   std::vector<std::string> erased_users;
+  // The largest id this batch took from the message id generator (messages, groups, push jobs), stored
+  // as the generator's floor for the next start; 0 when it took none.
+  MessageId id_floor = 0;
+
+  // True when there is nothing to store (then no write is made, and no fsync).
+  bool empty() const;
 };
 
 // Which slice of a conversation to read. Bounds are exclusive; 0 means unbounded.

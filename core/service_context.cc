@@ -1,5 +1,6 @@
 #include "core/service_context.h"
 
+#include <algorithm>
 #include <set>
 
 #include "core/names.h"
@@ -12,20 +13,50 @@ constexpr std::size_t kTrimPerCommit = 16;  // bounds the work one request adds 
 
 }  // namespace
 
-Status ServiceContext::Commit(const WriteSet& writes, Fanout& fanout, Outbox& outbox) {
-  if (Status s = store.Apply(writes); !s.ok()) {
-    fanout.Abandon();
-    return s;
+Status RateGate::Take(std::string_view user_id) const {
+  if (limiter_ == nullptr || limiter_->TryAcquire(std::string(user_id))) return Status::Ok();
+  return Status::Error(ErrorCode::kRateLimited, refusal_);
+}
+
+void Request::Reply(std::string payload) const {
+  tx.Reply(std::string(caller.client_id), UserTopic(caller.user_id, kReplyKind), std::move(payload));
+}
+
+Status ServiceContext::Commit(Transaction& tx, Outbox& outbox) {
+  if (!tx.writes.empty()) {
+    if (Status s = store.Apply(tx.writes); !s.ok()) return s;
   }
-  fanout.Publish(outbox);
-  NotifyRelationships(writes);
+  tx.Committed(outbox);
+  NotifyRelationships(tx.writes);
   if (sync.retention_days > 0) {
     std::int64_t cutoff = clock.NowMillis() - static_cast<std::int64_t>(sync.retention_days) * 86400000;
-    for (const std::string& user : fanout.users()) {
+    for (const std::string& user : tx.delivered_to()) {
       IgnoreError(store.TrimQueue(user, cutoff, kTrimPerCommit), "retention is best effort; retried next time");
     }
   }
   return Status::Ok();
+}
+
+MessageId ServiceContext::NewId(Transaction& tx) {
+  MessageId id = ids.Next();
+  tx.writes.id_floor = std::max(tx.writes.id_floor, id);
+  return id;
+}
+
+Result<Target> ServiceContext::TargetOf(const Caller& caller, const RequestFields& request, const char* peer_field) {
+  std::string me(caller.user_id);
+  if (request.Has("group")) {
+    std::string group;
+    if (Status s = request.RequiredString("group", &group); !s.ok()) return s;
+    if (Status s = CheckMember(group, me); !s.ok()) return s;
+    return Target{Conversation::Group(group), ""};
+  }
+  std::string peer;
+  if (Status s = request.RequiredString(peer_field, &peer); !s.ok()) {
+    return Status::Error(ErrorCode::kBadRequest, std::string(peer_field) + " or group is required");
+  }
+  if (Status s = CheckUser(peer); !s.ok()) return s;
+  return Target{Conversation::Direct(me, peer), std::move(peer)};
 }
 
 void ServiceContext::NotifyRelationships(const WriteSet& writes) {

@@ -9,12 +9,14 @@
 #include <string_view>
 
 #include "core/clock.h"
-#include "core/fanout.h"
 #include "core/message_id.h"
+#include "core/rate_limiter.h"
 #include "core/outbox.h"
+#include "core/protocol_format.h"
 #include "core/records.h"
 #include "core/settings.h"
 #include "core/store.h"
+#include "core/transaction.h"
 
 namespace chat::core {
 
@@ -27,16 +29,55 @@ struct Caller {
   MessageId history_floor = 0;
 };
 
+// A request type's own rate bucket (send, typing), taken by its handler once the request proved valid,
+// so that a refused request costs no token. Which bucket a type has is in ChatService's request table.
+class RateGate {
+ public:
+  RateGate() = default;
+  RateGate(RateLimiter* limiter, const char* refusal) : limiter_(limiter), refusal_(refusal) {}
+  // Ok, or kRateLimited with the bucket's message; Ok for a type without a bucket of its own.
+  Status Take(std::string_view user_id) const;
+
+ private:
+  RateLimiter* limiter_ = nullptr;
+  const char* refusal_ = "";
+};
+
+// One request as its handler sees it. The handler fills `tx` (writes, deliveries, the reply); the
+// dispatcher commits it, or sends the error reply when the handler refuses.
+struct Request {
+  const Caller& caller;
+  const RequestFields& fields;
+  Transaction& tx;
+  RateGate rate;
+  // Queues `payload` for the caller's device, published after the commit.
+  void Reply(std::string payload) const;
+};
+
+// What a request names with "group" (a group the caller belongs to) or with `peer_field` (a 1:1 with
+// an existing user; the caller is always one side of it).
+struct Target {
+  Conversation conversation;
+  std::string peer;  // empty for a group
+  bool is_group() const { return conversation.is_group(); }
+};
+
 class ServiceContext {
  public:
   ServiceContext(Store& store, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
                  const SyncSettings& sync)
       : store(store), clock(clock), ids(ids), limits(limits), sync(sync), seqs(store) {}
 
-  // Stores `writes` in one batch, then publishes `fanout`'s events (and trims the recipients' queues
-  // when a retention is set) and tells relationships_changed whose relationships the write changed.
-  // On failure nothing is stored or published.
-  Status Commit(const WriteSet& writes, Fanout& fanout, Outbox& outbox);
+  // The one place a transaction is applied: its writes in one batch (none when empty), then its
+  // publishes, then relationships_changed is told whose relationships it changed, the recipients'
+  // queues are trimmed when a retention is set, and its after-commit actions run. On failure nothing
+  // is stored or published.
+  Status Commit(Transaction& tx, Outbox& outbox);
+  // A new id from the generator, recorded as `tx`'s id floor (messages, groups and push jobs share it).
+  MessageId NewId(Transaction& tx);
+  // The conversation a request names: "group", or `peer_field` for a 1:1 (kBadRequest naming both when
+  // neither is there).
+  Result<Target> TargetOf(const Caller& caller, const RequestFields& request, const char* peer_field);
   // kUnknownPeer unless `user_id` names an existing account.
   Status CheckUser(const std::string& user_id);
   // kNotFound unless `user_id` is a member of `group_id` (a missing group and a non-member are one
@@ -44,7 +85,7 @@ class ServiceContext {
   Status CheckMember(const std::string& group_id, const std::string& user_id);
   // Adds to `writes` that `user_id` took part in `group_id`, unless that is known already.
   Status NoteTookPart(const std::string& group_id, const std::string& user_id, WriteSet* writes);
-  // Sends `reply` to the caller's device.
+  // Sends `reply` to the caller's device now (an error reply: nothing is committed).
   void Reply(const Caller& caller, Outbox& outbox, std::string reply);
 
   Store& store;

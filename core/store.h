@@ -31,8 +31,8 @@ class Store {
 
   // --- Writes that gate an acknowledgement
   // Writes everything in `writes` in one atomic batch: after a crash all or none of it is present.
-  // Each message also records its idempotency entry (when it has a client message id) and raises the
-  // largest-issued-id floor.
+  // Each message also records its idempotency entry (when it has a client message id). The store adds
+  // no rule of its own: what a change implies (the id floor, who no longer took part) is in `writes`.
   virtual Status Apply(const WriteSet& writes) = 0;
 
   // --- Messages

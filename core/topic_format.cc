@@ -1,61 +1,40 @@
 #include "core/topic_format.h"
 
+#include <iterator>
+#include <unordered_map>
+
 namespace chat::core {
 
 namespace {
 
-constexpr RequestOp kAllOps[] = {
-    RequestOp::kSend,     RequestOp::kHistory,     RequestOp::kSync,        RequestOp::kRead,
-    RequestOp::kConversations, RequestOp::kGroupCreate, RequestOp::kGroupAdd, RequestOp::kGroupRemove,
-    RequestOp::kGroupLeave, RequestOp::kGroupRename, RequestOp::kGroups,    RequestOp::kGroupMembers, RequestOp::kGroupJoin,
-    RequestOp::kGroupDecline,
-    RequestOp::kContactRequest, RequestOp::kContactAccept, RequestOp::kContactRemove, RequestOp::kContacts,
-    RequestOp::kPresence, RequestOp::kTyping, RequestOp::kHeartbeat, RequestOp::kBye,
-    RequestOp::kPushRegister, RequestOp::kPushUnregister, RequestOp::kMute, RequestOp::kPushResult,
+constexpr const char* kRequestOpNames[] = {
+    "unknown",
+#define CHAT_REQUEST_OP_NAME(op, name) name,
+    CHAT_REQUEST_OPS(CHAT_REQUEST_OP_NAME)
+#undef CHAT_REQUEST_OP_NAME
 };
+static_assert(std::size(kRequestOpNames) == kRequestOpCount + 1);
+
+const std::unordered_map<std::string_view, RequestOp>& OpsByName() {
+  static const auto* ops = [] {
+    auto* map = new std::unordered_map<std::string_view, RequestOp>();
+    for (std::size_t i = 1; i <= kRequestOpCount; ++i) map->emplace(kRequestOpNames[i], static_cast<RequestOp>(i));
+    return map;
+  }();
+  return *ops;
+}
 
 }  // namespace
 
 RequestOp ParseRequestTopic(std::string_view topic) {
   if (topic.substr(0, kRequestPrefix.size()) != kRequestPrefix) return RequestOp::kUnknown;
-  std::string_view op = topic.substr(kRequestPrefix.size());
-  for (RequestOp candidate : kAllOps) {
-    if (op == RequestOpName(candidate)) return candidate;
-  }
-  return RequestOp::kUnknown;
+  auto found = OpsByName().find(topic.substr(kRequestPrefix.size()));
+  return found == OpsByName().end() ? RequestOp::kUnknown : found->second;
 }
 
 const char* RequestOpName(RequestOp op) {
-  switch (op) {
-    case RequestOp::kSend: return "send";
-    case RequestOp::kHistory: return "history";
-    case RequestOp::kSync: return "sync";
-    case RequestOp::kRead: return "read";
-    case RequestOp::kConversations: return "conversations";
-    case RequestOp::kGroupCreate: return "group_create";
-    case RequestOp::kGroupAdd: return "group_add";
-    case RequestOp::kGroupRemove: return "group_remove";
-    case RequestOp::kGroupLeave: return "group_leave";
-    case RequestOp::kGroupRename: return "group_rename";
-    case RequestOp::kGroups: return "groups";
-    case RequestOp::kGroupMembers: return "group_members";
-    case RequestOp::kGroupJoin: return "group_join";
-    case RequestOp::kGroupDecline: return "group_decline";
-    case RequestOp::kContactRequest: return "contact_request";
-    case RequestOp::kContactAccept: return "contact_accept";
-    case RequestOp::kContactRemove: return "contact_remove";
-    case RequestOp::kContacts: return "contacts";
-    case RequestOp::kPresence: return "presence";
-    case RequestOp::kTyping: return "typing";
-    case RequestOp::kHeartbeat: return "heartbeat";
-    case RequestOp::kBye: return "bye";
-    case RequestOp::kPushRegister: return "push_register";
-    case RequestOp::kPushUnregister: return "push_unregister";
-    case RequestOp::kMute: return "mute";
-    case RequestOp::kPushResult: return "push_result";
-    case RequestOp::kUnknown: break;
-  }
-  return "unknown";
+  auto index = static_cast<std::size_t>(op);
+  return index <= kRequestOpCount ? kRequestOpNames[index] : kRequestOpNames[0];
 }
 
 std::string RequestTopic(RequestOp op) { return std::string(kRequestPrefix) + RequestOpName(op); }

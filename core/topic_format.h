@@ -1,6 +1,7 @@
 // Every MQTT topic the chat protocol uses, defined once. docs/PROTOCOL.md describes them for clients.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -25,38 +26,51 @@ inline constexpr std::string_view kPushJobsTopic = "chat/v1/service/push/jobs";
 inline constexpr std::string_view kAccountsControlTopic = "$CONTROL/chat-accounts/v1";
 inline constexpr std::string_view kAccountsControlResponseTopic = "$CONTROL/chat-accounts/v1/response";
 
-// Request operations (the <op> of a request topic).
+// Request operations: the one list of every request type and the <op> of its topic
+// "chat/v1/req/<op>". Adding a request: a line here, a row in ChatService's request table (its handler
+// and rate class), the handler, and docs/PROTOCOL.md.
+#define CHAT_REQUEST_OPS(X)                \
+  X(kSend, "send")                         \
+  X(kHistory, "history")                   \
+  X(kSync, "sync")                         \
+  X(kRead, "read")                         \
+  X(kConversations, "conversations")       \
+  X(kGroupCreate, "group_create")          \
+  X(kGroupAdd, "group_add")                \
+  X(kGroupRemove, "group_remove")          \
+  X(kGroupLeave, "group_leave")            \
+  X(kGroupRename, "group_rename")          \
+  X(kGroups, "groups")                     \
+  X(kGroupMembers, "group_members")        \
+  X(kGroupJoin, "group_join")              \
+  X(kGroupDecline, "group_decline")        \
+  X(kContactRequest, "contact_request")    \
+  X(kContactAccept, "contact_accept")      \
+  X(kContactRemove, "contact_remove")      \
+  X(kContacts, "contacts")                 \
+  X(kPresence, "presence")                 \
+  X(kTyping, "typing")                     \
+  X(kHeartbeat, "heartbeat")               \
+  X(kBye, "bye")                           \
+  X(kPushRegister, "push_register")        \
+  X(kPushUnregister, "push_unregister")    \
+  X(kMute, "mute")                         \
+  X(kPushResult, "push_result")
+
 enum class RequestOp {
   kUnknown,
-  kSend,
-  kHistory,
-  kSync,
-  kRead,
-  kConversations,
-  kGroupCreate,
-  kGroupAdd,
-  kGroupRemove,
-  kGroupLeave,
-  kGroupRename,
-  kGroups,
-  kGroupMembers,
-  kGroupJoin,
-  kGroupDecline,
-  kContactRequest,
-  kContactAccept,
-  kContactRemove,
-  kContacts,
-  kPresence,
-  kTyping,
-  kHeartbeat,
-  kBye,
-  kPushRegister,
-  kPushUnregister,
-  kMute,
-  kPushResult,
+#define CHAT_REQUEST_OP_ENUM(op, name) op,
+  CHAT_REQUEST_OPS(CHAT_REQUEST_OP_ENUM)
+#undef CHAT_REQUEST_OP_ENUM
 };
 
-// Returns the op of a request topic, or kUnknown for any other topic (including unknown ops).
+// How many request types there are (kUnknown not counted); RequestOp values run from 1 to this.
+#define CHAT_REQUEST_OP_ONE(op, name) +1
+inline constexpr std::size_t kRequestOpCount = 0 CHAT_REQUEST_OPS(CHAT_REQUEST_OP_ONE);
+#undef CHAT_REQUEST_OP_ONE
+
+// Returns the op of a request topic, or kUnknown for any other topic (including unknown ops). One hash
+// lookup: it runs for every incoming publish.
 RequestOp ParseRequestTopic(std::string_view topic);
 const char* RequestOpName(RequestOp op);
 std::string RequestTopic(RequestOp op);

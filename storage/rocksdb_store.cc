@@ -187,23 +187,18 @@ Status RocksDbStore::Apply(const core::WriteSet& writes) {
     if (!last.ok()) return last.status();
     batch.Put(QueueFloorKey(user), encoded(*last));
   }
-  core::MessageId largest = 0;
   for (const core::StoredMessage& message : writes.messages) {
     batch.Put(MessageKey(message.conversation(), message.id), EncodeMessage(message));
     if (!message.client_message_id.empty()) {
       batch.Put(ClientMessageIdKey(message.from, message.client_message_id), encoded(message.id));
     }
-    largest = std::max(largest, message.id);
   }
   for (const auto& append : writes.queue) {
     batch.Put(QueueKey(append.user_id, append.seq), EncodeQueueEntry(append.entry));
   }
   for (const core::GroupRecord& group : writes.groups) {
     batch.Put(GroupKey(group.group_id), EncodeGroup(group));
-    // Group ids come from the message id generator too: the floor must cover them after a restart.
-    if (auto id = core::ParseMessageId(group.group_id)) largest = std::max(largest, *id);
   }
-  for (const core::PushJob& job : writes.push_jobs) largest = std::max(largest, job.job_id);
   for (const auto& member : writes.members_added) {
     batch.Put(MemberKey(member.group_id, member.user_id), encoded(static_cast<std::uint64_t>(member.joined_at_ms)));
     batch.Put(UserGroupKey(member.user_id, member.group_id), "");
@@ -211,9 +206,9 @@ Status RocksDbStore::Apply(const core::WriteSet& writes) {
   for (const auto& member : writes.members_removed) {
     batch.Delete(MemberKey(member.group_id, member.user_id));
     batch.Delete(UserGroupKey(member.user_id, member.group_id));
-    batch.Delete(TookPartKey(member.group_id, member.user_id));
   }
   for (const auto& member : writes.group_accepts) batch.Put(TookPartKey(member.group_id, member.user_id), "");
+  for (const auto& member : writes.took_part_removed) batch.Delete(TookPartKey(member.group_id, member.user_id));
   for (const auto& invite : writes.invites_added) {
     batch.Put(InviteKey(invite.user_id, invite.group_id), EncodeInvite(invite));
   }
@@ -250,7 +245,7 @@ Status RocksDbStore::Apply(const core::WriteSet& writes) {
   for (const auto& seen : writes.last_active) {
     batch.Put(LastActiveKey(seen.user_id), encoded(static_cast<std::uint64_t>(seen.at_ms)));
   }
-  if (largest != 0) batch.Put(AsSlice(kLargestMessageIdKey), encoded(largest));
+  if (writes.id_floor != 0) batch.Put(AsSlice(kLargestMessageIdKey), encoded(writes.id_floor));
   return Write(&batch);
 }
 

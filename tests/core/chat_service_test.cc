@@ -266,6 +266,24 @@ namespace {
 
 // Pages stop at limits.max_reply_bytes (always holding one entry) and say "more"; paging on still
 // reaches every entry exactly once.
+// The request table: every request type reaches a handler of its own (an empty payload is at worst
+// refused for what it lacks, never as an unknown request), and each error names its op.
+TEST_F(ChatServiceTest, EveryRequestTypeHasAHandler) {
+  for (std::size_t i = 1; i <= kRequestOpCount; ++i) {
+    auto op = static_cast<RequestOp>(i);
+    clock_.Advance(10000);  // stay within the request rate
+    Status status = Request("alice", op, std::string("{}"));
+    if (op == RequestOp::kHeartbeat || op == RequestOp::kTyping) continue;  // no reply on success
+    ASSERT_FALSE(outbox_.published.empty()) << RequestOpName(op);
+    const nlohmann::json& reply = outbox_.published.back().payload;
+    EXPECT_EQ(status.ok(), reply["type"] != "error") << RequestOpName(op);
+    if (status.ok()) continue;
+    EXPECT_EQ(reply["op"], RequestOpName(op));
+    EXPECT_NE(reply["message"], "unknown request") << RequestOpName(op);
+  }
+  EXPECT_EQ(Request("alice", RequestOp::kUnknown, std::string("{}")).code(), ErrorCode::kBadRequest);
+}
+
 class ReplyBudgetTest : public ServiceFixture {
  protected:
   void SetUp() override {

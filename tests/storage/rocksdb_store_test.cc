@@ -27,6 +27,7 @@ StoredMessage Message(core::MessageId id, const char* from, const char* to, std:
 core::Status Append(RocksDbStore& store, const StoredMessage& message) {
   core::WriteSet writes;
   writes.messages.push_back(message);
+  writes.id_floor = message.id;  // as the core states it for every id it took
   return store.Apply(writes);
 }
 
