@@ -68,6 +68,18 @@ bool MayQueueForOfflineSession(std::string_view user_id, TopicAccess access, std
   return access == TopicAccess::kRead && !user_id.empty() && IsUnderOwnPrefix(user_id, topic);
 }
 
+bool MayConnectionAccess(const Identity& who, bool is_reaper, TopicAccess access, std::string_view topic, bool retain,
+                         std::optional<RequestOp> request,
+                         const std::function<bool(std::string_view subject)>& may_watch) {
+  if (is_reaper) return false;
+  if (auto subject = PresenceSubject(topic)) {
+    if (access == TopicAccess::kUnsubscribe) return true;
+    if (access == TopicAccess::kWrite) return false;
+    return may_watch(*subject);
+  }
+  return IsAllowed(who, access, topic, retain, request);
+}
+
 std::optional<std::string_view> PresenceSubject(std::string_view topic) {
   if (!StartsWith(topic, kPresencePrefix)) return std::nullopt;
   std::string_view user = topic.substr(kPresencePrefix.size());

@@ -1,6 +1,7 @@
 // Who may publish, subscribe to and receive which topic: the decision behind MOSQ_EVT_ACL_CHECK.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -32,6 +33,13 @@ bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, 
 // session began with clean start does not matter: an MQTT 5 session with clean start and an expiry
 // interval outlives its connection just as a 3.1.1 persistent one does.
 bool MayQueueForOfflineSession(std::string_view user_id, TopicAccess access, std::string_view topic);
+
+// The whole decision for a live connection: IsAllowed, plus the presence topics, which only the plugin
+// publishes and which `who` may read or subscribe to when `may_watch(subject)` says so (it depends on
+// contacts and groups). The session reaper's connection (`is_reaper`) may do nothing at all.
+bool MayConnectionAccess(const Identity& who, bool is_reaper, TopicAccess access, std::string_view topic, bool retain,
+                         std::optional<RequestOp> request,
+                         const std::function<bool(std::string_view subject)>& may_watch);
 
 // The user whose presence `topic` is ("chat/v1/presence/<user>", exactly, no wildcard), or nullopt for any
 // other topic or filter. Who may watch that user is the presence service's decision, not a static rule.

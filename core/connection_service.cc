@@ -43,8 +43,7 @@ LoginDecision ConnectionService::Login(const LoginRequest& request, Outbox& outb
     return decision;
   }
   Session session{user, std::string(request.client_id), login->is_admin, login->history_floor};
-  session.is_service = std::find(push_.service_accounts.begin(), push_.service_accounts.end(), user) !=
-                       push_.service_accounts.end();
+  session.is_service = push_.IsServiceAccount(user);
   session.may_persist = !request.clean_start || request.protocol_version == 5;
   SessionRegistry::Admission admission = sessions_.Admit(request.handle, std::move(session), can_end_sessions_);
   if (!admission.status.ok()) return decision;
@@ -77,18 +76,15 @@ bool ConnectionService::MayAccess(SessionRegistry::Handle handle, std::string_vi
     const std::string* owner = sessions_.FindOffline(handle);
     return owner != nullptr && *owner == username && MayQueueForOfflineSession(*owner, access, topic);
   }
-  if (session->is_reaper) return false;
-  if (auto subject = PresenceSubject(topic)) {
-    // Presence topics are published by the plugin only; watching one depends on contacts and groups.
-    if (access == TopicAccess::kUnsubscribe) return true;
-    if (access == TopicAccess::kWrite) return false;
-    return chat_.presence().MayWatch(session->user_id, std::string(*subject));
-  }
   Identity who{session->user_id, session->is_admin, session->is_service};
-  if (access != TopicAccess::kWrite) return IsAllowed(who, access, topic, retain);
-  RequestOp op = ParseRequestTopic(topic);
-  checked_write_ = CheckedWrite{handle, topic.data(), topic.size(), op};
-  return IsAllowed(who, access, topic, retain, op);
+  std::optional<RequestOp> request;
+  if (access == TopicAccess::kWrite) {
+    request = ParseRequestTopic(topic);
+    checked_write_ = CheckedWrite{handle, topic.data(), topic.size(), *request};
+  }
+  return MayConnectionAccess(who, session->is_reaper, access, topic, retain, request, [&](std::string_view subject) {
+    return chat_.presence().MayWatch(session->user_id, std::string(subject));
+  });
 }
 
 RequestOp ConnectionService::RequestOf(SessionRegistry::Handle handle, std::string_view topic) {
@@ -105,7 +101,7 @@ Status ConnectionService::Request(SessionRegistry::Handle handle, RequestOp op, 
   const Session* session = sessions_.Find(handle);
   if (session == nullptr || session->is_reaper) return Status::Error(ErrorCode::kNotAllowed, "not logged in");
   if (op == RequestOp::kBye) sessions_.MarkLoggingOut(handle);
-  Caller caller{session->user_id, session->client_id, session->is_admin, session->history_floor};
+  Caller caller{session->user_id, session->client_id, session->is_admin, session->history_floor, session->is_service};
   return chat_.Handle(caller, op, payload, outbox);
 }
 

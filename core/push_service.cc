@@ -32,11 +32,6 @@ PushService::PushService(ServiceContext& context, const PushSettings& settings,
                          std::function<bool(const std::string&)> has_device_online)
     : context_(context), settings_(settings), has_device_online_(std::move(has_device_online)) {}
 
-bool PushService::IsServiceAccount(const std::string& user_id) const {
-  return std::find(settings_.service_accounts.begin(), settings_.service_accounts.end(), user_id) !=
-         settings_.service_accounts.end();
-}
-
 void PushService::ForgetUser(const std::string& user_id, WriteSet* writes) {
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     if (it->second.job.user_id != user_id) {
@@ -194,7 +189,7 @@ Status PushService::Mute(const Request& r) {
 }
 
 Status PushService::ReportResult(const Request& r) {
-  if (!IsServiceAccount(std::string(r.caller.user_id))) {
+  if (!r.caller.is_service) {
     return Status::Error(ErrorCode::kNotAllowed, "only the push bridge reports push results");
   }
   MessageId job_id = 0;

@@ -40,8 +40,6 @@ class PushService {
   Status Mute(const Request& r);
   Status ReportResult(const Request& r);
 
-  bool IsServiceAccount(const std::string& user_id) const;
-
   // A deleted account: its pending jobs are dropped (into `writes`) and nothing of it is remembered.
   // Its tokens and mutes go with the account's records (WriteSet::erased_users).
   void ForgetUser(const std::string& user_id, WriteSet* writes);

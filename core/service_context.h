@@ -27,6 +27,7 @@ struct Caller {
   bool is_admin = false;
   // 1:1 messages at or below this id predate the account (a re-created name): never shown to it.
   MessageId history_floor = 0;
+  bool is_service = false;  // a push bridge account (PushSettings::IsServiceAccount, at login)
 };
 
 // A request type's own rate bucket (send, typing), taken by its handler once the request proved valid,

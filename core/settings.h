@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chat::core {
@@ -79,6 +80,14 @@ struct PushSettings {
   std::uint32_t lease_seconds = 60;
   // Accounts the push bridge logs in with: only they may take jobs and report results. Default none.
   std::vector<std::string> service_accounts;
+
+  // Decided at login (the session's is_service), and nowhere else.
+  bool IsServiceAccount(std::string_view user_id) const {
+    for (const std::string& account : service_accounts) {
+      if (account == user_id) return true;
+    }
+    return false;
+  }
 };
 
 struct SyncSettings {

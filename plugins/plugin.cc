@@ -88,7 +88,9 @@ __attribute__((visibility("default"))) int mosquitto_plugin_init(mosquitto_plugi
       }
       listener = {value.substr(0, colon), port};
     }
-    auto context = PluginContext::Create(*config, listener);
+    // The one place the real clock is chosen: everything below reads time through the one it is given.
+    static const chat::core::SystemClock system_clock;
+    auto context = PluginContext::Create(*config, listener, system_clock);
     if (!context.ok()) {
       mosquitto_log_printf(MOSQ_LOG_ERR, "chat: cannot start: %s", context.status().ToString().c_str());
       return MOSQ_ERR_UNKNOWN;

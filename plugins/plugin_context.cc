@@ -14,7 +14,8 @@ extern "C" {
 namespace chat::plugin {
 
 core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config::ServerConfig& config,
-                                                                   const LocalListener& listener) {
+                                                                   const LocalListener& listener,
+                                                                   const core::Clock& clock) {
   auto context = std::make_unique<PluginContext>();
   context->config = config;
   std::error_code ec;
@@ -29,14 +30,14 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   core::Result<core::MessageId> floor = context->store->LargestMessageId();
   if (!floor.ok()) return floor.status();
   const config::ServerConfig& settings = context->config;
-  context->ids = std::make_unique<core::MessageIdGenerator>(context->clock, settings.node_id, *floor);
-  context->chat = std::make_unique<core::ChatService>(*context->store, context->clock, *context->ids, settings.limits,
+  context->ids = std::make_unique<core::MessageIdGenerator>(clock, settings.node_id, *floor);
+  context->chat = std::make_unique<core::ChatService>(*context->store, clock, *context->ids, settings.limits,
                                                       settings.sync, settings.presence, settings.push);
   if (core::Status started = context->chat->Start(); !started.ok()) return started;
   context->password_checker =
       std::make_unique<core::ThreadedPasswordChecker>(settings.auth.hash_threads, settings.auth.max_pending_checks);
   context->authenticator =
-      std::make_unique<core::Authenticator>(*context->store, context->clock, settings.auth, *context->password_checker);
+      std::make_unique<core::Authenticator>(*context->store, clock, settings.auth, *context->password_checker);
   context->sessions =
       std::make_unique<core::SessionRegistry>(settings.limits.max_devices_per_user, settings.limits.max_sessions_per_user);
   if (listener.port > 0) context->reaper = SessionReaper::Create(listener.host, listener.port);
@@ -58,7 +59,7 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
     mosquitto_kick_client_by_username(user_id.c_str(), false);
     raw->EndSessions(user_id, change.sessions_to_end);
   };
-  context->accounts = std::make_unique<core::AccountService>(*context->store, context->clock, settings.auth, hooks);
+  context->accounts = std::make_unique<core::AccountService>(*context->store, clock, settings.auth, hooks);
   return context;
 }
 

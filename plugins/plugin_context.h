@@ -29,16 +29,16 @@ struct LocalListener {
 };
 
 struct PluginContext {
-  // Builds everything from `config`; fails (naming the reason) if the store cannot be opened.
+  // Builds everything from `config` on `clock` (borrowed; the composition root's, which outlives the
+  // context); fails (naming the reason) if the store cannot be opened.
   static core::Result<std::unique_ptr<PluginContext>> Create(const config::ServerConfig& config,
-                                                             const LocalListener& listener);
+                                                             const LocalListener& listener, const core::Clock& clock);
 
   // Hands offline sessions of `user_id` to the reaper (nothing without one).
   void EndSessions(const std::string& user_id, const std::vector<std::string>& client_ids);
 
   mosquitto_plugin_id_t* plugin_id = nullptr;
   config::ServerConfig config;
-  core::SystemClock clock;
   std::unique_ptr<core::Store> store;
   std::unique_ptr<core::MessageIdGenerator> ids;
   std::unique_ptr<core::ChatService> chat;

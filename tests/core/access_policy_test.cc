@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace chat::core {
 namespace {
 
@@ -80,6 +83,42 @@ TEST(AccessPolicyTest, OfflineSessionsReceiveOnlyTheirOwnTopics) {
   EXPECT_FALSE(MayQueueForOfflineSession("alice", TopicAccess::kWrite, "chat/v1/user/alice/msg"));
   EXPECT_FALSE(MayQueueForOfflineSession("alice", TopicAccess::kSubscribe, "chat/v1/user/alice/#"));
   EXPECT_FALSE(MayQueueForOfflineSession("", TopicAccess::kRead, "chat/v1/user//msg"));
+}
+
+TEST(AccessPolicyTest, PresenceTopicsAreWatchedAsAllowedAndNeverPublishedByClients) {
+  Identity alice{"alice"};
+  std::vector<std::string> asked;
+  auto may_watch = [&](std::string_view subject) {
+    asked.emplace_back(subject);
+    return subject == "bob";
+  };
+  auto check = [&](TopicAccess access, const char* topic) {
+    return MayConnectionAccess(alice, false, access, topic, false, std::nullopt, may_watch);
+  };
+  EXPECT_TRUE(check(TopicAccess::kSubscribe, "chat/v1/presence/bob"));
+  EXPECT_TRUE(check(TopicAccess::kRead, "chat/v1/presence/bob"));
+  EXPECT_FALSE(check(TopicAccess::kSubscribe, "chat/v1/presence/carol"));
+  EXPECT_FALSE(check(TopicAccess::kWrite, "chat/v1/presence/bob"));
+  EXPECT_TRUE(check(TopicAccess::kUnsubscribe, "chat/v1/presence/carol"));
+  EXPECT_FALSE(check(TopicAccess::kSubscribe, "chat/v1/presence/+"));  // no wildcard reaches anyone
+  EXPECT_EQ(asked, (std::vector<std::string>{"bob", "bob", "carol"}));
+  // Everything else follows IsAllowed, with the request topic parsed by the caller or here.
+  EXPECT_TRUE(check(TopicAccess::kWrite, "chat/v1/req/send"));
+  EXPECT_TRUE(MayConnectionAccess(alice, false, TopicAccess::kWrite, "chat/v1/req/send", false, RequestOp::kSend,
+                                  may_watch));
+  EXPECT_FALSE(MayConnectionAccess(alice, false, TopicAccess::kWrite, "chat/v1/req/send", false, RequestOp::kUnknown,
+                                   may_watch));
+  EXPECT_TRUE(check(TopicAccess::kSubscribe, "chat/v1/user/alice/#"));
+}
+
+TEST(AccessPolicyTest, TheSessionReapersConnectionMayDoNothing) {
+  auto never = [](std::string_view) { return true; };
+  Identity reaper{"alice", true, true};
+  for (TopicAccess access : {TopicAccess::kRead, TopicAccess::kWrite, TopicAccess::kSubscribe}) {
+    EXPECT_FALSE(MayConnectionAccess(reaper, true, access, "chat/v1/user/alice/msg", false, std::nullopt, never));
+    EXPECT_FALSE(MayConnectionAccess(reaper, true, access, "chat/v1/presence/bob", false, std::nullopt, never));
+  }
+  EXPECT_FALSE(MayConnectionAccess(reaper, true, TopicAccess::kWrite, "chat/v1/req/send", false, std::nullopt, never));
 }
 
 }  // namespace
