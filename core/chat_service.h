@@ -43,9 +43,8 @@ class ChatService {
   // Several commits: if one fails, calling again finishes the job.
   Status EraseAccount(const std::string& user_id, Outbox& outbox);
 
-  // Connections, disconnections and timers reach presence through here.
+  // The presence state, for ConnectionService (logins and logouts are presence changes).
   PresenceService& presence() { return presence_; }
-  PushService& push() { return push_; }
   // Timer work (presence grace periods, push jobs); call on every broker TICK.
   void OnTick(Outbox& outbox) {
     presence_.OnTick(outbox);

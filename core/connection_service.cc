@@ -13,6 +13,7 @@ ConnectionService::ConnectionService(const Limits& limits, const PushSettings& p
       authenticator_(authenticator),
       sessions_(sessions),
       chat_(chat),
+      presence_(chat.presence()),
       can_end_sessions_(can_end_sessions) {}
 
 LoginDecision ConnectionService::Login(const LoginRequest& request, Outbox& outbox) {
@@ -49,7 +50,7 @@ LoginDecision ConnectionService::Login(const LoginRequest& request, Outbox& outb
   if (!admission.status.ok()) return decision;
   // Mosquitto 2.0 has no connect event: a successful login is the connect. If the CONNACK still fails,
   // DISCONNECT follows and undoes it.
-  chat_.presence().OnConnected(user, outbox);
+  presence_.OnConnected(user, outbox);
   decision.verdict = LoginDecision::Verdict::kAdmit;
   decision.sessions_to_end = std::move(admission.to_end);
   return decision;
@@ -65,7 +66,7 @@ void ConnectionService::Disconnected(SessionRegistry::Handle handle, Outbox& out
   std::string user = session->user_id;
   bool clean = session->said_bye;  // a device that said "bye" first logged out cleanly
   sessions_.Remove(handle);
-  chat_.presence().OnDisconnected(user, clean, outbox);
+  presence_.OnDisconnected(user, clean, outbox);
 }
 
 bool ConnectionService::MayAccess(SessionRegistry::Handle handle, std::string_view username, TopicAccess access,
@@ -83,7 +84,7 @@ bool ConnectionService::MayAccess(SessionRegistry::Handle handle, std::string_vi
     checked_write_ = CheckedWrite{handle, topic.data(), topic.size(), *request};
   }
   return MayConnectionAccess(who, session->is_reaper, access, topic, retain, request, [&](std::string_view subject) {
-    return chat_.presence().MayWatch(session->user_id, std::string(subject));
+    return presence_.MayWatch(session->user_id, std::string(subject));
   });
 }
 
@@ -116,12 +117,12 @@ AccountChange ConnectionService::CredentialsChanged(const std::string& user_id, 
   AccountChange change;
   if (deleted) {
     // A deleted account shows no presence at all, not even offline: a re-created name starts afresh.
-    chat_.presence().Forget(user_id, outbox);
+    presence_.Forget(user_id, outbox);
     change.sessions_to_end = sessions_.TakeOfflineSessions(user_id);
     return change;
   }
   // The DISCONNECTs that follow the kick find no session: account for the devices here.
-  for (std::size_t i = 0; i < connections; ++i) chat_.presence().OnDisconnected(user_id, true, outbox);
+  for (std::size_t i = 0; i < connections; ++i) presence_.OnDisconnected(user_id, true, outbox);
   return change;
 }
 

@@ -90,6 +90,7 @@ class ConnectionService {
   Authenticator& authenticator_;
   SessionRegistry& sessions_;
   ChatService& chat_;
+  PresenceService& presence_;  // chat_'s: connections and logouts are presence changes
   bool can_end_sessions_;
   // The last WRITE check of a request topic: the MESSAGE event for that publish follows it directly.
   struct CheckedWrite {
