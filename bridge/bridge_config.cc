@@ -3,6 +3,7 @@
 #include "bridge/bridge_config.h"
 
 #include "config/yaml_fields.h"
+#include "core/push_providers.h"
 
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
@@ -158,7 +159,8 @@ std::string ParseBridgeConfig(const std::string& yaml_text, const std::string& b
   if (root.IsNull()) return "broker: required";
   BridgeConfig config;
   Fields providers;
-  for (const char* name : kProviderNames) {
+  for (std::string_view provider : core::kPushProviders) {
+    std::string name(provider);
     providers[name] = [&, name](const YAML::Node& n, const std::string& k) {
       return ReadProvider(n, k, base_dir, &config.providers[name]);
     };
@@ -192,7 +194,7 @@ std::string ParseBridgeConfig(const std::string& yaml_text, const std::string& b
   if (config.username.empty()) return "broker.username: required";
   if (config.password_file.empty()) return "broker.password_file: required";
   if (config.device.empty()) return "broker.device: required (unique per bridge instance)";
-  if (config.providers.empty()) return "providers: at least one of fcm, apns, webhook is required";
+  if (config.providers.empty()) return "providers: at least one of " + core::JoinPushProviders(", ") + " is required";
   if (config.journal_file.empty()) return "journal_file: required";
   if (config.retry.max_backoff_ms < config.retry.initial_backoff_ms) {
     return "retry.max_backoff_ms: must be at least retry.initial_backoff_ms (" +

@@ -8,7 +8,7 @@
 
 namespace chat::bridge {
 
-// One push provider's HTTPS endpoint. Every job target names its provider (fcm, apns or webhook).
+// One push provider's HTTPS endpoint. Every job target names its provider (core/push_providers.h).
 struct ProviderConfig {
   std::string url;                             // https:// only
   std::map<std::string, std::string> headers;  // sent with every request, e.g. Authorization
@@ -33,7 +33,7 @@ struct BridgeConfig {
   int keepalive_seconds = 30;
   std::string share_group = "push-bridge";  // $share/<share_group>/chat/v1/service/push/jobs
 
-  std::map<std::string, ProviderConfig> providers;  // keys: fcm, apns, webhook
+  std::map<std::string, ProviderConfig> providers;  // keys: core::kPushProviders
   RetryPolicy retry;
 
   std::string journal_file;  // jobs whose outcome is final; may be shared by instances on one host
@@ -46,9 +46,6 @@ struct BridgeConfig {
   std::string metrics_listen = "127.0.0.1";
   int metrics_port = 0;  // 0 = no metrics endpoint
 };
-
-// The provider names a job target may carry.
-inline constexpr const char* kProviderNames[] = {"fcm", "apns", "webhook"};
 
 // Slack kept between the bridge's own deadline for a job and the server's lease on it, for the
 // result's way back and for clocks that tick a little differently.

@@ -14,7 +14,7 @@ inline constexpr const char* kResultTopic = "chat/v1/req/push_result";
 
 struct PushTarget {
   std::string device;
-  std::string provider;  // fcm, apns or webhook
+  std::string provider;  // one of core::kPushProviders
   std::string token;
   std::string platform;
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/names.h"
+#include "core/push_providers.h"
 #include "core/utf8.h"
 
 namespace chat::core {
@@ -11,10 +12,6 @@ namespace {
 constexpr std::int64_t kTickMs = 200;
 constexpr std::size_t kMaxTokenLength = 4096;
 constexpr std::size_t kMaxPlatformLength = 32;
-
-bool IsKnownProvider(const std::string& provider) {
-  return provider == "fcm" || provider == "apns" || provider == "webhook";
-}
 
 // The first `chars` code points of valid UTF-8 `text`, with an ellipsis when something was cut.
 std::string Preview(const std::string& text, std::size_t chars) {
@@ -166,8 +163,8 @@ Status PushService::Register(const Caller& caller, const RequestFields& request,
   if (Status s = request.RequiredString("provider", &update.token.provider); !s.ok()) return s;
   if (Status s = request.RequiredString("token", &update.token.token); !s.ok()) return s;
   if (Status s = request.OptionalString("platform", &update.token.platform); !s.ok()) return s;
-  if (!IsKnownProvider(update.token.provider)) {
-    return Status::Error(ErrorCode::kBadRequest, "provider must be fcm, apns or webhook");
+  if (!IsKnownPushProvider(update.token.provider)) {
+    return Status::Error(ErrorCode::kBadRequest, "provider must be " + JoinPushProviders(" or "));
   }
   if (update.token.token.empty() || update.token.token.size() > kMaxTokenLength) {
     return Status::Error(ErrorCode::kBadRequest, "token must be 1 to 4096 characters");
