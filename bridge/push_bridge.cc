@@ -3,6 +3,7 @@
 #include "bridge/push_bridge.h"
 
 #include "clients/common/connect_retry.h"
+#include "core/topic_format.h"
 
 #include <nlohmann/json.hpp>
 
@@ -54,7 +55,10 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt, d
   return std::chrono::milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(delay)));
 }
 
-PushBridge::PushBridge(BridgeConfig config) : config_(std::move(config)), random_(std::random_device{}()) {}
+PushBridge::PushBridge(BridgeConfig config)
+    : config_(std::move(config)),
+      result_topic_(core::RequestTopic(core::RequestOp::kPushResult)),
+      random_(std::random_device{}()) {}
 
 PushBridge::~PushBridge() {
   Stop();
@@ -89,7 +93,7 @@ std::string PushBridge::Start() {
   client_->set_message_callback([this](mqtt::const_message_ptr message) { OnMessage(std::move(message)); });
   client_->set_connected_handler([this](const std::string& cause) { OnConnected(cause); });
   client_->set_connection_lost_handler([this](const std::string& cause) { OnConnectionLost(cause); });
-  share_filter_ = "$share/" + config_.share_group + "/" + kJobsTopic;
+  share_filter_ = "$share/" + config_.share_group + "/" + std::string(core::kPushJobsTopic);
 
   worker_ = std::thread([this] { WorkerLoop(); });
   started_ = true;
@@ -180,7 +184,7 @@ void PushBridge::OnConnectionLost(const std::string& cause) {
 
 void PushBridge::OnMessage(mqtt::const_message_ptr message) {
   if (!message) return;
-  if (message->get_topic() != kJobsTopic) {
+  if (message->get_topic() != core::kPushJobsTopic) {
     // The server answers every result on chat/v1/user/<username>/reply (to this connection, unasked);
     // only a refusal is worth a line.
     nlohmann::json reply = nlohmann::json::parse(message->to_string(), nullptr, /*allow_exceptions=*/false);
@@ -290,10 +294,10 @@ void PushBridge::WorkerLoop() {
 
 void PushBridge::Accept(Incoming incoming) {
   PushJob job;
-  std::string error = ParsePushJob(incoming.payload, &job);
+  core::Status parsed = ParsePushJob(incoming.payload, &job);
   if (job.id.empty()) {
     counters_.dropped++;
-    LogLine("dropped a job that cannot be answered: " + error);
+    LogLine("dropped a job that cannot be answered: " + parsed.message());
     return;
   }
   Clock::time_point deadline =
@@ -314,10 +318,10 @@ void PushBridge::Accept(Incoming incoming) {
     Publish(job.id, *known->result);
     return;
   }
-  if (!error.empty()) {
+  if (!parsed.ok()) {
     // It names a job, so answer it: offered again it would only fail again.
     counters_.failed++;
-    LogLine("job=" + job.id + " outcome=failed: malformed job (" + error + ")");
+    LogLine("job=" + job.id + " outcome=failed: malformed job (" + parsed.message() + ")");
     Finish(job.id, JobResult{});
     return;
   }
@@ -481,7 +485,7 @@ void PushBridge::Finish(const std::string& job_id, const JobResult& result) {
 
 void PushBridge::Publish(const std::string& job_id, const JobResult& result) {
   try {
-    client_->publish(mqtt::make_message(kResultTopic, ResultPayload(job_id, result), 1, false));
+    client_->publish(mqtt::make_message(result_topic_, ResultPayload(job_id, result), 1, false));
     counters_.jobs_completed++;
   } catch (const mqtt::exception& e) {
     LogLine("job=" + job_id + ": cannot publish the result (" + e.what() +

@@ -113,7 +113,8 @@ class PushBridge {
 
   BridgeConfig config_;
   std::string password_;
-  std::string share_filter_;
+  std::string share_filter_;  // $share/<share_group>/<core::kPushJobsTopic>
+  std::string result_topic_;  // where results go: the push_result request topic
   Counters counters_;
   std::unique_ptr<Journal> journal_;
   std::map<std::string, std::unique_ptr<ProviderClient>> providers_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/names.h"
+#include "core/push_job_format.h"
 #include "core/push_providers.h"
 #include "core/utf8.h"
 
@@ -222,15 +223,9 @@ Status PushService::ReportResult(const Caller& caller, const RequestFields& requ
     return Status::Error(ErrorCode::kNotAllowed, "only the push bridge reports push results");
   }
   MessageId job_id = 0;
-  if (!request.Has("job")) return Status::Error(ErrorCode::kBadRequest, "job is required");
-  if (Status s = request.OptionalId("job", &job_id); !s.ok()) return s;
-  std::string outcome;
-  if (Status s = request.RequiredString("outcome", &outcome); !s.ok()) return s;
-  if (outcome != "sent" && outcome != "failed") {
-    return Status::Error(ErrorCode::kBadRequest, "outcome must be sent or failed");
-  }
-  std::vector<std::string> invalid;
-  if (Status s = request.OptionalStringList("invalid_devices", 1000, &invalid); !s.ok()) return s;
+  PushJobResult result;
+  if (Status s = ParsePushResult(request, &job_id, &result); !s.ok()) return s;
+  const std::vector<std::string>& invalid = result.invalid_devices;
   auto it = jobs_.find(job_id);
   if (it != jobs_.end()) {
     // Done either way: a job is never offered again once the bridge has reported on it.
