@@ -24,6 +24,10 @@ using config::ReadMapping;
 using config::ReadNumber;
 using config::ReadString;
 
+core::Status Invalid(std::string message) {
+  return core::Status::Error(core::ErrorCode::kInvalidArgument, std::move(message));
+}
+
 std::string ReadIdentifier(const YAML::Node& node, const std::string& key, std::string* out) {
   std::string value;
   if (std::string e = ReadString(node, key, &value); !e.empty()) return e;
@@ -149,14 +153,14 @@ std::int64_t WorstCaseTargetMillis(const BridgeConfig& config) {
   return total;
 }
 
-std::string ParseBridgeConfig(const std::string& yaml_text, const std::string& base_dir, BridgeConfig* out) {
+core::Status ParseBridgeConfig(const std::string& yaml_text, const std::string& base_dir, BridgeConfig* out) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
-    return std::string("not valid YAML: ") + e.what();
+    return Invalid(std::string("not valid YAML: ") + e.what());
   }
-  if (root.IsNull()) return "broker: required";
+  if (root.IsNull()) return Invalid("broker: required");
   BridgeConfig config;
   Fields providers;
   for (std::string_view provider : core::kPushProviders) {
@@ -189,52 +193,56 @@ std::string ParseBridgeConfig(const std::string& yaml_text, const std::string& b
                                      {"lease_seconds", Number(5, 86400, &config.lease_seconds)},
                                      {"queue_capacity", Number(1, 1000000, &config.queue_capacity)},
                                      {"metrics", section(metrics)}});
-  if (!e.empty()) return e;
+  if (!e.empty()) return Invalid(e);
 
-  if (config.username.empty()) return "broker.username: required";
-  if (config.password_file.empty()) return "broker.password_file: required";
-  if (config.device.empty()) return "broker.device: required (unique per bridge instance)";
-  if (config.providers.empty()) return "providers: at least one of " + core::JoinPushProviders(", ") + " is required";
-  if (config.journal_file.empty()) return "journal_file: required";
+  if (config.username.empty()) return Invalid("broker.username: required");
+  if (config.password_file.empty()) return Invalid("broker.password_file: required");
+  if (config.device.empty()) return Invalid("broker.device: required (unique per bridge instance)");
+  if (config.providers.empty()) {
+    return Invalid("providers: at least one of " + core::JoinPushProviders(", ") + " is required");
+  }
+  if (config.journal_file.empty()) return Invalid("journal_file: required");
   if (config.retry.max_backoff_ms < config.retry.initial_backoff_ms) {
-    return "retry.max_backoff_ms: must be at least retry.initial_backoff_ms (" +
-           std::to_string(config.retry.initial_backoff_ms) + "), got " + std::to_string(config.retry.max_backoff_ms);
+    return Invalid("retry.max_backoff_ms: must be at least retry.initial_backoff_ms (" +
+                   std::to_string(config.retry.initial_backoff_ms) + "), got " +
+                   std::to_string(config.retry.max_backoff_ms));
   }
   // A target still being retried when the server's lease runs out would be offered again, maybe to
   // another instance, which could deliver it a second time.
   std::int64_t worst = WorstCaseTargetMillis(config);
   std::int64_t budget = std::int64_t{config.lease_seconds} * 1000 - kLeaseMarginMs;
   if (worst > budget) {
-    return "retry: a target can take up to " + std::to_string(worst) +
-           " ms (max_attempts x the largest providers.*.timeout_ms, plus the backoffs), more than lease_seconds (" +
-           std::to_string(config.lease_seconds) + ") less " + std::to_string(kLeaseMarginMs) +
-           " ms allows; lower retry.max_attempts, retry.max_backoff_ms or a timeout_ms";
+    return Invalid("retry: a target can take up to " + std::to_string(worst) +
+                   " ms (max_attempts x the largest providers.*.timeout_ms, plus the backoffs), more than "
+                   "lease_seconds (" + std::to_string(config.lease_seconds) + ") less " +
+                   std::to_string(kLeaseMarginMs) +
+                   " ms allows; lower retry.max_attempts, retry.max_backoff_ms or a timeout_ms");
   }
   *out = std::move(config);
-  return "";
+  return core::Status::Ok();
 }
 
-std::string LoadBridgeConfig(const std::string& path, BridgeConfig* out) {
+core::Status LoadBridgeConfig(const std::string& path, BridgeConfig* out) {
   std::ifstream in(path);
-  if (!in) return "cannot read config file " + path;
+  if (!in) return Invalid("cannot read config file " + path);
   std::stringstream text;
   text << in.rdbuf();
   std::filesystem::path absolute = std::filesystem::absolute(path);
   BridgeConfig config;
-  if (std::string e = ParseBridgeConfig(text.str(), absolute.parent_path().string(), &config); !e.empty()) {
-    return path + ": " + e;
+  if (core::Status s = ParseBridgeConfig(text.str(), absolute.parent_path().string(), &config); !s.ok()) {
+    return Invalid(path + ": " + s.message());
   }
   auto readable = [](const std::string& file) { return std::ifstream(file).good(); };
   if (!readable(config.password_file)) {
-    return path + ": broker.password_file: cannot read " + config.password_file;
+    return Invalid(path + ": broker.password_file: cannot read " + config.password_file);
   }
   for (const auto& [name, provider] : config.providers) {
     if (!provider.ca_file.empty() && !readable(provider.ca_file)) {
-      return path + ": providers." + name + ".ca_file: cannot read " + provider.ca_file;
+      return Invalid(path + ": providers." + name + ".ca_file: cannot read " + provider.ca_file);
     }
   }
   *out = std::move(config);
-  return "";
+  return core::Status::Ok();
 }
 
 }  // namespace chat::bridge

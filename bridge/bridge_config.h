@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "core/status.h"
+
 namespace chat::bridge {
 
 // One push provider's HTTPS endpoint. Every job target names its provider (core/push_providers.h).
@@ -55,12 +57,12 @@ inline constexpr int kLeaseMarginMs = 2000;
 // backoff between them at its maximum.
 std::int64_t WorstCaseTargetMillis(const BridgeConfig& config);
 
-// Parses YAML text into `out`; returns "" or an error naming the key. Relative paths (password_file,
-// journal_file, ca_file) are taken from `base_dir`. Files are not opened here.
-std::string ParseBridgeConfig(const std::string& yaml_text, const std::string& base_dir, BridgeConfig* out);
+// Parses YAML text into `out`; kInvalidArgument naming the key on failure (`out` unchanged). Relative
+// paths (password_file, journal_file, ca_file) are taken from `base_dir`. Files are not opened here.
+core::Status ParseBridgeConfig(const std::string& yaml_text, const std::string& base_dir, BridgeConfig* out);
 
-// Reads and parses the file at `path`, then checks that the files it names can be read. Errors start
-// with the path.
-std::string LoadBridgeConfig(const std::string& path, BridgeConfig* out);
+// Reads and parses the file at `path`, then checks that the files it names can be read. Error messages
+// start with the path.
+core::Status LoadBridgeConfig(const std::string& path, BridgeConfig* out);
 
 }  // namespace chat::bridge

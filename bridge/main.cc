@@ -36,8 +36,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   chat::bridge::BridgeConfig config;
-  if (std::string e = chat::bridge::LoadBridgeConfig(config_file, &config); !e.empty()) {
-    std::cerr << "push-bridge: bad config: " << e << "\n";
+  if (chat::core::Status s = chat::bridge::LoadBridgeConfig(config_file, &config); !s.ok()) {
+    std::cerr << "push-bridge: bad config: " << s.message() << "\n";
     return 2;
   }
 
@@ -58,14 +58,14 @@ int main(int argc, char** argv) {
   int status = 0;
   {
     chat::bridge::PushBridge bridge(config);
-    if (std::string e = bridge.Start(); !e.empty()) {
-      chat::bridge::LogLine("cannot start: " + e);
+    if (chat::core::Status s = bridge.Start(); !s.ok()) {
+      chat::bridge::LogLine("cannot start: " + s.message());
       status = 1;
     } else {
       bool stop = false;
       auto retry = std::chrono::milliseconds(1000);
-      for (std::string e = bridge.Connect(); !e.empty() && !stop; e = bridge.Connect()) {
-        chat::bridge::LogLine(e + "; retrying in " + std::to_string(retry.count() / 1000) + " s");
+      for (chat::core::Status s = bridge.Connect(); !s.ok() && !stop; s = bridge.Connect()) {
+        chat::bridge::LogLine(s.message() + "; retrying in " + std::to_string(retry.count() / 1000) + " s");
         stop = WaitForStopSignal(stop_signals, retry);
         retry = std::min<std::chrono::milliseconds>(retry * 2, std::chrono::seconds(30));
       }

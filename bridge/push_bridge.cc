@@ -66,10 +66,11 @@ PushBridge::~PushBridge() {
   client_.reset();
 }
 
-std::string PushBridge::Start() {
-  std::string error;
-  journal_ = Journal::Open(config_.journal_file, std::chrono::hours(config_.journal_retention_hours), &error);
-  if (!journal_) return error;
+core::Status PushBridge::Start() {
+  core::Result<std::unique_ptr<Journal>> journal =
+      Journal::Open(config_.journal_file, std::chrono::hours(config_.journal_retention_hours));
+  if (!journal.ok()) return journal.status();
+  journal_ = std::move(*journal);
   if (journal_->bad_lines() > 0) {
     LogLine("journal: skipped " + std::to_string(journal_->bad_lines()) + " unreadable lines");
   }
@@ -79,9 +80,9 @@ std::string PushBridge::Start() {
   for (const auto& [name, provider] : config_.providers) providers_[name] = std::make_unique<ProviderClient>(provider);
 
   if (config_.metrics_port != 0) {
-    std::string e =
+    core::Status s =
         metrics_.Start(config_.metrics_listen, config_.metrics_port, [this] { return FormatMetrics(counters_); });
-    if (!e.empty()) return e;
+    if (!s.ok()) return s;
   }
 
   std::string host =
@@ -100,10 +101,10 @@ std::string PushBridge::Start() {
   LogLine("started: journal " + config_.journal_file + " (" + std::to_string(journal_->job_count()) +
           " jobs), metrics " +
           (config_.metrics_port != 0 ? config_.metrics_listen + ":" + std::to_string(config_.metrics_port) : "off"));
-  return "";
+  return core::Status::Ok();
 }
 
-std::string PushBridge::Connect() {
+core::Status PushBridge::Connect() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     subscribe_state_ = SubscribeState::kPending;
@@ -122,20 +123,22 @@ std::string PushBridge::Connect() {
   try {
     clients::ConnectWithRetry(*client_, options);
   } catch (const mqtt::exception& e) {
-    return "cannot connect to " + client_->get_server_uri() + " as " + client_->get_client_id() + ": " + e.what();
+    return core::Status::Error(core::ErrorCode::kIoError, "cannot connect to " + client_->get_server_uri() + " as " +
+                                                             client_->get_client_id() + ": " + e.what());
   }
   std::unique_lock<std::mutex> lock(mutex_);
   bool answered = subscribed_.wait_for(lock, std::chrono::seconds(10),
                                        [this] { return subscribe_state_ != SubscribeState::kPending; });
-  if (answered && subscribe_state_ == SubscribeState::kDone) return "";
+  if (answered && subscribe_state_ == SubscribeState::kDone) return core::Status::Ok();
   std::string why = answered ? subscribe_detail_ : "no SUBACK within 10 s";
   lock.unlock();
   try {
     client_->disconnect()->wait_for(std::chrono::seconds(5));
   } catch (const mqtt::exception&) {
   }
-  return "subscription to " + share_filter_ + " refused (" + why + "); is " + config_.username +
-         " in the server's push.service_accounts?";
+  return core::Status::Error(core::ErrorCode::kIoError, "subscription to " + share_filter_ + " refused (" + why +
+                                                           "); is " + config_.username +
+                                                           " in the server's push.service_accounts?");
 }
 
 void PushBridge::OnConnected(const std::string& /*cause*/) {
@@ -271,7 +274,7 @@ void PushBridge::WorkerLoop() {
     RunOneDelivery();
     if (Clock::now() - last_compaction_ >= std::chrono::hours(1)) {
       last_compaction_ = Clock::now();
-      if (std::string e = journal_->Compact(); !e.empty()) LogLine("journal compaction failed: " + e);
+      if (core::Status s = journal_->Compact(); !s.ok()) LogLine("journal compaction failed: " + s.message());
     }
     counters_.journal_jobs = journal_->job_count();
     std::lock_guard<std::mutex> lock(mutex_);
@@ -367,9 +370,9 @@ void PushBridge::Accept(Incoming incoming) {
 
 void PushBridge::FinalizeTarget(ActiveJob& job, Delivery& delivery, TargetState state) {
   delivery.state = state;
-  if (std::string e = journal_->RecordTarget(job.job.id, delivery.target.device, state); !e.empty()) {
+  if (core::Status s = journal_->RecordTarget(job.job.id, delivery.target.device, state); !s.ok()) {
     counters_.journal_errors++;
-    LogLine("job=" + job.job.id + " device=" + delivery.target.device + ": journal write failed: " + e +
+    LogLine("job=" + job.job.id + " device=" + delivery.target.device + ": journal write failed: " + s.message() +
             " (a re-offer after a restart could send it again)");
   }
 }
@@ -472,11 +475,11 @@ void PushBridge::RunOneDelivery() {
 
 void PushBridge::Finish(const std::string& job_id, const JobResult& result) {
   // Journal first: if the result is lost on its way, the re-offered job is answered from here.
-  if (std::string e = journal_->RecordResult(job_id, result); !e.empty()) {
+  if (core::Status s = journal_->RecordResult(job_id, result); !s.ok()) {
     // Publish all the same: a result the server takes ends the job for good, while holding it back would
     // make the server offer it again, to be sent again, every lease.
     counters_.journal_errors++;
-    LogLine("job=" + job_id + ": journal write failed: " + e);
+    LogLine("job=" + job_id + ": journal write failed: " + s.message());
   }
   LogLine("job=" + job_id + " result outcome=" + (result.sent ? "sent" : "failed") +
           " invalid_devices=" + JoinDevices(result.invalid_devices));

@@ -53,12 +53,13 @@ class PushBridge {
   PushBridge(const PushBridge&) = delete;
   PushBridge& operator=(const PushBridge&) = delete;
 
-  // Opens the journal, reads the password, starts the metrics endpoint and the worker. "" or the error.
-  std::string Start();
-  // Connects and subscribes, waiting for both (bounded); "" or the error (refused login, refused
-  // subscription, no broker). Call again to retry. Once connected, Paho reconnects by itself after a
+  // Opens the journal, reads the password, starts the metrics endpoint and the worker; the journal's or
+  // the metrics endpoint's error otherwise.
+  core::Status Start();
+  // Connects and subscribes, waiting for both (bounded); kIoError saying why otherwise (refused login,
+  // refused subscription, no broker). Call again to retry. Once connected, Paho reconnects by itself after a
   // lost connection and the subscription is made again.
-  std::string Connect();
+  core::Status Connect();
   // Unsubscribes, cancels the request in flight, lets the worker end (jobs without a result are left to
   // the server's lease), flushes published results and disconnects. Idempotent.
   void Stop();
