@@ -20,9 +20,11 @@ namespace {
 
 using config::FieldReader;
 using config::KeyError;
+using config::NumberFields;
+using config::NumberSetting;
 using config::ReadMapping;
-using config::ReadNumber;
 using config::ReadString;
+using config::Section;
 
 core::Status Invalid(std::string message) {
   return core::Status::Error(core::ErrorCode::kInvalidArgument, std::move(message));
@@ -86,9 +88,6 @@ std::string ReadHeaders(const YAML::Node& node, const std::string& path, std::ma
 // A mapping's readers by key name, and makers of the common ones.
 using Fields = std::map<std::string, FieldReader>;
 
-FieldReader Number(int min, int max, int* out) {
-  return [=](const YAML::Node& n, const std::string& k) { return ReadNumber<int>(n, k, min, max, out); };
-}
 FieldReader String(std::string* out) {
   return [=](const YAML::Node& n, const std::string& k) { return ReadString(n, k, out); };
 }
@@ -112,6 +111,29 @@ FieldReader IpAddress(std::string* out) {
   };
 }
 
+// Every numeric setting with its valid range, by section.
+const NumberSetting<ProviderConfig> kProviderNumbers[] = {
+    {"timeout_ms", &ProviderConfig::timeout_ms, 100, 120000},
+};
+const NumberSetting<BridgeConfig> kBrokerNumbers[] = {
+    {"port", &BridgeConfig::broker_port, 1, 65535},
+    // The server refuses 0 and anything above limits.max_keepalive_seconds (300).
+    {"keepalive_seconds", &BridgeConfig::keepalive_seconds, 1, 300},
+};
+const NumberSetting<RetryPolicy> kRetryNumbers[] = {
+    {"max_attempts", &RetryPolicy::max_attempts, 1, 100},
+    {"initial_backoff_ms", &RetryPolicy::initial_backoff_ms, 1, 600000},
+    {"max_backoff_ms", &RetryPolicy::max_backoff_ms, 1, 600000},
+};
+const NumberSetting<BridgeConfig> kTopLevelNumbers[] = {
+    {"journal_retention_hours", &BridgeConfig::journal_retention_hours, 1, 24 * 365},
+    {"lease_seconds", &BridgeConfig::lease_seconds, 5, 86400},
+    {"queue_capacity", &BridgeConfig::queue_capacity, 1, 1000000},
+};
+const NumberSetting<BridgeConfig> kMetricsNumbers[] = {
+    {"port", &BridgeConfig::metrics_port, 0, 65535},
+};
+
 std::string ReadProvider(const YAML::Node& node, const std::string& path, const std::string& base_dir,
                          ProviderConfig* provider) {
   FieldReader url = [=](const YAML::Node& n, const std::string& k) {
@@ -129,11 +151,11 @@ std::string ReadProvider(const YAML::Node& node, const std::string& path, const 
   FieldReader headers = [=](const YAML::Node& n, const std::string& k) {
     return ReadHeaders(n, k, &provider->headers);
   };
-  std::string e = ReadMapping(node, path,
-                              Fields{{"url", url},
-                                     {"headers", headers},
-                                     {"timeout_ms", Number(100, 120000, &provider->timeout_ms)},
-                                     {"ca_file", Path(base_dir, &provider->ca_file)}});
+  Fields fields = NumberFields(kProviderNumbers, provider);
+  fields["url"] = url;
+  fields["headers"] = headers;
+  fields["ca_file"] = Path(base_dir, &provider->ca_file);
+  std::string e = ReadMapping(node, path, fields);
   if (!e.empty()) return e;
   if (provider->url.empty()) return KeyError(path + ".url", "required");
   return "";
@@ -169,30 +191,22 @@ core::Status ParseBridgeConfig(const std::string& yaml_text, const std::string& 
       return ReadProvider(n, k, base_dir, &config.providers[name]);
     };
   }
-  Fields broker{{"host", String(&config.broker_host)},
-                {"port", Number(1, 65535, &config.broker_port)},
-                {"username", Identifier(&config.username)},
-                {"password_file", Path(base_dir, &config.password_file)},
-                {"device", Identifier(&config.device)},
-                // The server refuses 0 and anything above limits.max_keepalive_seconds (300).
-                {"keepalive_seconds", Number(1, 300, &config.keepalive_seconds)},
-                {"share_group", Identifier(&config.share_group)}};
-  Fields retry{{"max_attempts", Number(1, 100, &config.retry.max_attempts)},
-               {"initial_backoff_ms", Number(1, 600000, &config.retry.initial_backoff_ms)},
-               {"max_backoff_ms", Number(1, 600000, &config.retry.max_backoff_ms)}};
-  Fields metrics{{"listen", IpAddress(&config.metrics_listen)}, {"port", Number(0, 65535, &config.metrics_port)}};
-  auto section = [](const Fields& fields) {
-    return [&fields](const YAML::Node& n, const std::string& k) { return ReadMapping(n, k, fields); };
-  };
-  std::string e = ReadMapping(root, "",
-                              Fields{{"broker", section(broker)},
-                                     {"providers", section(providers)},
-                                     {"retry", section(retry)},
-                                     {"journal_file", Path(base_dir, &config.journal_file)},
-                                     {"journal_retention_hours", Number(1, 24 * 365, &config.journal_retention_hours)},
-                                     {"lease_seconds", Number(5, 86400, &config.lease_seconds)},
-                                     {"queue_capacity", Number(1, 1000000, &config.queue_capacity)},
-                                     {"metrics", section(metrics)}});
+  Fields broker = NumberFields(kBrokerNumbers, &config);
+  broker["host"] = String(&config.broker_host);
+  broker["username"] = Identifier(&config.username);
+  broker["password_file"] = Path(base_dir, &config.password_file);
+  broker["device"] = Identifier(&config.device);
+  broker["share_group"] = Identifier(&config.share_group);
+  Fields retry = NumberFields(kRetryNumbers, &config.retry);
+  Fields metrics = NumberFields(kMetricsNumbers, &config);
+  metrics["listen"] = IpAddress(&config.metrics_listen);
+  Fields top = NumberFields(kTopLevelNumbers, &config);
+  top["broker"] = Section(broker);
+  top["providers"] = Section(providers);
+  top["retry"] = Section(retry);
+  top["journal_file"] = Path(base_dir, &config.journal_file);
+  top["metrics"] = Section(metrics);
+  std::string e = ReadMapping(root, "", top);
   if (!e.empty()) return Invalid(e);
 
   if (config.username.empty()) return Invalid("broker.username: required");
