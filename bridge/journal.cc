@@ -22,11 +22,6 @@ using nlohmann::json;
 Status IoError(std::string what) { return Status::Error(core::ErrorCode::kIoError, std::move(what)); }
 Status Errno(const std::string& what) { return IoError(what + ": " + std::strerror(errno)); }
 
-std::int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::optional<TargetState> ParseState(const std::string& name) {
   if (name == "accepted") return TargetState::kAccepted;
   if (name == "invalid_token") return TargetState::kInvalidToken;
@@ -81,8 +76,9 @@ const char* TargetStateName(TargetState state) {
   return "failed";
 }
 
-core::Result<std::unique_ptr<Journal>> Journal::Open(const std::string& path, std::chrono::hours retention) {
-  std::unique_ptr<Journal> journal(new Journal(path, retention));
+core::Result<std::unique_ptr<Journal>> Journal::Open(const std::string& path, std::chrono::hours retention,
+                                                     const core::Clock& clock) {
+  std::unique_ptr<Journal> journal(new Journal(path, retention, clock));
   Status s = journal->OpenFile();
   if (s.ok()) s = journal->Compact();  // also loads the file
   if (!s.ok()) return Status::Error(s.code(), "journal " + path + ": " + s.message());
@@ -236,11 +232,11 @@ Status Journal::Append(const std::string& line) {
 }
 
 Status Journal::RecordTarget(const std::string& job_id, const std::string& device, TargetState state) {
-  return Append(TargetLine(NowMillis(), job_id, device, state));
+  return Append(TargetLine(clock_.NowMillis(), job_id, device, state));
 }
 
 Status Journal::RecordResult(const std::string& job_id, const JobResult& result) {
-  return Append(ResultLine(NowMillis(), job_id, result));
+  return Append(ResultLine(clock_.NowMillis(), job_id, result));
 }
 
 Status Journal::Compact() {
@@ -251,7 +247,7 @@ Status Journal::Compact() {
 }
 
 Status Journal::CompactLocked() {
-  std::int64_t cutoff = NowMillis() - std::chrono::duration_cast<std::chrono::milliseconds>(retention_).count();
+  std::int64_t cutoff = clock_.NowMillis() - std::chrono::duration_cast<std::chrono::milliseconds>(retention_).count();
   bool expired = false;
   for (const auto& [job_id, entry] : entries_) expired = expired || entry.last_ms < cutoff;
   if (!expired) return Status::Ok();

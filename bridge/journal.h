@@ -14,6 +14,7 @@
 #include <string>
 
 #include "bridge/push_job.h"
+#include "core/clock.h"
 #include "core/status.h"
 
 namespace chat::bridge {
@@ -38,8 +39,9 @@ struct JournalEntry {
 class Journal {
  public:
   // Opens or creates the file, loads it, and drops entries older than `retention`. kIoError naming the
-  // path on failure.
-  static core::Result<std::unique_ptr<Journal>> Open(const std::string& path, std::chrono::hours retention);
+  // path on failure. Lines are stamped with `clock`'s wall time; `clock` must outlive the journal.
+  static core::Result<std::unique_ptr<Journal>> Open(const std::string& path, std::chrono::hours retention,
+                                                     const core::Clock& clock);
   ~Journal();
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
@@ -59,7 +61,8 @@ class Journal {
   std::size_t bad_lines() const { return bad_lines_; }
 
  private:
-  Journal(std::string path, std::chrono::hours retention) : path_(std::move(path)), retention_(retention) {}
+  Journal(std::string path, std::chrono::hours retention, const core::Clock& clock)
+      : path_(std::move(path)), retention_(retention), clock_(clock) {}
 
   core::Status OpenFile();
   // Takes flock(`operation`) on the file the path names now, reopening and reloading when it was
@@ -73,6 +76,7 @@ class Journal {
 
   std::string path_;
   std::chrono::hours retention_;
+  const core::Clock& clock_;
   int fd_ = -1;
   off_t read_offset_ = 0;  // everything before it is parsed, and ends with a newline
   std::map<std::string, JournalEntry> entries_;

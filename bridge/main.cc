@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <random>
 #include <string>
 
 #include "bridge/bridge_config.h"
 #include "bridge/push_bridge.h"
+#include "core/clock.h"
 
 namespace {
 
@@ -57,7 +59,10 @@ int main(int argc, char** argv) {
 
   int status = 0;
   {
-    chat::bridge::PushBridge bridge(config);
+    // The real time and randomness, injected here so that tests can give the bridge their own.
+    chat::core::SystemClock clock;
+    std::mt19937_64 generator(std::random_device{}());
+    chat::bridge::PushBridge bridge(config, clock, [&generator] { return generator(); });
     if (chat::core::Status s = bridge.Start(); !s.ok()) {
       chat::bridge::LogLine("cannot start: " + s.message());
       status = 1;

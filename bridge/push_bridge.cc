@@ -25,6 +25,11 @@ std::string ReadFirstLine(const std::string& path) {
   return line;
 }
 
+constexpr std::int64_t kHourMs = 3600 * 1000;
+
+// A uniformly random number in [0, 1) from 64 random bits (the top 53, a double's precision).
+double UnitRandom(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
+
 std::string JoinDevices(const std::vector<std::string>& devices) {
   std::string out = "[";
   for (std::size_t i = 0; i < devices.size(); ++i) out += (i > 0 ? "," : "") + devices[i];
@@ -55,10 +60,11 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt, d
   return std::chrono::milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(delay)));
 }
 
-PushBridge::PushBridge(BridgeConfig config)
+PushBridge::PushBridge(BridgeConfig config, const core::Clock& clock, std::function<std::uint64_t()> random)
     : config_(std::move(config)),
+      clock_(clock),
       result_topic_(core::RequestTopic(core::RequestOp::kPushResult)),
-      random_(std::random_device{}()) {}
+      random_(std::move(random)) {}
 
 PushBridge::~PushBridge() {
   Stop();
@@ -68,16 +74,18 @@ PushBridge::~PushBridge() {
 
 core::Status PushBridge::Start() {
   core::Result<std::unique_ptr<Journal>> journal =
-      Journal::Open(config_.journal_file, std::chrono::hours(config_.journal_retention_hours));
+      Journal::Open(config_.journal_file, std::chrono::hours(config_.journal_retention_hours), clock_);
   if (!journal.ok()) return journal.status();
   journal_ = std::move(*journal);
   if (journal_->bad_lines() > 0) {
     LogLine("journal: skipped " + std::to_string(journal_->bad_lines()) + " unreadable lines");
   }
   counters_.journal_jobs = journal_->job_count();
-  last_compaction_ = Clock::now();
+  last_compaction_ms_ = clock_.MonotonicMillis();
   password_ = ReadFirstLine(config_.password_file);
-  for (const auto& [name, provider] : config_.providers) providers_[name] = std::make_unique<ProviderClient>(provider);
+  for (const auto& [name, provider] : config_.providers) {
+    providers_[name] = std::make_unique<ProviderClient>(provider, clock_);
+  }
 
   if (config_.metrics_port != 0) {
     core::Status s =
@@ -201,7 +209,7 @@ void PushBridge::OnMessage(mqtt::const_message_ptr message) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return;  // left to the server's lease
     if (incoming_.size() + active_count_ < static_cast<std::size_t>(config_.queue_capacity)) {
-      incoming_.push_back({message->to_string(), Clock::now()});
+      incoming_.push_back({message->to_string(), clock_.MonotonicMillis()});
       counters_.jobs_in_progress = incoming_.size() + active_count_;
       wake_.notify_one();
       return;
@@ -239,11 +247,11 @@ void PushBridge::Stop() {
 
 // ---- worker ----
 
-std::optional<PushBridge::Clock::time_point> PushBridge::NextDue() const {
-  std::optional<Clock::time_point> next;
+std::optional<std::int64_t> PushBridge::NextDue() const {
+  std::optional<std::int64_t> next;
   for (const auto& [id, job] : active_) {
     for (const Delivery& d : job.deliveries) {
-      if (!d.state && (!next || d.due < *next)) next = d.due;
+      if (!d.state && (!next || d.due_ms < *next)) next = d.due_ms;
     }
   }
   return next;
@@ -259,10 +267,12 @@ void PushBridge::WorkerLoop() {
     std::deque<Incoming> batch;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      std::optional<Clock::time_point> due = NextDue();
+      std::optional<std::int64_t> due = NextDue();
       // Wake for new jobs, for the next due delivery, and at least hourly for the journal compaction.
-      Clock::time_point until = due ? *due : Clock::now() + std::chrono::hours(1);
-      wake_.wait_until(lock, until, [this] { return stopping_.load() || !incoming_.empty(); });
+      std::int64_t now = clock_.MonotonicMillis();
+      std::int64_t until = due ? *due : now + kHourMs;
+      wake_.wait_for(lock, std::chrono::milliseconds(std::max<std::int64_t>(0, until - now)),
+                     [this] { return stopping_.load() || !incoming_.empty(); });
       if (stopping_) break;
       batch.swap(incoming_);
       // Still held while being accepted: keeps OnMessage's capacity check exact.
@@ -272,8 +282,8 @@ void PushBridge::WorkerLoop() {
     active_count_ = active_.size();
     GiveBackLateJobs();
     RunOneDelivery();
-    if (Clock::now() - last_compaction_ >= std::chrono::hours(1)) {
-      last_compaction_ = Clock::now();
+    if (clock_.MonotonicMillis() - last_compaction_ms_ >= kHourMs) {
+      last_compaction_ms_ = clock_.MonotonicMillis();
       if (core::Status s = journal_->Compact(); !s.ok()) LogLine("journal compaction failed: " + s.message());
     }
     counters_.journal_jobs = journal_->job_count();
@@ -303,12 +313,11 @@ void PushBridge::Accept(Incoming incoming) {
     LogLine("dropped a job that cannot be answered: " + parsed.message());
     return;
   }
-  Clock::time_point deadline =
-      incoming.received + std::chrono::seconds(config_.lease_seconds) - std::chrono::milliseconds(kLeaseMarginMs);
+  std::int64_t deadline_ms = incoming.received_ms + std::int64_t{config_.lease_seconds} * 1000 - kLeaseMarginMs;
   if (auto it = active_.find(job.id); it != active_.end()) {
     // The server's lease ran out before we finished (its clock or lease differ from ours): it has
     // offered the job again, to us, so carry on under the new lease, keeping what is done.
-    it->second.deadline = deadline;
+    it->second.deadline_ms = deadline_ms;
     LogLine("job=" + job.id + " offered again while in progress: continuing under the new lease");
     return;
   }
@@ -330,12 +339,12 @@ void PushBridge::Accept(Incoming incoming) {
   }
 
   ActiveJob active;
-  active.deadline = deadline;
+  active.deadline_ms = deadline_ms;
   active.job = job;
   for (const PushTarget& target : job.targets) {
     Delivery delivery;
     delivery.target = target;
-    delivery.due = Clock::now();
+    delivery.due_ms = clock_.MonotonicMillis();
     active.deliveries.push_back(std::move(delivery));
   }
   for (Delivery& delivery : active.deliveries) {
@@ -382,7 +391,7 @@ void PushBridge::GiveBackLateJobs() {
     const ActiveJob& job = it->second;
     bool late = false;
     for (const Delivery& d : job.deliveries) {
-      if (!d.state && std::max(d.due, Clock::now()) + std::chrono::milliseconds(TimeoutOf(d)) > job.deadline) {
+      if (!d.state && std::max(d.due_ms, clock_.MonotonicMillis()) + TimeoutOf(d) > job.deadline_ms) {
         late = true;
       }
     }
@@ -400,12 +409,12 @@ void PushBridge::GiveBackLateJobs() {
 }
 
 void PushBridge::RunOneDelivery() {
-  Clock::time_point now = Clock::now();
+  std::int64_t now = clock_.MonotonicMillis();
   ActiveJob* job = nullptr;
   Delivery* delivery = nullptr;
   for (auto& [id, candidate] : active_) {
     for (Delivery& d : candidate.deliveries) {
-      if (!d.state && d.due <= now && (delivery == nullptr || d.due < delivery->due)) {
+      if (!d.state && d.due_ms <= now && (delivery == nullptr || d.due_ms < delivery->due_ms)) {
         job = &candidate;
         delivery = &d;
       }
@@ -449,13 +458,13 @@ void PushBridge::RunOneDelivery() {
       } else {
         counters_.retried++;
         std::chrono::milliseconds wait =
-            BackoffDelay(config_.retry, delivery->attempts, std::uniform_real_distribution<double>(0, 1)(random_));
+            BackoffDelay(config_.retry, delivery->attempts, UnitRandom(random_()));
         if (result.retry_after_ms >= 0) {
           // Honour the provider's Retry-After, within max_backoff_ms so the lease budget holds.
           wait = std::chrono::milliseconds(std::min<std::int64_t>(
               std::max<std::int64_t>(wait.count(), result.retry_after_ms), config_.retry.max_backoff_ms));
         }
-        delivery->due = Clock::now() + wait;
+        delivery->due_ms = clock_.MonotonicMillis() + wait.count();
         LogLine(line + " outcome=retry in " + std::to_string(wait.count()) + " ms" + detail);
       }
       break;

@@ -8,11 +8,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +22,7 @@
 #include "bridge/metrics.h"
 #include "bridge/provider_client.h"
 #include "bridge/push_job.h"
+#include "core/clock.h"
 
 namespace chat::bridge {
 
@@ -48,7 +49,10 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt, d
 // another instance, never overlaps with this instance still working on it.
 class PushBridge {
  public:
-  explicit PushBridge(BridgeConfig config);
+  // `clock` (its monotonic time paces retries and leases, its wall time stamps the journal) must outlive
+  // the bridge. `random` gives uniformly random 64-bit numbers for the backoff jitter; it is called on
+  // the worker thread only.
+  PushBridge(BridgeConfig config, const core::Clock& clock, std::function<std::uint64_t()> random);
   ~PushBridge();  // Stop()
   PushBridge(const PushBridge&) = delete;
   PushBridge& operator=(const PushBridge&) = delete;
@@ -67,22 +71,20 @@ class PushBridge {
   const Counters& counters() const { return counters_; }
 
  private:
-  using Clock = std::chrono::steady_clock;
-
   struct Delivery {
     PushTarget target;
     int attempts = 0;
-    Clock::time_point due;
+    std::int64_t due_ms = 0;  // monotonic
     std::optional<TargetState> state;  // set once final
   };
   struct ActiveJob {
     PushJob job;
-    Clock::time_point deadline;
+    std::int64_t deadline_ms = 0;  // monotonic
     std::vector<Delivery> deliveries;
   };
   struct Incoming {
     std::string payload;
-    Clock::time_point received;
+    std::int64_t received_ms = 0;  // monotonic
   };
 
   // Paho MQTT callbacks (its thread).
@@ -99,7 +101,7 @@ class PushBridge {
   void GiveBackLateJobs();
   void Finish(const std::string& job_id, const JobResult& result);
   void Publish(const std::string& job_id, const JobResult& result);
-  std::optional<Clock::time_point> NextDue() const;
+  std::optional<std::int64_t> NextDue() const;
   int TimeoutOf(const Delivery& delivery) const;
 
   class SubscribeListener : public mqtt::iaction_listener {
@@ -113,6 +115,7 @@ class PushBridge {
   };
 
   BridgeConfig config_;
+  const core::Clock& clock_;
   std::string password_;
   std::string share_filter_;  // $share/<share_group>/<core::kPushJobsTopic>
   std::string result_topic_;  // where results go: the push_result request topic
@@ -134,8 +137,8 @@ class PushBridge {
   // Worker-only state.
   std::map<std::string, ActiveJob> active_;
   std::atomic<std::size_t> active_count_{0};
-  std::mt19937_64 random_;
-  Clock::time_point last_compaction_;
+  std::function<std::uint64_t()> random_;
+  std::int64_t last_compaction_ms_ = 0;
   std::thread worker_;
   bool started_ = false;
   bool stopped_ = false;

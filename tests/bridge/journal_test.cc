@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/core/fake_clock.h"
+
 namespace chat::bridge {
 namespace {
 
@@ -25,7 +27,7 @@ class JournalTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<Journal> Open(std::chrono::hours retention = std::chrono::hours(24)) {
-    auto journal = Journal::Open(path_, retention);
+    auto journal = Journal::Open(path_, retention, clock_);
     EXPECT_TRUE(journal.ok()) << journal.status().message();
     return journal.ok() ? std::move(*journal) : nullptr;
   }
@@ -39,6 +41,7 @@ class JournalTest : public ::testing::Test {
 
   std::string dir_;
   std::string path_;
+  core::SystemClock clock_;  // the journal stamps lines with the real time, as the tests write theirs
 };
 
 TEST_F(JournalTest, RemembersAcrossReopen) {
@@ -151,8 +154,28 @@ TEST_F(JournalTest, CompactionDropsOldEntriesAndOthersFollow) {
   EXPECT_EQ(Open()->job_count(), 1u);
 }
 
+TEST_F(JournalTest, RetentionFollowsTheInjectedClock) {
+  core::FakeClock clock;
+  {
+    auto journal = Journal::Open(path_, std::chrono::hours(1), clock);
+    ASSERT_TRUE(journal.ok()) << journal.status().message();
+    EXPECT_TRUE((*journal)->RecordResult("old", JobResult{true, {}}).ok());
+  }
+  clock.Advance(30 * 60 * 1000);
+  {
+    auto journal = Journal::Open(path_, std::chrono::hours(1), clock);  // within the hour: kept
+    ASSERT_TRUE(journal.ok());
+    EXPECT_TRUE((*journal)->Find("old").has_value());
+  }
+  clock.Advance(31 * 60 * 1000);
+  auto journal = Journal::Open(path_, std::chrono::hours(1), clock);  // past it: Open compacts it away
+  ASSERT_TRUE(journal.ok());
+  EXPECT_FALSE((*journal)->Find("old").has_value());
+  EXPECT_EQ((*journal)->job_count(), 0u);
+}
+
 TEST_F(JournalTest, OpenFailsWithTheReason) {
-  auto journal = Journal::Open(dir_ + "/no/such/folder/journal", std::chrono::hours(1));
+  auto journal = Journal::Open(dir_ + "/no/such/folder/journal", std::chrono::hours(1), clock_);
   EXPECT_FALSE(journal.ok());
   std::string error = journal.status().message();
   EXPECT_NE(error.find("no/such/folder/journal"), std::string::npos) << error;
