@@ -3,6 +3,7 @@
 #include "bridge/bridge_config.h"
 
 #include "config/yaml_fields.h"
+#include "core/push_providers.h"
 
 #include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
@@ -19,9 +20,15 @@ namespace {
 
 using config::FieldReader;
 using config::KeyError;
+using config::NumberFields;
+using config::NumberSetting;
 using config::ReadMapping;
-using config::ReadNumber;
 using config::ReadString;
+using config::Section;
+
+core::Status Invalid(std::string message) {
+  return core::Status::Error(core::ErrorCode::kInvalidArgument, std::move(message));
+}
 
 std::string ReadIdentifier(const YAML::Node& node, const std::string& key, std::string* out) {
   std::string value;
@@ -81,9 +88,6 @@ std::string ReadHeaders(const YAML::Node& node, const std::string& path, std::ma
 // A mapping's readers by key name, and makers of the common ones.
 using Fields = std::map<std::string, FieldReader>;
 
-FieldReader Number(int min, int max, int* out) {
-  return [=](const YAML::Node& n, const std::string& k) { return ReadNumber<int>(n, k, min, max, out); };
-}
 FieldReader String(std::string* out) {
   return [=](const YAML::Node& n, const std::string& k) { return ReadString(n, k, out); };
 }
@@ -107,6 +111,29 @@ FieldReader IpAddress(std::string* out) {
   };
 }
 
+// Every numeric setting with its valid range, by section.
+const NumberSetting<ProviderConfig> kProviderNumbers[] = {
+    {"timeout_ms", &ProviderConfig::timeout_ms, 100, 120000},
+};
+const NumberSetting<BridgeConfig> kBrokerNumbers[] = {
+    {"port", &BridgeConfig::broker_port, 1, 65535},
+    // The server refuses 0 and anything above limits.max_keepalive_seconds (300).
+    {"keepalive_seconds", &BridgeConfig::keepalive_seconds, 1, 300},
+};
+const NumberSetting<RetryPolicy> kRetryNumbers[] = {
+    {"max_attempts", &RetryPolicy::max_attempts, 1, 100},
+    {"initial_backoff_ms", &RetryPolicy::initial_backoff_ms, 1, 600000},
+    {"max_backoff_ms", &RetryPolicy::max_backoff_ms, 1, 600000},
+};
+const NumberSetting<BridgeConfig> kTopLevelNumbers[] = {
+    {"journal_retention_hours", &BridgeConfig::journal_retention_hours, 1, 24 * 365},
+    {"lease_seconds", &BridgeConfig::lease_seconds, 5, 86400},
+    {"queue_capacity", &BridgeConfig::queue_capacity, 1, 1000000},
+};
+const NumberSetting<BridgeConfig> kMetricsNumbers[] = {
+    {"port", &BridgeConfig::metrics_port, 0, 65535},
+};
+
 std::string ReadProvider(const YAML::Node& node, const std::string& path, const std::string& base_dir,
                          ProviderConfig* provider) {
   FieldReader url = [=](const YAML::Node& n, const std::string& k) {
@@ -124,11 +151,11 @@ std::string ReadProvider(const YAML::Node& node, const std::string& path, const 
   FieldReader headers = [=](const YAML::Node& n, const std::string& k) {
     return ReadHeaders(n, k, &provider->headers);
   };
-  std::string e = ReadMapping(node, path,
-                              Fields{{"url", url},
-                                     {"headers", headers},
-                                     {"timeout_ms", Number(100, 120000, &provider->timeout_ms)},
-                                     {"ca_file", Path(base_dir, &provider->ca_file)}});
+  Fields fields = NumberFields(kProviderNumbers, provider);
+  fields["url"] = url;
+  fields["headers"] = headers;
+  fields["ca_file"] = Path(base_dir, &provider->ca_file);
+  std::string e = ReadMapping(node, path, fields);
   if (!e.empty()) return e;
   if (provider->url.empty()) return KeyError(path + ".url", "required");
   return "";
@@ -148,91 +175,88 @@ std::int64_t WorstCaseTargetMillis(const BridgeConfig& config) {
   return total;
 }
 
-std::string ParseBridgeConfig(const std::string& yaml_text, const std::string& base_dir, BridgeConfig* out) {
+core::Status ParseBridgeConfig(const std::string& yaml_text, const std::string& base_dir, BridgeConfig* out) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
-    return std::string("not valid YAML: ") + e.what();
+    return Invalid(std::string("not valid YAML: ") + e.what());
   }
-  if (root.IsNull()) return "broker: required";
+  if (root.IsNull()) return Invalid("broker: required");
   BridgeConfig config;
   Fields providers;
-  for (const char* name : kProviderNames) {
+  for (std::string_view provider : core::kPushProviders) {
+    std::string name(provider);
     providers[name] = [&, name](const YAML::Node& n, const std::string& k) {
       return ReadProvider(n, k, base_dir, &config.providers[name]);
     };
   }
-  Fields broker{{"host", String(&config.broker_host)},
-                {"port", Number(1, 65535, &config.broker_port)},
-                {"username", Identifier(&config.username)},
-                {"password_file", Path(base_dir, &config.password_file)},
-                {"device", Identifier(&config.device)},
-                // The server refuses 0 and anything above limits.max_keepalive_seconds (300).
-                {"keepalive_seconds", Number(1, 300, &config.keepalive_seconds)},
-                {"share_group", Identifier(&config.share_group)}};
-  Fields retry{{"max_attempts", Number(1, 100, &config.retry.max_attempts)},
-               {"initial_backoff_ms", Number(1, 600000, &config.retry.initial_backoff_ms)},
-               {"max_backoff_ms", Number(1, 600000, &config.retry.max_backoff_ms)}};
-  Fields metrics{{"listen", IpAddress(&config.metrics_listen)}, {"port", Number(0, 65535, &config.metrics_port)}};
-  auto section = [](const Fields& fields) {
-    return [&fields](const YAML::Node& n, const std::string& k) { return ReadMapping(n, k, fields); };
-  };
-  std::string e = ReadMapping(root, "",
-                              Fields{{"broker", section(broker)},
-                                     {"providers", section(providers)},
-                                     {"retry", section(retry)},
-                                     {"journal_file", Path(base_dir, &config.journal_file)},
-                                     {"journal_retention_hours", Number(1, 24 * 365, &config.journal_retention_hours)},
-                                     {"lease_seconds", Number(5, 86400, &config.lease_seconds)},
-                                     {"queue_capacity", Number(1, 1000000, &config.queue_capacity)},
-                                     {"metrics", section(metrics)}});
-  if (!e.empty()) return e;
+  Fields broker = NumberFields(kBrokerNumbers, &config);
+  broker["host"] = String(&config.broker_host);
+  broker["username"] = Identifier(&config.username);
+  broker["password_file"] = Path(base_dir, &config.password_file);
+  broker["device"] = Identifier(&config.device);
+  broker["share_group"] = Identifier(&config.share_group);
+  Fields retry = NumberFields(kRetryNumbers, &config.retry);
+  Fields metrics = NumberFields(kMetricsNumbers, &config);
+  metrics["listen"] = IpAddress(&config.metrics_listen);
+  Fields top = NumberFields(kTopLevelNumbers, &config);
+  top["broker"] = Section(broker);
+  top["providers"] = Section(providers);
+  top["retry"] = Section(retry);
+  top["journal_file"] = Path(base_dir, &config.journal_file);
+  top["metrics"] = Section(metrics);
+  std::string e = ReadMapping(root, "", top);
+  if (!e.empty()) return Invalid(e);
 
-  if (config.username.empty()) return "broker.username: required";
-  if (config.password_file.empty()) return "broker.password_file: required";
-  if (config.device.empty()) return "broker.device: required (unique per bridge instance)";
-  if (config.providers.empty()) return "providers: at least one of fcm, apns, webhook is required";
-  if (config.journal_file.empty()) return "journal_file: required";
+  if (config.username.empty()) return Invalid("broker.username: required");
+  if (config.password_file.empty()) return Invalid("broker.password_file: required");
+  if (config.device.empty()) return Invalid("broker.device: required (unique per bridge instance)");
+  if (config.providers.empty()) {
+    return Invalid("providers: at least one of " + core::JoinPushProviders(", ") + " is required");
+  }
+  if (config.journal_file.empty()) return Invalid("journal_file: required");
   if (config.retry.max_backoff_ms < config.retry.initial_backoff_ms) {
-    return "retry.max_backoff_ms: must be at least retry.initial_backoff_ms (" +
-           std::to_string(config.retry.initial_backoff_ms) + "), got " + std::to_string(config.retry.max_backoff_ms);
+    return Invalid("retry.max_backoff_ms: must be at least retry.initial_backoff_ms (" +
+                   std::to_string(config.retry.initial_backoff_ms) + "), got " +
+                   std::to_string(config.retry.max_backoff_ms));
   }
   // A target still being retried when the server's lease runs out would be offered again, maybe to
   // another instance, which could deliver it a second time.
   std::int64_t worst = WorstCaseTargetMillis(config);
   std::int64_t budget = std::int64_t{config.lease_seconds} * 1000 - kLeaseMarginMs;
   if (worst > budget) {
-    return "retry: a target can take up to " + std::to_string(worst) +
-           " ms (max_attempts x the largest providers.*.timeout_ms, plus the backoffs), more than lease_seconds (" +
-           std::to_string(config.lease_seconds) + ") less " + std::to_string(kLeaseMarginMs) +
-           " ms allows; lower retry.max_attempts, retry.max_backoff_ms or a timeout_ms";
+    return Invalid("retry: a target can take up to " + std::to_string(worst) +
+                   " ms (max_attempts x the largest providers.*.timeout_ms, plus the backoffs), more than "
+                   "lease_seconds (" + std::to_string(config.lease_seconds) + ") less " +
+                   std::to_string(kLeaseMarginMs) +
+                   " ms allows; lower retry.max_attempts, retry.max_backoff_ms or a timeout_ms");
   }
   *out = std::move(config);
-  return "";
+  return core::Status::Ok();
 }
 
-std::string LoadBridgeConfig(const std::string& path, BridgeConfig* out) {
+core::Status LoadBridgeConfig(const std::string& path, BridgeConfig* out) {
   std::ifstream in(path);
-  if (!in) return "cannot read config file " + path;
+  if (!in) return Invalid("cannot read config file " + path);
   std::stringstream text;
   text << in.rdbuf();
   std::filesystem::path absolute = std::filesystem::absolute(path);
   BridgeConfig config;
-  if (std::string e = ParseBridgeConfig(text.str(), absolute.parent_path().string(), &config); !e.empty()) {
-    return path + ": " + e;
+  if (core::Status s = ParseBridgeConfig(text.str(), absolute.parent_path().string(), &config); !s.ok()) {
+    return Invalid(path + ": " + s.message());
   }
   auto readable = [](const std::string& file) { return std::ifstream(file).good(); };
   if (!readable(config.password_file)) {
-    return path + ": broker.password_file: cannot read " + config.password_file;
+    return Invalid(path + ": broker.password_file: cannot read " + config.password_file);
   }
   for (const auto& [name, provider] : config.providers) {
     if (!provider.ca_file.empty() && !readable(provider.ca_file)) {
-      return path + ": providers." + name + ".ca_file: cannot read " + provider.ca_file;
+      return Invalid(path + ": providers." + name + ".ca_file: cannot read " + provider.ca_file);
     }
   }
   *out = std::move(config);
-  return "";
+  return core::Status::Ok();
 }
 
 }  // namespace chat::bridge

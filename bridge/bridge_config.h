@@ -6,9 +6,11 @@
 #include <map>
 #include <string>
 
+#include "core/status.h"
+
 namespace chat::bridge {
 
-// One push provider's HTTPS endpoint. Every job target names its provider (fcm, apns or webhook).
+// One push provider's HTTPS endpoint. Every job target names its provider (core/push_providers.h).
 struct ProviderConfig {
   std::string url;                             // https:// only
   std::map<std::string, std::string> headers;  // sent with every request, e.g. Authorization
@@ -33,7 +35,7 @@ struct BridgeConfig {
   int keepalive_seconds = 30;
   std::string share_group = "push-bridge";  // $share/<share_group>/chat/v1/service/push/jobs
 
-  std::map<std::string, ProviderConfig> providers;  // keys: fcm, apns, webhook
+  std::map<std::string, ProviderConfig> providers;  // keys: core::kPushProviders
   RetryPolicy retry;
 
   std::string journal_file;  // jobs whose outcome is final; may be shared by instances on one host
@@ -47,9 +49,6 @@ struct BridgeConfig {
   int metrics_port = 0;  // 0 = no metrics endpoint
 };
 
-// The provider names a job target may carry.
-inline constexpr const char* kProviderNames[] = {"fcm", "apns", "webhook"};
-
 // Slack kept between the bridge's own deadline for a job and the server's lease on it, for the
 // result's way back and for clocks that tick a little differently.
 inline constexpr int kLeaseMarginMs = 2000;
@@ -58,12 +57,12 @@ inline constexpr int kLeaseMarginMs = 2000;
 // backoff between them at its maximum.
 std::int64_t WorstCaseTargetMillis(const BridgeConfig& config);
 
-// Parses YAML text into `out`; returns "" or an error naming the key. Relative paths (password_file,
-// journal_file, ca_file) are taken from `base_dir`. Files are not opened here.
-std::string ParseBridgeConfig(const std::string& yaml_text, const std::string& base_dir, BridgeConfig* out);
+// Parses YAML text into `out`; kInvalidArgument naming the key on failure (`out` unchanged). Relative
+// paths (password_file, journal_file, ca_file) are taken from `base_dir`. Files are not opened here.
+core::Status ParseBridgeConfig(const std::string& yaml_text, const std::string& base_dir, BridgeConfig* out);
 
-// Reads and parses the file at `path`, then checks that the files it names can be read. Errors start
-// with the path.
-std::string LoadBridgeConfig(const std::string& path, BridgeConfig* out);
+// Reads and parses the file at `path`, then checks that the files it names can be read. Error messages
+// start with the path.
+core::Status LoadBridgeConfig(const std::string& path, BridgeConfig* out);
 
 }  // namespace chat::bridge

@@ -16,14 +16,11 @@
 namespace chat::bridge {
 namespace {
 
+using core::Status;
 using nlohmann::json;
 
-std::string Errno(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-std::int64_t NowMillis() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+Status IoError(std::string what) { return Status::Error(core::ErrorCode::kIoError, std::move(what)); }
+Status Errno(const std::string& what) { return IoError(what + ": " + std::strerror(errno)); }
 
 std::optional<TargetState> ParseState(const std::string& name) {
   if (name == "accepted") return TargetState::kAccepted;
@@ -79,14 +76,12 @@ const char* TargetStateName(TargetState state) {
   return "failed";
 }
 
-std::unique_ptr<Journal> Journal::Open(const std::string& path, std::chrono::hours retention, std::string* error) {
-  std::unique_ptr<Journal> journal(new Journal(path, retention));
-  std::string e = journal->OpenFile();
-  if (e.empty()) e = journal->Compact();  // also loads the file
-  if (!e.empty()) {
-    *error = "journal " + path + ": " + e;
-    return nullptr;
-  }
+core::Result<std::unique_ptr<Journal>> Journal::Open(const std::string& path, std::chrono::hours retention,
+                                                     const core::Clock& clock) {
+  std::unique_ptr<Journal> journal(new Journal(path, retention, clock));
+  Status s = journal->OpenFile();
+  if (s.ok()) s = journal->Compact();  // also loads the file
+  if (!s.ok()) return Status::Error(s.code(), "journal " + path + ": " + s.message());
   return journal;
 }
 
@@ -94,7 +89,7 @@ Journal::~Journal() {
   if (fd_ >= 0) close(fd_);
 }
 
-std::string Journal::OpenFile() {
+Status Journal::OpenFile() {
   bool existed = access(path_.c_str(), F_OK) == 0;
   // O_APPEND: every write lands at the end even with other writers; 0600: job ids and device names are
   // nobody else's business.
@@ -104,10 +99,10 @@ std::string Journal::OpenFile() {
   read_offset_ = 0;
   entries_.clear();
   job_count_ = 0;
-  return "";
+  return Status::Ok();
 }
 
-std::string Journal::Lock(int operation) {
+Status Journal::Lock(int operation) {
   for (int reopened = 0;; ++reopened) {
     while (flock(fd_, operation) != 0) {
       if (errno != EINTR) return Errno("flock");
@@ -123,19 +118,19 @@ std::string Journal::Lock(int operation) {
     Unlock();
     close(fd_);
     fd_ = -1;
-    if (reopened > 100) return "the file keeps being replaced";
-    if (std::string e = OpenFile(); !e.empty()) return e;
+    if (reopened > 100) return IoError("the file keeps being replaced");
+    if (Status s = OpenFile(); !s.ok()) return s;
   }
-  if (std::string e = ReadNew(operation == LOCK_EX); !e.empty()) {
+  if (Status s = ReadNew(operation == LOCK_EX); !s.ok()) {
     Unlock();
-    return e;
+    return s;
   }
-  return "";
+  return Status::Ok();
 }
 
 void Journal::Unlock() { flock(fd_, LOCK_UN); }
 
-std::string Journal::ReadNew(bool exclusive) {
+Status Journal::ReadNew(bool exclusive) {
   struct stat st {};
   if (fstat(fd_, &st) != 0) return Errno("fstat");
   if (st.st_size < read_offset_) {
@@ -167,7 +162,7 @@ std::string Journal::ReadNew(bool exclusive) {
     if (ftruncate(fd_, read_offset_) != 0) return Errno("truncate a torn last line");
   }
   job_count_ = entries_.size();
-  return "";
+  return Status::Ok();
 }
 
 void Journal::Apply(const std::string& line) {
@@ -208,20 +203,22 @@ void Journal::Apply(const std::string& line) {
 
 std::optional<JournalEntry> Journal::Find(const std::string& job_id) {
   // When the file cannot be read now, answer from what is loaded: the best knowledge there is.
-  bool locked = Lock(LOCK_SH).empty();
+  bool locked = Lock(LOCK_SH).ok();
   std::optional<JournalEntry> found;
   if (auto it = entries_.find(job_id); it != entries_.end()) found = it->second;
   if (locked) Unlock();
   return found;
 }
 
-std::string Journal::Append(const std::string& line) {
-  if (std::string e = Lock(LOCK_EX); !e.empty()) return e;
-  std::string error;
+Status Journal::Append(const std::string& line) {
+  if (Status s = Lock(LOCK_EX); !s.ok()) return s;
+  Status error;
   if (!WriteAll(fd_, line)) {
     error = Errno("write");
     // Leave no partial line behind (a full disk can cut a write short).
-    if (ftruncate(fd_, read_offset_) != 0) error += " (and the partial line could not be removed)";
+    if (ftruncate(fd_, read_offset_) != 0) {
+      error = IoError(error.message() + " (and the partial line could not be removed)");
+    }
   } else if (fdatasync(fd_) != 0) {
     error = Errno("fdatasync");
   } else {
@@ -234,26 +231,26 @@ std::string Journal::Append(const std::string& line) {
   return error;
 }
 
-std::string Journal::RecordTarget(const std::string& job_id, const std::string& device, TargetState state) {
-  return Append(TargetLine(NowMillis(), job_id, device, state));
+Status Journal::RecordTarget(const std::string& job_id, const std::string& device, TargetState state) {
+  return Append(TargetLine(clock_.NowMillis(), job_id, device, state));
 }
 
-std::string Journal::RecordResult(const std::string& job_id, const JobResult& result) {
-  return Append(ResultLine(NowMillis(), job_id, result));
+Status Journal::RecordResult(const std::string& job_id, const JobResult& result) {
+  return Append(ResultLine(clock_.NowMillis(), job_id, result));
 }
 
-std::string Journal::Compact() {
-  if (std::string e = Lock(LOCK_EX); !e.empty()) return e;
-  std::string e = CompactLocked();
+Status Journal::Compact() {
+  if (Status s = Lock(LOCK_EX); !s.ok()) return s;
+  Status s = CompactLocked();
   Unlock();
-  return e;
+  return s;
 }
 
-std::string Journal::CompactLocked() {
-  std::int64_t cutoff = NowMillis() - std::chrono::duration_cast<std::chrono::milliseconds>(retention_).count();
+Status Journal::CompactLocked() {
+  std::int64_t cutoff = clock_.NowMillis() - std::chrono::duration_cast<std::chrono::milliseconds>(retention_).count();
   bool expired = false;
   for (const auto& [job_id, entry] : entries_) expired = expired || entry.last_ms < cutoff;
-  if (!expired) return "";
+  if (!expired) return Status::Ok();
 
   std::string text;
   for (auto it = entries_.begin(); it != entries_.end();) {
@@ -273,16 +270,16 @@ std::string Journal::CompactLocked() {
   if (out < 0) return Errno("cannot create " + temp);
   struct stat written {};
   if (!WriteAll(out, text) || fsync(out) != 0 || fstat(out, &written) != 0) {
-    std::string e = Errno("cannot write " + temp);
+    Status s = Errno("cannot write " + temp);
     close(out);
     unlink(temp.c_str());
-    return e;
+    return s;
   }
   close(out);
   if (rename(temp.c_str(), path_.c_str()) != 0) {
-    std::string e = Errno("cannot rename " + temp);
+    Status s = Errno("cannot rename " + temp);
     unlink(temp.c_str());
-    return e;
+    return s;
   }
   SyncDirectory(path_);
   int fresh = open(path_.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
@@ -303,7 +300,7 @@ std::string Journal::CompactLocked() {
     return ReadNew(/*exclusive=*/true);
   }
   job_count_ = entries_.size();
-  return "";
+  return Status::Ok();
 }
 
 }  // namespace chat::bridge

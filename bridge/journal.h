@@ -14,6 +14,8 @@
 #include <string>
 
 #include "bridge/push_job.h"
+#include "core/clock.h"
+#include "core/status.h"
 
 namespace chat::bridge {
 
@@ -36,9 +38,10 @@ struct JournalEntry {
 // flock must work on the filesystem (local disks do; some network filesystems do not).
 class Journal {
  public:
-  // Opens or creates the file, loads it, and drops entries older than `retention`. nullptr and
-  // `*error` on failure.
-  static std::unique_ptr<Journal> Open(const std::string& path, std::chrono::hours retention, std::string* error);
+  // Opens or creates the file, loads it, and drops entries older than `retention`. kIoError naming the
+  // path on failure. Lines are stamped with `clock`'s wall time; `clock` must outlive the journal.
+  static core::Result<std::unique_ptr<Journal>> Open(const std::string& path, std::chrono::hours retention,
+                                                     const core::Clock& clock);
   ~Journal();
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
@@ -46,32 +49,34 @@ class Journal {
   // What the journal (this process's and the other writers' lines) knows about a job.
   std::optional<JournalEntry> Find(const std::string& job_id);
 
-  // Append one line and fdatasync it; "" or the error (the line is then not in the file).
-  std::string RecordTarget(const std::string& job_id, const std::string& device, TargetState state);
-  std::string RecordResult(const std::string& job_id, const JobResult& result);
+  // Append one line and fdatasync it; kIoError when that failed (the line is then not in the file).
+  core::Status RecordTarget(const std::string& job_id, const std::string& device, TargetState state);
+  core::Status RecordResult(const std::string& job_id, const JobResult& result);
 
   // Rewrites the file without entries older than the retention, if there are any. Open does it too.
-  std::string Compact();
+  core::Status Compact();
 
   std::size_t job_count() const { return job_count_.load(); }
   // Lines that could not be understood (skipped) since Open.
   std::size_t bad_lines() const { return bad_lines_; }
 
  private:
-  Journal(std::string path, std::chrono::hours retention) : path_(std::move(path)), retention_(retention) {}
+  Journal(std::string path, std::chrono::hours retention, const core::Clock& clock)
+      : path_(std::move(path)), retention_(retention), clock_(clock) {}
 
-  std::string OpenFile();
+  core::Status OpenFile();
   // Takes flock(`operation`) on the file the path names now, reopening and reloading when it was
   // replaced, then reads the lines appended since the last read.
-  std::string Lock(int operation);
+  core::Status Lock(int operation);
   void Unlock();
-  std::string ReadNew(bool exclusive);
+  core::Status ReadNew(bool exclusive);
   void Apply(const std::string& line);
-  std::string Append(const std::string& line);
-  std::string CompactLocked();
+  core::Status Append(const std::string& line);
+  core::Status CompactLocked();
 
   std::string path_;
   std::chrono::hours retention_;
+  const core::Clock& clock_;
   int fd_ = -1;
   off_t read_offset_ = 0;  // everything before it is parsed, and ends with a newline
   std::map<std::string, JournalEntry> entries_;

@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <random>
 #include <string>
 
 #include "bridge/bridge_config.h"
 #include "bridge/push_bridge.h"
+#include "core/clock.h"
 
 namespace {
 
@@ -36,8 +38,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   chat::bridge::BridgeConfig config;
-  if (std::string e = chat::bridge::LoadBridgeConfig(config_file, &config); !e.empty()) {
-    std::cerr << "push-bridge: bad config: " << e << "\n";
+  if (chat::core::Status s = chat::bridge::LoadBridgeConfig(config_file, &config); !s.ok()) {
+    std::cerr << "push-bridge: bad config: " << s.message() << "\n";
     return 2;
   }
 
@@ -57,15 +59,18 @@ int main(int argc, char** argv) {
 
   int status = 0;
   {
-    chat::bridge::PushBridge bridge(config);
-    if (std::string e = bridge.Start(); !e.empty()) {
-      chat::bridge::LogLine("cannot start: " + e);
+    // The real time and randomness, injected here so that tests can give the bridge their own.
+    chat::core::SystemClock clock;
+    std::mt19937_64 generator(std::random_device{}());
+    chat::bridge::PushBridge bridge(config, clock, [&generator] { return generator(); });
+    if (chat::core::Status s = bridge.Start(); !s.ok()) {
+      chat::bridge::LogLine("cannot start: " + s.message());
       status = 1;
     } else {
       bool stop = false;
       auto retry = std::chrono::milliseconds(1000);
-      for (std::string e = bridge.Connect(); !e.empty() && !stop; e = bridge.Connect()) {
-        chat::bridge::LogLine(e + "; retrying in " + std::to_string(retry.count() / 1000) + " s");
+      for (chat::core::Status s = bridge.Connect(); !s.ok() && !stop; s = bridge.Connect()) {
+        chat::bridge::LogLine(s.message() + "; retrying in " + std::to_string(retry.count() / 1000) + " s");
         stop = WaitForStopSignal(stop_signals, retry);
         retry = std::min<std::chrono::milliseconds>(retry * 2, std::chrono::seconds(30));
       }

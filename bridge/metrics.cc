@@ -44,21 +44,22 @@ MetricsServer::MetricsServer() = default;
 
 MetricsServer::~MetricsServer() { Stop(); }
 
-std::string MetricsServer::Start(const std::string& address, int port, std::function<std::string()> render) {
+core::Status MetricsServer::Start(const std::string& address, int port, std::function<std::string()> render) {
   server_ = std::make_unique<httplib::Server>();
   server_->Get("/metrics", [render](const httplib::Request&, httplib::Response& response) {
     response.set_content(render(), "text/plain; version=0.0.4");
   });
   if (!server_->bind_to_port(address.c_str(), port)) {
     server_.reset();
-    return "metrics: cannot listen on " + address + ":" + std::to_string(port);
+    return core::Status::Error(core::ErrorCode::kIoError,
+                               "metrics: cannot listen on " + address + ":" + std::to_string(port));
   }
   finished_ = false;
   thread_ = std::thread([this] {
     server_->listen_after_bind();
     finished_ = true;
   });
-  return "";
+  return core::Status::Ok();
 }
 
 void MetricsServer::Stop() {

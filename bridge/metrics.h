@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 
+#include "core/status.h"
+
 namespace httplib {
 class Server;
 }
@@ -41,8 +43,9 @@ class MetricsServer {
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
 
-  // Binds `address`:`port` and serves GET /metrics from `render` on its own threads. "" or the error.
-  std::string Start(const std::string& address, int port, std::function<std::string()> render);
+  // Binds `address`:`port` and serves GET /metrics from `render` on its own threads; kIoError when it
+  // cannot listen.
+  core::Status Start(const std::string& address, int port, std::function<std::string()> render);
   void Stop();
 
  private:

@@ -94,7 +94,8 @@ DeliveryOutcome ClassifyResponse(long http_status, std::string_view body) {
   return DeliveryOutcome::kPermanent;
 }
 
-ProviderClient::ProviderClient(ProviderConfig config) : config_(std::move(config)), curl_(curl_easy_init()) {}
+ProviderClient::ProviderClient(ProviderConfig config, const core::Clock& clock)
+    : config_(std::move(config)), clock_(clock), curl_(curl_easy_init()) {}
 
 ProviderClient::~ProviderClient() {
   if (curl_ != nullptr) curl_easy_cleanup(curl_);
@@ -107,7 +108,7 @@ DeliveryResult ProviderClient::Post(const std::string& body, const std::string& 
     result.detail = "curl_easy_init failed";
     return result;
   }
-  auto started = std::chrono::steady_clock::now();
+  std::int64_t started_ms = clock_.MonotonicMillis();
   Exchange exchange;
   exchange.cancel = cancel;
 
@@ -143,8 +144,7 @@ DeliveryResult ProviderClient::Post(const std::string& body, const std::string& 
   curl_easy_setopt(curl_, CURLOPT_NOPROGRESS, 0L);
 
   CURLcode code = curl_easy_perform(curl_);
-  result.elapsed_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  result.elapsed_ms = clock_.MonotonicMillis() - started_ms;
   if (code == CURLE_ABORTED_BY_CALLBACK) {
     result.outcome = DeliveryOutcome::kCancelled;
     result.detail = "cancelled";

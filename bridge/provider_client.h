@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "bridge/bridge_config.h"
+#include "core/clock.h"
 
 typedef void CURL;  // libcurl's handle type, as curl/curl.h declares it
 
@@ -39,8 +40,9 @@ struct DeliveryResult {
 
 class ProviderClient {
  public:
-  // curl_global_init must have run (main does it before any thread starts).
-  explicit ProviderClient(ProviderConfig config);
+  // curl_global_init must have run (main does it before any thread starts). `clock` times each request
+  // (DeliveryResult::elapsed_ms) and must outlive the client.
+  ProviderClient(ProviderConfig config, const core::Clock& clock);
   ~ProviderClient();
   ProviderClient(const ProviderClient&) = delete;
   ProviderClient& operator=(const ProviderClient&) = delete;
@@ -53,6 +55,7 @@ class ProviderClient {
 
  private:
   ProviderConfig config_;
+  const core::Clock& clock_;
   CURL* curl_;
 };
 

@@ -3,6 +3,7 @@
 #include "bridge/push_bridge.h"
 
 #include "clients/common/connect_retry.h"
+#include "core/topic_format.h"
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +24,11 @@ std::string ReadFirstLine(const std::string& path) {
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
   return line;
 }
+
+constexpr std::int64_t kHourMs = 3600 * 1000;
+
+// A uniformly random number in [0, 1) from 64 random bits (the top 53, a double's precision).
+double UnitRandom(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
 
 std::string JoinDevices(const std::vector<std::string>& devices) {
   std::string out = "[";
@@ -54,7 +60,11 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt, d
   return std::chrono::milliseconds(std::max<std::int64_t>(1, static_cast<std::int64_t>(delay)));
 }
 
-PushBridge::PushBridge(BridgeConfig config) : config_(std::move(config)), random_(std::random_device{}()) {}
+PushBridge::PushBridge(BridgeConfig config, const core::Clock& clock, std::function<std::uint64_t()> random)
+    : config_(std::move(config)),
+      clock_(clock),
+      result_topic_(core::RequestTopic(core::RequestOp::kPushResult)),
+      random_(std::move(random)) {}
 
 PushBridge::~PushBridge() {
   Stop();
@@ -62,22 +72,25 @@ PushBridge::~PushBridge() {
   client_.reset();
 }
 
-std::string PushBridge::Start() {
-  std::string error;
-  journal_ = Journal::Open(config_.journal_file, std::chrono::hours(config_.journal_retention_hours), &error);
-  if (!journal_) return error;
+core::Status PushBridge::Start() {
+  core::Result<std::unique_ptr<Journal>> journal =
+      Journal::Open(config_.journal_file, std::chrono::hours(config_.journal_retention_hours), clock_);
+  if (!journal.ok()) return journal.status();
+  journal_ = std::move(*journal);
   if (journal_->bad_lines() > 0) {
     LogLine("journal: skipped " + std::to_string(journal_->bad_lines()) + " unreadable lines");
   }
   counters_.journal_jobs = journal_->job_count();
-  last_compaction_ = Clock::now();
+  last_compaction_ms_ = clock_.MonotonicMillis();
   password_ = ReadFirstLine(config_.password_file);
-  for (const auto& [name, provider] : config_.providers) providers_[name] = std::make_unique<ProviderClient>(provider);
+  for (const auto& [name, provider] : config_.providers) {
+    providers_[name] = std::make_unique<ProviderClient>(provider, clock_);
+  }
 
   if (config_.metrics_port != 0) {
-    std::string e =
+    core::Status s =
         metrics_.Start(config_.metrics_listen, config_.metrics_port, [this] { return FormatMetrics(counters_); });
-    if (!e.empty()) return e;
+    if (!s.ok()) return s;
   }
 
   std::string host =
@@ -89,17 +102,17 @@ std::string PushBridge::Start() {
   client_->set_message_callback([this](mqtt::const_message_ptr message) { OnMessage(std::move(message)); });
   client_->set_connected_handler([this](const std::string& cause) { OnConnected(cause); });
   client_->set_connection_lost_handler([this](const std::string& cause) { OnConnectionLost(cause); });
-  share_filter_ = "$share/" + config_.share_group + "/" + kJobsTopic;
+  share_filter_ = "$share/" + config_.share_group + "/" + std::string(core::kPushJobsTopic);
 
   worker_ = std::thread([this] { WorkerLoop(); });
   started_ = true;
   LogLine("started: journal " + config_.journal_file + " (" + std::to_string(journal_->job_count()) +
           " jobs), metrics " +
           (config_.metrics_port != 0 ? config_.metrics_listen + ":" + std::to_string(config_.metrics_port) : "off"));
-  return "";
+  return core::Status::Ok();
 }
 
-std::string PushBridge::Connect() {
+core::Status PushBridge::Connect() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     subscribe_state_ = SubscribeState::kPending;
@@ -118,20 +131,22 @@ std::string PushBridge::Connect() {
   try {
     clients::ConnectWithRetry(*client_, options);
   } catch (const mqtt::exception& e) {
-    return "cannot connect to " + client_->get_server_uri() + " as " + client_->get_client_id() + ": " + e.what();
+    return core::Status::Error(core::ErrorCode::kIoError, "cannot connect to " + client_->get_server_uri() + " as " +
+                                                             client_->get_client_id() + ": " + e.what());
   }
   std::unique_lock<std::mutex> lock(mutex_);
   bool answered = subscribed_.wait_for(lock, std::chrono::seconds(10),
                                        [this] { return subscribe_state_ != SubscribeState::kPending; });
-  if (answered && subscribe_state_ == SubscribeState::kDone) return "";
+  if (answered && subscribe_state_ == SubscribeState::kDone) return core::Status::Ok();
   std::string why = answered ? subscribe_detail_ : "no SUBACK within 10 s";
   lock.unlock();
   try {
     client_->disconnect()->wait_for(std::chrono::seconds(5));
   } catch (const mqtt::exception&) {
   }
-  return "subscription to " + share_filter_ + " refused (" + why + "); is " + config_.username +
-         " in the server's push.service_accounts?";
+  return core::Status::Error(core::ErrorCode::kIoError, "subscription to " + share_filter_ + " refused (" + why +
+                                                           "); is " + config_.username +
+                                                           " in the server's push.service_accounts?");
 }
 
 void PushBridge::OnConnected(const std::string& /*cause*/) {
@@ -180,7 +195,7 @@ void PushBridge::OnConnectionLost(const std::string& cause) {
 
 void PushBridge::OnMessage(mqtt::const_message_ptr message) {
   if (!message) return;
-  if (message->get_topic() != kJobsTopic) {
+  if (message->get_topic() != core::kPushJobsTopic) {
     // The server answers every result on chat/v1/user/<username>/reply (to this connection, unasked);
     // only a refusal is worth a line.
     nlohmann::json reply = nlohmann::json::parse(message->to_string(), nullptr, /*allow_exceptions=*/false);
@@ -194,7 +209,7 @@ void PushBridge::OnMessage(mqtt::const_message_ptr message) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return;  // left to the server's lease
     if (incoming_.size() + active_count_ < static_cast<std::size_t>(config_.queue_capacity)) {
-      incoming_.push_back({message->to_string(), Clock::now()});
+      incoming_.push_back({message->to_string(), clock_.MonotonicMillis()});
       counters_.jobs_in_progress = incoming_.size() + active_count_;
       wake_.notify_one();
       return;
@@ -232,11 +247,11 @@ void PushBridge::Stop() {
 
 // ---- worker ----
 
-std::optional<PushBridge::Clock::time_point> PushBridge::NextDue() const {
-  std::optional<Clock::time_point> next;
+std::optional<std::int64_t> PushBridge::NextDue() const {
+  std::optional<std::int64_t> next;
   for (const auto& [id, job] : active_) {
     for (const Delivery& d : job.deliveries) {
-      if (!d.state && (!next || d.due < *next)) next = d.due;
+      if (!d.state && (!next || d.due_ms < *next)) next = d.due_ms;
     }
   }
   return next;
@@ -252,10 +267,12 @@ void PushBridge::WorkerLoop() {
     std::deque<Incoming> batch;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      std::optional<Clock::time_point> due = NextDue();
+      std::optional<std::int64_t> due = NextDue();
       // Wake for new jobs, for the next due delivery, and at least hourly for the journal compaction.
-      Clock::time_point until = due ? *due : Clock::now() + std::chrono::hours(1);
-      wake_.wait_until(lock, until, [this] { return stopping_.load() || !incoming_.empty(); });
+      std::int64_t now = clock_.MonotonicMillis();
+      std::int64_t until = due ? *due : now + kHourMs;
+      wake_.wait_for(lock, std::chrono::milliseconds(std::max<std::int64_t>(0, until - now)),
+                     [this] { return stopping_.load() || !incoming_.empty(); });
       if (stopping_) break;
       batch.swap(incoming_);
       // Still held while being accepted: keeps OnMessage's capacity check exact.
@@ -265,9 +282,9 @@ void PushBridge::WorkerLoop() {
     active_count_ = active_.size();
     GiveBackLateJobs();
     RunOneDelivery();
-    if (Clock::now() - last_compaction_ >= std::chrono::hours(1)) {
-      last_compaction_ = Clock::now();
-      if (std::string e = journal_->Compact(); !e.empty()) LogLine("journal compaction failed: " + e);
+    if (clock_.MonotonicMillis() - last_compaction_ms_ >= kHourMs) {
+      last_compaction_ms_ = clock_.MonotonicMillis();
+      if (core::Status s = journal_->Compact(); !s.ok()) LogLine("journal compaction failed: " + s.message());
     }
     counters_.journal_jobs = journal_->job_count();
     std::lock_guard<std::mutex> lock(mutex_);
@@ -290,18 +307,17 @@ void PushBridge::WorkerLoop() {
 
 void PushBridge::Accept(Incoming incoming) {
   PushJob job;
-  std::string error = ParsePushJob(incoming.payload, &job);
+  core::Status parsed = ParsePushJob(incoming.payload, &job);
   if (job.id.empty()) {
     counters_.dropped++;
-    LogLine("dropped a job that cannot be answered: " + error);
+    LogLine("dropped a job that cannot be answered: " + parsed.message());
     return;
   }
-  Clock::time_point deadline =
-      incoming.received + std::chrono::seconds(config_.lease_seconds) - std::chrono::milliseconds(kLeaseMarginMs);
+  std::int64_t deadline_ms = incoming.received_ms + std::int64_t{config_.lease_seconds} * 1000 - kLeaseMarginMs;
   if (auto it = active_.find(job.id); it != active_.end()) {
     // The server's lease ran out before we finished (its clock or lease differ from ours): it has
     // offered the job again, to us, so carry on under the new lease, keeping what is done.
-    it->second.deadline = deadline;
+    it->second.deadline_ms = deadline_ms;
     LogLine("job=" + job.id + " offered again while in progress: continuing under the new lease");
     return;
   }
@@ -314,21 +330,21 @@ void PushBridge::Accept(Incoming incoming) {
     Publish(job.id, *known->result);
     return;
   }
-  if (!error.empty()) {
+  if (!parsed.ok()) {
     // It names a job, so answer it: offered again it would only fail again.
     counters_.failed++;
-    LogLine("job=" + job.id + " outcome=failed: malformed job (" + error + ")");
+    LogLine("job=" + job.id + " outcome=failed: malformed job (" + parsed.message() + ")");
     Finish(job.id, JobResult{});
     return;
   }
 
   ActiveJob active;
-  active.deadline = deadline;
+  active.deadline_ms = deadline_ms;
   active.job = job;
   for (const PushTarget& target : job.targets) {
     Delivery delivery;
     delivery.target = target;
-    delivery.due = Clock::now();
+    delivery.due_ms = clock_.MonotonicMillis();
     active.deliveries.push_back(std::move(delivery));
   }
   for (Delivery& delivery : active.deliveries) {
@@ -363,9 +379,9 @@ void PushBridge::Accept(Incoming incoming) {
 
 void PushBridge::FinalizeTarget(ActiveJob& job, Delivery& delivery, TargetState state) {
   delivery.state = state;
-  if (std::string e = journal_->RecordTarget(job.job.id, delivery.target.device, state); !e.empty()) {
+  if (core::Status s = journal_->RecordTarget(job.job.id, delivery.target.device, state); !s.ok()) {
     counters_.journal_errors++;
-    LogLine("job=" + job.job.id + " device=" + delivery.target.device + ": journal write failed: " + e +
+    LogLine("job=" + job.job.id + " device=" + delivery.target.device + ": journal write failed: " + s.message() +
             " (a re-offer after a restart could send it again)");
   }
 }
@@ -375,7 +391,7 @@ void PushBridge::GiveBackLateJobs() {
     const ActiveJob& job = it->second;
     bool late = false;
     for (const Delivery& d : job.deliveries) {
-      if (!d.state && std::max(d.due, Clock::now()) + std::chrono::milliseconds(TimeoutOf(d)) > job.deadline) {
+      if (!d.state && std::max(d.due_ms, clock_.MonotonicMillis()) + TimeoutOf(d) > job.deadline_ms) {
         late = true;
       }
     }
@@ -393,12 +409,12 @@ void PushBridge::GiveBackLateJobs() {
 }
 
 void PushBridge::RunOneDelivery() {
-  Clock::time_point now = Clock::now();
+  std::int64_t now = clock_.MonotonicMillis();
   ActiveJob* job = nullptr;
   Delivery* delivery = nullptr;
   for (auto& [id, candidate] : active_) {
     for (Delivery& d : candidate.deliveries) {
-      if (!d.state && d.due <= now && (delivery == nullptr || d.due < delivery->due)) {
+      if (!d.state && d.due_ms <= now && (delivery == nullptr || d.due_ms < delivery->due_ms)) {
         job = &candidate;
         delivery = &d;
       }
@@ -442,13 +458,13 @@ void PushBridge::RunOneDelivery() {
       } else {
         counters_.retried++;
         std::chrono::milliseconds wait =
-            BackoffDelay(config_.retry, delivery->attempts, std::uniform_real_distribution<double>(0, 1)(random_));
+            BackoffDelay(config_.retry, delivery->attempts, UnitRandom(random_()));
         if (result.retry_after_ms >= 0) {
           // Honour the provider's Retry-After, within max_backoff_ms so the lease budget holds.
           wait = std::chrono::milliseconds(std::min<std::int64_t>(
               std::max<std::int64_t>(wait.count(), result.retry_after_ms), config_.retry.max_backoff_ms));
         }
-        delivery->due = Clock::now() + wait;
+        delivery->due_ms = clock_.MonotonicMillis() + wait.count();
         LogLine(line + " outcome=retry in " + std::to_string(wait.count()) + " ms" + detail);
       }
       break;
@@ -468,11 +484,11 @@ void PushBridge::RunOneDelivery() {
 
 void PushBridge::Finish(const std::string& job_id, const JobResult& result) {
   // Journal first: if the result is lost on its way, the re-offered job is answered from here.
-  if (std::string e = journal_->RecordResult(job_id, result); !e.empty()) {
+  if (core::Status s = journal_->RecordResult(job_id, result); !s.ok()) {
     // Publish all the same: a result the server takes ends the job for good, while holding it back would
     // make the server offer it again, to be sent again, every lease.
     counters_.journal_errors++;
-    LogLine("job=" + job_id + ": journal write failed: " + e);
+    LogLine("job=" + job_id + ": journal write failed: " + s.message());
   }
   LogLine("job=" + job_id + " result outcome=" + (result.sent ? "sent" : "failed") +
           " invalid_devices=" + JoinDevices(result.invalid_devices));
@@ -481,7 +497,7 @@ void PushBridge::Finish(const std::string& job_id, const JobResult& result) {
 
 void PushBridge::Publish(const std::string& job_id, const JobResult& result) {
   try {
-    client_->publish(mqtt::make_message(kResultTopic, ResultPayload(job_id, result), 1, false));
+    client_->publish(mqtt::make_message(result_topic_, ResultPayload(job_id, result), 1, false));
     counters_.jobs_completed++;
   } catch (const mqtt::exception& e) {
     LogLine("job=" + job_id + ": cannot publish the result (" + e.what() +

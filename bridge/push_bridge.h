@@ -8,11 +8,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +22,7 @@
 #include "bridge/metrics.h"
 #include "bridge/provider_client.h"
 #include "bridge/push_job.h"
+#include "core/clock.h"
 
 namespace chat::bridge {
 
@@ -48,17 +49,21 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt, d
 // another instance, never overlaps with this instance still working on it.
 class PushBridge {
  public:
-  explicit PushBridge(BridgeConfig config);
+  // `clock` (its monotonic time paces retries and leases, its wall time stamps the journal) must outlive
+  // the bridge. `random` gives uniformly random 64-bit numbers for the backoff jitter; it is called on
+  // the worker thread only.
+  PushBridge(BridgeConfig config, const core::Clock& clock, std::function<std::uint64_t()> random);
   ~PushBridge();  // Stop()
   PushBridge(const PushBridge&) = delete;
   PushBridge& operator=(const PushBridge&) = delete;
 
-  // Opens the journal, reads the password, starts the metrics endpoint and the worker. "" or the error.
-  std::string Start();
-  // Connects and subscribes, waiting for both (bounded); "" or the error (refused login, refused
-  // subscription, no broker). Call again to retry. Once connected, Paho reconnects by itself after a
+  // Opens the journal, reads the password, starts the metrics endpoint and the worker; the journal's or
+  // the metrics endpoint's error otherwise.
+  core::Status Start();
+  // Connects and subscribes, waiting for both (bounded); kIoError saying why otherwise (refused login,
+  // refused subscription, no broker). Call again to retry. Once connected, Paho reconnects by itself after a
   // lost connection and the subscription is made again.
-  std::string Connect();
+  core::Status Connect();
   // Unsubscribes, cancels the request in flight, lets the worker end (jobs without a result are left to
   // the server's lease), flushes published results and disconnects. Idempotent.
   void Stop();
@@ -66,22 +71,20 @@ class PushBridge {
   const Counters& counters() const { return counters_; }
 
  private:
-  using Clock = std::chrono::steady_clock;
-
   struct Delivery {
     PushTarget target;
     int attempts = 0;
-    Clock::time_point due;
+    std::int64_t due_ms = 0;  // monotonic
     std::optional<TargetState> state;  // set once final
   };
   struct ActiveJob {
     PushJob job;
-    Clock::time_point deadline;
+    std::int64_t deadline_ms = 0;  // monotonic
     std::vector<Delivery> deliveries;
   };
   struct Incoming {
     std::string payload;
-    Clock::time_point received;
+    std::int64_t received_ms = 0;  // monotonic
   };
 
   // Paho MQTT callbacks (its thread).
@@ -98,7 +101,7 @@ class PushBridge {
   void GiveBackLateJobs();
   void Finish(const std::string& job_id, const JobResult& result);
   void Publish(const std::string& job_id, const JobResult& result);
-  std::optional<Clock::time_point> NextDue() const;
+  std::optional<std::int64_t> NextDue() const;
   int TimeoutOf(const Delivery& delivery) const;
 
   class SubscribeListener : public mqtt::iaction_listener {
@@ -112,8 +115,10 @@ class PushBridge {
   };
 
   BridgeConfig config_;
+  const core::Clock& clock_;
   std::string password_;
-  std::string share_filter_;
+  std::string share_filter_;  // $share/<share_group>/<core::kPushJobsTopic>
+  std::string result_topic_;  // where results go: the push_result request topic
   Counters counters_;
   std::unique_ptr<Journal> journal_;
   std::map<std::string, std::unique_ptr<ProviderClient>> providers_;
@@ -132,8 +137,8 @@ class PushBridge {
   // Worker-only state.
   std::map<std::string, ActiveJob> active_;
   std::atomic<std::size_t> active_count_{0};
-  std::mt19937_64 random_;
-  Clock::time_point last_compaction_;
+  std::function<std::uint64_t()> random_;
+  std::int64_t last_compaction_ms_ = 0;
   std::thread worker_;
   bool started_ = false;
   bool stopped_ = false;

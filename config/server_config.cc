@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <limits>
 #include <map>
 #include <sstream>
 
@@ -17,103 +16,59 @@ namespace {
 using core::ErrorCode;
 using core::Status;
 
-std::string ReadLimits(const YAML::Node& node, const std::string& path, core::Limits* limits) {
-  return ReadMapping(node, path,
-                     {{"max_message_chars",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::size_t>(n, k, 1, 1000000, &limits->max_message_chars);
-                       }},
-                      {"max_history_page",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::size_t>(n, k, 1, 1000, &limits->max_history_page);
-                       }},
-                      {"send_rate_per_second",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<double>(n, k, 1, 100000, &limits->send_rate_per_second);
-                       }},
-                      {"send_burst",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<double>(n, k, 1, 1000000, &limits->send_burst);
-                       }},
-                      {"max_devices_per_user",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::size_t>(n, k, 1, 1000, &limits->max_devices_per_user);
-                       }},
-                      {"max_sessions_per_user",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::size_t>(n, k, 1, 10000, &limits->max_sessions_per_user);
-                       }},
-                      {"max_keepalive_seconds",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::uint32_t>(n, k, 10, 3600, &limits->max_keepalive_seconds);
-                       }},
-                      {"max_group_members",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::size_t>(n, k, 2, 10000, &limits->max_group_members);
-                       }},
-                      {"max_group_name_chars",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::size_t>(n, k, 1, 1000, &limits->max_group_name_chars);
-                       }},
-                      {"max_sync_page",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::size_t>(n, k, 1, 10000, &limits->max_sync_page);
-                       }},
-                      {"request_rate_per_second",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<double>(n, k, 1, 100000, &limits->request_rate_per_second);
-                       }},
-                      {"request_burst",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<double>(n, k, 1, 1000000, &limits->request_burst);
-                       }},
-                      {"max_groups_per_user",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::size_t>(n, k, 1, 100000, &limits->max_groups_per_user);
-                       }},
-                      {"max_pending_invites",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::size_t>(n, k, 1, 1000, &limits->max_pending_invites);
-                       }},
-                      {"max_reply_bytes", [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::size_t>(n, k, 16384, 1048576, &limits->max_reply_bytes);
-                       }}});
-}
+using Fields = std::map<std::string, FieldReader>;
+using core::AuthSettings;
+using core::Limits;
+using core::PresenceSettings;
+using core::PushSettings;
+using core::SyncSettings;
 
-std::string ReadAuth(const YAML::Node& node, const std::string& path, core::AuthSettings* auth) {
-  return ReadMapping(node, path,
-                     {{"pbkdf2_iterations",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::uint32_t>(n, k, 1000, 10000000, &auth->pbkdf2_iterations);
-                       }},
-                      {"max_failed_logins",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::uint32_t>(n, k, 1, 1000, &auth->max_failed_logins);
-                       }},
-                      {"failure_window_seconds",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::uint32_t>(n, k, 1, 86400, &auth->failure_window_seconds);
-                       }},
-                      {"throttled_checks_per_second",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<double>(n, k, 0.01, 1000, &auth->throttled_checks_per_second);
-                       }},
-                      {"credential_cache_entries",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::size_t>(n, k, 0, 10000000, &auth->credential_cache_entries);
-                       }},
-                      {"inline_hash_rounds_per_second",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<double>(n, k, 0, 1e9, &auth->inline_hash_rounds_per_second);
-                       }},
-                      {"hash_threads",
-                       [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::uint32_t>(n, k, 1, 16, &auth->hash_threads);
-                       }},
-                      {"max_pending_checks", [&](const YAML::Node& n, const std::string& k) {
-                         return ReadNumber<std::size_t>(n, k, 1, 100000, &auth->max_pending_checks);
-                       }}});
-}
+// Every numeric setting with its valid range (core/settings.h gives each one's meaning and default).
+const NumberSetting<ServerConfig> kTopLevel[] = {
+    {"node_id", &ServerConfig::node_id, 0, 1023},
+};
+const NumberSetting<Limits> kLimits[] = {
+    {"max_message_chars", &Limits::max_message_chars, 1, 1000000},
+    {"max_history_page", &Limits::max_history_page, 1, 1000},
+    {"send_rate_per_second", &Limits::send_rate_per_second, 1, 100000},
+    {"send_burst", &Limits::send_burst, 1, 1000000},
+    {"max_devices_per_user", &Limits::max_devices_per_user, 1, 1000},
+    {"max_sessions_per_user", &Limits::max_sessions_per_user, 1, 10000},
+    {"max_keepalive_seconds", &Limits::max_keepalive_seconds, 10, 3600},
+    {"max_group_members", &Limits::max_group_members, 2, 10000},
+    {"max_group_name_chars", &Limits::max_group_name_chars, 1, 1000},
+    {"max_sync_page", &Limits::max_sync_page, 1, 10000},
+    {"request_rate_per_second", &Limits::request_rate_per_second, 1, 100000},
+    {"request_burst", &Limits::request_burst, 1, 1000000},
+    {"max_groups_per_user", &Limits::max_groups_per_user, 1, 100000},
+    {"max_pending_invites", &Limits::max_pending_invites, 1, 1000},
+    {"max_reply_bytes", &Limits::max_reply_bytes, 16384, 1048576},
+};
+const NumberSetting<AuthSettings> kAuth[] = {
+    {"pbkdf2_iterations", &AuthSettings::pbkdf2_iterations, 1000, 10000000},
+    {"max_failed_logins", &AuthSettings::max_failed_logins, 1, 1000},
+    {"failure_window_seconds", &AuthSettings::failure_window_seconds, 1, 86400},
+    {"throttled_checks_per_second", &AuthSettings::throttled_checks_per_second, 0.01, 1000},
+    {"credential_cache_entries", &AuthSettings::credential_cache_entries, 0, 10000000},
+    {"inline_hash_rounds_per_second", &AuthSettings::inline_hash_rounds_per_second, 0, 1e9},
+    {"hash_threads", &AuthSettings::hash_threads, 1, 16},
+    {"max_pending_checks", &AuthSettings::max_pending_checks, 1, 100000},
+};
+const NumberSetting<PresenceSettings> kPresence[] = {
+    {"heartbeat_seconds", &PresenceSettings::heartbeat_seconds, 1, 3600},
+    {"timeout_seconds", &PresenceSettings::timeout_seconds, 1, 3600},
+    {"push_group_limit", &PresenceSettings::push_group_limit, 0, 10000},
+    {"typing_rate_per_second", &PresenceSettings::typing_rate_per_second, 0.1, 1000},
+    {"typing_burst", &PresenceSettings::typing_burst, 1, 1000},
+};
+const NumberSetting<PushSettings> kPush[] = {
+    {"preview_chars", &PushSettings::preview_chars, 0, 1000},
+    {"collapse_seconds", &PushSettings::collapse_seconds, 0, 3600},
+    {"lease_seconds", &PushSettings::lease_seconds, 5, 86400},
+};
+const NumberSetting<SyncSettings> kSync[] = {
+    {"retention_days", &SyncSettings::retention_days, 0, 36500},
+};
 
 std::string ReadUserList(const YAML::Node& node, const std::string& key, std::vector<std::string>* out) {
   if (!node.IsSequence()) return KeyError(key, "must be a list of user ids");
@@ -148,68 +103,25 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
     return Status::Error(ErrorCode::kInvalidArgument, std::string("not valid YAML: ") + e.what());
   }
   ServerConfig config;
-  std::string error = root.IsNull() ? std::string() : ReadMapping(
-      root, "",
-      {{"data_dir", [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &config.data_dir); }},
-       {"node_id",
-        [&](const YAML::Node& n, const std::string& k) {
-          return ReadNumber<std::uint32_t>(n, k, 0, 1023, &config.node_id);
-        }},
-       {"durability",
-        [&](const YAML::Node& n, const std::string& k) { return ReadDurability(n, k, &config.durability); }},
-       {"limits", [&](const YAML::Node& n, const std::string& k) { return ReadLimits(n, k, &config.limits); }},
-       {"auth", [&](const YAML::Node& n, const std::string& k) { return ReadAuth(n, k, &config.auth); }},
-       {"presence",
-        [&](const YAML::Node& n, const std::string& k) {
-          core::PresenceSettings& p = config.presence;
-          return ReadMapping(
-              n, k,
-              {{"heartbeat_seconds",
-                [&](const YAML::Node& v, const std::string& key) {
-                  return ReadNumber<std::uint32_t>(v, key, 1, 3600, &p.heartbeat_seconds);
-                }},
-               {"timeout_seconds",
-                [&](const YAML::Node& v, const std::string& key) {
-                  return ReadNumber<std::uint32_t>(v, key, 1, 3600, &p.timeout_seconds);
-                }},
-               {"push_group_limit",
-                [&](const YAML::Node& v, const std::string& key) {
-                  return ReadNumber<std::size_t>(v, key, 0, 10000, &p.push_group_limit);
-                }},
-               {"typing_rate_per_second",
-                [&](const YAML::Node& v, const std::string& key) {
-                  return ReadNumber<double>(v, key, 0.1, 1000, &p.typing_rate_per_second);
-                }},
-               {"typing_burst", [&](const YAML::Node& v, const std::string& key) {
-                  return ReadNumber<double>(v, key, 1, 1000, &p.typing_burst);
-                }}});
-        }},
-       {"push",
-        [&](const YAML::Node& n, const std::string& k) {
-          core::PushSettings& p = config.push;
-          return ReadMapping(n, k,
-                             {{"preview_chars",
-                               [&](const YAML::Node& v, const std::string& key) {
-                                 return ReadNumber<std::size_t>(v, key, 0, 1000, &p.preview_chars);
-                               }},
-                              {"collapse_seconds",
-                               [&](const YAML::Node& v, const std::string& key) {
-                                 return ReadNumber<std::uint32_t>(v, key, 0, 3600, &p.collapse_seconds);
-                               }},
-                              {"lease_seconds",
-                               [&](const YAML::Node& v, const std::string& key) {
-                                 return ReadNumber<std::uint32_t>(v, key, 5, 86400, &p.lease_seconds);
-                               }},
-                              {"service_accounts", [&](const YAML::Node& v, const std::string& key) {
-                                 return ReadUserList(v, key, &p.service_accounts);
-                               }}});
-        }},
-       {"sync", [&](const YAML::Node& n, const std::string& k) {
-          return ReadMapping(n, k, {{"retention_days", [&](const YAML::Node& v, const std::string& key) {
-                                       return ReadNumber<std::uint32_t>(v, key, 0, 36500,
-                                                                        &config.sync.retention_days);
-                                     }}});
-        }}});
+  Fields limits = NumberFields(kLimits, &config.limits);
+  Fields auth = NumberFields(kAuth, &config.auth);
+  Fields presence = NumberFields(kPresence, &config.presence);
+  Fields push = NumberFields(kPush, &config.push);
+  push["service_accounts"] = [&](const YAML::Node& n, const std::string& k) {
+    return ReadUserList(n, k, &config.push.service_accounts);
+  };
+  Fields sync = NumberFields(kSync, &config.sync);
+  Fields top = NumberFields(kTopLevel, &config);
+  top["data_dir"] = [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &config.data_dir); };
+  top["durability"] = [&](const YAML::Node& n, const std::string& k) {
+    return ReadDurability(n, k, &config.durability);
+  };
+  top["limits"] = Section(limits);
+  top["auth"] = Section(auth);
+  top["presence"] = Section(presence);
+  top["push"] = Section(push);
+  top["sync"] = Section(sync);
+  std::string error = root.IsNull() ? std::string() : ReadMapping(root, "", top);
   if (!error.empty()) return Status::Error(ErrorCode::kInvalidArgument, error);
   std::filesystem::path data_dir(config.data_dir);
   if (data_dir.is_relative()) data_dir = std::filesystem::path(base_dir) / data_dir;

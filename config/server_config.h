@@ -13,7 +13,7 @@ struct ServerConfig {
   // Folder of the RocksDB database. A relative path is taken from the config file's folder.
   // Default "data".
   std::string data_dir = "data";
-  // This server's id inside message ids (unique per server in a cluster). Default 1; 0..1023.
+  // This server's id inside message ids (unique per server in a cluster). Default 1.
   std::uint32_t node_id = 1;
   // Default process_crash; or power_loss (fsync every write).
   core::Durability durability = core::Durability::kProcessCrash;

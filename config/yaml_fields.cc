@@ -21,4 +21,8 @@ std::string ReadMapping(const YAML::Node& node, const std::string& path,
   return "";
 }
 
+FieldReader Section(const std::map<std::string, FieldReader>& fields) {
+  return [&fields](const YAML::Node& node, const std::string& key) { return ReadMapping(node, key, fields); };
+}
+
 }  // namespace chat::config

@@ -4,10 +4,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <sstream>
 #include <string>
+#include <type_traits>
+#include <variant>
 
 namespace chat::config {
 
@@ -40,5 +44,35 @@ using FieldReader = std::function<std::string(const YAML::Node&, const std::stri
 // Applies `fields` to the mapping `node` (at `path`, "" for the top level); a key without a reader is an
 // error, so typos surface instead of being ignored.
 std::string ReadMapping(const YAML::Node& node, const std::string& path, const std::map<std::string, FieldReader>& fields);
+
+// A reader of a nested mapping with `fields`, which must outlive it.
+FieldReader Section(const std::map<std::string, FieldReader>& fields);
+
+// One numeric setting: its key, the field of `Settings` it fills and its valid range. The check and
+// the error text ("must be 1..1000000, got 0") both come from this one row.
+template <typename Settings>
+struct NumberSetting {
+  const char* key;
+  std::variant<std::size_t Settings::*, std::uint32_t Settings::*, int Settings::*, double Settings::*> field;
+  double min;
+  double max;
+};
+
+// Readers for every row of `table`, filling `*settings`; a section adds its other keys to the result.
+template <typename Settings, std::size_t N>
+std::map<std::string, FieldReader> NumberFields(const NumberSetting<Settings> (&table)[N], Settings* settings) {
+  std::map<std::string, FieldReader> fields;
+  for (const NumberSetting<Settings>& row : table) {
+    fields[row.key] = [row, settings](const YAML::Node& node, const std::string& key) {
+      return std::visit(
+          [&](auto member) {
+            using T = std::remove_reference_t<decltype(settings->*member)>;
+            return ReadNumber<T>(node, key, static_cast<T>(row.min), static_cast<T>(row.max), &(settings->*member));
+          },
+          row.field);
+    };
+  }
+  return fields;
+}
 
 }  // namespace chat::config

@@ -270,17 +270,6 @@ std::string ContactsJson(const RequestTag& tag, const std::vector<std::pair<std:
   return Dump(reply);
 }
 
-std::string PushJobJson(const PushJob& job, std::string_view title, const std::vector<PushToken>& targets) {
-  json list = json::array();
-  for (const PushToken& t : targets) {
-    list.push_back({{"device", t.device_id}, {"provider", t.provider}, {"token", t.token}, {"platform", t.platform}});
-  }
-  json object = {{"job", FormatMessageId(job.job_id)}, {"user", job.user_id}, {"from", job.from},
-                 {"count", job.count}, {"title", title}, {"body", job.preview}, {"targets", std::move(list)}};
-  AddConversation(job.conversation, job.from, &object);
-  return Dump(object);
-}
-
 std::string SendAckJson(const RequestTag& tag, const StoredMessage& message, bool duplicate) {
   json ack = {{"type", "ack"}, {"op", "send"}, {"id", FormatMessageId(message.id)}, {"ts", message.created_at_ms}};
   if (duplicate) ack["duplicate"] = true;

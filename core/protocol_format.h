@@ -134,8 +134,6 @@ struct ConversationSummary {
 std::string ContactsJson(const RequestTag& tag, const std::vector<std::pair<std::string, ContactState>>& contacts);
 // {"type":"presence","users":[{"user":...,"state":...,"last_active_at":...}]}
 std::string PresenceListJson(const RequestTag& tag, const std::vector<PresenceState>& states);
-// A job for the push bridge (see PROTOCOL.md, "The push bridge's side").
-std::string PushJobJson(const PushJob& job, std::string_view title, const std::vector<PushToken>& targets);
 // One entry of a conversations page.
 std::string ConversationJson(const ConversationSummary& conversation);
 // `conversations` are ConversationJson entries, newest first. `next_before` non-zero: older ones follow,

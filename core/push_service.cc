@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "core/names.h"
+#include "core/push_job_format.h"
+#include "core/push_providers.h"
 #include "core/utf8.h"
 
 namespace chat::core {
@@ -11,10 +13,6 @@ namespace {
 constexpr std::int64_t kTickMs = 200;
 constexpr std::size_t kMaxTokenLength = 4096;
 constexpr std::size_t kMaxPlatformLength = 32;
-
-bool IsKnownProvider(const std::string& provider) {
-  return provider == "fcm" || provider == "apns" || provider == "webhook";
-}
 
 // The first `chars` code points of valid UTF-8 `text`, with an ellipsis when something was cut.
 std::string Preview(const std::string& text, std::size_t chars) {
@@ -151,8 +149,8 @@ Status PushService::Register(const Request& r) {
   if (Status s = r.fields.RequiredString("provider", &update.token.provider); !s.ok()) return s;
   if (Status s = r.fields.RequiredString("token", &update.token.token); !s.ok()) return s;
   if (Status s = r.fields.OptionalString("platform", &update.token.platform); !s.ok()) return s;
-  if (!IsKnownProvider(update.token.provider)) {
-    return Status::Error(ErrorCode::kBadRequest, "provider must be fcm, apns or webhook");
+  if (!IsKnownPushProvider(update.token.provider)) {
+    return Status::Error(ErrorCode::kBadRequest, "provider must be " + JoinPushProviders(" or "));
   }
   if (update.token.token.empty() || update.token.token.size() > kMaxTokenLength) {
     return Status::Error(ErrorCode::kBadRequest, "token must be 1 to 4096 characters");
@@ -193,15 +191,9 @@ Status PushService::ReportResult(const Request& r) {
     return Status::Error(ErrorCode::kNotAllowed, "only the push bridge reports push results");
   }
   MessageId job_id = 0;
-  if (!r.fields.Has("job")) return Status::Error(ErrorCode::kBadRequest, "job is required");
-  if (Status s = r.fields.OptionalId("job", &job_id); !s.ok()) return s;
-  std::string outcome;
-  if (Status s = r.fields.RequiredString("outcome", &outcome); !s.ok()) return s;
-  if (outcome != "sent" && outcome != "failed") {
-    return Status::Error(ErrorCode::kBadRequest, "outcome must be sent or failed");
-  }
-  std::vector<std::string> invalid;
-  if (Status s = r.fields.OptionalStringList("invalid_devices", 1000, &invalid); !s.ok()) return s;
+  PushJobResult result;
+  if (Status s = ParsePushResult(r.fields, &job_id, &result); !s.ok()) return s;
+  const std::vector<std::string>& invalid = result.invalid_devices;
   auto it = jobs_.find(job_id);
   if (it != jobs_.end()) {
     // Done either way: a job is never offered again once the bridge has reported on it.

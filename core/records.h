@@ -115,7 +115,7 @@ struct DirectPeer {
 // A device's push token.
 struct PushToken {
   std::string device_id;
-  std::string provider;  // "fcm", "apns" or "webhook"
+  std::string provider;  // one of kPushProviders (core/push_providers.h)
   std::string token;
   std::string platform;
 };

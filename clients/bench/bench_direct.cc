@@ -22,6 +22,7 @@
 
 #include "clients/bench/load_client.h"
 #include "clients/bench/report.h"
+#include "core/topic_format.h"
 #include "tests/harness/broker_process.h"
 
 // The load generator is libmosquitto without its own threads: every client's socket goes into one
@@ -216,8 +217,8 @@ class Phase {
       pair.latencies_ns.reserve(static_cast<std::size_t>(settings_.messages));
       pair.recipient = ReceiverUser(i);
       if (with_plugin_) {
-        pair.publish_topic = "chat/v1/req/send";
-        pair.subscribe_filter = "chat/v1/user/" + ReceiverUser(i) + "/#";
+        pair.publish_topic = chat::core::RequestTopic(chat::core::RequestOp::kSend);
+        pair.subscribe_filter = chat::core::UserTopic(ReceiverUser(i), "#");
       } else {
         pair.publish_topic = "bench/" + std::to_string(i);
         pair.subscribe_filter = pair.publish_topic;

@@ -24,6 +24,7 @@
 
 #include "clients/bench/load_client.h"
 #include "clients/bench/report.h"
+#include "core/topic_format.h"
 #include "tests/harness/broker_process.h"
 #include "tests/harness/test_client.h"
 
@@ -58,6 +59,8 @@ constexpr char kPassword[] = "bench-password";
 // The default per-user limit (20/s, burst 100) would make this a benchmark of the rate limiter.
 constexpr char kFastSends[] = "limits:\n  send_rate_per_second: 100000\n  send_burst: 1000000\n";
 constexpr char kBareGroupTopic[] = "bench/group";
+const std::string kSendTopic = chat::core::RequestTopic(chat::core::RequestOp::kSend);
+const std::string kSyncTopic = chat::core::RequestTopic(chat::core::RequestOp::kSync);
 constexpr char kBareQueueTopic[] = "bench/queue";
 
 struct Settings {
@@ -288,7 +291,8 @@ class FanoutPhase {
     if (std::string error = owner.Connect(kPassword); !error.empty()) return "group owner login: " + error;
     json members = json::array();
     for (int i = 1; i < settings_.members; ++i) members.push_back(UserName("g", i));
-    owner.Publish("chat/v1/req/group_create", json{{"rid", "create"}, {"name", "bench"}, {"members", members}}.dump());
+    owner.Publish(chat::core::RequestTopic(chat::core::RequestOp::kGroupCreate),
+                  json{{"rid", "create"}, {"name", "bench"}, {"members", members}}.dump());
     auto reply = owner.WaitFor([](const chat::harness::Received& r) { return r.json.value("rid", "") == "create"; },
                                std::chrono::seconds(30));
     if (!reply) return "no reply to group_create";
@@ -332,7 +336,7 @@ class FanoutPhase {
     }
     if (!error.empty()) return "connecting: " + error;
     for (Member& m : members_) {
-      std::string filter = with_plugin_ ? "chat/v1/user/" + UserName("g", m.index) + "/#" : kBareGroupTopic;
+      std::string filter = with_plugin_ ? chat::core::UserTopic(UserName("g", m.index), "#") : kBareGroupTopic;
       if (int rc = mosquitto_subscribe_v5(m.client, nullptr, filter.c_str(), 1, 0, nullptr); rc != MOSQ_ERR_SUCCESS) {
         return std::string("subscribe: ") + mosquitto_strerror(rc);
       }
@@ -380,7 +384,7 @@ class FanoutPhase {
                        {"text", text},
                        {"cmid", "g" + std::to_string(m->index) + "-" + std::to_string(m->sent)}}
                       .dump();
-        topic = "chat/v1/req/send";
+        topic = kSendTopic.c_str();
       }
       int rc = mosquitto_publish_v5(m->client, nullptr, topic, static_cast<int>(payload.size()), payload.data(), 1,
                                     false, nullptr);
@@ -484,7 +488,7 @@ struct Catcher {
     rid = "s" + std::to_string(pages + 1);
     std::string payload = json{{"rid", rid}, {"after", cur_max_seq}, {"limit", page}}.dump();
     if (first_request_ns == 0) first_request_ns = NowNs();
-    int rc = mosquitto_publish_v5(client, nullptr, "chat/v1/req/sync", static_cast<int>(payload.size()), payload.data(),
+    int rc = mosquitto_publish_v5(client, nullptr, kSyncTopic.c_str(), static_cast<int>(payload.size()), payload.data(),
                                   1, false, nullptr);
     if (rc != MOSQ_ERR_SUCCESS) {
       error = std::string("sync request: ") + mosquitto_strerror(rc);
@@ -719,7 +723,7 @@ class CatchUpPhase {
             json{
                 {"to", "dev"}, {"text", text}, {"cmid", "q" + std::to_string(p->index) + "-" + std::to_string(p->sent)}}
                 .dump();
-        topic = "chat/v1/req/send";
+        topic = kSendTopic.c_str();
       }
       int rc = mosquitto_publish_v5(p->client, nullptr, topic, static_cast<int>(payload.size()), payload.data(), 1,
                                     false, nullptr);
@@ -750,7 +754,7 @@ class CatchUpPhase {
     if (!error.empty()) return "connecting: " + error;
     if (with_plugin_) {
       // The protocol's rule 1: subscribe, then sync from cur_max_seq (0: a new device).
-      mosquitto_subscribe_v5(catcher_.client, nullptr, "chat/v1/user/dev/#", 1, 0, nullptr);
+      mosquitto_subscribe_v5(catcher_.client, nullptr, chat::core::UserTopic("dev", "#").c_str(), 1, 0, nullptr);
       error = DriveClients(one, deadline, settings_.timeout_seconds, [&] { return catcher_.subscribed; });
       if (!error.empty() || catcher_.subscription_refused) return "subscribing: " + error;
       catcher_.RequestPage();

@@ -27,6 +27,7 @@
 #include "core/account_service.h"
 #include "core/clock.h"
 #include "core/records.h"
+#include "core/topic_format.h"
 #include "storage/rocksdb_store.h"
 #include "tests/harness/broker_process.h"
 
@@ -307,7 +308,7 @@ class Phase {
   }
 
   std::string SubscribeWatchers() {
-    std::string topic = with_plugin_ ? std::string("chat/v1/presence/") + kSubject : kBareTopic;
+    std::string topic = with_plugin_ ? chat::core::PresenceTopic(kSubject) : kBareTopic;
     for (Watcher& watcher : watchers_) {
       if (int rc = mosquitto_subscribe_v5(watcher.client, nullptr, topic.c_str(), 1, 0, nullptr);
           rc != MOSQ_ERR_SUCCESS) {
@@ -382,7 +383,8 @@ class Phase {
   // A clean logout of the subject: bye, its PUBACK (the plugin has marked the session as logging out),
   // then DISCONNECT. Does not wait for the watchers.
   std::string LogOutSubject() {
-    if (int rc = mosquitto_publish_v5(subject_.client, nullptr, "chat/v1/req/bye", 2, "{}", 1, false, nullptr);
+    std::string bye = chat::core::RequestTopic(chat::core::RequestOp::kBye);
+    if (int rc = mosquitto_publish_v5(subject_.client, nullptr, bye.c_str(), 2, "{}", 1, false, nullptr);
         rc != MOSQ_ERR_SUCCESS) {
       return std::string("bye: ") + mosquitto_strerror(rc);
     }

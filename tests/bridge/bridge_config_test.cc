@@ -25,7 +25,7 @@ journal_file: journal
 
 std::string ErrorOf(const std::string& yaml) {
   BridgeConfig config;
-  return ParseBridgeConfig(yaml, "/base", &config);
+  return ParseBridgeConfig(yaml, "/base", &config).message();
 }
 
 // kMinimal with `extra` appended (for the sections kMinimal does not have).
@@ -33,7 +33,7 @@ std::string ErrorWith(const std::string& extra) { return ErrorOf(std::string(kMi
 
 TEST(BridgeConfigTest, MinimalConfigGetsTheDefaults) {
   BridgeConfig config;
-  ASSERT_EQ(ParseBridgeConfig(kMinimal, "/base", &config), "");
+  ASSERT_EQ(ParseBridgeConfig(kMinimal, "/base", &config).message(), "");
   EXPECT_EQ(config.broker_host, "127.0.0.1");
   EXPECT_EQ(config.broker_port, 1883);
   EXPECT_EQ(config.username, "push");
@@ -91,7 +91,8 @@ metrics:
   listen: ::1
   port: 9464
 )",
-                              "/base", &config),
+                              "/base", &config)
+                .message(),
             "");
   EXPECT_EQ(config.broker_host, "mqtt.internal");
   EXPECT_EQ(config.broker_port, 11883);
@@ -181,7 +182,7 @@ retry:
   initial_backoff_ms: 500
   max_backoff_ms: 8000
 )";
-  ASSERT_EQ(ParseBridgeConfig(base, "/base", &config), "");
+  ASSERT_EQ(ParseBridgeConfig(base, "/base", &config).message(), "");
   EXPECT_EQ(WorstCaseTargetMillis(config), 57500);
   std::string error = ErrorOf(base + "lease_seconds: 59\n");
   EXPECT_EQ(error.rfind("retry: a target can take up to 57500 ms", 0), 0u) << error;
@@ -194,7 +195,7 @@ TEST(BridgeConfigTest, ShippedExampleParses) {
   std::stringstream text;
   text << in.rdbuf();
   BridgeConfig config;
-  ASSERT_EQ(ParseBridgeConfig(text.str(), "/etc/chat", &config), "");
+  ASSERT_EQ(ParseBridgeConfig(text.str(), "/etc/chat", &config).message(), "");
   EXPECT_EQ(config.username, "push-bridge");
   EXPECT_EQ(config.password_file, "/etc/run/push-bridge.password");
   EXPECT_TRUE(config.providers.count("fcm"));
@@ -207,9 +208,10 @@ TEST(BridgeConfigTest, LoadChecksTheFilesItNames) {
   std::string path = dir + "/bridge.yaml";
   std::ofstream(path) << kMinimal;
   BridgeConfig config;
-  EXPECT_EQ(LoadBridgeConfig(path, &config), path + ": broker.password_file: cannot read " + dir + "/push.password");
+  EXPECT_EQ(LoadBridgeConfig(path, &config).message(),
+            path + ": broker.password_file: cannot read " + dir + "/push.password");
   std::ofstream(dir + "/push.password") << "secret\n";
-  EXPECT_EQ(LoadBridgeConfig(path, &config), "");
+  EXPECT_EQ(LoadBridgeConfig(path, &config).message(), "");
   EXPECT_EQ(config.journal_file, dir + "/journal");
   std::ofstream(path) << R"(
 broker:
@@ -222,8 +224,9 @@ providers:
     ca_file: missing.pem
 journal_file: journal
 )";
-  EXPECT_EQ(LoadBridgeConfig(path, &config), path + ": providers.fcm.ca_file: cannot read " + dir + "/missing.pem");
-  EXPECT_EQ(LoadBridgeConfig(dir + "/nope.yaml", &config), "cannot read config file " + dir + "/nope.yaml");
+  EXPECT_EQ(LoadBridgeConfig(path, &config).message(),
+            path + ": providers.fcm.ca_file: cannot read " + dir + "/missing.pem");
+  EXPECT_EQ(LoadBridgeConfig(dir + "/nope.yaml", &config).message(), "cannot read config file " + dir + "/nope.yaml");
   std::filesystem::remove_all(dir);
 }
 

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/core/fake_clock.h"
+
 namespace chat::bridge {
 namespace {
 
@@ -25,10 +27,9 @@ class JournalTest : public ::testing::Test {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<Journal> Open(std::chrono::hours retention = std::chrono::hours(24)) {
-    std::string error;
-    auto journal = Journal::Open(path_, retention, &error);
-    EXPECT_NE(journal, nullptr) << error;
-    return journal;
+    auto journal = Journal::Open(path_, retention, clock_);
+    EXPECT_TRUE(journal.ok()) << journal.status().message();
+    return journal.ok() ? std::move(*journal) : nullptr;
   }
 
   std::string Contents() {
@@ -40,16 +41,17 @@ class JournalTest : public ::testing::Test {
 
   std::string dir_;
   std::string path_;
+  core::SystemClock clock_;  // the journal stamps lines with the real time, as the tests write theirs
 };
 
 TEST_F(JournalTest, RemembersAcrossReopen) {
   {
     auto journal = Open();
     EXPECT_FALSE(journal->Find("1").has_value());
-    EXPECT_EQ(journal->RecordTarget("1", "phone", TargetState::kAccepted), "");
-    EXPECT_EQ(journal->RecordTarget("1", "tablet", TargetState::kInvalidToken), "");
-    EXPECT_EQ(journal->RecordTarget("2", "phone", TargetState::kFailed), "");
-    EXPECT_EQ(journal->RecordResult("1", JobResult{true, {"tablet"}}), "");
+    EXPECT_TRUE(journal->RecordTarget("1", "phone", TargetState::kAccepted).ok());
+    EXPECT_TRUE(journal->RecordTarget("1", "tablet", TargetState::kInvalidToken).ok());
+    EXPECT_TRUE(journal->RecordTarget("2", "phone", TargetState::kFailed).ok());
+    EXPECT_TRUE(journal->RecordResult("1", JobResult{true, {"tablet"}}).ok());
     EXPECT_EQ(journal->job_count(), 2u);
   }
   struct stat st {};
@@ -74,13 +76,13 @@ TEST_F(JournalTest, RemembersAcrossReopen) {
 TEST_F(JournalTest, TornLastLineIsIgnoredAndCutOnTheNextAppend) {
   {
     auto journal = Open();
-    EXPECT_EQ(journal->RecordTarget("1", "phone", TargetState::kAccepted), "");
+    EXPECT_TRUE(journal->RecordTarget("1", "phone", TargetState::kAccepted).ok());
   }
   std::ofstream(path_, std::ios::app) << R"({"t":1,"job":"2","device":"pho)";  // a crash mid-write
   auto journal = Open();
   EXPECT_TRUE(journal->Find("1").has_value());
   EXPECT_FALSE(journal->Find("2").has_value());
-  EXPECT_EQ(journal->RecordResult("3", JobResult{false, {}}), "");
+  EXPECT_TRUE(journal->RecordResult("3", JobResult{false, {}}).ok());
   std::string text = Contents();
   EXPECT_EQ(text.find(R"("job":"2")"), std::string::npos) << text;
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2) << text;
@@ -104,12 +106,12 @@ TEST_F(JournalTest, UnreadableLinesAreSkipped) {
 TEST_F(JournalTest, TwoWritersSeeEachOthersLines) {
   auto a = Open();
   auto b = Open();
-  EXPECT_EQ(a->RecordTarget("1", "phone", TargetState::kAccepted), "");
+  EXPECT_TRUE(a->RecordTarget("1", "phone", TargetState::kAccepted).ok());
   auto seen = b->Find("1");
   ASSERT_TRUE(seen.has_value());
   EXPECT_EQ(seen->targets.at("phone"), TargetState::kAccepted);
-  EXPECT_EQ(b->RecordResult("1", JobResult{true, {}}), "");
-  EXPECT_EQ(a->RecordTarget("2", "phone", TargetState::kFailed), "");
+  EXPECT_TRUE(b->RecordResult("1", JobResult{true, {}}).ok());
+  EXPECT_TRUE(a->RecordTarget("2", "phone", TargetState::kFailed).ok());
   auto result = a->Find("1");
   ASSERT_TRUE(result.has_value());
   ASSERT_TRUE(result->result.has_value());
@@ -143,7 +145,7 @@ TEST_F(JournalTest, CompactionDropsOldEntriesAndOthersFollow) {
   EXPECT_FALSE(std::filesystem::exists(path_ + ".compact"));
 
   // The other writer notices the replaced file, reloads it, and appends to the new one.
-  EXPECT_EQ(keeper->RecordResult("new", JobResult{true, {}}), "");
+  EXPECT_TRUE(keeper->RecordResult("new", JobResult{true, {}}).ok());
   EXPECT_FALSE(keeper->Find("old").has_value());
   auto both = compactor->Find("new");
   ASSERT_TRUE(both.has_value());
@@ -152,10 +154,30 @@ TEST_F(JournalTest, CompactionDropsOldEntriesAndOthersFollow) {
   EXPECT_EQ(Open()->job_count(), 1u);
 }
 
+TEST_F(JournalTest, RetentionFollowsTheInjectedClock) {
+  core::FakeClock clock;
+  {
+    auto journal = Journal::Open(path_, std::chrono::hours(1), clock);
+    ASSERT_TRUE(journal.ok()) << journal.status().message();
+    EXPECT_TRUE((*journal)->RecordResult("old", JobResult{true, {}}).ok());
+  }
+  clock.Advance(30 * 60 * 1000);
+  {
+    auto journal = Journal::Open(path_, std::chrono::hours(1), clock);  // within the hour: kept
+    ASSERT_TRUE(journal.ok());
+    EXPECT_TRUE((*journal)->Find("old").has_value());
+  }
+  clock.Advance(31 * 60 * 1000);
+  auto journal = Journal::Open(path_, std::chrono::hours(1), clock);  // past it: Open compacts it away
+  ASSERT_TRUE(journal.ok());
+  EXPECT_FALSE((*journal)->Find("old").has_value());
+  EXPECT_EQ((*journal)->job_count(), 0u);
+}
+
 TEST_F(JournalTest, OpenFailsWithTheReason) {
-  std::string error;
-  auto journal = Journal::Open(dir_ + "/no/such/folder/journal", std::chrono::hours(1), &error);
-  EXPECT_EQ(journal, nullptr);
+  auto journal = Journal::Open(dir_ + "/no/such/folder/journal", std::chrono::hours(1), clock_);
+  EXPECT_FALSE(journal.ok());
+  std::string error = journal.status().message();
   EXPECT_NE(error.find("no/such/folder/journal"), std::string::npos) << error;
   EXPECT_NE(error.find("cannot open"), std::string::npos) << error;
 }

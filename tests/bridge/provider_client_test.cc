@@ -58,10 +58,11 @@ class ProviderClientTest : public ::testing::Test {
   }
 
   FakeProvider provider_;
+  core::SystemClock clock_;
 };
 
 TEST_F(ProviderClientTest, PostsJsonWithHeadersOverVerifiedTls) {
-  ProviderClient client(Config());
+  ProviderClient client(Config(), clock_);
   DeliveryResult result = client.Post(R"({"token":"abc"})", "42-phone");
   EXPECT_EQ(result.outcome, DeliveryOutcome::kAccepted) << result.detail;
   EXPECT_EQ(result.http_status, 200);
@@ -85,7 +86,7 @@ TEST_F(ProviderClientTest, PostsJsonWithHeadersOverVerifiedTls) {
 TEST_F(ProviderClientTest, UnknownCertificateIsATransportError) {
   ProviderConfig config = Config();
   config.ca_file = "";  // the system's CAs do not know the fake's self-signed certificate
-  ProviderClient client(config);
+  ProviderClient client(config, clock_);
   DeliveryResult result = client.Post("{}", "1-a");
   EXPECT_EQ(result.outcome, DeliveryOutcome::kRetryable);
   EXPECT_EQ(result.http_status, 0);
@@ -95,7 +96,7 @@ TEST_F(ProviderClientTest, UnknownCertificateIsATransportError) {
 
 TEST_F(ProviderClientTest, TimeoutIsRetryable) {
   provider_.Script({{200, 1500}});
-  ProviderClient client(Config(300));
+  ProviderClient client(Config(300), clock_);
   auto started = std::chrono::steady_clock::now();
   DeliveryResult result = client.Post("{}", "1-a");
   EXPECT_EQ(result.outcome, DeliveryOutcome::kRetryable);
@@ -105,7 +106,7 @@ TEST_F(ProviderClientTest, TimeoutIsRetryable) {
 
 TEST_F(ProviderClientTest, ReadsRetryAfterSeconds) {
   provider_.Script({{429, 0, "", 3}, {503}});
-  ProviderClient client(Config());
+  ProviderClient client(Config(), clock_);
   DeliveryResult result = client.Post("{}", "1-a");
   EXPECT_EQ(result.outcome, DeliveryOutcome::kRetryable);
   EXPECT_EQ(result.http_status, 429);
@@ -118,7 +119,7 @@ TEST_F(ProviderClientTest, ReadsRetryAfterSeconds) {
 
 TEST_F(ProviderClientTest, CancelEndsARequestEarly) {
   provider_.Script({{200, 3000}});
-  ProviderClient client(Config(10000));
+  ProviderClient client(Config(10000), clock_);
   std::atomic<bool> cancel{false};
   std::thread canceller([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));

@@ -20,7 +20,7 @@ constexpr const char* kProtocolJob = R"({"job": "384", "user": "bob", "from": "a
 
 TEST(PushJobTest, ParsesTheProtocolExample) {
   PushJob job;
-  ASSERT_EQ(ParsePushJob(kProtocolJob, &job), "");
+  ASSERT_TRUE(ParsePushJob(kProtocolJob, &job).ok());
   EXPECT_EQ(job.id, "384");
   EXPECT_EQ(job.user, "bob");
   EXPECT_EQ(job.from, "alice");
@@ -38,12 +38,12 @@ TEST(PushJobTest, ParsesTheProtocolExample) {
 
 TEST(PushJobTest, ToleratesExtraFieldsAndDropsRepeatedDevices) {
   PushJob job;
-  ASSERT_EQ(ParsePushJob(R"({"job":"9","group":"77","new_field":[1],"targets":[
+  ASSERT_TRUE(ParsePushJob(R"({"job":"9","group":"77","new_field":[1],"targets":[
       {"device":"a","provider":"apns","token":"t1"},
       {"device":"a","provider":"fcm","token":"t2"},
       {"device":"b","provider":"webhook","token":"t3","platform":"web","extra":true}]})",
-                         &job),
-            "");
+                          &job)
+                  .ok());
   EXPECT_EQ(job.group, "77");
   EXPECT_EQ(job.count, 1);
   ASSERT_EQ(job.targets.size(), 2u);
@@ -53,22 +53,23 @@ TEST(PushJobTest, ToleratesExtraFieldsAndDropsRepeatedDevices) {
 
 TEST(PushJobTest, MalformedJobsKeepTheirIdWhenTheyHaveOne) {
   PushJob job;
-  EXPECT_EQ(ParsePushJob("not json", &job), "not a JSON object");
+  EXPECT_EQ(ParsePushJob("not json", &job).message(), "not a JSON object");
   EXPECT_EQ(job.id, "");
-  EXPECT_EQ(ParsePushJob(R"({"targets":[]})", &job), "no job id");
-  EXPECT_EQ(ParsePushJob(R"({"job":7,"targets":[]})", &job), "no job id");
-  EXPECT_EQ(ParsePushJob(R"({"job":"5"})", &job), "targets: missing or not an array");
+  EXPECT_EQ(ParsePushJob(R"({"targets":[]})", &job).message(), "no job id");
+  EXPECT_EQ(ParsePushJob(R"({"job":7,"targets":[]})", &job).message(), "no job id");
+  EXPECT_EQ(ParsePushJob(R"({"job":"5"})", &job).message(), "targets: missing or not an array");
   EXPECT_EQ(job.id, "5");
-  EXPECT_EQ(ParsePushJob(R"({"job":"5","targets":[{"device":"a","provider":"fcm"}]})", &job),
+  EXPECT_EQ(ParsePushJob(R"({"job":"5","targets":[{"device":"a","provider":"fcm"}]})", &job).message(),
             "targets: device a has no token");
-  EXPECT_EQ(ParsePushJob(R"({"job":"5","count":-1,"targets":[]})", &job), "count: not a non-negative integer");
-  EXPECT_EQ(ParsePushJob(R"({"job":"5","title":3,"targets":[]})", &job), "title: not a string");
+  EXPECT_EQ(ParsePushJob(R"({"job":"5","count":-1,"targets":[]})", &job).message(),
+            "count: not a non-negative integer");
+  EXPECT_EQ(ParsePushJob(R"({"job":"5","title":3,"targets":[]})", &job).message(), "title: not a string");
   EXPECT_EQ(job.id, "5");
 }
 
 TEST(PushJobTest, ProviderBodyCarriesEverythingTheAppNeeds) {
   PushJob job;
-  ASSERT_EQ(ParsePushJob(kProtocolJob, &job), "");
+  ASSERT_TRUE(ParsePushJob(kProtocolJob, &job).ok());
   json body = json::parse(ProviderBody(job, job.targets[0]));
   EXPECT_EQ(body, json::parse(R"({"token":"tok","platform":"android","title":"alice",
       "body":"the newest message's text, cut to push.preview_chars","count":3,"job":"384",
