@@ -22,7 +22,7 @@
 
 #include "clients/bench/load_client.h"
 #include "clients/bench/report.h"
-#include "tests/harness/broker_process.h"
+#include "harness/broker_process.h"
 
 // The load generator is libmosquitto without its own threads: every client's socket goes into one
 // poll() loop per generator thread (default one), and reads, writes and callbacks all run there. Mosquitto

@@ -24,8 +24,7 @@
 
 #include "clients/bench/load_client.h"
 #include "clients/bench/report.h"
-#include "tests/harness/broker_process.h"
-#include "tests/harness/test_client.h"
+#include "harness/broker_process.h"
 
 // Phase A, fan-out. Plugin: `members` users in one group, each online with one device subscribed to its
 // own topics; `senders` of them post `messages` each to the group. Bare: `members` clients subscribed to
@@ -284,16 +283,17 @@ class FanoutPhase {
   // Plugin: the group, created by member 0 with everyone before the load clients connect (so its
   // "created" events are in the sync queues, not in the measurement).
   std::string CreateGroup(const chat::harness::BrokerProcess& broker) {
-    chat::harness::ChatTestClient owner(broker.mqtt_uri(), UserName("g", 0), "setup");
-    if (std::string error = owner.Connect(kPassword); !error.empty()) return "group owner login: " + error;
     json members = json::array();
     for (int i = 1; i < settings_.members; ++i) members.push_back(UserName("g", i));
-    owner.Publish("chat/v1/req/group_create", json{{"rid", "create"}, {"name", "bench"}, {"members", members}}.dump());
-    auto reply = owner.WaitFor([](const chat::harness::Received& r) { return r.json.value("rid", "") == "create"; },
-                               std::chrono::seconds(30));
-    if (!reply) return "no reply to group_create";
-    if (reply->json.value("type", "") != "group") return "group_create failed: " + reply->payload;
-    group_ = reply->json.value("group", "");
+    std::string payload;
+    std::string error = chat::bench::RequestOnce(
+        broker.mqtt_port(), UserName("g", 0), kPassword, "setup", "group_create",
+        json{{"rid", "create"}, {"name", "bench"}, {"members", members}}.dump(), "create", std::chrono::seconds(30),
+        &payload);
+    if (!error.empty()) return "group_create by the owner: " + error;
+    json reply = json::parse(payload, nullptr, /*allow_exceptions=*/false);
+    if (!reply.is_object() || reply.value("type", "") != "group") return "group_create failed: " + payload;
+    group_ = reply.value("group", "");
     return "";
   }
 

@@ -28,7 +28,7 @@
 #include "core/clock.h"
 #include "core/records.h"
 #include "storage/rocksdb_store.h"
-#include "tests/harness/broker_process.h"
+#include "harness/broker_process.h"
 
 // Plugin: user "subject" and N contacts, written straight into the store before the broker starts (the
 // protocol would need 2N requests per size just to set up). Every contact has one device subscribed to

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 namespace chat::bench {
 namespace {
@@ -102,6 +103,75 @@ void DisconnectAll(const std::vector<mosquitto*>& clients) {
     if (client != nullptr && mosquitto_disconnect(client) == MOSQ_ERR_SUCCESS) connected.push_back(client);
   }
   for (mosquitto* client : connected) mosquitto_loop_write(client, 1);
+}
+
+namespace {
+
+struct RequestState {
+  std::string request_topic;
+  std::string payload;
+  std::string rid_field;
+  int connack = -1;
+  bool answered = false;
+  std::string reply;
+};
+
+}  // namespace
+
+std::string RequestOnce(int port, const std::string& user, const std::string& password, const std::string& device,
+                        const std::string& op, const std::string& payload, const std::string& rid,
+                        std::chrono::seconds timeout, std::string* reply) {
+  auto deadline = Clock::now() + timeout;
+  std::string error;
+  while (Clock::now() < deadline) {
+    RequestState state;
+    state.request_topic = "chat/v1/req/" + op;
+    state.payload = payload;
+    state.rid_field = "\"rid\":\"" + rid + "\"";
+    std::string client_id = user + ":" + device;
+    mosquitto* client = mosquitto_new(client_id.c_str(), true, &state);
+    if (client == nullptr) return "mosquitto_new failed for " + client_id;
+    mosquitto_int_option(client, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_username_pw_set(client, user.c_str(), password.c_str());
+    mosquitto_connect_v5_callback_set(client, [](mosquitto* c, void* data, int reason, int, const mosquitto_property*) {
+      auto* s = static_cast<RequestState*>(data);
+      s->connack = reason;
+      if (reason != 0) return;
+      // Replies are published to this client id; no subscription is needed for them.
+      mosquitto_publish_v5(c, nullptr, s->request_topic.c_str(), static_cast<int>(s->payload.size()),
+                           s->payload.data(), 1, false, nullptr);
+    });
+    mosquitto_message_v5_callback_set(client, [](mosquitto*, void* data, const mosquitto_message* message,
+                                                 const mosquitto_property*) {
+      auto* s = static_cast<RequestState*>(data);
+      std::string text(static_cast<const char*>(message->payload), static_cast<std::size_t>(message->payloadlen));
+      if (text.find(s->rid_field) == std::string::npos) return;
+      s->answered = true;
+      s->reply = std::move(text);
+    });
+    int rc = mosquitto_connect_bind_v5(client, "127.0.0.1", port, 60, nullptr, nullptr);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      mosquitto_destroy(client);
+      return std::string("connect: ") + mosquitto_strerror(rc);
+    }
+    int seconds = static_cast<int>(timeout.count());
+    error = DriveClients({client}, deadline, seconds,
+                         [&] { return state.answered || (state.connack > 0); });
+    DisconnectAll({client});
+    mosquitto_destroy(client);
+    if (state.answered) {
+      *reply = std::move(state.reply);
+      return "";
+    }
+    if (state.connack > 0) return "login refused (CONNACK " + std::to_string(state.connack) + ")";
+    // Closed without a CONNACK: the password is being checked off the broker thread; ask again.
+    if (state.connack == -1 && error.rfind("connection lost", 0) == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    return error;
+  }
+  return error.empty() ? "no reply within " + std::to_string(timeout.count()) + " s" : error;
 }
 
 LatencySummary Summarize(std::vector<std::int64_t>& latencies_ns) {

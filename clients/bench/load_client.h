@@ -43,6 +43,15 @@ std::string DriveClients(const std::vector<mosquitto*>& clients, Clock::time_poi
 // Sends DISCONNECT on every connected client (best effort, no waiting).
 void DisconnectAll(const std::vector<mosquitto*>& clients);
 
+// One chat request as `user` with client id "<user>:<device>" (MQTT 5, like every load client): connects
+// (again, within the timeout, when the broker closes the connection without a CONNACK while it checks
+// the password), publishes `payload` on chat/v1/req/<op> and waits for the reply (sent to this client
+// id) that carries `"rid":"<rid>"` (the payload must carry that rid). "" and the reply's
+// payload in `reply`, or the error.
+std::string RequestOnce(int port, const std::string& user, const std::string& password, const std::string& device,
+                        const std::string& op, const std::string& payload, const std::string& rid,
+                        std::chrono::seconds timeout, std::string* reply);
+
 struct LatencySummary {
   double p50_ms = 0;
   double p99_ms = 0;

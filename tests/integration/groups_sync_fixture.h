@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/message_id.h"
-#include "tests/harness/broker_process.h"
+#include "harness/broker_process.h"
 #include "tests/harness/syncing_device.h"
 #include "tests/harness/test_client.h"
 

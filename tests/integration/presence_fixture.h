@@ -30,7 +30,7 @@
 #include <utility>
 #include <vector>
 
-#include "tests/harness/broker_process.h"
+#include "harness/broker_process.h"
 #include "tests/harness/test_client.h"
 
 extern char** environ;
