@@ -108,13 +108,8 @@ bool ReadStamp(const void* payload, int length, Stamp* out) {
 }
 
 mosquitto* NewClient(const std::string& client_id, bool clean_session, void* data, std::string* error) {
-  mosquitto* client = mosquitto_new(client_id.c_str(), clean_session, data);
-  if (client == nullptr) {
-    *error = "mosquitto_new failed for " + client_id;
-    return nullptr;
-  }
-  mosquitto_int_option(client, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-  mosquitto_int_option(client, MOSQ_OPT_TCP_NODELAY, 1);
+  mosquitto* client = chat::bench::NewLoadClient(client_id, clean_session, data);
+  if (client == nullptr) *error = "mosquitto_new failed for " + client_id;
   return client;
 }
 
@@ -310,8 +305,7 @@ class FanoutPhase {
       m.index = i;
       std::string user = UserName("g", i);
       std::string error;
-      // Plugin clients must use "<user>:<device>"; the bare broker only needs unique ids.
-      m.client = NewClient(with_plugin_ ? user + ":bench" : "bench-" + user, true, &m, &error);
+      m.client = NewClient(chat::bench::LoadClientId(user, with_plugin_), true, &m, &error);
       if (m.client == nullptr) return error;
       mosquitto_connect_v5_callback_set(m.client, OnConnect);
       mosquitto_subscribe_v5_callback_set(m.client, OnSubscribe);
@@ -323,14 +317,10 @@ class FanoutPhase {
       }
       clients.push_back(m.client);
     }
-    std::string error = DriveClients(clients, deadline, settings_.timeout_seconds, [&] {
-      return std::all_of(members_.begin(), members_.end(), [](const Member& m) { return m.connack >= 0; });
-    });
-    // A refused login closes the socket right after the CONNACK: report the CONNACK, not the loss.
-    for (const Member& m : members_) {
-      if (m.connack > 0) return "login refused for member " + std::to_string(m.index);
-    }
-    if (!error.empty()) return "connecting: " + error;
+    std::string error = chat::bench::AwaitConnacks(
+        clients, deadline, settings_.timeout_seconds, [&](std::size_t i) { return members_[i].connack; },
+        [&](std::size_t i) { return "login refused for member " + std::to_string(members_[i].index); }, "connecting");
+    if (!error.empty()) return error;
     for (Member& m : members_) {
       std::string filter = with_plugin_ ? "chat/v1/user/" + UserName("g", m.index) + "/#" : kBareGroupTopic;
       if (int rc = mosquitto_subscribe_v5(m.client, nullptr, filter.c_str(), 1, 0, nullptr); rc != MOSQ_ERR_SUCCESS) {
@@ -675,7 +665,7 @@ class CatchUpPhase {
       p.count = settings_.queued / senders + (i < settings_.queued % senders ? 1 : 0);
       std::string user = UserName("q", i);
       std::string error;
-      p.client = NewClient(with_plugin_ ? user + ":bench" : "bench-" + user, true, &p, &error);
+      p.client = NewClient(chat::bench::LoadClientId(user, with_plugin_), true, &p, &error);
       if (p.client == nullptr) return error;
       mosquitto_connect_v5_callback_set(p.client, Publisher::OnConnect);
       mosquitto_publish_v5_callback_set(p.client, Publisher::OnPublish);
@@ -685,13 +675,11 @@ class CatchUpPhase {
       }
       clients.push_back(p.client);
     }
-    std::string error = DriveClients(clients, deadline, settings_.timeout_seconds, [&] {
-      return std::all_of(publishers_.begin(), publishers_.end(), [](const Publisher& p) { return p.connack >= 0; });
-    });
-    for (const Publisher& p : publishers_) {
-      if (p.connack > 0) return "login refused for publisher " + std::to_string(p.index);
-    }
-    if (!error.empty()) return "connecting publishers: " + error;
+    std::string error = chat::bench::AwaitConnacks(
+        clients, deadline, settings_.timeout_seconds, [&](std::size_t i) { return publishers_[i].connack; },
+        [&](std::size_t i) { return "login refused for publisher " + std::to_string(publishers_[i].index); },
+        "connecting publishers");
+    if (!error.empty()) return error;
     error = DriveClients(
         clients, deadline, settings_.timeout_seconds,
         [&] {
@@ -847,54 +835,44 @@ int main(int argc, char** argv) {
   app.add_option("--text-bytes", settings.text_bytes, "message text size")
       ->capture_default_str()
       ->check(CLI::Range(60, 500));
-  app.add_option("--timeout", settings.timeout_seconds, "limit per phase, seconds")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 3600));
-  app.add_option("--out", settings.out, "JSON results file")->capture_default_str();
+  chat::bench::AddCommonOptions(app, &settings.timeout_seconds, &settings.out);
   CLI11_PARSE(app, argc, argv);
   settings.senders = std::min(settings.senders, settings.members);
 
-  try {
-    chat::bench::InstallSignalHandlers();
-    mosquitto_lib_init();
+  return chat::bench::RunBenchmark("bench-group", [&] {
     std::vector<FanoutResult> fanout;
     std::vector<CatchUpResult> catch_up;
     fanout.push_back(RunPhase<FanoutPhase>("bare", settings, false));
     if (!chat::bench::Interrupted()) fanout.push_back(RunPhase<FanoutPhase>("plugin", settings, true));
     if (!chat::bench::Interrupted()) catch_up.push_back(RunPhase<CatchUpPhase>("bare", settings, false));
     if (!chat::bench::Interrupted()) catch_up.push_back(RunPhase<CatchUpPhase>("plugin", settings, true));
-    mosquitto_lib_cleanup();
 
     bool all_completed = true;
     std::printf(
         "\nA. group fan-out: %d members online, %d senders x %d messages, QoS 1 (bare: %d subscribers on one topic)\n",
         settings.members, settings.senders, settings.messages, settings.members);
-    std::printf("%-7s %11s %11s %10s %13s %10s %9s %9s %9s %9s %9s\n", "phase", "delivered", "expected", "elapsed_s",
-                "deliveries/s", "messages/s", "p50_ms", "p99_ms", "max_ms", "gen_cpu_s", "brk_cpu_s");
+    const chat::bench::Table fanout_table(
+        "phase:-7 delivered:11 expected:11 elapsed_s:10.3 deliveries/s:13 messages/s:10.1 "
+        "p50_ms:9.3 p99_ms:9.3 max_ms:9.3 gen_cpu_s:9.3 brk_cpu_s:9.3");
+    fanout_table.PrintHeader();
     for (const FanoutResult& r : fanout) {
-      std::printf("%-7s %11" PRId64 " %11" PRId64 " %10.3f %13.0f %10.1f %9.3f %9.3f %9.3f %9.3f %9.3f\n",
-                  r.name.c_str(), r.delivered, r.expected, r.elapsed_s, r.deliveries_per_s, r.messages_per_s, r.p50_ms,
-                  r.p99_ms, r.max_ms, r.generator_cpu_s, r.broker_cpu_s);
-      if (!r.completed) {
-        all_completed = false;
-        std::fprintf(stderr, "fan-out %s: INCOMPLETE: %s\n", r.name.c_str(), r.error.c_str());
-      }
+      fanout_table.PrintRow({r.name, r.delivered, r.expected, r.elapsed_s, r.deliveries_per_s, r.messages_per_s,
+                             r.p50_ms, r.p99_ms, r.max_ms, r.generator_cpu_s, r.broker_cpu_s});
+      all_completed &= chat::bench::NoteIncomplete("fan-out " + r.name, r.completed, r.error);
     }
     std::printf(
         "\nB. catch-up: %d messages queued for one offline device (plugin: sync pages of %d from the first "
         "request;\n   bare: QoS 1, persistent session, from the reconnect)\n",
         settings.queued, settings.page);
-    std::printf("%-7s %9s %9s %7s %11s %12s %18s %9s %9s %9s\n", "phase", "received", "expected", "pages", "catch_up_s",
-                "messages/s", "connect_to_done_s", "queue_s", "gen_cpu_s", "brk_cpu_s");
+    const chat::bench::Table catch_up_table(
+        "phase:-7 received:9 expected:9 pages:7 catch_up_s:11.3 messages/s:12 "
+        "connect_to_done_s:18.3 queue_s:9.3 gen_cpu_s:9.3 brk_cpu_s:9.3");
+    catch_up_table.PrintHeader();
     for (const CatchUpResult& r : catch_up) {
       std::string pages = r.name == "bare" ? "-" : std::to_string(r.pages);  // bare Mosquitto has no pages
-      std::printf("%-7s %9" PRId64 " %9" PRId64 " %7s %11.3f %12.0f %18.3f %9.3f %9.3f %9.3f\n", r.name.c_str(),
-                  r.received, r.expected, pages.c_str(), r.catch_up_s, r.messages_per_s, r.connect_to_done_s, r.queue_s,
-                  r.generator_cpu_s, r.broker_cpu_s);
-      if (!r.completed) {
-        all_completed = false;
-        std::fprintf(stderr, "catch-up %s: INCOMPLETE: %s\n", r.name.c_str(), r.error.c_str());
-      }
+      catch_up_table.PrintRow({r.name, r.received, r.expected, pages, r.catch_up_s, r.messages_per_s,
+                               r.connect_to_done_s, r.queue_s, r.generator_cpu_s, r.broker_cpu_s});
+      all_completed &= chat::bench::NoteIncomplete("catch-up " + r.name, r.completed, r.error);
     }
 
     json out = {{"settings",
@@ -930,8 +908,5 @@ int main(int argc, char** argv) {
     std::printf("\n");
     out["ratio_plugin_over_bare"] = ratio;
     return WriteResults("bench-group", settings.out, out, all_completed);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench-group: %s\n", e.what());
-    return 2;
-  }
+  });
 }

@@ -243,12 +243,8 @@ class Phase {
   }
 
   mosquitto* NewClient(const std::string& user, void* data) {
-    // Plugin clients must use "<user>:<device>"; the bare broker only needs unique ids.
-    std::string client_id = with_plugin_ ? user + ":bench" : "bench-" + user;
-    mosquitto* client = mosquitto_new(client_id.c_str(), true, data);
+    mosquitto* client = chat::bench::NewLoadClient(chat::bench::LoadClientId(user, with_plugin_), true, data);
     if (client == nullptr) return nullptr;
-    mosquitto_int_option(client, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-    mosquitto_int_option(client, MOSQ_OPT_TCP_NODELAY, 1);
     if (with_plugin_) mosquitto_username_pw_set(client, user.c_str(), kPassword);
     return client;
   }
@@ -557,15 +553,10 @@ int main(int argc, char** argv) {
   app.add_option("--connect-batch", settings.connect_batch, "watchers connecting at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  app.add_option("--timeout", settings.timeout_seconds, "limit per phase, seconds")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 3600));
-  app.add_option("--out", settings.out, "JSON results file")->capture_default_str();
+  chat::bench::AddCommonOptions(app, &settings.timeout_seconds, &settings.out);
   CLI11_PARSE(app, argc, argv);
 
-  try {
-    chat::bench::InstallSignalHandlers();
-    mosquitto_lib_init();
+  return chat::bench::RunBenchmark("bench-presence", [&] {
     struct SizeResult {
       PhaseResult plugin;
       PhaseResult bare;
@@ -579,11 +570,12 @@ int main(int argc, char** argv) {
       size.bare = RunPhase(false, watchers, settings);
       results.push_back(std::move(size));
     }
-    mosquitto_lib_cleanup();
 
-    std::printf("\n%8s %-7s %-8s %10s %10s %10s %9s %9s %9s %9s %13s %6s %10s\n", "watchers", "phase", "change",
-                "delivered", "expected", "median_ms", "min_ms", "max_ms", "p50_ms", "p99_ms", "deliveries/s", "extra",
-                "brk_cpu_s");
+    const chat::bench::Table table(
+        "watchers:8 phase:-7 change:-8 delivered:10 expected:10 median_ms:10.2 min_ms:9.2 "
+        "max_ms:9.2 p50_ms:9.2 p99_ms:9.2 deliveries/s:13 extra:6 brk_cpu_s:10.3");
+    std::printf("\n");
+    table.PrintHeader();
     bool all_completed = true;
     json out = {{"settings",
                  RunSettings({{"watchers", settings.watchers},
@@ -597,15 +589,12 @@ int main(int argc, char** argv) {
       json entry = {{"watchers", size.plugin.watchers}};
       for (const PhaseResult* r : {&size.plugin, &size.bare}) {
         for (const ChangeResult& c : r->changes) {
-          std::printf("%8d %-7s %-8s %10" PRId64 " %10" PRId64 " %10.2f %9.2f %9.2f %9.2f %9.2f %13.0f %6" PRId64
-                      " %10.3f\n",
-                      r->watchers, r->name.c_str(), c.name.c_str(), c.delivered, c.expected, c.median_ms, c.min_ms,
-                      c.max_ms, c.p50_ms, c.p99_ms, c.deliveries_per_s, r->extra_messages, r->broker_cpu_s);
+          table.PrintRow({std::int64_t{r->watchers}, r->name, c.name, std::int64_t{c.delivered},
+                          std::int64_t{c.expected}, c.median_ms, c.min_ms, c.max_ms, c.p50_ms, c.p99_ms,
+                          c.deliveries_per_s, std::int64_t{r->extra_messages}, r->broker_cpu_s});
         }
-        if (!r->completed) {
-          all_completed = false;
-          std::fprintf(stderr, "%d watchers, %s: INCOMPLETE: %s\n", r->watchers, r->name.c_str(), r->error.c_str());
-        }
+        all_completed &= chat::bench::NoteIncomplete(std::to_string(r->watchers) + " watchers, " + r->name,
+                                                     r->completed, r->error);
         entry[r->name] = ToJson(*r);
       }
       json ratio = json::object();
@@ -621,8 +610,5 @@ int main(int argc, char** argv) {
       out["results"].push_back(entry);
     }
     return WriteResults("bench-presence", settings.out, out, all_completed);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench-presence: %s\n", e.what());
-    return 2;
-  }
+  });
 }

@@ -44,6 +44,18 @@ void InstallSignalHandlers() {
 
 bool Interrupted() { return g_interrupted; }
 
+std::string LoadClientId(const std::string& user, bool with_plugin) {
+  return with_plugin ? user + ":bench" : "bench-" + user;
+}
+
+mosquitto* NewLoadClient(const std::string& client_id, bool clean_session, void* data) {
+  mosquitto* client = mosquitto_new(client_id.c_str(), clean_session, data);
+  if (client == nullptr) return nullptr;
+  mosquitto_int_option(client, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+  mosquitto_int_option(client, MOSQ_OPT_TCP_NODELAY, 1);
+  return client;
+}
+
 const char* FindStamp(const void* payload, int length) {
   if (payload == nullptr || length <= 0) return nullptr;
   return static_cast<const char*>(
@@ -97,6 +109,22 @@ std::string DriveClients(const std::vector<mosquitto*>& clients, Clock::time_poi
   return "";
 }
 
+std::string AwaitConnacks(const std::vector<mosquitto*>& clients, Clock::time_point deadline, int timeout_seconds,
+                          const std::function<int(std::size_t)>& connack,
+                          const std::function<std::string(std::size_t)>& refused, const std::string& what) {
+  std::string error = DriveClients(clients, deadline, timeout_seconds, [&] {
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+      if (connack(i) < 0) return false;
+    }
+    return true;
+  });
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    if (connack(i) > 0) return refused(i);
+  }
+  if (!error.empty()) return what + ": " + error;
+  return "";
+}
+
 void DisconnectAll(const std::vector<mosquitto*>& clients) {
   std::vector<mosquitto*> connected;
   for (mosquitto* client : clients) {
@@ -129,9 +157,8 @@ std::string RequestOnce(int port, const std::string& user, const std::string& pa
     state.payload = payload;
     state.rid_field = "\"rid\":\"" + rid + "\"";
     std::string client_id = user + ":" + device;
-    mosquitto* client = mosquitto_new(client_id.c_str(), true, &state);
+    mosquitto* client = NewLoadClient(client_id, true, &state);
     if (client == nullptr) return "mosquitto_new failed for " + client_id;
-    mosquitto_int_option(client, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_username_pw_set(client, user.c_str(), password.c_str());
     mosquitto_connect_v5_callback_set(client, [](mosquitto* c, void* data, int reason, int, const mosquitto_property*) {
       auto* s = static_cast<RequestState*>(data);

@@ -26,6 +26,20 @@ double CpuSeconds(int who);
 void InstallSignalHandlers();
 bool Interrupted();
 
+// A load client's id for `user`: "<user>:bench" with the plugin (ids must be "<user>:<device>"),
+// "bench-<user>" on bare Mosquitto (ids need only be unique).
+std::string LoadClientId(const std::string& user, bool with_plugin);
+// A libmosquitto client speaking MQTT 5 with TCP_NODELAY, `data` its callbacks' user data; nullptr when
+// it cannot be made.
+mosquitto* NewLoadClient(const std::string& client_id, bool clean_session, void* data);
+
+// Services `clients` until each has its CONNACK (`connack(i)` of clients[i] is -1 until then). A refused
+// login closes the socket right after its CONNACK, so the first refused client is reported
+// (`refused(i)`) rather than the lost connection; otherwise "" or "<what>: <error>".
+std::string AwaitConnacks(const std::vector<mosquitto*>& clients, Clock::time_point deadline, int timeout_seconds,
+                          const std::function<int(std::size_t)>& connack,
+                          const std::function<std::string(std::size_t)>& refused, const std::string& what);
+
 // Where kStampMarker starts in `payload`, or nullptr.
 const char* FindStamp(const void* payload, int length);
 
