@@ -23,7 +23,7 @@
 #include "clients/bench/load_client.h"
 #include "clients/bench/report.h"
 #include "core/topic_format.h"
-#include "tests/harness/broker_process.h"
+#include "harness/broker_process.h"
 
 // The load generator is libmosquitto without its own threads: every client's socket goes into one
 // poll() loop per generator thread (default one), and reads, writes and callbacks all run there. Mosquitto
@@ -128,16 +128,6 @@ class Phase {
   Phase(std::string name, const Settings& settings, bool with_plugin)
       : name_(std::move(name)), settings_(settings), with_plugin_(with_plugin) {}
 
-  ~Phase() {
-    for (Pair& pair : pairs_) {
-      if (pair.sender != nullptr) mosquitto_destroy(pair.sender);
-      if (pair.receiver != nullptr) mosquitto_destroy(pair.receiver);
-    }
-  }
-
-  Phase(const Phase&) = delete;
-  Phase& operator=(const Phase&) = delete;
-
   // Plugin phase: the accounts, created offline before the broker starts.
   std::string AddUsers(chat::harness::BrokerProcess& broker) const {
     for (int i = 0; i < settings_.pairs; ++i) {
@@ -187,15 +177,12 @@ class Phase {
   std::string ReceiverUser(int i) const { return "r" + std::to_string(i); }
 
   mosquitto* NewClient(Pair* pair, const std::string& user, bool is_receiver, int port, std::string* error) {
-    // Plugin clients must use "<user>:<device>"; the bare broker only needs unique ids.
-    std::string client_id = with_plugin_ ? user + ":bench" : "bench-" + user;
-    mosquitto* client = mosquitto_new(client_id.c_str(), true, pair);
+    std::string client_id = chat::bench::LoadClientId(user, with_plugin_);
+    mosquitto* client = clients_.New(client_id, true, pair);
     if (client == nullptr) {
       *error = "mosquitto_new failed";
       return nullptr;
     }
-    mosquitto_int_option(client, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-    mosquitto_int_option(client, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_v5_callback_set(client, OnConnect);
     mosquitto_subscribe_v5_callback_set(client, OnSubscribe);
     mosquitto_publish_v5_callback_set(client, OnPublish);
@@ -230,18 +217,24 @@ class Phase {
 
     std::vector<Pair*> all;
     for (Pair& pair : pairs_) all.push_back(&pair);
-    error = Drive(all, false, deadline, [&] {
-      return std::all_of(pairs_.begin(), pairs_.end(),
-                         [](const Pair& p) { return p.sender_connack >= 0 && p.receiver_connack >= 0; });
-    });
-    // A refused login closes the socket right after the CONNACK: report the CONNACK, not the loss.
-    for (const Pair& pair : pairs_) {
-      if (pair.sender_connack > 0 || pair.receiver_connack > 0) {
-        return "login refused for pair " + std::to_string(pair.index) + " (CONNACK " +
-               std::to_string(std::max(pair.sender_connack, pair.receiver_connack)) + ")";
-      }
+    std::vector<mosquitto*> clients;  // sender, receiver, sender, ... as Drive services them
+    for (Pair& pair : pairs_) {
+      clients.push_back(pair.sender);
+      clients.push_back(pair.receiver);
     }
-    if (!error.empty()) return "connecting: " + error;
+    error = chat::bench::AwaitConnacks(
+        clients, deadline, settings_.timeout_seconds,
+        [&](std::size_t i) {
+          const Pair& p = pairs_[i / 2];
+          return i % 2 == 0 ? p.sender_connack : p.receiver_connack;
+        },
+        [&](std::size_t i) {
+          const Pair& p = pairs_[i / 2];
+          return "login refused for pair " + std::to_string(p.index) + " (CONNACK " +
+                 std::to_string(std::max(p.sender_connack, p.receiver_connack)) + ")";
+        },
+        "connecting");
+    if (!error.empty()) return error;
     for (Pair& pair : pairs_) {
       int rc = mosquitto_subscribe_v5(pair.receiver, nullptr, pair.subscribe_filter.c_str(), 1, 0, nullptr);
       if (rc != MOSQ_ERR_SUCCESS) return std::string("subscribe: ") + mosquitto_strerror(rc);
@@ -339,6 +332,7 @@ class Phase {
   const Settings& settings_;
   bool with_plugin_;
   std::vector<Pair> pairs_;
+  chat::bench::ClientPool clients_;  // last: its clients go before the state their callbacks use
 };
 
 PhaseResult RunPhaseWithBroker(const std::string& name, const Settings& settings, bool with_plugin) {
@@ -410,32 +404,24 @@ int main(int argc, char** argv) {
   app.add_option("--text-bytes", settings.text_bytes, "message text size")
       ->capture_default_str()
       ->check(CLI::Range(40, 500));
-  app.add_option("--timeout", settings.timeout_seconds, "limit per phase, seconds")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 3600));
-  app.add_option("--out", settings.out, "JSON results file")->capture_default_str();
+  chat::bench::AddCommonOptions(app, &settings.timeout_seconds, &settings.out);
   CLI11_PARSE(app, argc, argv);
 
-  try {
-    chat::bench::InstallSignalHandlers();
-    mosquitto_lib_init();
-
+  return chat::bench::RunBenchmark("bench-direct", [&] {
     std::vector<PhaseResult> results;
     results.push_back(RunPhase("bare", settings, false));
     if (!Interrupted()) results.push_back(RunPhase("plugin", settings, true));
-    mosquitto_lib_cleanup();
 
-    std::printf("\n%-7s %10s %10s %10s %12s %9s %9s %9s %9s %9s\n", "phase", "delivered", "expected", "elapsed_s",
-                "messages/s", "p50_ms", "p99_ms", "max_ms", "gen_cpu_s", "brk_cpu_s");
+    const chat::bench::Table table(
+        "phase:-7 delivered:10 expected:10 elapsed_s:10.3 messages/s:12 p50_ms:9.3 p99_ms:9.3 "
+        "max_ms:9.3 gen_cpu_s:9.3 brk_cpu_s:9.3");
+    std::printf("\n");
+    table.PrintHeader();
     bool all_completed = true;
     for (const PhaseResult& r : results) {
-      std::printf("%-7s %10" PRId64 " %10" PRId64 " %10.3f %12.0f %9.3f %9.3f %9.3f %9.3f %9.3f\n", r.name.c_str(),
-                  r.delivered, r.expected, r.elapsed_s, r.messages_per_s, r.p50_ms, r.p99_ms, r.max_ms,
-                  r.generator_cpu_s, r.broker_cpu_s);
-      if (!r.completed) {
-        all_completed = false;
-        std::fprintf(stderr, "%s: INCOMPLETE: %s\n", r.name.c_str(), r.error.c_str());
-      }
+      table.PrintRow({r.name, r.delivered, r.expected, r.elapsed_s, r.messages_per_s, r.p50_ms, r.p99_ms, r.max_ms,
+                      r.generator_cpu_s, r.broker_cpu_s});
+      all_completed &= chat::bench::NoteIncomplete(r.name, r.completed, r.error);
     }
 
     json out = {{"settings",
@@ -458,8 +444,5 @@ int main(int argc, char** argv) {
       out["ratio_plugin_over_bare"] = ratio;
     }
     return WriteResults("bench-direct", settings.out, out, all_completed);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench-direct: %s\n", e.what());
-    return 2;
-  }
+  });
 }

@@ -25,8 +25,7 @@
 #include "clients/bench/load_client.h"
 #include "clients/bench/report.h"
 #include "core/topic_format.h"
-#include "tests/harness/broker_process.h"
-#include "tests/harness/test_client.h"
+#include "harness/broker_process.h"
 
 // Phase A, fan-out. Plugin: `members` users in one group, each online with one device subscribed to its
 // own topics; `senders` of them post `messages` each to the group. Bare: `members` clients subscribed to
@@ -111,14 +110,10 @@ bool ReadStamp(const void* payload, int length, Stamp* out) {
   return true;
 }
 
-mosquitto* NewClient(const std::string& client_id, bool clean_session, void* data, std::string* error) {
-  mosquitto* client = mosquitto_new(client_id.c_str(), clean_session, data);
-  if (client == nullptr) {
-    *error = "mosquitto_new failed for " + client_id;
-    return nullptr;
-  }
-  mosquitto_int_option(client, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-  mosquitto_int_option(client, MOSQ_OPT_TCP_NODELAY, 1);
+mosquitto* NewClient(chat::bench::ClientPool& pool, const std::string& client_id, bool clean_session, void* data,
+                     std::string* error) {
+  mosquitto* client = pool.New(client_id, clean_session, data);
+  if (client == nullptr) *error = "mosquitto_new failed for " + client_id;
   return client;
 }
 
@@ -177,13 +172,6 @@ class FanoutPhase {
  public:
   FanoutPhase(std::string name, const Settings& settings, bool with_plugin)
       : name_(std::move(name)), settings_(settings), with_plugin_(with_plugin) {}
-  ~FanoutPhase() {
-    for (Member& m : members_) {
-      if (m.client != nullptr) mosquitto_destroy(m.client);
-    }
-  }
-  FanoutPhase(const FanoutPhase&) = delete;
-  FanoutPhase& operator=(const FanoutPhase&) = delete;
 
   FanoutResult Run() {
     FanoutResult result;
@@ -287,17 +275,18 @@ class FanoutPhase {
   // Plugin: the group, created by member 0 with everyone before the load clients connect (so its
   // "created" events are in the sync queues, not in the measurement).
   std::string CreateGroup(const chat::harness::BrokerProcess& broker) {
-    chat::harness::ChatTestClient owner(broker.mqtt_uri(), UserName("g", 0), "setup");
-    if (std::string error = owner.Connect(kPassword); !error.empty()) return "group owner login: " + error;
     json members = json::array();
     for (int i = 1; i < settings_.members; ++i) members.push_back(UserName("g", i));
-    owner.Publish(chat::core::RequestTopic(chat::core::RequestOp::kGroupCreate),
-                  json{{"rid", "create"}, {"name", "bench"}, {"members", members}}.dump());
-    auto reply = owner.WaitFor([](const chat::harness::Received& r) { return r.json.value("rid", "") == "create"; },
-                               std::chrono::seconds(30));
-    if (!reply) return "no reply to group_create";
-    if (reply->json.value("type", "") != "group") return "group_create failed: " + reply->payload;
-    group_ = reply->json.value("group", "");
+    std::string payload;
+    std::string error = chat::bench::RequestOnce(
+        broker.mqtt_port(), UserName("g", 0), kPassword, "setup",
+        chat::core::RequestTopic(chat::core::RequestOp::kGroupCreate),
+        json{{"rid", "create"}, {"name", "bench"}, {"members", members}}.dump(), "create", std::chrono::seconds(30),
+        &payload);
+    if (!error.empty()) return "group_create by the owner: " + error;
+    json reply = json::parse(payload, nullptr, /*allow_exceptions=*/false);
+    if (!reply.is_object() || reply.value("type", "") != "group") return "group_create failed: " + payload;
+    group_ = reply.value("group", "");
     return "";
   }
 
@@ -314,8 +303,7 @@ class FanoutPhase {
       m.index = i;
       std::string user = UserName("g", i);
       std::string error;
-      // Plugin clients must use "<user>:<device>"; the bare broker only needs unique ids.
-      m.client = NewClient(with_plugin_ ? user + ":bench" : "bench-" + user, true, &m, &error);
+      m.client = NewClient(clients_, chat::bench::LoadClientId(user, with_plugin_), true, &m, &error);
       if (m.client == nullptr) return error;
       mosquitto_connect_v5_callback_set(m.client, OnConnect);
       mosquitto_subscribe_v5_callback_set(m.client, OnSubscribe);
@@ -327,14 +315,10 @@ class FanoutPhase {
       }
       clients.push_back(m.client);
     }
-    std::string error = DriveClients(clients, deadline, settings_.timeout_seconds, [&] {
-      return std::all_of(members_.begin(), members_.end(), [](const Member& m) { return m.connack >= 0; });
-    });
-    // A refused login closes the socket right after the CONNACK: report the CONNACK, not the loss.
-    for (const Member& m : members_) {
-      if (m.connack > 0) return "login refused for member " + std::to_string(m.index);
-    }
-    if (!error.empty()) return "connecting: " + error;
+    std::string error = chat::bench::AwaitConnacks(
+        clients, deadline, settings_.timeout_seconds, [&](std::size_t i) { return members_[i].connack; },
+        [&](std::size_t i) { return "login refused for member " + std::to_string(members_[i].index); }, "connecting");
+    if (!error.empty()) return error;
     for (Member& m : members_) {
       std::string filter = with_plugin_ ? chat::core::UserTopic(UserName("g", m.index), "#") : kBareGroupTopic;
       if (int rc = mosquitto_subscribe_v5(m.client, nullptr, filter.c_str(), 1, 0, nullptr); rc != MOSQ_ERR_SUCCESS) {
@@ -404,6 +388,7 @@ class FanoutPhase {
   std::int64_t delivered_ = 0;
   std::int64_t malformed_ = 0;
   std::int64_t last_delivery_ns_ = 0;
+  chat::bench::ClientPool clients_;  // last: its clients go before the state their callbacks use
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -553,14 +538,6 @@ class CatchUpPhase {
  public:
   CatchUpPhase(std::string name, const Settings& settings, bool with_plugin)
       : name_(std::move(name)), settings_(settings), with_plugin_(with_plugin) {}
-  ~CatchUpPhase() {
-    for (Publisher& p : publishers_) {
-      if (p.client != nullptr) mosquitto_destroy(p.client);
-    }
-    if (catcher_.client != nullptr) mosquitto_destroy(catcher_.client);
-  }
-  CatchUpPhase(const CatchUpPhase&) = delete;
-  CatchUpPhase& operator=(const CatchUpPhase&) = delete;
 
   CatchUpResult Run() {
     CatchUpResult result;
@@ -642,7 +619,7 @@ class CatchUpPhase {
 
   std::string PrepareBareSubscriber(int port, Clock::time_point deadline) {
     std::string error;
-    catcher_.client = NewClient("bench-catch-up", /*clean_session=*/false, &catcher_, &error);
+    catcher_.client = NewClient(clients_, "bench-catch-up", /*clean_session=*/false, &catcher_, &error);
     if (catcher_.client == nullptr) return error;
     mosquitto_connect_v5_callback_set(catcher_.client, Catcher::OnConnect);
     mosquitto_subscribe_v5_callback_set(catcher_.client, Catcher::OnSubscribe);
@@ -679,7 +656,7 @@ class CatchUpPhase {
       p.count = settings_.queued / senders + (i < settings_.queued % senders ? 1 : 0);
       std::string user = UserName("q", i);
       std::string error;
-      p.client = NewClient(with_plugin_ ? user + ":bench" : "bench-" + user, true, &p, &error);
+      p.client = NewClient(clients_, chat::bench::LoadClientId(user, with_plugin_), true, &p, &error);
       if (p.client == nullptr) return error;
       mosquitto_connect_v5_callback_set(p.client, Publisher::OnConnect);
       mosquitto_publish_v5_callback_set(p.client, Publisher::OnPublish);
@@ -689,13 +666,11 @@ class CatchUpPhase {
       }
       clients.push_back(p.client);
     }
-    std::string error = DriveClients(clients, deadline, settings_.timeout_seconds, [&] {
-      return std::all_of(publishers_.begin(), publishers_.end(), [](const Publisher& p) { return p.connack >= 0; });
-    });
-    for (const Publisher& p : publishers_) {
-      if (p.connack > 0) return "login refused for publisher " + std::to_string(p.index);
-    }
-    if (!error.empty()) return "connecting publishers: " + error;
+    std::string error = chat::bench::AwaitConnacks(
+        clients, deadline, settings_.timeout_seconds, [&](std::size_t i) { return publishers_[i].connack; },
+        [&](std::size_t i) { return "login refused for publisher " + std::to_string(publishers_[i].index); },
+        "connecting publishers");
+    if (!error.empty()) return error;
     error = DriveClients(
         clients, deadline, settings_.timeout_seconds,
         [&] {
@@ -735,7 +710,7 @@ class CatchUpPhase {
   std::string CatchUp(int port, Clock::time_point deadline) {
     if (with_plugin_) {
       std::string error;
-      catcher_.client = NewClient("dev:phone", /*clean_session=*/true, &catcher_, &error);
+      catcher_.client = NewClient(clients_, "dev:phone", /*clean_session=*/true, &catcher_, &error);
       if (catcher_.client == nullptr) return error;
       catcher_.user = "dev";
       mosquitto_connect_v5_callback_set(catcher_.client, Catcher::OnConnect);
@@ -771,6 +746,7 @@ class CatchUpPhase {
   bool with_plugin_;
   std::vector<Publisher> publishers_;
   Catcher catcher_;
+  chat::bench::ClientPool clients_;  // last: its clients go before the state their callbacks use
 };
 
 // The broker's CPU time shows up in RUSAGE_CHILDREN once the harness has reaped it (on destruction).
@@ -851,54 +827,44 @@ int main(int argc, char** argv) {
   app.add_option("--text-bytes", settings.text_bytes, "message text size")
       ->capture_default_str()
       ->check(CLI::Range(60, 500));
-  app.add_option("--timeout", settings.timeout_seconds, "limit per phase, seconds")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 3600));
-  app.add_option("--out", settings.out, "JSON results file")->capture_default_str();
+  chat::bench::AddCommonOptions(app, &settings.timeout_seconds, &settings.out);
   CLI11_PARSE(app, argc, argv);
   settings.senders = std::min(settings.senders, settings.members);
 
-  try {
-    chat::bench::InstallSignalHandlers();
-    mosquitto_lib_init();
+  return chat::bench::RunBenchmark("bench-group", [&] {
     std::vector<FanoutResult> fanout;
     std::vector<CatchUpResult> catch_up;
     fanout.push_back(RunPhase<FanoutPhase>("bare", settings, false));
     if (!chat::bench::Interrupted()) fanout.push_back(RunPhase<FanoutPhase>("plugin", settings, true));
     if (!chat::bench::Interrupted()) catch_up.push_back(RunPhase<CatchUpPhase>("bare", settings, false));
     if (!chat::bench::Interrupted()) catch_up.push_back(RunPhase<CatchUpPhase>("plugin", settings, true));
-    mosquitto_lib_cleanup();
 
     bool all_completed = true;
     std::printf(
         "\nA. group fan-out: %d members online, %d senders x %d messages, QoS 1 (bare: %d subscribers on one topic)\n",
         settings.members, settings.senders, settings.messages, settings.members);
-    std::printf("%-7s %11s %11s %10s %13s %10s %9s %9s %9s %9s %9s\n", "phase", "delivered", "expected", "elapsed_s",
-                "deliveries/s", "messages/s", "p50_ms", "p99_ms", "max_ms", "gen_cpu_s", "brk_cpu_s");
+    const chat::bench::Table fanout_table(
+        "phase:-7 delivered:11 expected:11 elapsed_s:10.3 deliveries/s:13 messages/s:10.1 "
+        "p50_ms:9.3 p99_ms:9.3 max_ms:9.3 gen_cpu_s:9.3 brk_cpu_s:9.3");
+    fanout_table.PrintHeader();
     for (const FanoutResult& r : fanout) {
-      std::printf("%-7s %11" PRId64 " %11" PRId64 " %10.3f %13.0f %10.1f %9.3f %9.3f %9.3f %9.3f %9.3f\n",
-                  r.name.c_str(), r.delivered, r.expected, r.elapsed_s, r.deliveries_per_s, r.messages_per_s, r.p50_ms,
-                  r.p99_ms, r.max_ms, r.generator_cpu_s, r.broker_cpu_s);
-      if (!r.completed) {
-        all_completed = false;
-        std::fprintf(stderr, "fan-out %s: INCOMPLETE: %s\n", r.name.c_str(), r.error.c_str());
-      }
+      fanout_table.PrintRow({r.name, r.delivered, r.expected, r.elapsed_s, r.deliveries_per_s, r.messages_per_s,
+                             r.p50_ms, r.p99_ms, r.max_ms, r.generator_cpu_s, r.broker_cpu_s});
+      all_completed &= chat::bench::NoteIncomplete("fan-out " + r.name, r.completed, r.error);
     }
     std::printf(
         "\nB. catch-up: %d messages queued for one offline device (plugin: sync pages of %d from the first "
         "request;\n   bare: QoS 1, persistent session, from the reconnect)\n",
         settings.queued, settings.page);
-    std::printf("%-7s %9s %9s %7s %11s %12s %18s %9s %9s %9s\n", "phase", "received", "expected", "pages", "catch_up_s",
-                "messages/s", "connect_to_done_s", "queue_s", "gen_cpu_s", "brk_cpu_s");
+    const chat::bench::Table catch_up_table(
+        "phase:-7 received:9 expected:9 pages:7 catch_up_s:11.3 messages/s:12 "
+        "connect_to_done_s:18.3 queue_s:9.3 gen_cpu_s:9.3 brk_cpu_s:9.3");
+    catch_up_table.PrintHeader();
     for (const CatchUpResult& r : catch_up) {
       std::string pages = r.name == "bare" ? "-" : std::to_string(r.pages);  // bare Mosquitto has no pages
-      std::printf("%-7s %9" PRId64 " %9" PRId64 " %7s %11.3f %12.0f %18.3f %9.3f %9.3f %9.3f\n", r.name.c_str(),
-                  r.received, r.expected, pages.c_str(), r.catch_up_s, r.messages_per_s, r.connect_to_done_s, r.queue_s,
-                  r.generator_cpu_s, r.broker_cpu_s);
-      if (!r.completed) {
-        all_completed = false;
-        std::fprintf(stderr, "catch-up %s: INCOMPLETE: %s\n", r.name.c_str(), r.error.c_str());
-      }
+      catch_up_table.PrintRow({r.name, r.received, r.expected, pages, r.catch_up_s, r.messages_per_s,
+                               r.connect_to_done_s, r.queue_s, r.generator_cpu_s, r.broker_cpu_s});
+      all_completed &= chat::bench::NoteIncomplete("catch-up " + r.name, r.completed, r.error);
     }
 
     json out = {{"settings",
@@ -934,8 +900,5 @@ int main(int argc, char** argv) {
     std::printf("\n");
     out["ratio_plugin_over_bare"] = ratio;
     return WriteResults("bench-group", settings.out, out, all_completed);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench-group: %s\n", e.what());
-    return 2;
-  }
+  });
 }

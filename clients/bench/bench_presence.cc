@@ -29,7 +29,7 @@
 #include "core/records.h"
 #include "core/topic_format.h"
 #include "storage/rocksdb_store.h"
-#include "tests/harness/broker_process.h"
+#include "harness/broker_process.h"
 
 // Plugin: user "subject" and N contacts, written straight into the store before the broker starts (the
 // protocol would need 2N requests per size just to set up). Every contact has one device subscribed to
@@ -194,14 +194,6 @@ class Phase {
  public:
   Phase(bool with_plugin, int watchers, const Settings& settings)
       : with_plugin_(with_plugin), watchers_(static_cast<std::size_t>(watchers)), settings_(settings) {}
-  ~Phase() {
-    for (Watcher& watcher : watchers_) {
-      if (watcher.client != nullptr) mosquitto_destroy(watcher.client);
-    }
-    if (subject_.client != nullptr) mosquitto_destroy(subject_.client);
-  }
-  Phase(const Phase&) = delete;
-  Phase& operator=(const Phase&) = delete;
 
   PhaseResult Run(int port) {
     PhaseResult result;
@@ -244,12 +236,8 @@ class Phase {
   }
 
   mosquitto* NewClient(const std::string& user, void* data) {
-    // Plugin clients must use "<user>:<device>"; the bare broker only needs unique ids.
-    std::string client_id = with_plugin_ ? user + ":bench" : "bench-" + user;
-    mosquitto* client = mosquitto_new(client_id.c_str(), true, data);
+    mosquitto* client = clients_.New(chat::bench::LoadClientId(user, with_plugin_), true, data);
     if (client == nullptr) return nullptr;
-    mosquitto_int_option(client, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
-    mosquitto_int_option(client, MOSQ_OPT_TCP_NODELAY, 1);
     if (with_plugin_) mosquitto_username_pw_set(client, user.c_str(), kPassword);
     return client;
   }
@@ -326,7 +314,7 @@ class Phase {
 
   // Connects the subject's client (plugin: its login is the change being measured).
   std::string ConnectSubject() {
-    if (subject_.client != nullptr) mosquitto_destroy(subject_.client);
+    clients_.Destroy(subject_.client);
     subject_ = Subject{};
     subject_gone_ = false;
     subject_.client = NewClient(kSubject, &subject_);
@@ -477,6 +465,7 @@ class Phase {
   int login_retries_ = 0;
   Clock::time_point deadline_;
   int port_ = 0;
+  chat::bench::ClientPool clients_;  // last: its clients go before the state their callbacks use
 };
 
 PhaseResult RunPhaseWithBroker(bool with_plugin, int watchers, const Settings& settings) {
@@ -559,15 +548,10 @@ int main(int argc, char** argv) {
   app.add_option("--connect-batch", settings.connect_batch, "watchers connecting at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  app.add_option("--timeout", settings.timeout_seconds, "limit per phase, seconds")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 3600));
-  app.add_option("--out", settings.out, "JSON results file")->capture_default_str();
+  chat::bench::AddCommonOptions(app, &settings.timeout_seconds, &settings.out);
   CLI11_PARSE(app, argc, argv);
 
-  try {
-    chat::bench::InstallSignalHandlers();
-    mosquitto_lib_init();
+  return chat::bench::RunBenchmark("bench-presence", [&] {
     struct SizeResult {
       PhaseResult plugin;
       PhaseResult bare;
@@ -581,11 +565,12 @@ int main(int argc, char** argv) {
       size.bare = RunPhase(false, watchers, settings);
       results.push_back(std::move(size));
     }
-    mosquitto_lib_cleanup();
 
-    std::printf("\n%8s %-7s %-8s %10s %10s %10s %9s %9s %9s %9s %13s %6s %10s\n", "watchers", "phase", "change",
-                "delivered", "expected", "median_ms", "min_ms", "max_ms", "p50_ms", "p99_ms", "deliveries/s", "extra",
-                "brk_cpu_s");
+    const chat::bench::Table table(
+        "watchers:8 phase:-7 change:-8 delivered:10 expected:10 median_ms:10.2 min_ms:9.2 "
+        "max_ms:9.2 p50_ms:9.2 p99_ms:9.2 deliveries/s:13 extra:6 brk_cpu_s:10.3");
+    std::printf("\n");
+    table.PrintHeader();
     bool all_completed = true;
     json out = {{"settings",
                  RunSettings({{"watchers", settings.watchers},
@@ -599,15 +584,12 @@ int main(int argc, char** argv) {
       json entry = {{"watchers", size.plugin.watchers}};
       for (const PhaseResult* r : {&size.plugin, &size.bare}) {
         for (const ChangeResult& c : r->changes) {
-          std::printf("%8d %-7s %-8s %10" PRId64 " %10" PRId64 " %10.2f %9.2f %9.2f %9.2f %9.2f %13.0f %6" PRId64
-                      " %10.3f\n",
-                      r->watchers, r->name.c_str(), c.name.c_str(), c.delivered, c.expected, c.median_ms, c.min_ms,
-                      c.max_ms, c.p50_ms, c.p99_ms, c.deliveries_per_s, r->extra_messages, r->broker_cpu_s);
+          table.PrintRow({std::int64_t{r->watchers}, r->name, c.name, std::int64_t{c.delivered},
+                          std::int64_t{c.expected}, c.median_ms, c.min_ms, c.max_ms, c.p50_ms, c.p99_ms,
+                          c.deliveries_per_s, std::int64_t{r->extra_messages}, r->broker_cpu_s});
         }
-        if (!r->completed) {
-          all_completed = false;
-          std::fprintf(stderr, "%d watchers, %s: INCOMPLETE: %s\n", r->watchers, r->name.c_str(), r->error.c_str());
-        }
+        all_completed &= chat::bench::NoteIncomplete(std::to_string(r->watchers) + " watchers, " + r->name,
+                                                     r->completed, r->error);
         entry[r->name] = ToJson(*r);
       }
       json ratio = json::object();
@@ -623,8 +605,5 @@ int main(int argc, char** argv) {
       out["results"].push_back(entry);
     }
     return WriteResults("bench-presence", settings.out, out, all_completed);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench-presence: %s\n", e.what());
-    return 2;
-  }
+  });
 }

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 namespace chat::bench {
 namespace {
@@ -42,6 +43,18 @@ void InstallSignalHandlers() {
 }
 
 bool Interrupted() { return g_interrupted; }
+
+std::string LoadClientId(const std::string& user, bool with_plugin) {
+  return with_plugin ? user + ":bench" : "bench-" + user;
+}
+
+mosquitto* NewLoadClient(const std::string& client_id, bool clean_session, void* data) {
+  mosquitto* client = mosquitto_new(client_id.c_str(), clean_session, data);
+  if (client == nullptr) return nullptr;
+  mosquitto_int_option(client, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+  mosquitto_int_option(client, MOSQ_OPT_TCP_NODELAY, 1);
+  return client;
+}
 
 const char* FindStamp(const void* payload, int length) {
   if (payload == nullptr || length <= 0) return nullptr;
@@ -96,12 +109,113 @@ std::string DriveClients(const std::vector<mosquitto*>& clients, Clock::time_poi
   return "";
 }
 
+std::string AwaitConnacks(const std::vector<mosquitto*>& clients, Clock::time_point deadline, int timeout_seconds,
+                          const std::function<int(std::size_t)>& connack,
+                          const std::function<std::string(std::size_t)>& refused, const std::string& what) {
+  std::string error = DriveClients(clients, deadline, timeout_seconds, [&] {
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+      if (connack(i) < 0) return false;
+    }
+    return true;
+  });
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    if (connack(i) > 0) return refused(i);
+  }
+  if (!error.empty()) return what + ": " + error;
+  return "";
+}
+
 void DisconnectAll(const std::vector<mosquitto*>& clients) {
   std::vector<mosquitto*> connected;
   for (mosquitto* client : clients) {
     if (client != nullptr && mosquitto_disconnect(client) == MOSQ_ERR_SUCCESS) connected.push_back(client);
   }
   for (mosquitto* client : connected) mosquitto_loop_write(client, 1);
+}
+
+ClientPool::~ClientPool() {
+  for (mosquitto* client : clients_) mosquitto_destroy(client);
+}
+
+mosquitto* ClientPool::New(const std::string& client_id, bool clean_session, void* data) {
+  mosquitto* client = NewLoadClient(client_id, clean_session, data);
+  if (client != nullptr) clients_.push_back(client);
+  return client;
+}
+
+void ClientPool::Destroy(mosquitto* client) {
+  auto it = std::find(clients_.begin(), clients_.end(), client);
+  if (it == clients_.end()) return;
+  mosquitto_destroy(client);
+  clients_.erase(it);
+}
+
+namespace {
+
+struct RequestState {
+  std::string request_topic;
+  std::string payload;
+  std::string rid_field;
+  int connack = -1;
+  bool answered = false;
+  std::string reply;
+};
+
+}  // namespace
+
+std::string RequestOnce(int port, const std::string& user, const std::string& password, const std::string& device,
+                        const std::string& request_topic, const std::string& payload, const std::string& rid,
+                        std::chrono::seconds timeout, std::string* reply) {
+  auto deadline = Clock::now() + timeout;
+  std::string error;
+  while (Clock::now() < deadline) {
+    RequestState state;
+    state.request_topic = request_topic;
+    state.payload = payload;
+    state.rid_field = "\"rid\":\"" + rid + "\"";
+    std::string client_id = user + ":" + device;
+    mosquitto* client = NewLoadClient(client_id, true, &state);
+    if (client == nullptr) return "mosquitto_new failed for " + client_id;
+    mosquitto_username_pw_set(client, user.c_str(), password.c_str());
+    mosquitto_connect_v5_callback_set(client, [](mosquitto* c, void* data, int reason, int, const mosquitto_property*) {
+      auto* s = static_cast<RequestState*>(data);
+      s->connack = reason;
+      if (reason != 0) return;
+      // Replies are published to this client id; no subscription is needed for them.
+      mosquitto_publish_v5(c, nullptr, s->request_topic.c_str(), static_cast<int>(s->payload.size()),
+                           s->payload.data(), 1, false, nullptr);
+    });
+    mosquitto_message_v5_callback_set(client, [](mosquitto*, void* data, const mosquitto_message* message,
+                                                 const mosquitto_property*) {
+      auto* s = static_cast<RequestState*>(data);
+      std::string text(static_cast<const char*>(message->payload), static_cast<std::size_t>(message->payloadlen));
+      if (text.find(s->rid_field) == std::string::npos) return;
+      s->answered = true;
+      s->reply = std::move(text);
+    });
+    int rc = mosquitto_connect_bind_v5(client, "127.0.0.1", port, 60, nullptr, nullptr);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      mosquitto_destroy(client);
+      return std::string("connect: ") + mosquitto_strerror(rc);
+    }
+    int seconds = static_cast<int>(timeout.count());
+    error = DriveClients({client}, deadline, seconds,
+                         [&] { return state.answered || (state.connack > 0); });
+    DisconnectAll({client});
+    mosquitto_destroy(client);
+    if (state.answered) {
+      *reply = std::move(state.reply);
+      return "";
+    }
+    if (state.connack > 0) return "login refused (CONNACK " + std::to_string(state.connack) + ")";
+    // Closed without a CONNACK: the password is being checked off the broker thread; ask again.
+    if (state.connack == -1 && error.rfind("connection lost", 0) == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    return error;
+  }
+  return error.empty() ? "no reply within " + std::to_string(timeout.count()) + " s" : error;
 }
 
 LatencySummary Summarize(std::vector<std::int64_t>& latencies_ns) {

@@ -26,6 +26,37 @@ double CpuSeconds(int who);
 void InstallSignalHandlers();
 bool Interrupted();
 
+// A load client's id for `user`: "<user>:bench" with the plugin (ids must be "<user>:<device>"),
+// "bench-<user>" on bare Mosquitto (ids need only be unique).
+std::string LoadClientId(const std::string& user, bool with_plugin);
+// A libmosquitto client speaking MQTT 5 with TCP_NODELAY, `data` its callbacks' user data; nullptr when
+// it cannot be made.
+mosquitto* NewLoadClient(const std::string& client_id, bool clean_session, void* data);
+
+// Owns the load clients of one benchmark phase: each made through it is destroyed with it, so a phase
+// holds plain pointers and needs no destructor of its own.
+class ClientPool {
+ public:
+  ClientPool() = default;
+  ~ClientPool();
+  ClientPool(const ClientPool&) = delete;
+  ClientPool& operator=(const ClientPool&) = delete;
+  // NewLoadClient, kept until the pool goes; nullptr when it cannot be made.
+  mosquitto* New(const std::string& client_id, bool clean_session, void* data);
+  // Destroys `client` now (one made by New; nullptr is ignored).
+  void Destroy(mosquitto* client);
+
+ private:
+  std::vector<mosquitto*> clients_;
+};
+
+// Services `clients` until each has its CONNACK (`connack(i)` of clients[i] is -1 until then). A refused
+// login closes the socket right after its CONNACK, so the first refused client is reported
+// (`refused(i)`) rather than the lost connection; otherwise "" or "<what>: <error>".
+std::string AwaitConnacks(const std::vector<mosquitto*>& clients, Clock::time_point deadline, int timeout_seconds,
+                          const std::function<int(std::size_t)>& connack,
+                          const std::function<std::string(std::size_t)>& refused, const std::string& what);
+
 // Where kStampMarker starts in `payload`, or nullptr.
 const char* FindStamp(const void* payload, int length);
 
@@ -42,6 +73,15 @@ std::string DriveClients(const std::vector<mosquitto*>& clients, Clock::time_poi
 
 // Sends DISCONNECT on every connected client (best effort, no waiting).
 void DisconnectAll(const std::vector<mosquitto*>& clients);
+
+// One chat request as `user` with client id "<user>:<device>" (MQTT 5, like every load client): connects
+// (again, within the timeout, when the broker closes the connection without a CONNACK while it checks
+// the password), publishes `payload` on `request_topic` and waits for the reply (sent to this client
+// id) that carries `"rid":"<rid>"` (the payload must carry that rid). "" and the reply's
+// payload in `reply`, or the error.
+std::string RequestOnce(int port, const std::string& user, const std::string& password, const std::string& device,
+                        const std::string& request_topic, const std::string& payload, const std::string& rid,
+                        std::chrono::seconds timeout, std::string* reply);
 
 struct LatencySummary {
   double p50_ms = 0;

@@ -1,9 +1,16 @@
-// What the benchmarks report alike: the settings every run shares, the plugin/bare ratio and the JSON
-// results file with the exit status that goes with it.
+// What the benchmarks report alike: the settings every run shares, the plugin/bare ratio, the results
+// tables, the JSON results file with the exit status that goes with it, and the options and the frame of
+// main() every benchmark has.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 namespace chat::bench {
@@ -18,5 +25,37 @@ nlohmann::json RunSettings(nlohmann::json specific);
 // Writes `results` to `path` and says so. The exit status: 0 when every phase completed, 1 when one did
 // not, 2 when the file cannot be written.
 int WriteResults(const char* program, const std::string& path, const nlohmann::json& results, bool all_completed);
+
+// A results table: the header row once, then one row per call, columns separated by one space. `columns`
+// names each column with its printf-like width: "phase:-7 delivered:10 elapsed_s:10.3" is "phase"
+// left-aligned in 7, "delivered" right-aligned in 10, "elapsed_s" in 10 with 3 decimals.
+class Table {
+ public:
+  // One cell: text, an integer or a number.
+  using Cell = std::variant<std::string, std::int64_t, double>;
+
+  explicit Table(std::string_view columns);
+  void PrintHeader() const;
+  void PrintRow(const std::vector<Cell>& cells) const;
+
+ private:
+  struct Column {
+    std::string name;
+    int width = 0;
+    int precision = 0;
+    bool left = false;
+  };
+  std::vector<Column> columns_;
+};
+
+// The options every benchmark has: --timeout (limit per phase, seconds) and --out (JSON results file).
+void AddCommonOptions(CLI::App& app, int* timeout_seconds, std::string* out);
+
+// Runs a benchmark's phases and report: Ctrl-C handling, libmosquitto set up and cleaned up around
+// `run`, and an exception reported as "<program>: <what>" with exit status 2.
+int RunBenchmark(const char* program, const std::function<int()>& run);
+
+// Says on stderr "<what>: INCOMPLETE: <error>" when a phase did not complete; returns `completed`.
+bool NoteIncomplete(const std::string& what, bool completed, const std::string& error);
 
 }  // namespace chat::bench

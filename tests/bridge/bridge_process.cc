@@ -28,29 +28,18 @@ std::string Quote(const std::string& text) {
 
 std::string PushBridgePath() { return PUSH_BRIDGE_PATH; }
 
-PushBridgeProcess::PushBridgeProcess(PushBridgeOptions options) : options_(std::move(options)) {
-  char pattern[] = "/tmp/chat-push-bridge-XXXXXX";
-  if (mkdtemp(pattern) == nullptr) {
-    std::perror("mkdtemp");
-    std::abort();
-  }
-  dir_ = pattern;
+PushBridgeProcess::PushBridgeProcess(PushBridgeOptions options)
+    : ServerProcess("chat-push-bridge"), options_(std::move(options)) {
   if (options_.metrics) metrics_port_ = FreeLoopbackPort();
   WriteConfig();
 }
 
-PushBridgeProcess::~PushBridgeProcess() {
-  Kill();
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
-
 std::string PushBridgeProcess::journal_path() const {
-  return options_.journal_file.empty() ? dir_ + "/journal" : options_.journal_file;
+  return options_.journal_file.empty() ? dir() + "/journal" : options_.journal_file;
 }
 
 void PushBridgeProcess::WriteConfig() {
-  std::ofstream(dir_ + "/password") << options_.password << "\n";
+  std::ofstream(dir() + "/password") << options_.password << "\n";
   std::ofstream config(config_path());
   if (!options_.config_text.empty()) {
     config << options_.config_text;
@@ -88,26 +77,10 @@ void PushBridgeProcess::WriteConfig() {
 }
 
 std::string PushBridgeProcess::Start() {
-  if (running()) return "already running";
   int ready_before = LogCount("push-bridge: ready:");
-  process_.Spawn({PushBridgePath(), "--config", config_path()}, dir_ + "/bridge.log");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (std::string how = process_.ExitedHow(); !how.empty()) {
-      return "push-bridge exited at start (" + how + "):\n" + log();
-    }
-    if (LogCount("push-bridge: ready:") > ready_before) return "";
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  Kill();
-  return "push-bridge was not ready within 20 s:\n" + log();
+  return SpawnAndWait({PushBridgePath(), "--config", config_path()}, "bridge.log", "push-bridge", "was not ready",
+                      [&] { return LogCount("push-bridge: ready:") > ready_before; });
 }
-
-int PushBridgeProcess::Stop() { return process_.Terminate(); }
-
-void PushBridgeProcess::Kill() { process_.Kill(); }
-
-std::string PushBridgeProcess::log() const { return process_.ReadLog(); }
 
 int PushBridgeProcess::LogCount(const std::string& text) const {
   std::string all = log();

@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "tests/harness/child_process.h"
+#include "harness/server_process.h"
 
 namespace chat::harness {
 
@@ -33,23 +33,17 @@ struct PushBridgeOptions {
   std::string config_text;   // when set, written as the config instead of the generated one
 };
 
-class PushBridgeProcess {
+// Stop() (SIGTERM and wait 10 s, then SIGKILL; the exit status, 128 + signal when killed by one), Kill()
+// (SIGKILL: nothing runs, as in a crash), running(), dir() and log() come from ServerProcess; destroying
+// it kills a running bridge and removes the folder.
+class PushBridgeProcess : public ServerProcess {
  public:
   explicit PushBridgeProcess(PushBridgeOptions options);
-  ~PushBridgeProcess();  // kills a running bridge and removes the folder
-  PushBridgeProcess(const PushBridgeProcess&) = delete;
-  PushBridgeProcess& operator=(const PushBridgeProcess&) = delete;
 
   // Starts the bridge and waits (bounded, 20 s) until it has logged "ready:" (connected and
   // subscribed). Returns "" or an error with its log (a bad config exits at once with status 2).
   std::string Start();
-  // SIGTERM and wait (10 s, then SIGKILL); the exit status, 128 + signal when killed by one.
-  int Stop();
-  // SIGKILL: nothing runs, as in a crash.
-  void Kill();
-  bool running() const { return process_.running(); }
 
-  std::string log() const;
   // Times `text` occurs in the log.
   int LogCount(const std::string& text) const;
   // Waits (bounded) until `text` occurs at least `count` times in the log.
@@ -60,8 +54,7 @@ class PushBridgeProcess {
   // One metric, -1 when it cannot be read.
   double Metric(const std::string& name) const;
 
-  const std::string& dir() const { return dir_; }
-  std::string config_path() const { return dir_ + "/bridge.yaml"; }
+  std::string config_path() const { return dir() + "/bridge.yaml"; }
   std::string journal_path() const;
   int metrics_port() const { return metrics_port_; }
 
@@ -69,9 +62,7 @@ class PushBridgeProcess {
   void WriteConfig();
 
   PushBridgeOptions options_;
-  std::string dir_;
   int metrics_port_ = 0;
-  ChildProcess process_;
 };
 
 // Path of the built push-bridge binary (set by CMake).

@@ -8,7 +8,7 @@
 
 #include "tests/bridge/bridge_process.h"
 #include "tests/bridge/fake_provider.h"
-#include "tests/harness/broker_process.h"
+#include "harness/broker_process.h"
 #include "tests/harness/test_client.h"
 
 namespace chat::harness {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/harness/broker_process.h"
+#include "harness/broker_process.h"
 
 namespace chat::config {
 namespace {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "clients/common/raw_mqtt_client.h"
-#include "tests/harness/ping_probe.h"
+#include "harness/ping_probe.h"
 #include "tests/integration/broker_fixture.h"
 
 namespace chat::harness {

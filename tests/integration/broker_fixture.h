@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/harness/broker_process.h"
+#include "harness/broker_process.h"
 #include "tests/harness/test_client.h"
 
 namespace chat::harness {

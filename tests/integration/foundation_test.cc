@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/message_id.h"
-#include "tests/harness/broker_process.h"
+#include "harness/broker_process.h"
 #include "tests/harness/test_client.h"
 
 namespace chat::harness {

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/harness/ping_probe.h"
+#include "harness/ping_probe.h"
 #include "clients/common/raw_mqtt_client.h"
 #include "tests/integration/broker_fixture.h"
 

@@ -1,4 +1,4 @@
-#include "tests/harness/broker_process.h"
+#include "harness/broker_process.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -58,13 +58,7 @@ std::string CurrentUserName() {
 std::string PluginPath() { return CHAT_PLUGIN_PATH; }
 std::string SourceConfigDir() { return CHAT_SOURCE_DIR "/config"; }
 
-BrokerProcess::BrokerProcess(BrokerOptions options) : options_(std::move(options)) {
-  char pattern[] = "/tmp/chat-broker-XXXXXX";
-  if (mkdtemp(pattern) == nullptr) {
-    std::perror("mkdtemp");
-    std::abort();
-  }
-  dir_ = pattern;
+BrokerProcess::BrokerProcess(BrokerOptions options) : ServerProcess("chat-broker"), options_(std::move(options)) {
   mqtt_port_ = FreeLoopbackPort();
   do {
     ws_port_ = FreeLoopbackPort();
@@ -74,8 +68,6 @@ BrokerProcess::BrokerProcess(BrokerOptions options) : options_(std::move(options
 
 BrokerProcess::~BrokerProcess() {
   if (running()) Stop();
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
 }
 
 void BrokerProcess::WriteConfigs() {
@@ -102,27 +94,13 @@ void BrokerProcess::WriteConfigs() {
     conf.erase(plugin_line + 1);
   }
   conf += options_.extra_mosquitto_conf + "\n";
-  std::ofstream(dir_ + "/mosquitto.conf") << conf;
+  std::ofstream(dir() + "/mosquitto.conf") << conf;
 }
 
 std::string BrokerProcess::Start() {
-  if (running()) return "already running";
-  process_.Spawn({"/usr/sbin/mosquitto", "-c", dir_ + "/mosquitto.conf"}, dir_ + "/broker.log");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (std::string how = process_.ExitedHow(); !how.empty()) {
-      return "broker exited at start (" + how + "):\n" + log();
-    }
-    if (Accepts(mqtt_port_) && Accepts(ws_port_)) return "";
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  Kill();
-  return "broker did not listen within 20 s:\n" + log();
+  return SpawnAndWait({"/usr/sbin/mosquitto", "-c", dir() + "/mosquitto.conf"}, "broker.log", "broker",
+                      "did not listen", [this] { return Accepts(mqtt_port_) && Accepts(ws_port_); });
 }
-
-int BrokerProcess::Stop() { return process_.Terminate(); }
-
-void BrokerProcess::Kill() { process_.Kill(); }
 
 std::string BrokerProcess::WithStoreOffline(const std::function<core::Status(core::Store&, const config::ServerConfig&)>& work) {
   if (running()) return "stop the broker first";
@@ -151,7 +129,5 @@ std::string BrokerProcess::AddContactsOffline(const std::vector<std::pair<std::s
     return store.Apply(writes);
   });
 }
-
-std::string BrokerProcess::log() const { return process_.ReadLog(); }
 
 }  // namespace chat::harness

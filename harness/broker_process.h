@@ -12,7 +12,8 @@
 
 #include "config/server_config.h"
 #include "core/store.h"
-#include "tests/harness/child_process.h"
+#include "harness/child_process.h"
+#include "harness/server_process.h"
 
 namespace chat::harness {
 
@@ -29,23 +30,18 @@ struct BrokerOptions {
   std::string extra_mosquitto_conf = {};
 };
 
-class BrokerProcess {
+// Stop() (SIGTERM: the plugin's cleanup runs), Kill() (SIGKILL: nothing runs, as in a crash or power cut),
+// running(), dir() and log() (the broker's output so far) come from ServerProcess.
+class BrokerProcess : public ServerProcess {
  public:
   // Creates the temporary folder and config files; does not start the broker. Aborts the process
   // with a message if the folder cannot be made (a broken test machine, not a test failure).
   explicit BrokerProcess(BrokerOptions options = {});
   ~BrokerProcess();  // stops the broker and removes the temporary folder
-  BrokerProcess(const BrokerProcess&) = delete;
-  BrokerProcess& operator=(const BrokerProcess&) = delete;
 
   // Starts the broker and waits until both ports accept connections. Returns "" or an error that
   // includes the broker's log.
   std::string Start();
-  // SIGTERM and wait: the plugin's cleanup runs. Returns the exit status.
-  int Stop();
-  // SIGKILL: nothing runs, as in a crash or power cut of the process.
-  void Kill();
-  bool running() const { return process_.running(); }
   // The broker's CPU time and memory so far.
   ProcessUsage Usage() const { return process_.Usage(); }
 
@@ -59,10 +55,8 @@ class BrokerProcess {
   int mqtt_port() const { return mqtt_port_; }
   int ws_port() const { return ws_port_; }
   std::string mqtt_uri() const { return "tcp://127.0.0.1:" + std::to_string(mqtt_port_); }
-  const std::string& dir() const { return dir_; }
-  std::string data_dir() const { return dir_ + "/data"; }
-  std::string chat_config_path() const { return dir_ + "/chat.yaml"; }
-  std::string log() const;  // the broker's output so far
+  std::string data_dir() const { return dir() + "/data"; }
+  std::string chat_config_path() const { return dir() + "/chat.yaml"; }
 
  private:
   void WriteConfigs();
@@ -70,10 +64,8 @@ class BrokerProcess {
   std::string WithStoreOffline(const std::function<core::Status(core::Store&, const config::ServerConfig&)>& work);
 
   BrokerOptions options_;
-  std::string dir_;
   int mqtt_port_ = 0;
   int ws_port_ = 0;
-  ChildProcess process_;
 };
 
 // Paths of the built plugin and of the source tree's config folder (set by CMake).

@@ -1,4 +1,4 @@
-#include "tests/harness/child_process.h"
+#include "harness/child_process.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

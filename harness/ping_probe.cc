@@ -1,4 +1,4 @@
-#include "tests/harness/ping_probe.h"
+#include "harness/ping_probe.h"
 
 #include <algorithm>
 #include <cstdio>
