@@ -77,10 +77,7 @@ struct Pair {
   std::vector<std::int64_t> latencies_ns;
 };
 
-struct PhaseResult {
-  std::string name;
-  bool completed = false;
-  std::string error;
+struct PhaseResult : chat::bench::PhaseOutcome {
   std::int64_t expected = 0;
   std::int64_t delivered = 0;
   std::int64_t rejected = 0;
@@ -89,10 +86,6 @@ struct PhaseResult {
   double p50_ms = 0;
   double p99_ms = 0;
   double max_ms = 0;
-  // CPU seconds, to tell which side limits the figures: the generator during the measured interval,
-  // the broker over its whole life (start-up and idle time are small next to the load).
-  double generator_cpu_s = 0;
-  double broker_cpu_s = 0;
 };
 
 void OnConnect(mosquitto* client, void* data, int reason, int, const mosquitto_property*) {
@@ -375,16 +368,15 @@ PhaseResult RunPhase(const std::string& name, const Settings& settings, bool wit
 }
 
 json ToJson(const PhaseResult& r) {
-  json out = {{"completed", r.completed},      {"expected", r.expected},
-              {"delivered", r.delivered},      {"rejected", r.rejected},
-              {"elapsed_s", r.elapsed_s},      {"messages_per_s", r.messages_per_s},
-              {"latency_p50_ms", r.p50_ms},    {"latency_p99_ms", r.p99_ms},
-              {"latency_max_ms", r.max_ms},    {"generator_cpu_s", r.generator_cpu_s},
-              {"broker_cpu_s", r.broker_cpu_s}};
-  if (!r.error.empty()) out["error"] = r.error;
-  return out;
+  return r.PhaseOutcome::ToJson({{"expected", r.expected},
+                                 {"delivered", r.delivered},
+                                 {"rejected", r.rejected},
+                                 {"elapsed_s", r.elapsed_s},
+                                 {"messages_per_s", r.messages_per_s},
+                                 {"latency_p50_ms", r.p50_ms},
+                                 {"latency_p99_ms", r.p99_ms},
+                                 {"latency_max_ms", r.max_ms}});
 }
-
 
 }  // namespace
 

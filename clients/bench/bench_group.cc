@@ -135,10 +135,7 @@ std::string BrokerLogTail(const chat::harness::BrokerProcess& broker) {
 // ---------------------------------------------------------------------------------------------------
 // Phase A: fan-out.
 
-struct FanoutResult {
-  std::string name;
-  bool completed = false;
-  std::string error;
+struct FanoutResult : chat::bench::PhaseOutcome {
   std::int64_t expected = 0;  // deliveries
   std::int64_t delivered = 0;
   std::int64_t rejected = 0;   // sends refused (PUBACK >= 0x80)
@@ -149,8 +146,6 @@ struct FanoutResult {
   double p50_ms = 0;
   double p99_ms = 0;
   double max_ms = 0;
-  double generator_cpu_s = 0;
-  double broker_cpu_s = 0;
 };
 
 class FanoutPhase;
@@ -394,10 +389,8 @@ class FanoutPhase {
 // ---------------------------------------------------------------------------------------------------
 // Phase B: catch-up of queued messages.
 
-struct CatchUpResult {
-  std::string name;
-  bool completed = false;
-  std::string error;
+// The generator's CPU seconds are those of the catch-up.
+struct CatchUpResult : chat::bench::PhaseOutcome {
   std::int64_t expected = 0;
   std::int64_t received = 0;  // messages applied (plugin) or received (bare)
   std::int64_t duplicates = 0;
@@ -407,8 +400,6 @@ struct CatchUpResult {
   double catch_up_s = 0;          // plugin: first sync request -> last event applied; bare: reconnect -> last
   double connect_to_done_s = 0;   // from the (re)connect to the last message, both
   double messages_per_s = 0;      // expected / catch_up_s
-  double generator_cpu_s = 0;     // during the catch-up
-  double broker_cpu_s = 0;
 };
 
 // A client that publishes `count` messages with at most `window` unacknowledged.
@@ -763,40 +754,29 @@ Result RunPhase(const std::string& name, const Settings& settings, bool with_plu
 }
 
 json ToJson(const FanoutResult& r) {
-  json out = {{"completed", r.completed},
-              {"expected_deliveries", r.expected},
-              {"delivered", r.delivered},
-              {"rejected", r.rejected},
-              {"malformed", r.malformed},
-              {"elapsed_s", r.elapsed_s},
-              {"deliveries_per_s", r.deliveries_per_s},
-              {"messages_per_s", r.messages_per_s},
-              {"latency_p50_ms", r.p50_ms},
-              {"latency_p99_ms", r.p99_ms},
-              {"latency_max_ms", r.max_ms},
-              {"generator_cpu_s", r.generator_cpu_s},
-              {"broker_cpu_s", r.broker_cpu_s}};
-  if (!r.error.empty()) out["error"] = r.error;
-  return out;
+  return r.PhaseOutcome::ToJson({{"expected_deliveries", r.expected},
+                                 {"delivered", r.delivered},
+                                 {"rejected", r.rejected},
+                                 {"malformed", r.malformed},
+                                 {"elapsed_s", r.elapsed_s},
+                                 {"deliveries_per_s", r.deliveries_per_s},
+                                 {"messages_per_s", r.messages_per_s},
+                                 {"latency_p50_ms", r.p50_ms},
+                                 {"latency_p99_ms", r.p99_ms},
+                                 {"latency_max_ms", r.max_ms}});
 }
 
 json ToJson(const CatchUpResult& r) {
-  json out = {{"completed", r.completed},
-              {"expected", r.expected},
-              {"received", r.received},
-              {"duplicates", r.duplicates},
-              {"out_of_order", r.out_of_order},
-              {"pages", r.pages},
-              {"queue_s", r.queue_s},
-              {"catch_up_s", r.catch_up_s},
-              {"connect_to_done_s", r.connect_to_done_s},
-              {"messages_per_s", r.messages_per_s},
-              {"generator_cpu_s", r.generator_cpu_s},
-              {"broker_cpu_s", r.broker_cpu_s}};
-  if (!r.error.empty()) out["error"] = r.error;
-  return out;
+  return r.PhaseOutcome::ToJson({{"expected", r.expected},
+                                 {"received", r.received},
+                                 {"duplicates", r.duplicates},
+                                 {"out_of_order", r.out_of_order},
+                                 {"pages", r.pages},
+                                 {"queue_s", r.queue_s},
+                                 {"catch_up_s", r.catch_up_s},
+                                 {"connect_to_done_s", r.connect_to_done_s},
+                                 {"messages_per_s", r.messages_per_s}});
 }
-
 
 }  // namespace
 

@@ -99,4 +99,12 @@ bool NoteIncomplete(const std::string& what, bool completed, const std::string& 
   return completed;
 }
 
+nlohmann::json PhaseOutcome::ToJson(nlohmann::json figures) const {
+  figures["completed"] = completed;
+  figures["generator_cpu_s"] = generator_cpu_s;
+  figures["broker_cpu_s"] = broker_cpu_s;
+  if (!error.empty()) figures["error"] = error;
+  return figures;
+}
+
 }  // namespace chat::bench

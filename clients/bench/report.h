@@ -18,6 +18,21 @@ namespace chat::bench {
 // plugin / bare, or 0 when the bare run measured nothing.
 double Ratio(double plugin, double bare);
 
+// What every load phase reports beside its own figures.
+struct PhaseOutcome {
+  std::string name;  // "bare" or "plugin"
+  bool completed = false;
+  std::string error;
+  // CPU seconds, to tell which side limits the figures: the generator during the measured interval,
+  // the broker over its whole life (start-up and idle time are small next to the load).
+  double generator_cpu_s = 0;
+  double broker_cpu_s = 0;
+
+  // The results-file object of the phase: `figures` with "completed", the CPU seconds and, when there
+  // is one, "error" added.
+  nlohmann::json ToJson(nlohmann::json figures) const;
+};
+
 // `specific` (a benchmark's own settings) plus what every benchmark runs with: QoS 1, MQTT 5, and the
 // machine's hardware threads.
 nlohmann::json RunSettings(nlohmann::json specific);
