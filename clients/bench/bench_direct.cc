@@ -383,19 +383,11 @@ json ToJson(const PhaseResult& r) {
 int main(int argc, char** argv) {
   Settings settings;
   CLI::App app{"bench-direct: 1:1 message throughput and latency, bare Mosquitto vs. the chat plugin"};
-  app.add_option("--pairs", settings.pairs, "sender/receiver pairs")->capture_default_str()->check(CLI::Range(1, 500));
-  app.add_option("--messages", settings.messages, "messages per sender")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 10000000));
-  app.add_option("--window", settings.window, "messages in flight per sender")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 10000));
-  app.add_option("--threads", settings.threads, "load generator threads")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 64));
-  app.add_option("--text-bytes", settings.text_bytes, "message text size")
-      ->capture_default_str()
-      ->check(CLI::Range(40, 500));
+  chat::bench::AddBoundedOption(app, "--pairs", &settings.pairs, "sender/receiver pairs", 1, 500);
+  chat::bench::AddBoundedOption(app, "--messages", &settings.messages, "messages per sender", 1, 10000000);
+  chat::bench::AddBoundedOption(app, "--window", &settings.window, "messages in flight per sender", 1, 10000);
+  chat::bench::AddBoundedOption(app, "--threads", &settings.threads, "load generator threads", 1, 64);
+  chat::bench::AddBoundedOption(app, "--text-bytes", &settings.text_bytes, "message text size", 40, 500);
   chat::bench::AddCommonOptions(app, &settings.timeout_seconds, &settings.out);
   CLI11_PARSE(app, argc, argv);
 

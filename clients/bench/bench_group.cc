@@ -783,30 +783,17 @@ json ToJson(const CatchUpResult& r) {
 int main(int argc, char** argv) {
   Settings settings;
   CLI::App app{"bench-group: group fan-out and sync catch-up, bare Mosquitto vs. the chat plugin"};
-  app.add_option("--members", settings.members, "group members, all online (phase A)")
-      ->capture_default_str()
-      ->check(CLI::Range(2, 1000));
-  app.add_option("--senders", settings.senders, "members that post (phase A)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 100));
-  app.add_option("--messages", settings.messages, "messages per sender (phase A)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 60000));
-  app.add_option("--window", settings.window, "messages per sender not yet delivered to all (phase A)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1000));
-  app.add_option("--queued", settings.queued, "messages queued for the offline device (phase B)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1000000));
-  app.add_option("--queue-senders", settings.queue_senders, "publishers that queue them (phase B)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 100));
-  app.add_option("--page", settings.page, "sync page limit (phase B)")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 10000));
-  app.add_option("--text-bytes", settings.text_bytes, "message text size")
-      ->capture_default_str()
-      ->check(CLI::Range(60, 500));
+  chat::bench::AddBoundedOption(app, "--members", &settings.members, "group members, all online (phase A)", 2, 1000);
+  chat::bench::AddBoundedOption(app, "--senders", &settings.senders, "members that post (phase A)", 1, 100);
+  chat::bench::AddBoundedOption(app, "--messages", &settings.messages, "messages per sender (phase A)", 1, 60000);
+  chat::bench::AddBoundedOption(app, "--window", &settings.window,
+                                "messages per sender not yet delivered to all (phase A)", 1, 1000);
+  chat::bench::AddBoundedOption(app, "--queued", &settings.queued,
+                                "messages queued for the offline device (phase B)", 1, 1000000);
+  chat::bench::AddBoundedOption(app, "--queue-senders", &settings.queue_senders,
+                                "publishers that queue them (phase B)", 1, 100);
+  chat::bench::AddBoundedOption(app, "--page", &settings.page, "sync page limit (phase B)", 1, 10000);
+  chat::bench::AddBoundedOption(app, "--text-bytes", &settings.text_bytes, "message text size", 60, 500);
   chat::bench::AddCommonOptions(app, &settings.timeout_seconds, &settings.out);
   CLI11_PARSE(app, argc, argv);
   settings.senders = std::min(settings.senders, settings.members);

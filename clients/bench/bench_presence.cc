@@ -542,12 +542,9 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->capture_default_str()
       ->check(CLI::Range(1, 9000));  // max_connections is 10000 per listener; the open-file limit 20000
-  app.add_option("--rounds", settings.rounds, "online/offline pairs per size")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1000));
-  app.add_option("--connect-batch", settings.connect_batch, "watchers connecting at once")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1000));
+  chat::bench::AddBoundedOption(app, "--rounds", &settings.rounds, "online/offline pairs per size", 1, 1000);
+  chat::bench::AddBoundedOption(app, "--connect-batch", &settings.connect_batch,
+                                "watchers connecting at once", 1, 1000);
   chat::bench::AddCommonOptions(app, &settings.timeout_seconds, &settings.out);
   CLI11_PARSE(app, argc, argv);
 

@@ -65,6 +65,12 @@ class Table {
 
 // The options every benchmark has: --timeout (limit per phase, seconds) and --out (JSON results file).
 void AddCommonOptions(CLI::App& app, int* timeout_seconds, std::string* out);
+// A numeric option with its default shown and its range checked: what every benchmark setting is.
+template <typename T, typename Bound>
+CLI::Option* AddBoundedOption(CLI::App& app, const std::string& name, T* value, const std::string& help, Bound min,
+                              Bound max) {
+  return app.add_option(name, *value, help)->capture_default_str()->check(CLI::Range(min, max));
+}
 
 // Runs a benchmark's phases and report: Ctrl-C handling, libmosquitto set up and cleaned up around
 // `run`, and an exception reported as "<program>: <what>" with exit status 2.
