@@ -32,17 +32,10 @@
 // loop_start) or Paho's callback threads would add locking and context switches per message and compete
 // with the broker. --threads 2 lets one check that the generator is not what limits the figures.
 
+namespace chat::bench {
 namespace {
 
 using nlohmann::json;
-using chat::bench::Clock;
-using chat::bench::CpuSeconds;
-using chat::bench::Interrupted;
-using chat::bench::Ratio;
-using chat::bench::RunSettings;
-using chat::bench::WriteResults;
-using chat::bench::kStampMarker;
-using chat::bench::NowNs;
 
 struct Settings {
   int pairs = 8;
@@ -378,9 +371,7 @@ json ToJson(const PhaseResult& r) {
                                  {"latency_max_ms", r.max_ms}});
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   Settings settings;
   CLI::App app{"bench-direct: 1:1 message throughput and latency, bare Mosquitto vs. the chat plugin"};
   chat::bench::AddBoundedOption(app, "--pairs", &settings.pairs, "sender/receiver pairs", 1, 500);
@@ -430,3 +421,8 @@ int main(int argc, char** argv) {
     return WriteResults("bench-direct", settings.out, out, all_completed);
   });
 }
+
+}  // namespace
+}  // namespace chat::bench
+
+int main(int argc, char** argv) { return chat::bench::Main(argc, argv); }

@@ -42,16 +42,9 @@
 //
 // The load generator is libmosquitto in one poll() loop (load_client.h), as in bench-direct.
 
+namespace chat::bench {
 namespace {
 
-using chat::bench::Clock;
-using chat::bench::CpuSeconds;
-using chat::bench::DriveClients;
-using chat::bench::kStampMarker;
-using chat::bench::NowNs;
-using chat::bench::Ratio;
-using chat::bench::RunSettings;
-using chat::bench::WriteResults;
 using nlohmann::json;
 
 constexpr char kPassword[] = "bench-password";
@@ -778,9 +771,7 @@ json ToJson(const CatchUpResult& r) {
                                  {"messages_per_s", r.messages_per_s}});
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   Settings settings;
   CLI::App app{"bench-group: group fan-out and sync catch-up, bare Mosquitto vs. the chat plugin"};
   chat::bench::AddBoundedOption(app, "--members", &settings.members, "group members, all online (phase A)", 2, 1000);
@@ -869,3 +860,8 @@ int main(int argc, char** argv) {
     return WriteResults("bench-group", settings.out, out, all_completed);
   });
 }
+
+}  // namespace
+}  // namespace chat::bench
+
+int main(int argc, char** argv) { return chat::bench::Main(argc, argv); }

@@ -48,15 +48,9 @@
 // backlog never overflows (an overflow costs a one-second SYN retry), and retry logins the plugin
 // refuses for its password-hashing budget, as real clients do.
 
+namespace chat::bench {
 namespace {
 
-using chat::bench::Clock;
-using chat::bench::CpuSeconds;
-using chat::bench::DriveClients;
-using chat::bench::NowNs;
-using chat::bench::Ratio;
-using chat::bench::RunSettings;
-using chat::bench::WriteResults;
 using nlohmann::json;
 
 constexpr char kPassword[] = "bench-password";
@@ -533,9 +527,7 @@ const ChangeResult* FindChange(const PhaseResult& r, const std::string& name) {
 }
 
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   Settings settings;
   CLI::App app{"bench-presence: a presence change to N watching contacts, chat plugin vs. one retained publish"};
   app.add_option("--watchers", settings.watchers, "watcher counts to run, e.g. 100,500,5000")
@@ -604,3 +596,8 @@ int main(int argc, char** argv) {
     return WriteResults("bench-presence", settings.out, out, all_completed);
   });
 }
+
+}  // namespace
+}  // namespace chat::bench
+
+int main(int argc, char** argv) { return chat::bench::Main(argc, argv); }
