@@ -344,11 +344,7 @@ PhaseResult RunPhaseWithBroker(const std::string& name, const Settings& settings
   std::cout << name << ": " << settings.pairs << " pairs x " << settings.messages << " messages on port "
             << broker.mqtt_port() << "..." << std::endl;
   PhaseResult result = phase.Run(broker.mqtt_port());
-  if (!result.completed) {
-    std::string log = broker.log();
-    if (log.size() > 2000) log = log.substr(log.size() - 2000);
-    result.error += "\nbroker log (tail):\n" + log;
-  }
+  if (!result.completed) result.error += BrokerLogTail(broker.log());
   return result;
 }
 

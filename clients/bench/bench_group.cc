@@ -119,12 +119,6 @@ int ConnectPersistent(mosquitto* client, int port) {
   return rc;
 }
 
-std::string BrokerLogTail(const chat::harness::BrokerProcess& broker) {
-  std::string log = broker.log();
-  if (log.size() > 2000) log = log.substr(log.size() - 2000);
-  return "\nbroker log (tail):\n" + log;
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Phase A: fan-out.
 
@@ -222,7 +216,7 @@ class FanoutPhase {
     result.p50_ms = summary.p50_ms;
     result.p99_ms = summary.p99_ms;
     result.max_ms = summary.max_ms;
-    if (!result.completed) result.error += BrokerLogTail(broker);
+    if (!result.completed) result.error += BrokerLogTail(broker.log());
     return result;
   }
 
@@ -590,7 +584,7 @@ class CatchUpPhase {
       result.connect_to_done_s = static_cast<double>(catcher_.last_ns - connect_ns) / 1e9;
       if (result.catch_up_s > 0) result.messages_per_s = static_cast<double>(result.received) / result.catch_up_s;
     }
-    if (!result.completed) result.error += BrokerLogTail(broker);
+    if (!result.completed) result.error += BrokerLogTail(broker.log());
     return result;
   }
 

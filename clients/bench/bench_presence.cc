@@ -482,11 +482,7 @@ PhaseResult RunPhaseWithBroker(bool with_plugin, int watchers, const Settings& s
   std::cout << failed.name << ": " << watchers << " watchers on port " << broker.mqtt_port() << "..." << std::endl;
   Phase phase(with_plugin, watchers, settings);
   PhaseResult result = phase.Run(broker.mqtt_port());
-  if (!result.completed) {
-    std::string log = broker.log();
-    if (log.size() > 2000) log = log.substr(log.size() - 2000);
-    result.error += "\nbroker log (tail):\n" + log;
-  }
+  if (!result.completed) result.error += BrokerLogTail(broker.log());
   return result;
 }
 

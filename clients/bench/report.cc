@@ -107,4 +107,9 @@ nlohmann::json PhaseOutcome::ToJson(nlohmann::json figures) const {
   return figures;
 }
 
+std::string BrokerLogTail(const std::string& log) {
+  constexpr std::size_t kTail = 2000;
+  return "\nbroker log (tail):\n" + (log.size() > kTail ? log.substr(log.size() - kTail) : log);
+}
+
 }  // namespace chat::bench

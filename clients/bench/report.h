@@ -79,4 +79,7 @@ int RunBenchmark(const char* program, const std::function<int()>& run);
 // Says on stderr "<what>: INCOMPLETE: <error>" when a phase did not complete; returns `completed`.
 bool NoteIncomplete(const std::string& what, bool completed, const std::string& error);
 
+// What an incomplete phase adds to its error: the last 2000 bytes of the broker's `log`.
+std::string BrokerLogTail(const std::string& log);
+
 }  // namespace chat::bench
