@@ -59,11 +59,15 @@ std::string PluginPath() { return CHAT_PLUGIN_PATH; }
 std::string SourceConfigDir() { return CHAT_SOURCE_DIR "/config"; }
 
 BrokerProcess::BrokerProcess(BrokerOptions options) : ServerProcess("chat-broker"), options_(std::move(options)) {
+  PickPorts();
+  WriteConfigs();
+}
+
+void BrokerProcess::PickPorts() {
   mqtt_port_ = FreeLoopbackPort();
   do {
     ws_port_ = FreeLoopbackPort();
   } while (ws_port_ == mqtt_port_);
-  WriteConfigs();
 }
 
 BrokerProcess::~BrokerProcess() {
@@ -79,7 +83,10 @@ void BrokerProcess::WriteConfigs() {
   for (const auto& [key, value] : auth) chat << "  " << key << ": " << value << "\n";
   if (!options_.extra_yaml.empty()) chat << options_.extra_yaml << "\n";
   chat.close();
+  WriteMosquittoConf();
+}
 
+void BrokerProcess::WriteMosquittoConf() {
   std::string conf = ReadFile(SourceConfigDir() + "/mosquitto.conf.in");
   ReplaceAll(&conf, "@USER@", CurrentUserName());
   ReplaceAll(&conf, "@BIND_ADDRESS@", "127.0.0.1");
@@ -98,8 +105,20 @@ void BrokerProcess::WriteConfigs() {
 }
 
 std::string BrokerProcess::Start() {
-  return SpawnAndWait({"/usr/sbin/mosquitto", "-c", dir() + "/mosquitto.conf"}, "broker.log", "broker",
-                      "did not listen", [this] { return Accepts(mqtt_port_) && Accepts(ws_port_); });
+  for (int attempt = 1;; ++attempt) {
+    std::string error = SpawnAndWait({"/usr/sbin/mosquitto", "-c", dir() + "/mosquitto.conf"}, "broker.log",
+                                     "broker", "did not listen",
+                                     [this] { return Accepts(mqtt_port_) && Accepts(ws_port_); });
+    if (error.empty()) started_ = true;
+    // A port that was free when picked can be taken meanwhile (another test's client gets it as its
+    // ephemeral port; the WebSocket listener binds every interface). Before the first start nobody
+    // knows the ports yet, so pick others and try again.
+    bool port_taken = error.find("Unable to create") != std::string::npos ||
+                      error.find("Address already in use") != std::string::npos;
+    if (error.empty() || started_ || !port_taken || attempt == 5) return error;
+    PickPorts();
+    WriteMosquittoConf();  // chat.yaml may hold a test's own settings by now; it names no port
+  }
 }
 
 std::string BrokerProcess::WithStoreOffline(const std::function<core::Status(core::Store&, const config::ServerConfig&)>& work) {

@@ -59,13 +59,17 @@ class BrokerProcess : public ServerProcess {
   std::string chat_config_path() const { return dir() + "/chat.yaml"; }
 
  private:
-  void WriteConfigs();
+  // Two distinct free loopback ports for MQTT and WebSocket.
+  void PickPorts();
+  void WriteConfigs();  // chat.yaml, then mosquitto.conf
+  void WriteMosquittoConf();
   // Opens the stopped broker's store and config for `work`; "" or the error.
   std::string WithStoreOffline(const std::function<core::Status(core::Store&, const config::ServerConfig&)>& work);
 
   BrokerOptions options_;
   int mqtt_port_ = 0;
   int ws_port_ = 0;
+  bool started_ = false;  // once it ran, its ports are what its clients know: never changed again
 };
 
 // Paths of the built plugin and of the source tree's config folder (set by CMake).
