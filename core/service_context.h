@@ -70,9 +70,9 @@ class ServiceContext {
       : store(store), clock(clock), ids(ids), limits(limits), sync(sync), seqs(store) {}
 
   // The one place a transaction is applied: its writes in one batch (none when empty), then its
-  // publishes, then relationships_changed is told whose relationships it changed, the recipients'
-  // queues are trimmed when a retention is set, and its after-commit actions run. On failure nothing
-  // is stored or published.
+  // publishes and its after-commit actions; then relationships_changed is told whose relationships it
+  // changed, and the recipients' queues are trimmed when a retention is set. On failure nothing is
+  // stored or published.
   Status Commit(Transaction& tx, Outbox& outbox);
   // A new id from the generator, recorded as `tx`'s id floor (messages, groups and push jobs share it).
   MessageId NewId(Transaction& tx);
