@@ -30,8 +30,9 @@ Status ServiceContext::Commit(Transaction& tx, Outbox& outbox) {
   NotifyRelationships(tx.writes);
   if (sync.retention_days > 0) {
     std::int64_t cutoff = clock.NowMillis() - static_cast<std::int64_t>(sync.retention_days) * 86400000;
-    for (const std::string& user : tx.delivered_to()) {
-      IgnoreError(store.TrimQueue(user, cutoff, kTrimPerCommit), "retention is best effort; retried next time");
+    for (const WriteSet::QueueAppend& append : tx.writes.queue) {
+      IgnoreError(store.TrimQueue(append.user_id, cutoff, kTrimPerCommit),
+                  "retention is best effort; retried next time");
     }
   }
   return Status::Ok();

@@ -17,14 +17,20 @@ Result<std::uint64_t> SequenceAllocator::Next(const std::string& user_id) {
 
 Transaction::~Transaction() {
   if (committed_) return;
-  for (const std::string& user : delivered_to_) seqs_.Forget(user);
+  for (const WriteSet::QueueAppend& append : writes.queue) seqs_.Forget(append.user_id);
+}
+
+std::vector<std::string> Transaction::delivered_to() const {
+  std::vector<std::string> users;
+  users.reserve(writes.queue.size());
+  for (const WriteSet::QueueAppend& append : writes.queue) users.push_back(append.user_id);
+  return users;
 }
 
 Status Transaction::Deliver(const std::string& user_id, const QueueEntry& entry, const std::string& event_json) {
   Result<std::uint64_t> seq = seqs_.Next(user_id);
   if (!seq.ok()) return seq.status();
   writes.queue.push_back({user_id, *seq, entry});
-  delivered_to_.push_back(user_id);
   publishes_.push_back({Publish::Kind::kTopic, "", UserTopic(user_id, kMessageKind), WithSeq(event_json, *seq)});
   return Status::Ok();
 }

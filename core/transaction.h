@@ -59,8 +59,8 @@ class Transaction {
   // ahead of the store (caches, timers, job tables).
   void AfterCommit(std::function<void()> action) { after_commit_.push_back(std::move(action)); }
 
-  // The users whose queues this transaction appends to.
-  const std::vector<std::string>& delivered_to() const { return delivered_to_; }
+  // The users whose queues this transaction appends to (read from `writes`, in delivery order).
+  std::vector<std::string> delivered_to() const;
 
   // For ServiceContext::Commit only: the write was stored; publish and run the after-commit actions.
   void Committed(Outbox& outbox);
@@ -74,7 +74,6 @@ class Transaction {
   };
   SequenceAllocator& seqs_;
   bool committed_ = false;
-  std::vector<std::string> delivered_to_;
   std::vector<Publish> publishes_;
   std::vector<std::function<void()>> after_commit_;
 };
