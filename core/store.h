@@ -11,8 +11,9 @@
 
 namespace chat::core {
 
-// All methods are called from one thread at a time (the broker thread, or one offline tool). Writes are
-// durable per the store's configured durability mode once they return Ok.
+// Reads may run on the broker thread while the commit stage's writer thread runs ApplyAll; apart from
+// that, one thread at a time (the broker thread, or one offline tool). Writes are durable per the
+// store's configured durability mode once they return Ok.
 class Store {
  public:
   virtual ~Store() = default;
@@ -34,6 +35,8 @@ class Store {
   // Each message also records its idempotency entry (when it has a client message id). The store adds
   // no rule of its own: what a change implies (the id floor, who no longer took part) is in `writes`.
   virtual Status Apply(const WriteSet& writes) = 0;
+  // Writes every set, in order, in one atomic batch (the commit stage's group commit): all or none.
+  virtual Status ApplyAll(const std::vector<const WriteSet*>& sets) = 0;
 
   // --- Messages
   // The id stored earlier for (sender, client_message_id), or nullopt if there is none.

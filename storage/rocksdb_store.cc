@@ -166,8 +166,17 @@ core::Result<std::string> RocksDbStore::LastKeyWithPrefix(const std::string& pre
   return it->Valid() ? std::string(it.key()) : std::string();
 }
 
-Status RocksDbStore::Apply(const core::WriteSet& writes) {
+Status RocksDbStore::Apply(const core::WriteSet& writes) { return ApplyAll({&writes}); }
+
+Status RocksDbStore::ApplyAll(const std::vector<const core::WriteSet*>& sets) {
   rocksdb::WriteBatch batch;
+  for (const core::WriteSet* writes : sets) {
+    if (Status s = AddToBatch(*writes, &batch); !s.ok()) return s;
+  }
+  return Write(&batch);
+}
+
+Status RocksDbStore::AddToBatch(const core::WriteSet& writes, rocksdb::WriteBatch* batch) {
   std::string number;
   auto encoded = [&number](std::uint64_t value) -> const std::string& {
     number.clear();
@@ -177,76 +186,76 @@ Status RocksDbStore::Apply(const core::WriteSet& writes) {
   for (const std::string& user : writes.erased_users) {
     for (const std::string& prefix : UserRecordPrefixes(user)) {
       Status scanned = ScanPrefix(db_.get(), prefix, [&](std::string_view suffix, std::string_view) {
-        batch.Delete(prefix + std::string(suffix));
+        batch->Delete(prefix + std::string(suffix));
         return true;
       });
       if (!scanned.ok()) return scanned;
     }
-    batch.Delete(LastActiveKey(user));
+    batch->Delete(LastActiveKey(user));
     core::Result<std::uint64_t> last = LastQueueSeq(user);
     if (!last.ok()) return last.status();
-    batch.Put(QueueFloorKey(user), encoded(*last));
+    batch->Put(QueueFloorKey(user), encoded(*last));
   }
   for (const core::StoredMessage& message : writes.messages) {
-    batch.Put(MessageKey(message.conversation(), message.id), EncodeMessage(message));
+    batch->Put(MessageKey(message.conversation(), message.id), EncodeMessage(message));
     if (!message.client_message_id.empty()) {
-      batch.Put(ClientMessageIdKey(message.from, message.client_message_id), encoded(message.id));
+      batch->Put(ClientMessageIdKey(message.from, message.client_message_id), encoded(message.id));
     }
   }
   for (const auto& append : writes.queue) {
-    batch.Put(QueueKey(append.user_id, append.seq), EncodeQueueEntry(append.entry));
+    batch->Put(QueueKey(append.user_id, append.seq), EncodeQueueEntry(append.entry));
   }
   for (const core::GroupRecord& group : writes.groups) {
-    batch.Put(GroupKey(group.group_id), EncodeGroup(group));
+    batch->Put(GroupKey(group.group_id), EncodeGroup(group));
   }
   for (const auto& member : writes.members_added) {
-    batch.Put(MemberKey(member.group_id, member.user_id), encoded(static_cast<std::uint64_t>(member.joined_at_ms)));
-    batch.Put(UserGroupKey(member.user_id, member.group_id), "");
+    batch->Put(MemberKey(member.group_id, member.user_id), encoded(static_cast<std::uint64_t>(member.joined_at_ms)));
+    batch->Put(UserGroupKey(member.user_id, member.group_id), "");
   }
   for (const auto& member : writes.members_removed) {
-    batch.Delete(MemberKey(member.group_id, member.user_id));
-    batch.Delete(UserGroupKey(member.user_id, member.group_id));
+    batch->Delete(MemberKey(member.group_id, member.user_id));
+    batch->Delete(UserGroupKey(member.user_id, member.group_id));
   }
-  for (const auto& member : writes.group_accepts) batch.Put(TookPartKey(member.group_id, member.user_id), "");
-  for (const auto& member : writes.took_part_removed) batch.Delete(TookPartKey(member.group_id, member.user_id));
+  for (const auto& member : writes.group_accepts) batch->Put(TookPartKey(member.group_id, member.user_id), "");
+  for (const auto& member : writes.took_part_removed) batch->Delete(TookPartKey(member.group_id, member.user_id));
   for (const auto& invite : writes.invites_added) {
-    batch.Put(InviteKey(invite.user_id, invite.group_id), EncodeInvite(invite));
+    batch->Put(InviteKey(invite.user_id, invite.group_id), EncodeInvite(invite));
   }
-  for (const auto& invite : writes.invites_removed) batch.Delete(InviteKey(invite.user_id, invite.group_id));
+  for (const auto& invite : writes.invites_removed) batch->Delete(InviteKey(invite.user_id, invite.group_id));
   for (const auto& position : writes.read_positions) {
-    batch.Put(ReadPositionKey(position.user_id, position.conversation), encoded(position.up_to));
+    batch->Put(ReadPositionKey(position.user_id, position.conversation), encoded(position.up_to));
   }
   for (const auto& update : writes.peers) {
-    batch.Put(PeerKey(update.user_id, update.peer.peer), encoded(update.peer.last_id));
+    batch->Put(PeerKey(update.user_id, update.peer.peer), encoded(update.peer.last_id));
   }
   for (const auto& contact : writes.contacts) {
     if (contact.state == core::ContactState::kNone) {
-      batch.Delete(ContactKey(contact.user_id, contact.other));
+      batch->Delete(ContactKey(contact.user_id, contact.other));
     } else {
-      batch.Put(ContactKey(contact.user_id, contact.other), std::string(1, static_cast<char>(contact.state)));
+      batch->Put(ContactKey(contact.user_id, contact.other), std::string(1, static_cast<char>(contact.state)));
     }
   }
   for (const auto& update : writes.push_tokens) {
     if (update.token.provider.empty()) {
-      batch.Delete(PushTokenKey(update.user_id, update.token.device_id));
+      batch->Delete(PushTokenKey(update.user_id, update.token.device_id));
     } else {
-      batch.Put(PushTokenKey(update.user_id, update.token.device_id), EncodePushToken(update.token));
+      batch->Put(PushTokenKey(update.user_id, update.token.device_id), EncodePushToken(update.token));
     }
   }
-  for (const core::PushJob& job : writes.push_jobs) batch.Put(PushJobKey(job.job_id), EncodePushJob(job));
-  for (core::MessageId job_id : writes.push_jobs_done) batch.Delete(PushJobKey(job_id));
+  for (const core::PushJob& job : writes.push_jobs) batch->Put(PushJobKey(job.job_id), EncodePushJob(job));
+  for (core::MessageId job_id : writes.push_jobs_done) batch->Delete(PushJobKey(job_id));
   for (const auto& mute : writes.mutes) {
     if (mute.muted) {
-      batch.Put(MuteKey(mute.user_id, mute.conversation), "");
+      batch->Put(MuteKey(mute.user_id, mute.conversation), "");
     } else {
-      batch.Delete(MuteKey(mute.user_id, mute.conversation));
+      batch->Delete(MuteKey(mute.user_id, mute.conversation));
     }
   }
   for (const auto& seen : writes.last_active) {
-    batch.Put(LastActiveKey(seen.user_id), encoded(static_cast<std::uint64_t>(seen.at_ms)));
+    batch->Put(LastActiveKey(seen.user_id), encoded(static_cast<std::uint64_t>(seen.at_ms)));
   }
-  if (writes.id_floor != 0) batch.Put(AsSlice(kLargestMessageIdKey), encoded(writes.id_floor));
-  return Write(&batch);
+  if (writes.id_floor != 0) batch->Put(AsSlice(kLargestMessageIdKey), encoded(writes.id_floor));
+  return Status::Ok();
 }
 
 core::Result<std::optional<core::MessageId>> RocksDbStore::FindByClientMessageId(const std::string& sender,

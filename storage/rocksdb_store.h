@@ -29,6 +29,7 @@ class RocksDbStore final : public core::Store {
   core::Result<std::vector<std::string>> ListUsers(const std::string& after, std::size_t limit) override;
 
   core::Status Apply(const core::WriteSet& writes) override;
+  core::Status ApplyAll(const std::vector<const core::WriteSet*>& sets) override;
 
   core::Result<std::optional<core::MessageId>> FindByClientMessageId(const std::string& sender,
                                                                      const std::string& client_message_id) override;
@@ -74,6 +75,8 @@ class RocksDbStore final : public core::Store {
   core::Result<std::uint64_t> GetNumber(const std::string& key, std::uint64_t fallback);
   // The key of the last entry with `prefix`, or "" when there is none.
   core::Result<std::string> LastKeyWithPrefix(const std::string& prefix);
+  // Adds what `writes` stores to `batch` (reading the store for erased accounts' keys).
+  core::Status AddToBatch(const core::WriteSet& writes, rocksdb::WriteBatch* batch);
   core::Status Write(rocksdb::WriteBatch* batch);
   std::unique_ptr<rocksdb::DB> db_;
   bool sync_;
