@@ -14,12 +14,16 @@ namespace {
 constexpr std::size_t kDefaultHistoryPage = 50;
 constexpr std::size_t kDefaultSyncPage = 100;
 constexpr std::size_t kUnreadCap = 1000;
+// Requests waiting for commits, all users together: past this the server answers "busy". A disk that
+// stalls for seconds under full load fills it; a healthy one keeps it near empty.
+constexpr std::size_t kMaxWaiting = 10000;
 
 }  // namespace
 
-ChatService::ChatService(Store& store, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
-                         const SyncSettings& sync, const PresenceSettings& presence, const PushSettings& push)
-    : context_(store, clock, ids, limits, sync),
+ChatService::ChatService(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids,
+                         const Limits& limits, const SyncSettings& sync, const PresenceSettings& presence,
+                         const PushSettings& push)
+    : context_(store, stage, clock, ids, limits, sync),
       groups_(context_),
       contacts_(context_),
       presence_(context_, presence),
@@ -33,35 +37,36 @@ ChatService::ChatService(Store& store, const Clock& clock, MessageIdGenerator& i
     presence_.ForgetPermissions(users);
   };
   using R = RateClass;
+  constexpr Order kAfter = Order::kAfterCommits;
   auto on = [](auto* service, Status (std::remove_pointer_t<decltype(service)>::*handler)(const Request&)) {
     return [service, handler](const Request& r) { return (service->*handler)(r); };
   };
-  AddRoute(RequestOp::kSend, R::kMessage, on(this, &ChatService::Send));
-  AddRoute(RequestOp::kHistory, R::kRequest, on(this, &ChatService::History));
-  AddRoute(RequestOp::kSync, R::kRequest, on(this, &ChatService::Sync));
-  AddRoute(RequestOp::kRead, R::kRequest, on(this, &ChatService::Read));
-  AddRoute(RequestOp::kConversations, R::kRequest, on(this, &ChatService::Conversations));
-  AddRoute(RequestOp::kGroupCreate, R::kRequest, on(&groups_, &GroupService::Create));
-  AddRoute(RequestOp::kGroupAdd, R::kRequest, on(&groups_, &GroupService::Add));
-  AddRoute(RequestOp::kGroupRemove, R::kRequest, on(&groups_, &GroupService::Remove));
-  AddRoute(RequestOp::kGroupLeave, R::kRequest, on(&groups_, &GroupService::Leave));
-  AddRoute(RequestOp::kGroupRename, R::kRequest, on(&groups_, &GroupService::Rename));
-  AddRoute(RequestOp::kGroups, R::kRequest, on(&groups_, &GroupService::List));
-  AddRoute(RequestOp::kGroupMembers, R::kRequest, on(&groups_, &GroupService::Members));
-  AddRoute(RequestOp::kGroupJoin, R::kRequest, on(&groups_, &GroupService::Join));
-  AddRoute(RequestOp::kGroupDecline, R::kRequest, on(&groups_, &GroupService::Decline));
-  AddRoute(RequestOp::kContactRequest, R::kRequest, on(&contacts_, &ContactService::Ask));
-  AddRoute(RequestOp::kContactAccept, R::kRequest, on(&contacts_, &ContactService::Accept));
-  AddRoute(RequestOp::kContactRemove, R::kRequest, on(&contacts_, &ContactService::Remove));
-  AddRoute(RequestOp::kContacts, R::kRequest, on(&contacts_, &ContactService::List));
-  AddRoute(RequestOp::kPresence, R::kRequest, on(&presence_, &PresenceService::Query));
-  AddRoute(RequestOp::kTyping, R::kTyping, on(&presence_, &PresenceService::Typing));
-  AddRoute(RequestOp::kHeartbeat, R::kUnmetered, nullptr);  // the activity is recorded on arrival
-  AddRoute(RequestOp::kBye, R::kRequest, on(&presence_, &PresenceService::Bye));
-  AddRoute(RequestOp::kPushRegister, R::kRequest, on(&push_, &PushService::Register));
-  AddRoute(RequestOp::kPushUnregister, R::kRequest, on(&push_, &PushService::Unregister));
-  AddRoute(RequestOp::kMute, R::kRequest, on(&push_, &PushService::Mute));
-  AddRoute(RequestOp::kPushResult, R::kRequest, on(&push_, &PushService::ReportResult));
+  AddRoute(RequestOp::kSend, R::kMessage, Order::kPipelined, on(this, &ChatService::Send));
+  AddRoute(RequestOp::kHistory, R::kRequest, kAfter, on(this, &ChatService::History));
+  AddRoute(RequestOp::kSync, R::kRequest, kAfter, on(this, &ChatService::Sync));
+  AddRoute(RequestOp::kRead, R::kRequest, kAfter, on(this, &ChatService::Read));
+  AddRoute(RequestOp::kConversations, R::kRequest, kAfter, on(this, &ChatService::Conversations));
+  AddRoute(RequestOp::kGroupCreate, R::kRequest, kAfter, on(&groups_, &GroupService::Create));
+  AddRoute(RequestOp::kGroupAdd, R::kRequest, kAfter, on(&groups_, &GroupService::Add));
+  AddRoute(RequestOp::kGroupRemove, R::kRequest, kAfter, on(&groups_, &GroupService::Remove));
+  AddRoute(RequestOp::kGroupLeave, R::kRequest, kAfter, on(&groups_, &GroupService::Leave));
+  AddRoute(RequestOp::kGroupRename, R::kRequest, kAfter, on(&groups_, &GroupService::Rename));
+  AddRoute(RequestOp::kGroups, R::kRequest, kAfter, on(&groups_, &GroupService::List));
+  AddRoute(RequestOp::kGroupMembers, R::kRequest, kAfter, on(&groups_, &GroupService::Members));
+  AddRoute(RequestOp::kGroupJoin, R::kRequest, kAfter, on(&groups_, &GroupService::Join));
+  AddRoute(RequestOp::kGroupDecline, R::kRequest, kAfter, on(&groups_, &GroupService::Decline));
+  AddRoute(RequestOp::kContactRequest, R::kRequest, kAfter, on(&contacts_, &ContactService::Ask));
+  AddRoute(RequestOp::kContactAccept, R::kRequest, kAfter, on(&contacts_, &ContactService::Accept));
+  AddRoute(RequestOp::kContactRemove, R::kRequest, kAfter, on(&contacts_, &ContactService::Remove));
+  AddRoute(RequestOp::kContacts, R::kRequest, kAfter, on(&contacts_, &ContactService::List));
+  AddRoute(RequestOp::kPresence, R::kRequest, kAfter, on(&presence_, &PresenceService::Query));
+  AddRoute(RequestOp::kTyping, R::kTyping, Order::kPipelined, on(&presence_, &PresenceService::Typing));
+  AddRoute(RequestOp::kHeartbeat, R::kUnmetered, kAfter, nullptr);  // the activity is recorded on arrival
+  AddRoute(RequestOp::kBye, R::kRequest, kAfter, on(&presence_, &PresenceService::Bye));
+  AddRoute(RequestOp::kPushRegister, R::kRequest, kAfter, on(&push_, &PushService::Register));
+  AddRoute(RequestOp::kPushUnregister, R::kRequest, kAfter, on(&push_, &PushService::Unregister));
+  AddRoute(RequestOp::kMute, R::kRequest, kAfter, on(&push_, &PushService::Mute));
+  AddRoute(RequestOp::kPushResult, R::kRequest, kAfter, on(&push_, &PushService::ReportResult));
   for (std::size_t op = 1; op <= kRequestOpCount; ++op) {
     if (!routes_[op].handle && routes_[op].rate != R::kUnmetered) {
       throw std::logic_error(std::string("request without a handler: ") + RequestOpName(static_cast<RequestOp>(op)));
@@ -69,8 +74,8 @@ ChatService::ChatService(Store& store, const Clock& clock, MessageIdGenerator& i
   }
 }
 
-void ChatService::AddRoute(RequestOp op, RateClass rate, std::function<Status(const Request&)> handle) {
-  routes_[static_cast<std::size_t>(op)] = Route{rate, std::move(handle)};
+void ChatService::AddRoute(RequestOp op, RateClass rate, Order order, std::function<Status(const Request&)> handle) {
+  routes_[static_cast<std::size_t>(op)] = Route{rate, order, std::move(handle)};
 }
 
 RateGate ChatService::GateFor(RateClass rate) {
@@ -84,29 +89,76 @@ RateGate ChatService::GateFor(RateClass rate) {
 }
 
 Status ChatService::Handle(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox) {
+  context_.PublishCommitted(outbox);
+  RunWaiting(outbox);
   std::string user(caller.user_id);
   presence_.OnActivity(user);  // every request is a sign of life
   const Route& route = routes_[static_cast<std::size_t>(op)];
   if (route.rate == RateClass::kUnmetered) return Status::Ok();
+  Status refused;
+  if (!request_rate_.TryAcquire(user)) {
+    refused = Status::Error(ErrorCode::kRateLimited, "too many requests; slow down");
+  } else if (waiting_.empty() && !MustWait(route)) {
+    return Run(caller, op, payload, outbox);
+  } else if (waiting_.size() >= kMaxWaiting) {
+    refused = Status::Error(ErrorCode::kBusy, "the server is busy; try again shortly");
+  } else {
+    waiting_.push_back({user, std::string(caller.client_id), caller.is_admin, caller.history_floor, caller.is_service,
+                        op, std::string(payload)});
+    return Status::Ok();
+  }
+  context_.Reply(caller, outbox, ErrorJson(RequestOpName(op), RequestTag{}, refused));  // not parsed: no rid
+  return refused;
+}
+
+bool ChatService::MustWait(const Route& route) const {
+  return route.order == Order::kPipelined ? context_.SendsMustWait() : context_.CommitsPending();
+}
+
+void ChatService::RunWaiting(Outbox& outbox) {
+  while (!waiting_.empty() && !MustWait(routes_[static_cast<std::size_t>(waiting_.front().op)])) {
+    Waiting next = std::move(waiting_.front());
+    waiting_.pop_front();
+    Caller caller{next.user_id, next.client_id, next.is_admin, next.history_floor, next.is_service};
+    IgnoreError(Run(caller, next.op, next.payload, outbox), "the caller has its error reply");
+  }
+}
+
+void ChatService::OnTick(Outbox& outbox) {
+  context_.PublishCommitted(outbox);
+  RunWaiting(outbox);
+  presence_.OnTick(outbox);
+  push_.OnTick(outbox);
+}
+
+Status ChatService::Run(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox) {
+  const Route& route = routes_[static_cast<std::size_t>(op)];
   RequestFields request;
   Status status;
   if (op == RequestOp::kUnknown) {
     status = Status::Error(ErrorCode::kBadRequest, "unknown request");
-  } else if (!request_rate_.TryAcquire(user)) {
-    status = Status::Error(ErrorCode::kRateLimited, "too many requests; slow down");
   } else if (status = request.Parse(payload, route.rate == RateClass::kMessage ? send_bounds_ : request_bounds_);
              status.ok()) {
     Transaction tx(context_.seqs);
-    status = route.handle(Request{caller, request, tx, GateFor(route.rate)});
-    if (status.ok()) status = context_.Commit(tx, outbox);
+    status = route.handle(Request{caller, request, tx, GateFor(route.rate), outbox});
+    if (status.ok()) {
+      tx.OnFailure(std::string(caller.client_id), UserTopic(caller.user_id, kReplyKind),
+                   ErrorJson(RequestOpName(op), request.tag(),
+                             Status::Error(ErrorCode::kIoError, "not stored (a write failed); try again")));
+      context_.Commit(std::move(tx), outbox,
+                      route.order == Order::kPipelined ? LaterSends::kMayPass : LaterSends::kWait);
+      return Status::Ok();
+    }
   }
-  if (!status.ok()) context_.Reply(caller, outbox, ErrorJson(RequestOpName(op), request.tag(), status));
+  context_.Reply(caller, outbox, ErrorJson(RequestOpName(op), request.tag(), status));
   return status;
 }
 
 Result<std::optional<MessageId>> ChatService::EarlierSend(const Caller& caller, const std::string& cmid) {
   if (cmid.empty()) return std::optional<MessageId>();
   if (Status s = ValidateClientMessageId(cmid); !s.ok()) return s;
+  // One being committed right now is not in the store yet.
+  if (MessageId in_flight = context_.SendInFlight(caller.user_id, cmid)) return std::optional<MessageId>(in_flight);
   Result<std::optional<MessageId>> earlier = context_.store.FindByClientMessageId(std::string(caller.user_id), cmid);
   if (!earlier.ok()) return earlier.status();
   // An entry at or below the floor was left by an erased account of the same name: not this one's.
@@ -132,11 +184,12 @@ Status ChatService::Send(const Request& r) {
   Result<std::optional<MessageId>> earlier = EarlierSend(r.caller, tag.cmid);
   if (!earlier.ok()) return earlier.status();
   if (*earlier) {
-    // A retry of a send that was stored already: acknowledge it again, store and deliver nothing.
+    // A retry of a send that was stored already (or is being stored: then the answer follows the
+    // original's): acknowledge it again, store and deliver nothing.
     StoredMessage known;
     known.id = **earlier;
     known.created_at_ms = MessageIdGenerator::TimestampMillis(known.id);
-    r.Reply(SendAckJson(tag, known, /*duplicate=*/true));
+    r.Reply(SendAckJson(tag, known, /*duplicate=*/true, /*seq=*/0));
     return Status::Ok();
   }
   StoredMessage message;
@@ -172,14 +225,24 @@ Status ChatService::BuildMessage(const Request& r, const Target& target, const s
     if (message.to != message.from) writes.peers.push_back({message.to, {message.from, message.id}});
   }
   writes.messages.push_back(message);
-  // Every device of every recipient gets the message, the sender's own devices included (the sending
-  // one too: it carries the cmid, and its seq keeps that device's sync position whole).
+  // Every device of every recipient gets the message, the sender's other devices included. The sending
+  // device gets the ack instead, with the message's seq in its queue (one packet, not an event and an
+  // ack), which keeps that device's sync position whole.
   std::string event = MessageEventJson(message);
   QueueEntry entry{QueueEntry::Kind::kMessage, message.conversation(), message.id, "", message.created_at_ms};
-  if (Status s = r.tx.DeliverAll(recipients, entry, event); !s.ok()) return s;
+  std::uint64_t own_seq = 0;
+  for (const std::string& recipient : recipients) {
+    if (recipient == message.from) {
+      Result<std::uint64_t> seq = r.tx.DeliverToOtherDevices(recipient, entry, event, r.caller.client_id);
+      if (!seq.ok()) return seq.status();
+      own_seq = *seq;
+    } else if (Status s = r.tx.Deliver(recipient, entry, event); !s.ok()) {
+      return s;
+    }
+  }
   // Push jobs for recipients with no device online go into the same write as the message.
   if (Status s = push_.OnMessage(message, recipients, r.tx); !s.ok()) return s;
-  r.Reply(SendAckJson(r.fields.tag(), message, false));
+  r.Reply(SendAckJson(r.fields.tag(), message, false, own_seq));
   return Status::Ok();
 }
 
@@ -355,12 +418,14 @@ Status ChatService::Conversations(const Request& r) {
 }
 
 Status ChatService::EraseAccount(const std::string& user_id, Outbox& outbox) {
+  // Nothing the account asked for runs after it is gone.
+  std::erase_if(waiting_, [&](const Waiting& w) { return w.user_id == user_id; });
   if (Status s = groups_.LeaveAll(user_id, outbox); !s.ok()) return s;
   if (Status s = contacts_.RemoveAll(user_id, outbox); !s.ok()) return s;
   Transaction tx(context_.seqs);
   tx.writes.erased_users.push_back(user_id);
   push_.ForgetUser(user_id, &tx.writes);
-  if (Status s = context_.Commit(tx, outbox); !s.ok()) return s;
+  if (Status s = context_.CommitNow(std::move(tx), outbox); !s.ok()) return s;
   presence_.ForgetPermissions(std::vector<std::string>{user_id});
   return Status::Ok();
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -25,16 +26,22 @@ namespace chat::core {
 // Not thread-safe: one instance runs on the broker thread. Borrows every constructor argument.
 class ChatService {
  public:
-  ChatService(Store& store, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
+  // `stage` stores what requests change (see CommitStage); the results of a request go out once its
+  // writes are stored, from Handle or OnTick, whichever runs first after that.
+  ChatService(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
               const SyncSettings& sync, const PresenceSettings& presence, const PushSettings& push);
 
   // Reads what an earlier run left to do (undelivered push jobs). Call once before the first request.
   Status Start() { return push_.Load(); }
 
-  // Handles one request payload published on the topic of `op`. On success the results (ack, events,
-  // reply) are in `outbox` and Ok is returned. On rejection nothing is stored, an error reply for the
-  // caller's device is in `outbox`, and the Status says why.
+  // Handles one request payload published on the topic of `op`. On rejection nothing is stored, an
+  // error reply for the caller's device is in `outbox`, and the Status says why. Otherwise Ok: the
+  // results (ack, events, reply) go to `outbox` once what the request wrote is stored, or, when it
+  // could not be, an error reply. A request that reads what requests before it wrote (anything but a
+  // send or a typing signal) waits until they are stored; requests run in the order they came.
   Status Handle(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox);
+  // Where a user's events go: their devices (see Transaction::DeviceLookup).
+  void DeliverTo(Transaction::DeviceLookup devices) { context_.devices_of = std::move(devices); }
 
   // Erases what an account about to be deleted left: it leaves its groups (members are told, ownership
   // passes on), its contacts end (the others are told), its queue, read positions, conversation list,
@@ -45,11 +52,9 @@ class ChatService {
 
   // The presence state, for ConnectionService (logins and logouts are presence changes).
   PresenceService& presence() { return presence_; }
-  // Timer work (presence grace periods, push jobs); call on every broker TICK.
-  void OnTick(Outbox& outbox) {
-    presence_.OnTick(outbox);
-    push_.OnTick(outbox);
-  }
+  // What was stored since the last call is published and the requests that waited for it run; then
+  // timer work (presence grace periods, push jobs). Call on every broker TICK.
+  void OnTick(Outbox& outbox);
 
  private:
   // Which bucket besides the per-user request rate a request type draws from.
@@ -59,14 +64,35 @@ class ChatService {
     kMessage,    // also the send rate (and the larger JSON bounds of a message)
     kTyping,     // also the typing rate
   };
+  // Whether a request type may be prepared while earlier requests are being committed.
+  enum class Order {
+    kPipelined,  // send, typing: what they check is only changed by kAfterCommits requests
+    kAfterCommits,  // reads or changes what earlier requests wrote: waits until they are stored
+  };
   // One row of the request table.
   struct Route {
     RateClass rate = RateClass::kRequest;
+    Order order = Order::kAfterCommits;
     std::function<Status(const Request&)> handle;  // null: nothing to do (heartbeat)
   };
+  // A request that came while it had to wait, kept until it may run.
+  struct Waiting {
+    std::string user_id;
+    std::string client_id;
+    bool is_admin = false;
+    MessageId history_floor = 0;
+    bool is_service = false;
+    RequestOp op = RequestOp::kUnknown;
+    std::string payload;
+  };
   // The request table: every RequestOp has exactly one row (checked at construction).
-  void AddRoute(RequestOp op, RateClass rate, std::function<Status(const Request&)> handle);
+  void AddRoute(RequestOp op, RateClass rate, Order order, std::function<Status(const Request&)> handle);
   RateGate GateFor(RateClass rate);
+  bool MustWait(const Route& route) const;
+  // Parses, handles and commits one request.
+  Status Run(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox);
+  // Runs the waiting requests that may run now, in the order they came.
+  void RunWaiting(Outbox& outbox);
 
   Status Send(const Request& r);
   // A retry of a send stored already: the id it was stored under; nullopt for a new message.
@@ -95,6 +121,7 @@ class ChatService {
   RequestBounds send_bounds_;
   RequestBounds request_bounds_;
   std::array<Route, kRequestOpCount + 1> routes_;  // indexed by RequestOp
+  std::deque<Waiting> waiting_;
 };
 
 }  // namespace chat::core

@@ -14,7 +14,11 @@ ConnectionService::ConnectionService(const Limits& limits, const PushSettings& p
       sessions_(sessions),
       chat_(chat),
       presence_(chat.presence()),
-      can_end_sessions_(can_end_sessions) {}
+      can_end_sessions_(can_end_sessions) {
+  chat.DeliverTo([&sessions](const std::string& user_id, std::vector<std::string>* client_ids) {
+    sessions.ClientIdsOf(user_id, client_ids);
+  });
+}
 
 LoginDecision ConnectionService::Login(const LoginRequest& request, Outbox& outbox) {
   LoginDecision decision;

@@ -38,7 +38,7 @@ Status ContactService::RemoveAll(const std::string& user_id, Outbox& outbox) {
   for (const auto& [other, state] : *contacts) {
     Transaction tx(context_.seqs);
     if (Status s = Record(user_id, other, ContactState::kNone, ContactState::kNone, "removed", tx); !s.ok()) return s;
-    if (Status s = context_.Commit(tx, outbox); !s.ok()) return s;
+    if (Status s = context_.CommitNow(std::move(tx), outbox); !s.ok()) return s;
   }
   return Status::Ok();
 }

@@ -241,8 +241,7 @@ Status GroupService::Join(const Request& r) {
     // The group is gone (or nobody is left in it): the invitation goes with it, though the join fails.
     Transaction cleanup(context_.seqs);
     cleanup.writes.invites_removed.push_back({group_id, me, 0});
-    DiscardingOutbox nothing_to_publish;
-    if (Status s = context_.Commit(cleanup, nothing_to_publish); !s.ok()) return s;
+    context_.Commit(std::move(cleanup), r.outbox);
     return Status::Error(ErrorCode::kNotFound, "no such group, or not a member");
   }
   WriteSet& writes = r.tx.writes;
@@ -342,14 +341,14 @@ Status GroupService::LeaveAll(const std::string& user_id, Outbox& outbox) {
     Loaded loaded{std::move(**group), std::move(*members)};
     Transaction tx(context_.seqs);
     if (Status s = Depart(user_id, loaded, tx); !s.ok()) return s;
-    if (Status s = context_.Commit(tx, outbox); !s.ok()) return s;
+    if (Status s = context_.CommitNow(std::move(tx), outbox); !s.ok()) return s;
   }
   // Invitations go too: nobody is left to answer them.
   Result<std::vector<GroupInvite>> invites = context_.store.ListInvites(user_id);
   if (!invites.ok()) return invites.status();
   Transaction tx(context_.seqs);
   for (const GroupInvite& invite : *invites) tx.writes.invites_removed.push_back({invite.group_id, user_id, 0});
-  return context_.Commit(tx, outbox);
+  return context_.CommitNow(std::move(tx), outbox);
 }
 
 Status GroupService::Rename(const Request& r) {

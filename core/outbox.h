@@ -11,6 +11,9 @@ class Outbox {
   virtual ~Outbox() = default;
   // Publish an event to `topic` for every subscriber allowed to receive it (QoS 1).
   virtual void ToTopic(std::string topic, std::string payload) = 0;
+  // Publish an event to `topic` for the one device `client_id` only (QoS 1, queued while the device is
+  // offline with a session the broker keeps): the broker matches no subscription and checks no ACL.
+  virtual void ToDevice(std::string client_id, std::string topic, std::string payload) = 0;
   // Publish a passing signal (typing) at QoS 0: never queued for an absent device, never stored.
   virtual void Ephemeral(std::string topic, std::string payload) = 0;
   // Publish and retain `payload` as the current state of `topic` (presence), QoS 1; an empty payload
@@ -27,6 +30,7 @@ class Outbox {
 class DiscardingOutbox final : public Outbox {
  public:
   void ToTopic(std::string, std::string) override {}
+  void ToDevice(std::string, std::string, std::string) override {}
   void Ephemeral(std::string, std::string) override {}
   void Retained(std::string, std::string) override {}
   void ToClient(std::string, std::string, std::string) override {}

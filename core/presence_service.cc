@@ -19,10 +19,11 @@ PresenceService::PresenceService(ServiceContext& context, const PresenceSettings
 
 void PresenceService::Publish(const PresenceChange& change, Outbox& outbox) {
   // last_active_at is stored on every change, not on every heartbeat: one write per login or logout.
-  WriteSet writes;
-  writes.last_active.push_back({change.user_id, change.last_active_ms});
-  IgnoreError(context_.store.Apply(writes), "last_active_at is advisory; the live state is still published");
+  // It is advisory (a restart forgets nobody's live state), so the change is published at once.
   outbox.Retained(PresenceTopic(change.user_id), PresenceJson({change.user_id, change.online, change.last_active_ms}));
+  Transaction tx(context_.seqs);
+  tx.writes.last_active.push_back({change.user_id, change.last_active_ms});
+  context_.Commit(std::move(tx), outbox, LaterSends::kMayPass);
 }
 
 void PresenceService::OnConnected(const std::string& user_id, Outbox& outbox) {

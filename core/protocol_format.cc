@@ -270,8 +270,9 @@ std::string ContactsJson(const RequestTag& tag, const std::vector<std::pair<std:
   return Dump(reply);
 }
 
-std::string SendAckJson(const RequestTag& tag, const StoredMessage& message, bool duplicate) {
+std::string SendAckJson(const RequestTag& tag, const StoredMessage& message, bool duplicate, std::uint64_t seq) {
   json ack = {{"type", "ack"}, {"op", "send"}, {"id", FormatMessageId(message.id)}, {"ts", message.created_at_ms}};
+  if (seq != 0) ack["seq"] = seq;
   if (duplicate) ack["duplicate"] = true;
   AddTag(tag, &ack);
   return Dump(ack);

@@ -98,7 +98,8 @@ struct PresenceState {
 std::string PresenceJson(const PresenceState& state);
 
 // Replies (to the asking device only, on chat/v1/user/<me>/reply).
-std::string SendAckJson(const RequestTag& tag, const StoredMessage& message, bool duplicate);
+// `seq`: the message's place in the sender's own queue (0: not given, for a duplicate).
+std::string SendAckJson(const RequestTag& tag, const StoredMessage& message, bool duplicate, std::uint64_t seq);
 std::string ErrorJson(std::string_view op, const RequestTag& tag, const Status& error);
 std::string OkJson(std::string_view op, const RequestTag& tag);
 // One page of a conversation: `peer` or `group` names it as the caller sees it; `messages` are

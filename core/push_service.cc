@@ -129,15 +129,14 @@ void PushService::OnTick(Outbox& outbox) {
   std::int64_t now = context_.clock.MonotonicMillis();
   if (now < next_tick_ms_ || jobs_.empty()) return;
   next_tick_ms_ = now + kTickMs;
-  WriteSet done;
+  Transaction done(context_.seqs);
   for (auto& [id, tracked] : jobs_) {
     bool due = tracked.lease_ms == 0 ? tracked.due_ms <= now : tracked.lease_ms <= now;
-    if (due) Offer(tracked, now, outbox, &done);
+    if (due) Offer(tracked, now, outbox, &done.writes);
   }
   std::erase_if(jobs_, [](const auto& entry) { return entry.second.lease_ms < 0; });
-  if (!done.push_jobs_done.empty()) {
-    IgnoreError(context_.store.Apply(done), "a job left behind is offered again and dropped then");
-  }
+  // A job left behind by a failed write is offered again after a restart, and dropped then.
+  if (!done.writes.empty()) context_.Commit(std::move(done), outbox, LaterSends::kMayPass);
 }
 
 Status PushService::Register(const Request& r) {

@@ -11,6 +11,14 @@ namespace {
 
 constexpr std::size_t kTrimPerCommit = 16;  // bounds the work one request adds for retention
 
+std::string InFlightKey(std::string_view sender, std::string_view cmid) {
+  std::string key;
+  key.reserve(sender.size() + 1 + cmid.size());
+  key.append(sender).push_back('\0');
+  key.append(cmid);
+  return key;
+}
+
 }  // namespace
 
 Status RateGate::Take(std::string_view user_id) const {
@@ -22,20 +30,109 @@ void Request::Reply(std::string payload) const {
   tx.Reply(std::string(caller.client_id), UserTopic(caller.user_id, kReplyKind), std::move(payload));
 }
 
-Status ServiceContext::Commit(Transaction& tx, Outbox& outbox) {
-  if (!tx.writes.empty()) {
-    if (Status s = store.Apply(tx.writes); !s.ok()) return s;
+ServiceContext::Pending ServiceContext::Prepare(Transaction tx, LaterSends later_sends) {
+  Pending pending{0, std::move(tx), later_sends, {}, {}, {}, {}};
+  const WriteSet& writes = pending.tx.writes;
+  for (const auto& contact : writes.contacts) {
+    pending.related_users.push_back(contact.user_id);
+    pending.related_users.push_back(contact.other);
   }
-  tx.Committed(outbox);
-  NotifyRelationships(tx.writes);
-  if (sync.retention_days > 0) {
-    std::int64_t cutoff = clock.NowMillis() - static_cast<std::int64_t>(sync.retention_days) * 86400000;
-    for (const WriteSet::QueueAppend& append : tx.writes.queue) {
-      IgnoreError(store.TrimQueue(append.user_id, cutoff, kTrimPerCommit),
-                  "retention is best effort; retried next time");
+  for (const auto* changes : {&writes.members_added, &writes.members_removed, &writes.group_accepts}) {
+    for (const auto& membership : *changes) {
+      pending.related_users.push_back(membership.user_id);
+      pending.related_groups.push_back(membership.group_id);
     }
   }
-  return Status::Ok();
+  if (sync.retention_days > 0) {
+    for (const WriteSet::QueueAppend& append : writes.queue) pending.queued_users.push_back(append.user_id);
+  }
+  for (const StoredMessage& message : writes.messages) {
+    if (message.client_message_id.empty()) continue;
+    std::string key = InFlightKey(message.from, message.client_message_id);
+    sends_in_flight_[key] = message.id;
+    pending.sends.push_back(std::move(key));
+  }
+  return pending;
+}
+
+void ServiceContext::Commit(Transaction tx, Outbox& outbox, LaterSends later_sends) {
+  Pending pending = Prepare(std::move(tx), later_sends);
+  pending.tx.Submitted();
+  if (pending.tx.writes.empty() && pending_.empty()) {
+    Complete(pending, outbox);  // nothing to store and nothing to wait for: a read-only request
+    return;
+  }
+  if (!pending.tx.writes.empty()) pending.ticket = stage_.Submit(std::move(pending.tx.writes));
+  if (later_sends == LaterSends::kWait) ++waiting_sends_;
+  pending_.push_back(std::move(pending));
+  PublishCommitted(outbox);  // an inline stage has stored it already
+}
+
+Status ServiceContext::CommitNow(Transaction tx, Outbox& outbox) {
+  last_failure_ = Status::Ok();
+  Commit(std::move(tx), outbox);
+  while (!pending_.empty()) {
+    stage_.WaitIdle();
+    PublishCommitted(outbox);
+  }
+  return last_failure_;
+}
+
+void ServiceContext::PublishCommitted(Outbox& outbox) {
+  if (pending_.empty()) return;
+  std::vector<CommitOutcome> finished;
+  stage_.TakeFinished(&finished);
+  // Completing one may commit another (and so come back here): walk the queue, not the list.
+  std::size_t next = 0;
+  do {
+    if (next < finished.size()) {
+      const CommitOutcome& outcome = finished[next++];
+      if (!outcome.status.ok()) {
+        FailAll(outcome.status, outbox);
+        return;
+      }
+      stored_through_ = outcome.ticket;
+    }
+    while (!pending_.empty() && pending_.front().ticket <= stored_through_) {
+      Pending done = std::move(pending_.front());
+      pending_.pop_front();
+      if (done.later_sends == LaterSends::kWait) --waiting_sends_;
+      Complete(done, outbox);
+    }
+  } while (next < finished.size());
+}
+
+void ServiceContext::Complete(Pending& done, Outbox& outbox) {
+  for (const std::string& key : done.sends) sends_in_flight_.erase(key);
+  done.tx.Committed(outbox, devices_of);
+  NotifyRelationships(done);
+  if (done.queued_users.empty()) return;
+  std::int64_t cutoff = clock.NowMillis() - static_cast<std::int64_t>(sync.retention_days) * 86400000;
+  for (const std::string& user : done.queued_users) {
+    IgnoreError(store.TrimQueue(user, cutoff, kTrimPerCommit), "retention is best effort; retried next time");
+  }
+}
+
+void ServiceContext::FailAll(const Status& status, Outbox& outbox) {
+  // Every later submission fails too (see CommitStage::Recover); wait for them all to be told.
+  stage_.WaitIdle();
+  std::vector<CommitOutcome> rest;
+  stage_.TakeFinished(&rest);
+  for (const CommitOutcome& outcome : rest) stored_through_ = std::max(stored_through_, outcome.ticket);
+  std::deque<Pending> failed;
+  failed.swap(pending_);
+  waiting_sends_ = 0;
+  sends_in_flight_.clear();
+  // The failed transactions' seqs are not stored; later ones follow what is.
+  seqs.ForgetAll();
+  last_failure_ = status;
+  stage_.Recover();
+  for (Pending& pending : failed) pending.tx.Failed(outbox);
+}
+
+MessageId ServiceContext::SendInFlight(std::string_view sender, std::string_view cmid) const {
+  auto it = sends_in_flight_.find(InFlightKey(sender, cmid));
+  return it == sends_in_flight_.end() ? 0 : it->second;
 }
 
 MessageId ServiceContext::NewId(Transaction& tx) {
@@ -60,25 +157,10 @@ Result<Target> ServiceContext::TargetOf(const Caller& caller, const RequestField
   return Target{Conversation::Direct(me, peer), std::move(peer)};
 }
 
-void ServiceContext::NotifyRelationships(const WriteSet& writes) {
-  if (!relationships_changed) return;
-  if (writes.contacts.empty() && writes.members_added.empty() && writes.members_removed.empty() &&
-      writes.group_accepts.empty()) {
-    return;
-  }
-  std::set<std::string> users;
-  std::set<std::string> groups;
-  for (const auto& contact : writes.contacts) {
-    users.insert(contact.user_id);
-    users.insert(contact.other);
-  }
-  for (const auto* changes : {&writes.members_added, &writes.members_removed, &writes.group_accepts}) {
-    for (const auto& membership : *changes) {
-      users.insert(membership.user_id);
-      groups.insert(membership.group_id);
-    }
-  }
-  for (const std::string& group : groups) {
+void ServiceContext::NotifyRelationships(const Pending& done) {
+  if (!relationships_changed || done.related_users.empty()) return;
+  std::set<std::string> users(done.related_users.begin(), done.related_users.end());
+  for (const std::string& group : std::set<std::string>(done.related_groups.begin(), done.related_groups.end())) {
     Result<std::vector<GroupMember>> members = store.ListMembers(group);
     if (!members.ok()) {
       relationships_changed(std::nullopt);

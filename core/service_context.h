@@ -2,13 +2,16 @@
 // the sync queue sequence numbers, plus the commit step every state-changing request ends with.
 #pragma once
 
+#include <deque>
 #include <functional>
+#include <unordered_map>
 #include <optional>
 #include <vector>
 #include <string>
 #include <string_view>
 
 #include "core/clock.h"
+#include "core/commit_stage.h"
 #include "core/message_id.h"
 #include "core/rate_limiter.h"
 #include "core/outbox.h"
@@ -51,6 +54,8 @@ struct Request {
   const RequestFields& fields;
   Transaction& tx;
   RateGate rate;
+  // For a commit of the handler's own besides `tx` (one that must stand even when the request fails).
+  Outbox& outbox;
   // Queues `payload` for the caller's device, published after the commit.
   void Reply(std::string payload) const;
 };
@@ -63,17 +68,35 @@ struct Target {
   bool is_group() const { return conversation.is_group(); }
 };
 
+// Whether a send prepared while a transaction is being committed must wait for it: yes when it may
+// change what a send checks (membership, contacts, accounts), no for a send's own kind of write.
+enum class LaterSends { kWait, kMayPass };
+
 class ServiceContext {
  public:
-  ServiceContext(Store& store, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
+  ServiceContext(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
                  const SyncSettings& sync)
-      : store(store), clock(clock), ids(ids), limits(limits), sync(sync), seqs(store) {}
+      : store(store), clock(clock), ids(ids), limits(limits), sync(sync), seqs(store), stage_(stage) {}
 
-  // The one place a transaction is applied: its writes in one batch (none when empty), then its
-  // publishes and its after-commit actions; then relationships_changed is told whose relationships it
-  // changed, and the recipients' queues are trimmed when a retention is set. On failure nothing is
-  // stored or published.
-  Status Commit(Transaction& tx, Outbox& outbox);
+  // The one place a transaction is applied. Its writes go to the commit stage (none when empty);
+  // once they are stored, and after every transaction committed before it, its publishes go out in
+  // the order they were added and its after-commit actions run; then relationships_changed is told
+  // whose relationships it changed, and the recipients' queues are trimmed when a retention is set.
+  // When the commit fails nothing of it is published but its failure reply, and every transaction
+  // still in flight fails with it (each was prepared on top of the failed one).
+  void Commit(Transaction tx, Outbox& outbox, LaterSends later_sends = LaterSends::kWait);
+  // Commit, and wait for it and everything before it: rare server actions (an account's erasure)
+  // that go on from what they stored. The transaction's outcome.
+  Status CommitNow(Transaction tx, Outbox& outbox);
+  // Publishes what the commit stage finished since the last call. Call on every broker tick (the
+  // stage wakes the broker when it finishes) and before every request.
+  void PublishCommitted(Outbox& outbox);
+  // Whether anything is being committed; whether a send must wait (see LaterSends).
+  bool CommitsPending() const { return !pending_.empty(); }
+  bool SendsMustWait() const { return waiting_sends_ > 0; }
+  // The id of a send by `sender` with `cmid` that is being committed, or 0.
+  MessageId SendInFlight(std::string_view sender, std::string_view cmid) const;
+
   // A new id from the generator, recorded as `tx`'s id floor (messages, groups and push jobs share it).
   MessageId NewId(Transaction& tx);
   // The conversation a request names: "group", or `peer_field` for a 1:1 (kBadRequest naming both when
@@ -100,9 +123,33 @@ class ServiceContext {
   // listed (then everyone's). Permissions derived from them, such as who may watch whose presence,
   // must be looked up again for those users. May be empty.
   std::function<void(const std::optional<std::vector<std::string>>& users)> relationships_changed;
+  // Where deliveries go (see Transaction::DeviceLookup); may be empty.
+  Transaction::DeviceLookup devices_of;
 
  private:
-  void NotifyRelationships(const WriteSet& writes);
+  // What is left to do for a submitted transaction once its writes are stored.
+  struct Pending {
+    std::uint64_t ticket = 0;  // 0: nothing to store; done once everything before it is
+    Transaction tx;
+    LaterSends later_sends = LaterSends::kWait;
+    std::vector<std::string> related_users;   // see relationships_changed
+    std::vector<std::string> related_groups;  // their members too
+    std::vector<std::string> queued_users;    // for retention
+    std::vector<std::string> sends;           // keys of sends_in_flight_
+  };
+  Pending Prepare(Transaction tx, LaterSends later_sends);
+  void Complete(Pending& done, Outbox& outbox);
+  // A commit failed: everything in flight fails with it, and what was handed out for it is reloaded.
+  void FailAll(const Status& status, Outbox& outbox);
+  void NotifyRelationships(const Pending& done);
+
+  CommitStage& stage_;
+  std::deque<Pending> pending_;
+  std::size_t waiting_sends_ = 0;  // pending transactions with LaterSends::kWait
+  std::uint64_t stored_through_ = 0;  // every ticket up to here is stored
+  std::unordered_map<std::string, MessageId> sends_in_flight_;  // sender '\0' cmid -> id
+  std::vector<CommitOutcome> finished_;  // reused by PublishCommitted
+  Status last_failure_;
 };
 
 }  // namespace chat::core

@@ -143,4 +143,13 @@ std::size_t SessionRegistry::SessionCount(const std::string& user_id) const {
   return DeviceCount(user_id) + (offline == offline_.end() ? 0 : offline->second.size());
 }
 
+void SessionRegistry::ClientIdsOf(const std::string& user_id, std::vector<std::string>* client_ids) const {
+  if (auto devices = devices_.find(user_id); devices != devices_.end()) {
+    for (const auto& [client_id, handles] : devices->second) client_ids->push_back(client_id);
+  }
+  if (auto offline = offline_.find(user_id); offline != offline_.end()) {
+    for (const Offline& session : offline->second) client_ids->push_back(session.client_id);
+  }
+}
+
 }  // namespace chat::core

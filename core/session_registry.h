@@ -63,6 +63,8 @@ class SessionRegistry {
   std::size_t DeviceCount(const std::string& user_id) const;
   // Connected client ids plus offline sessions of `user_id`.
   std::size_t SessionCount(const std::string& user_id) const;
+  // Appends those client ids to `client_ids`: where an event for the user goes.
+  void ClientIdsOf(const std::string& user_id, std::vector<std::string>* client_ids) const;
 
  private:
   struct Offline {

@@ -19,6 +19,7 @@ const char* ErrorCodeName(ErrorCode code) {
     case ErrorCode::kCorruption: return "corruption";
     case ErrorCode::kInternal: return "internal";
     case ErrorCode::kTryAgain: return "try_again";
+    case ErrorCode::kBusy: return "busy";
   }
   return "internal";
 }

@@ -24,6 +24,7 @@ enum class ErrorCode {
   kCorruption,     // stored data could not be decoded
   kInternal,
   kTryAgain,       // not decided yet (a password check is running): ask again shortly
+  kBusy,           // too much is waiting to be stored: ask again shortly
 };
 
 // Returns the stable lower_snake name of `code`, used on the wire ("too_long").

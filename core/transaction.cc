@@ -15,9 +15,26 @@ Result<std::uint64_t> SequenceAllocator::Next(const std::string& user_id) {
   return ++it->second;
 }
 
+void SequenceAllocator::GiveBack(const std::string& user_id, std::uint64_t seq) {
+  auto it = last_.find(user_id);
+  if (it != last_.end() && it->second == seq) --it->second;
+}
+
+Transaction::Transaction(Transaction&& other) noexcept
+    : writes(std::move(other.writes)),
+      seqs_(other.seqs_),
+      submitted_(other.submitted_),
+      publishes_(std::move(other.publishes_)),
+      failure_reply_(std::move(other.failure_reply_)),
+      after_commit_(std::move(other.after_commit_)) {
+  other.submitted_ = true;  // what it took is this one's now
+}
+
 Transaction::~Transaction() {
-  if (committed_) return;
-  for (const WriteSet::QueueAppend& append : writes.queue) seqs_.Forget(append.user_id);
+  if (submitted_) return;
+  for (auto append = writes.queue.rbegin(); append != writes.queue.rend(); ++append) {
+    seqs_->GiveBack(append->user_id, append->seq);
+  }
 }
 
 std::vector<std::string> Transaction::delivered_to() const {
@@ -28,11 +45,18 @@ std::vector<std::string> Transaction::delivered_to() const {
 }
 
 Status Transaction::Deliver(const std::string& user_id, const QueueEntry& entry, const std::string& event_json) {
-  Result<std::uint64_t> seq = seqs_.Next(user_id);
+  return DeliverToOtherDevices(user_id, entry, event_json, {}).status();
+}
+
+Result<std::uint64_t> Transaction::DeliverToOtherDevices(const std::string& user_id, const QueueEntry& entry,
+                                                         const std::string& event_json,
+                                                         std::string_view except_client) {
+  Result<std::uint64_t> seq = seqs_->Next(user_id);
   if (!seq.ok()) return seq.status();
   writes.queue.push_back({user_id, *seq, entry});
-  publishes_.push_back({Publish::Kind::kTopic, "", UserTopic(user_id, kMessageKind), WithSeq(event_json, *seq)});
-  return Status::Ok();
+  publishes_.push_back({Publish::Kind::kDelivery, std::string(except_client), UserTopic(user_id, kMessageKind),
+                        WithSeq(event_json, *seq), user_id});
+  return *seq;
 }
 
 Status Transaction::DeliverAll(const std::vector<std::string>& users, const QueueEntry& entry,
@@ -44,18 +68,33 @@ Status Transaction::DeliverAll(const std::vector<std::string>& users, const Queu
 }
 
 void Transaction::Reply(std::string client_id, std::string topic, std::string payload) {
-  publishes_.push_back({Publish::Kind::kClient, std::move(client_id), std::move(topic), std::move(payload)});
+  publishes_.push_back({Publish::Kind::kClient, std::move(client_id), std::move(topic), std::move(payload), ""});
 }
 
 void Transaction::Ephemeral(std::string topic, std::string payload) {
-  publishes_.push_back({Publish::Kind::kEphemeral, "", std::move(topic), std::move(payload)});
+  publishes_.push_back({Publish::Kind::kEphemeral, "", std::move(topic), std::move(payload), ""});
 }
 
-void Transaction::Committed(Outbox& outbox) {
-  committed_ = true;
+void Transaction::OnFailure(std::string client_id, std::string topic, std::string payload) {
+  failure_reply_ = Publish{Publish::Kind::kClient, std::move(client_id), std::move(topic), std::move(payload), ""};
+}
+
+void Transaction::Committed(Outbox& outbox, const DeviceLookup& devices) {
+  std::vector<std::string> client_ids;
   for (Publish& publish : publishes_) {
     switch (publish.kind) {
-      case Publish::Kind::kTopic: outbox.ToTopic(std::move(publish.topic), std::move(publish.payload)); break;
+      case Publish::Kind::kDelivery:
+        if (!devices) {
+          outbox.ToTopic(std::move(publish.topic), std::move(publish.payload));
+          break;
+        }
+        // Straight to each device: no topic matching and no ACL check per copy in the broker.
+        client_ids.clear();
+        devices(publish.user_id, &client_ids);
+        for (std::string& client_id : client_ids) {
+          if (client_id != publish.client_id) outbox.ToDevice(std::move(client_id), publish.topic, publish.payload);
+        }
+        break;
       case Publish::Kind::kEphemeral: outbox.Ephemeral(std::move(publish.topic), std::move(publish.payload)); break;
       case Publish::Kind::kClient:
         outbox.ToClient(std::move(publish.client_id), std::move(publish.topic), std::move(publish.payload));
@@ -63,8 +102,19 @@ void Transaction::Committed(Outbox& outbox) {
     }
   }
   publishes_.clear();
+  failure_reply_.reset();
   for (auto& action : after_commit_) action();
   after_commit_.clear();
+}
+
+void Transaction::Failed(Outbox& outbox) {
+  publishes_.clear();
+  after_commit_.clear();
+  if (failure_reply_) {
+    outbox.ToClient(std::move(failure_reply_->client_id), std::move(failure_reply_->topic),
+                    std::move(failure_reply_->payload));
+    failure_reply_.reset();
+  }
 }
 
 }  // namespace chat::core

@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -23,38 +25,52 @@ namespace chat::core {
 class SequenceAllocator {
  public:
   explicit SequenceAllocator(Store& store) : store_(store) {}
-  // The next seq of `user_id`. Taken for good; after a failed write call Forget so it is reloaded.
+  // The next seq of `user_id`. Submissions still being committed hold seqs the store does not have
+  // yet, so the memory is the truth while they are in flight.
   Result<std::uint64_t> Next(const std::string& user_id);
-  void Forget(const std::string& user_id) { last_.erase(user_id); }
+  // Hands `seq` back if it is the last one given out for `user_id` (a transaction that took it was
+  // dropped before it was submitted: it was prepared last, so its seqs are the newest).
+  void GiveBack(const std::string& user_id, std::uint64_t seq);
+  // After a failed commit, once nothing is in flight: everything is reloaded from the store.
+  void ForgetAll() { last_.clear(); }
 
  private:
   Store& store_;
   std::unordered_map<std::string, std::uint64_t> last_;
 };
 
-// Not thread-safe. Borrows `seqs`.
+// Not thread-safe. Borrows `seqs`. Movable: ServiceContext keeps it while its writes are committed.
 class Transaction {
  public:
-  explicit Transaction(SequenceAllocator& seqs) : seqs_(seqs) {}
-  // Not committed: the sequence numbers it took are reloaded from the store next time.
+  explicit Transaction(SequenceAllocator& seqs) : seqs_(&seqs) {}
+  // Never submitted: the sequence numbers it took are given back.
   ~Transaction();
+  Transaction(Transaction&& other) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
   // Stored in one batch by the commit.
   WriteSet writes;
 
-  // Appends `entry` to `user_id`'s sync queue and publishes `event_json` (with that user's seq) on the
-  // user's message topic once stored. Live delivery is one publish per recipient on its own user topic
-  // (not one publish to a group topic that the broker fans out): each recipient's copy carries that
-  // recipient's seq, which is what lets a device tell a duplicate or a gap, and a removed member is
-  // simply not in the next message's recipient list, so membership changes take effect at once without
-  // subscription changes the broker would have to be told about. Each user at most once per transaction.
+  // Appends `entry` to `user_id`'s sync queue and, once stored, publishes `event_json` (with that
+  // user's seq) to each of the user's devices. Live delivery is one publish per device (not one publish
+  // to a group topic that the broker fans out): each recipient's copy carries that recipient's seq,
+  // which is what lets a device tell a duplicate or a gap, and a removed member is simply not in the
+  // next message's recipient list, so membership changes take effect at once without subscription
+  // changes the broker would have to be told about. Each user at most once per transaction.
   Status Deliver(const std::string& user_id, const QueueEntry& entry, const std::string& event_json);
+  // Deliver, except to `requesting_client`, the device that made the request: its reply carries the
+  // seq returned here instead of a copy of the event.
+  Result<std::uint64_t> DeliverToOtherDevices(const std::string& user_id, const QueueEntry& entry,
+                                              const std::string& event_json, std::string_view requesting_client);
   Status DeliverAll(const std::vector<std::string>& users, const QueueEntry& entry, const std::string& event_json);
   // Publishes after the commit, in the order added (see Outbox for what each kind means).
   void Reply(std::string client_id, std::string topic, std::string payload);
   void Ephemeral(std::string topic, std::string payload);
+  // What the requesting device gets instead of the reply when the commit fails (nothing else of the
+  // transaction is published then).
+  void OnFailure(std::string client_id, std::string topic, std::string payload);
   // Runs after the writes were stored and everything was published: in-memory state that must not run
   // ahead of the store (caches, timers, job tables).
   void AfterCommit(std::function<void()> action) { after_commit_.push_back(std::move(action)); }
@@ -62,19 +78,29 @@ class Transaction {
   // The users whose queues this transaction appends to (read from `writes`, in delivery order).
   std::vector<std::string> delivered_to() const;
 
-  // For ServiceContext::Commit only: the write was stored; publish and run the after-commit actions.
-  void Committed(Outbox& outbox);
+  // Finds the devices of a user to deliver to (connected ones and sessions the broker keeps for
+  // offline ones); when null, a delivery is one publish on the user's message topic.
+  using DeviceLookup = std::function<void(const std::string& user_id, std::vector<std::string>* client_ids)>;
+
+  // For ServiceContext only. Submitted: the seqs it took are the commit's now, whatever its outcome.
+  void Submitted() { submitted_ = true; }
+  // The write was stored: publish and run the after-commit actions.
+  void Committed(Outbox& outbox, const DeviceLookup& devices);
+  // The write failed: publish the failure reply (if any), nothing else.
+  void Failed(Outbox& outbox);
 
  private:
   struct Publish {
-    enum class Kind { kTopic, kEphemeral, kClient } kind;
-    std::string client_id;
+    enum class Kind { kDelivery, kEphemeral, kClient } kind;
+    std::string client_id;  // kClient: the receiver; kDelivery: the device left out
     std::string topic;
     std::string payload;
+    std::string user_id;  // kDelivery
   };
-  SequenceAllocator& seqs_;
-  bool committed_ = false;
+  SequenceAllocator* seqs_;
+  bool submitted_ = false;
   std::vector<Publish> publishes_;
+  std::optional<Publish> failure_reply_;
   std::vector<std::function<void()>> after_commit_;
 };
 

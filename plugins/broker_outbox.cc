@@ -42,6 +42,10 @@ void Publish(const char* client_id, const std::string& topic, const std::string&
 
 void BrokerOutbox::ToTopic(std::string topic, std::string payload) { Publish(nullptr, topic, payload, kEventQos); }
 
+void BrokerOutbox::ToDevice(std::string client_id, std::string topic, std::string payload) {
+  Publish(client_id.c_str(), topic, payload, kEventQos);
+}
+
 void BrokerOutbox::ToClient(std::string client_id, std::string topic, std::string payload) {
   Publish(client_id.c_str(), topic, payload, payload.size() > kQueuedReplyBytes ? kEventQos : kReplyQos);
 }

@@ -9,6 +9,7 @@ namespace chat::plugin {
 class BrokerOutbox final : public core::Outbox {
  public:
   void ToTopic(std::string topic, std::string payload) override;
+  void ToDevice(std::string client_id, std::string topic, std::string payload) override;
   void ToClient(std::string client_id, std::string topic, std::string payload) override;
   void Ephemeral(std::string topic, std::string payload) override;
   void Retained(std::string topic, std::string payload) override;

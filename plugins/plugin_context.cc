@@ -3,7 +3,9 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/threaded_commit_stage.h"
 #include "plugins/broker_outbox.h"
+#include "plugins/broker_waker.h"
 #include "storage/rocksdb_store.h"
 
 extern "C" {
@@ -31,8 +33,10 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   if (!floor.ok()) return floor.status();
   const config::ServerConfig& settings = context->config;
   context->ids = std::make_unique<core::MessageIdGenerator>(clock, settings.node_id, *floor);
-  context->chat = std::make_unique<core::ChatService>(*context->store, clock, *context->ids, settings.limits,
-                                                      settings.sync, settings.presence, settings.push);
+  // Create runs on the broker thread (mosquitto_plugin_init): the waker aims at it.
+  context->commits = std::make_unique<core::ThreadedCommitStage>(*context->store, WakerForThisThread());
+  context->chat = std::make_unique<core::ChatService>(*context->store, *context->commits, clock, *context->ids,
+                                                      settings.limits, settings.sync, settings.presence, settings.push);
   if (core::Status started = context->chat->Start(); !started.ok()) return started;
   context->password_checker =
       std::make_unique<core::ThreadedPasswordChecker>(settings.auth.hash_threads, settings.auth.max_pending_checks);

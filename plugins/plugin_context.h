@@ -11,6 +11,7 @@
 #include "core/authenticator.h"
 #include "core/chat_service.h"
 #include "core/clock.h"
+#include "core/commit_stage.h"
 #include "core/connection_service.h"
 #include "core/message_id.h"
 #include "core/password_checker.h"
@@ -40,6 +41,9 @@ struct PluginContext {
   mosquitto_plugin_id_t* plugin_id = nullptr;
   config::ServerConfig config;
   std::unique_ptr<core::Store> store;
+  // After the store (it writes to it) and before the services (they submit to it): its writer is
+  // joined, with everything submitted stored, before the store closes.
+  std::unique_ptr<core::CommitStage> commits;
   std::unique_ptr<core::MessageIdGenerator> ids;
   std::unique_ptr<core::ChatService> chat;
   // Declared before the authenticator that uses it, so it outlives it (its threads are joined last).

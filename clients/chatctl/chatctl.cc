@@ -59,7 +59,8 @@ json RunOffline(const Options& options, const json& commands) {
   auto floor = (*store)->LargestMessageId();
   if (!floor.ok()) throw std::runtime_error(floor.status().message());
   chat::core::MessageIdGenerator ids(clock, config->node_id, *floor);
-  chat::core::ChatService chat(**store, clock, ids, config->limits, config->sync, config->presence, config->push);
+  chat::core::InlineCommitStage stage(**store);
+  chat::core::ChatService chat(**store, stage, clock, ids, config->limits, config->sync, config->presence, config->push);
   if (auto started = chat.Start(); !started.ok()) throw std::runtime_error(started.message());
   chat::core::DiscardingOutbox nobody;
   chat::core::AccountHooks hooks;

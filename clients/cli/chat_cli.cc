@@ -226,10 +226,16 @@ int RunSend(ChatSession& session, const Options& options) {
   std::string text;
   for (const std::string& word : options.text_words) text += (text.empty() ? "" : " ") + word;
   std::string cmid = NewClientMessageId();
-  session.Request(chat::core::RequestOp::kSend, {{"to", options.peer}, {"text", text}, {"cmid", cmid}});
-  auto reply = session.WaitForReply("cmid", cmid);
+  // Sent means stored: the ack with the server id, not the broker's PUBACK. Without one the send is
+  // repeated with the same cmid, which the server stores once however many copies arrive.
+  constexpr int kAttempts = 3;
+  std::optional<json> reply;
+  for (int attempt = 0; attempt < kAttempts && !reply && !g_stop; ++attempt) {
+    session.Request(chat::core::RequestOp::kSend, {{"to", options.peer}, {"text", text}, {"cmid", cmid}});
+    reply = session.WaitForReply("cmid", cmid);
+  }
   if (!reply) {
-    std::cerr << (g_stop ? "interrupted" : "no answer from the server within 10 s") << "\n";
+    std::cerr << (g_stop ? "interrupted" : "no answer from the server after 3 tries of 10 s") << "\n";
     return kExitFailed;
   }
   if (reply->value("type", "") == "ack") {

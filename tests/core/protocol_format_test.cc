@@ -108,11 +108,13 @@ TEST(ProtocolFormatTest, RepliesCarryTheTagOnlyWhenGiven) {
   EXPECT_EQ(Parsed(OkJson("contact_accept", {"r7", ""})), (json{{"type", "ok"}, {"op", "contact_accept"}, {"rid", "r7"}}));
   json bare = Parsed(OkJson("bye", {}));
   EXPECT_EQ(bare, (json{{"type", "ok"}, {"op", "bye"}}));
-  EXPECT_EQ(Parsed(SendAckJson({"r1", "c1"}, DirectMessage(), false)),
-            (json{{"type", "ack"}, {"op", "send"}, {"id", "384000000000000001"}, {"ts", 1795000000123},
+  EXPECT_EQ(Parsed(SendAckJson({"r1", "c1"}, DirectMessage(), false, 7)),
+            (json{{"type", "ack"}, {"op", "send"}, {"id", "384000000000000001"}, {"ts", 1795000000123}, {"seq", 7},
                   {"rid", "r1"}, {"cmid", "c1"}}));
-  EXPECT_EQ(Parsed(SendAckJson({"", "c1"}, DirectMessage(), true))["duplicate"], true);
-  EXPECT_FALSE(Parsed(SendAckJson({"", "c1"}, DirectMessage(), false)).contains("duplicate"));
+  json duplicate = Parsed(SendAckJson({"", "c1"}, DirectMessage(), true, 0));
+  EXPECT_EQ(duplicate["duplicate"], true);
+  EXPECT_FALSE(duplicate.contains("seq"));
+  EXPECT_FALSE(Parsed(SendAckJson({"", "c1"}, DirectMessage(), false, 7)).contains("duplicate"));
 }
 
 TEST(ProtocolFormatTest, ErrorNamesTheCodeOnTheWire) {

@@ -16,12 +16,17 @@ struct Published {
   nlohmann::json payload;
   bool ephemeral = false;
   bool retained = false;
+  bool to_device = false;  // an event for one device (QoS 1), not a reply
 };
 
 class RecordingOutbox final : public Outbox {
  public:
   void ToTopic(std::string topic, std::string payload) override {
     published.push_back({"", std::move(topic), nlohmann::json::parse(payload)});
+  }
+  void ToDevice(std::string client_id, std::string topic, std::string payload) override {
+    published.push_back({std::move(client_id), std::move(topic), nlohmann::json::parse(payload)});
+    published.back().to_device = true;
   }
   void ToClient(std::string client_id, std::string topic, std::string payload) override {
     published.push_back({std::move(client_id), std::move(topic), nlohmann::json::parse(payload)});

@@ -11,6 +11,7 @@
 
 #include "core/account_service.h"
 #include "core/chat_service.h"
+#include "core/commit_stage.h"
 #include "storage/rocksdb_store.h"
 #include "tests/core/fake_clock.h"
 #include "tests/core/recording_outbox.h"
@@ -37,8 +38,13 @@ class ServiceFixture : public ::testing::Test {
     writes.contacts.push_back({b, a, ContactState::kContact});
     ASSERT_TRUE(store_->Apply(writes).ok());
   }
-  // A new service on the same store and settings (as after a broker restart).
-  void Restart() { service_ = std::make_unique<ChatService>(*store_, clock_, *ids_, limits_, sync_, presence_, push_); }
+  // A new service on the same store and settings (as after a broker restart), committing inline unless
+  // a test chose another stage.
+  void Restart() {
+    service_.reset();
+    if (!stage_) stage_ = std::make_unique<InlineCommitStage>(*store_);
+    service_ = std::make_unique<ChatService>(*store_, *stage_, clock_, *ids_, limits_, sync_, presence_, push_);
+  }
 
   // Sends one request from "<user>:phone"; what it published is in outbox_.published afterwards.
   Status Request(const char* user, RequestOp op, const nlohmann::json& payload, bool admin = false) {
@@ -58,6 +64,7 @@ class ServiceFixture : public ::testing::Test {
   PushSettings push_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<MessageIdGenerator> ids_;
+  std::unique_ptr<CommitStage> stage_;
   std::unique_ptr<ChatService> service_;
   RecordingOutbox outbox_;
 };

@@ -20,8 +20,9 @@ class TransactionTest : public ::testing::Test {
  protected:
   TransactionTest()
       : store_(std::move(*storage::RocksDbStore::Open(dir_.path(), Durability::kProcessCrash))),
+        stage_(*store_),
         ids_(clock_, 1, 0),
-        context_(*store_, clock_, ids_, limits_, sync_) {}
+        context_(*store_, stage_, clock_, ids_, limits_, sync_) {}
 
   QueueEntry Event(const std::string& json) { return {QueueEntry::Kind::kEvent, {}, 0, json, clock_.NowMillis()}; }
 
@@ -30,6 +31,7 @@ class TransactionTest : public ::testing::Test {
   Limits limits_;
   SyncSettings sync_;
   std::unique_ptr<Store> store_;
+  InlineCommitStage stage_;
   MessageIdGenerator ids_;
   ServiceContext context_;
   RecordingOutbox outbox_;
@@ -45,7 +47,7 @@ TEST_F(TransactionTest, PublishesInOrderOnlyOnceCommittedThenRunsTheAfterCommitA
   EXPECT_TRUE(outbox_.published.empty());
   EXPECT_EQ(tx.delivered_to(), (std::vector<std::string>{"alice", "bob"}));
 
-  ASSERT_TRUE(context_.Commit(tx, outbox_).ok());
+  ASSERT_TRUE(context_.CommitNow(std::move(tx), outbox_).ok());
   ASSERT_EQ(outbox_.published.size(), 4u);
   EXPECT_EQ(outbox_.published[0].topic, "chat/v1/user/alice/msg");
   EXPECT_EQ(outbox_.published[0].payload["seq"], 1);
@@ -65,7 +67,7 @@ TEST_F(TransactionTest, ADroppedTransactionGivesItsSequenceNumbersBack) {
   }
   Transaction tx(context_.seqs);
   ASSERT_TRUE(tx.Deliver("alice", Event("{}"), "{}").ok());
-  ASSERT_TRUE(context_.Commit(tx, outbox_).ok());
+  ASSERT_TRUE(context_.CommitNow(std::move(tx), outbox_).ok());
   ASSERT_EQ(outbox_.published.size(), 1u);
   EXPECT_EQ(outbox_.published[0].payload["seq"], 1);  // no gap where the dropped one was
   EXPECT_EQ(*store_->LastQueueSeq("bob"), 0u);
@@ -77,7 +79,7 @@ TEST_F(TransactionTest, AnEmptyTransactionStoresNothingAndStillPublishes) {
   tx.Reply("bob:phone", "chat/v1/user/bob/reply", R"({"ok":true})");
   bool ran = false;
   tx.AfterCommit([&] { ran = true; });
-  ASSERT_TRUE(context_.Commit(tx, outbox_).ok());
+  ASSERT_TRUE(context_.CommitNow(std::move(tx), outbox_).ok());
   EXPECT_EQ(outbox_.published.size(), 1u);
   EXPECT_TRUE(ran);
 }
@@ -89,12 +91,12 @@ TEST_F(TransactionTest, TheIdFloorIsTheLargestIdTheTransactionTook) {
   EXPECT_LT(first, second);
   EXPECT_EQ(tx.writes.id_floor, second);
   EXPECT_FALSE(tx.writes.empty());
-  ASSERT_TRUE(context_.Commit(tx, outbox_).ok());
+  ASSERT_TRUE(context_.CommitNow(std::move(tx), outbox_).ok());
   EXPECT_EQ(*store_->LargestMessageId(), second);
   // A write that takes no id leaves the floor where it was.
   Transaction other(context_.seqs);
   other.writes.last_active.push_back({"alice", 5});
-  ASSERT_TRUE(context_.Commit(other, outbox_).ok());
+  ASSERT_TRUE(context_.CommitNow(std::move(other), outbox_).ok());
   EXPECT_EQ(*store_->LargestMessageId(), second);
 }
 
@@ -130,14 +132,14 @@ TEST_F(TransactionTest, TheStoreDeletesTookPartOnlyWhenTheCoreSaysSo) {
   Transaction join(context_.seqs);
   join.writes.members_added.push_back({"7", "bob", 1});
   join.writes.group_accepts.push_back({"7", "bob", 1});
-  ASSERT_TRUE(context_.Commit(join, outbox_).ok());
+  ASSERT_TRUE(context_.CommitNow(std::move(join), outbox_).ok());
   Transaction leave(context_.seqs);
   leave.writes.members_removed.push_back({"7", "bob", 0});
-  ASSERT_TRUE(context_.Commit(leave, outbox_).ok());
+  ASSERT_TRUE(context_.CommitNow(std::move(leave), outbox_).ok());
   EXPECT_TRUE(store_->CheckTookPart("7", "bob").ok());
   Transaction forget(context_.seqs);
   forget.writes.took_part_removed.push_back({"7", "bob", 0});
-  ASSERT_TRUE(context_.Commit(forget, outbox_).ok());
+  ASSERT_TRUE(context_.CommitNow(std::move(forget), outbox_).ok());
   EXPECT_EQ(store_->CheckTookPart("7", "bob").code(), ErrorCode::kNotFound);
 }
 

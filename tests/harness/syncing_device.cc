@@ -132,14 +132,40 @@ void SyncingDevice::Apply(const json& event, bool from_sync) {
   applied_.push_back({seq, from_sync, event});
 }
 
+namespace {
+
+std::string SendKey(const json& body) {
+  if (body.contains("rid")) return body["rid"].get<std::string>();
+  return "cmid:" + body.value("cmid", "");
+}
+
+}  // namespace
+
 void SyncingDevice::Handle(Received message) {
   if (!message.json.is_object()) return;  // not JSON: nothing the rules act on
   if (EndsWith(message.topic, "/msg") && message.json.contains("seq")) {
     deferred_events_.push_back(std::move(message.json));
     if (!syncing_) DrainDeferred();
-  } else {
-    replies_.push_back(std::move(message.json));
+    return;
   }
+  const json& reply = message.json;
+  if (reply.value("type", "") == "ack" && reply.value("op", "") == "send") {
+    auto sent = sends_awaiting_ack_.find(SendKey(reply));
+    if (sent != sends_awaiting_ack_.end()) {
+      if (reply.contains("seq")) {
+        // The message as the other devices get it, with this device's seq from the ack.
+        json event = {{"type", "message"}, {"id", reply["id"]},   {"from", user_},
+                      {"text", sent->second["text"]}, {"ts", reply["ts"]}, {"seq", reply["seq"]}};
+        for (const char* field : {"to", "group", "cmid"}) {
+          if (sent->second.contains(field)) event[field] = sent->second[field];
+        }
+        deferred_events_.push_back(std::move(event));
+      }
+      sends_awaiting_ack_.erase(sent);
+    }
+  }
+  replies_.push_back(std::move(message.json));
+  if (!syncing_) DrainDeferred();
 }
 
 std::optional<Received> SyncingDevice::Next(milliseconds timeout) {
@@ -180,6 +206,7 @@ bool SyncingDevice::WaitForApplied(const std::function<bool(const json&)>& match
 }
 
 int SyncingDevice::Post(const std::string& op, const json& body) {
+  if (op == "send" && body.value("text", json()).is_string()) sends_awaiting_ack_[SendKey(body)] = body;
   return client_->Publish("chat/v1/req/" + op, body.dump());
 }
 

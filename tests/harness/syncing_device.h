@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "tests/harness/test_client.h"
@@ -110,6 +111,10 @@ class SyncingDevice {
   std::deque<nlohmann::json> replies_;
   // Live events that arrived while a sync page was awaited; handled, in arrival order, after it.
   std::deque<nlohmann::json> deferred_events_;
+  // Sends posted and not yet acknowledged, by rid (or "cmid:" + cmid without one): the ack of a send
+  // carries its seq instead of the sending device getting the message as an event (PROTOCOL.md), so
+  // the device applies the message it sent from this and the ack.
+  std::unordered_map<std::string, nlohmann::json> sends_awaiting_ack_;
   bool syncing_ = false;
   int duplicates_ignored_ = 0;
   int gaps_detected_ = 0;

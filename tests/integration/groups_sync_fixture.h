@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -211,30 +212,44 @@ class GroupsSyncTest : public ::testing::Test {
     return reply ? Sorted((*reply)["members"]) : std::vector<std::string>{};
   }
 
-  // Sends `per_sender` group messages from each sender, all senders at once (a thread each), each
-  // waiting for its PUBACK (the message is stored) before the next. cmid "<sender>-<n>". Returns the
-  // cmids sent; a refused or lost send fails the test.
+  // Sends `per_sender` group messages from each sender, all senders at once (a thread each), and waits
+  // for the chat ack of each (the message is stored; a PUBACK only says the server has it). cmid
+  // "<sender>-<n>". Returns the cmids sent; a refused or lost send fails the test.
   std::set<std::string> SendConcurrently(const std::vector<std::string>& senders, const std::string& group,
                                          int per_sender) {
     std::atomic<int> failures{0};
+    std::mutex first_failure_mutex;
+    std::string first_failure;
+    auto fail = [&](int count, const std::string& why) {
+      failures += count;
+      std::lock_guard<std::mutex> lock(first_failure_mutex);
+      if (first_failure.empty()) first_failure = why;
+    };
     std::vector<std::function<void()>> jobs;
     for (const std::string& sender : senders) {
       jobs.push_back([&, sender] {
-        // A client of its own, without subscription: it needs no events, only PUBACKs.
+        // A client of its own, without subscription: its acks reach it anyway (a reply goes to one
+        // client id).
         ChatTestClient client(broker_->mqtt_uri(), sender, "sender");
-        if (!client.Connect(Password(sender)).empty()) {
-          failures += per_sender;
+        if (std::string error = client.Connect(Password(sender)); !error.empty()) {
+          fail(per_sender, sender + " could not connect: " + error);
           return;
         }
         for (int n = 0; n < per_sender; ++n) {
           std::string cmid = sender + "-" + std::to_string(n);
           int rc = client.Publish("chat/v1/req/send", GroupSend(group, "text of " + cmid, cmid).dump());
-          if (rc < 0 || rc >= 0x80) ++failures;
+          if (rc < 0 || rc >= 0x80) fail(1, cmid + ": PUBACK " + std::to_string(rc));
+        }
+        for (int acked = 0; acked < per_sender; ++acked) {
+          // Events reach this client too (the server addresses every device of a member), acks come on
+          // the reply topic.
+          auto ack = client.WaitFor([](const Received& r) { return r.topic.ends_with("/reply") && r.json.is_object(); });
+          if (!ack || ack->json.value("type", "") != "ack") fail(1, ack ? ack->json.dump() : sender + ": no chat ack");
         }
       });
     }
     InParallel(jobs);
-    EXPECT_EQ(failures.load(), 0) << "sends refused or lost";
+    EXPECT_EQ(failures.load(), 0) << "sends refused, lost or not stored; the first: " << first_failure;
     std::set<std::string> cmids;
     for (const std::string& user : senders) {
       for (int n = 0; n < per_sender; ++n) cmids.insert(user + "-" + std::to_string(n));

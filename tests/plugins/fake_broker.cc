@@ -1,8 +1,12 @@
 #include "tests/plugins/fake_broker.h"
 
+#include "core/topic_format.h"
+
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -384,6 +388,33 @@ int FakeBroker::BrokerAclCheck(mosquitto* client, int access, const std::string&
 
 MessageOutcome FakeBroker::Message(mosquitto* client, const std::string& topic, const std::string& payload, int qos,
                                    bool retain) {
+  std::size_t published_before = published_.size();
+  MessageOutcome outcome = RunMessageCallbacks(client, topic, payload, qos, retain);
+  if (outcome.rc == MOSQ_ERR_SUCCESS && client->id && ExpectsReply(topic)) {
+    TickUntilPublishedTo(*client->id, published_before);
+  }
+  return outcome;
+}
+
+bool FakeBroker::ExpectsReply(const std::string& topic) {
+  chat::core::RequestOp op = chat::core::ParseRequestTopic(topic);
+  return op != chat::core::RequestOp::kUnknown && op != chat::core::RequestOp::kHeartbeat;
+}
+
+void FakeBroker::TickUntilPublishedTo(const std::string& client_id, std::size_t published_before) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto arrived = [&] {
+    return std::any_of(published_.begin() + static_cast<std::ptrdiff_t>(std::min(published_before, published_.size())),
+                       published_.end(), [&](const Publication& p) { return p.client_id == client_id; });
+  };
+  while (!arrived() && std::chrono::steady_clock::now() < deadline) {
+    Tick();
+    if (!arrived()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
+MessageOutcome FakeBroker::RunMessageCallbacks(mosquitto* client, const std::string& topic, const std::string& payload,
+                                               int qos, bool retain) {
   MessageOutcome outcome;
   last_reason_string_.reset();
   std::vector<CallbackRecord> callbacks = CallbacksFor(MOSQ_EVT_MESSAGE);

@@ -120,6 +120,9 @@ class FakeBroker {
   // and payload are mosquitto_malloc'd (payload NUL-terminated); afterwards a replaced payload is freed
   // and the final topic and payload are freed, as 2.0.11 does. A replaced topic is NOT freed (2.0.11
   // does not either: the plugin must free the old one).
+  // The plugin stores a request off the broker thread and publishes its reply from a later TICK: as
+  // the broker's loop would, Message ticks (for up to 10 s) until something is published to the
+  // sending client when the topic is a chat request that gets a reply.
   MessageOutcome Message(mosquitto* client, const std::string& topic, const std::string& payload, int qos = 1,
                          bool retain = false);
   // MOSQ_EVT_CONTROL for a PUBLISH on `topic` ($CONTROL/...): only a callback registered for that exact
@@ -177,6 +180,10 @@ class FakeBroker {
   void AddViolation(std::string what);
 
  private:
+  MessageOutcome RunMessageCallbacks(mosquitto* client, const std::string& topic, const std::string& payload, int qos,
+                                     bool retain);
+  static bool ExpectsReply(const std::string& topic);
+  void TickUntilPublishedTo(const std::string& client_id, std::size_t published_before);
   // Calls `function` for `event` with `data`, catching what a plugin throws (recorded as a violation;
   // returns MOSQ_ERR_UNKNOWN then).
   int Invoke(const CallbackRecord& callback, void* data);

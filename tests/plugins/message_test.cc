@@ -8,33 +8,36 @@ namespace {
 
 // --- MESSAGE ---------------------------------------------------------------------------------------
 
-TEST_F(PluginInProcessTest, ValidSendIsStoredAndPublishedToBothUsersAndAckedToTheSender) {
+TEST_F(PluginInProcessTest, ValidSendIsStoredThenPublishedToEveryOtherDeviceAndAckedToTheSender) {
   Start();
   mosquitto* alice = Login("alice", "alice-pw");
+  Login("alice", "alice-pw", "laptop");
+  Login("bob", "bob-pw");
   MessageOutcome out = broker_->Message(alice, "chat/v1/req/send", SendPayload("bob", "Hello, Bob!", "c1"),
                                         /*qos=*/1, /*retain=*/true);
   EXPECT_EQ(out.rc, MOSQ_ERR_SUCCESS);
   EXPECT_FALSE(out.retain);  // a request is never retained
   EXPECT_EQ(out.topic, "chat/v1/req/send");
 
+  // One publish per device, addressed to it (no topic fan-out, no ACL check per copy); the sending
+  // device gets the ack only.
   std::vector<Publication> published = broker_->TakePublished();
   ASSERT_EQ(published.size(), 3u);
   const Publication& to_bob = published[0];
-  const Publication& to_alice = published[1];
+  const Publication& to_laptop = published[1];
   const Publication& ack = published[2];
-  EXPECT_EQ(to_bob.client_id, std::nullopt);
+  EXPECT_EQ(to_bob.client_id, "bob:phone");
   EXPECT_EQ(to_bob.topic, "chat/v1/user/bob/msg");
-  EXPECT_EQ(to_alice.client_id, std::nullopt);
-  EXPECT_EQ(to_alice.topic, "chat/v1/user/alice/msg");
+  EXPECT_EQ(to_laptop.client_id, "alice:laptop");
+  EXPECT_EQ(to_laptop.topic, "chat/v1/user/alice/msg");
   EXPECT_EQ(ack.client_id, "alice:phone");
   EXPECT_EQ(ack.topic, "chat/v1/user/alice/reply");
-  EXPECT_EQ(to_bob.qos, 1);    // events must reach every device
-  EXPECT_EQ(to_alice.qos, 1);
-  EXPECT_EQ(ack.qos, 0);       // a reply lost with its connection is recovered by retrying the send
+  EXPECT_EQ(to_bob.qos, 1);  // events must reach every device
+  EXPECT_EQ(to_laptop.qos, 1);
+  EXPECT_EQ(ack.qos, 0);  // a reply lost with its connection is recovered by retrying the send
   for (const Publication& p : published) {
     EXPECT_FALSE(p.retain);
     EXPECT_FALSE(p.has_properties);
-    EXPECT_EQ(p.event, MOSQ_EVT_MESSAGE);
   }
 
   json event = Json(to_bob.payload);
@@ -43,32 +46,39 @@ TEST_F(PluginInProcessTest, ValidSendIsStoredAndPublishedToBothUsersAndAckedToTh
   EXPECT_EQ(event["to"], "bob");
   EXPECT_EQ(event["text"], "Hello, Bob!");
   EXPECT_EQ(event["cmid"], "c1");
-  EXPECT_EQ(to_alice.payload, to_bob.payload);
+  EXPECT_EQ(event["seq"], 1);
+  json laptop_event = Json(to_laptop.payload);
+  EXPECT_EQ(laptop_event["id"], event["id"]);
+  EXPECT_EQ(laptop_event["seq"], 1);  // alice's own queue
   json acked = Json(ack.payload);
   EXPECT_EQ(acked["type"], "ack");
   EXPECT_EQ(acked["cmid"], "c1");
   EXPECT_EQ(acked["id"], event["id"]);
+  EXPECT_EQ(acked["seq"], 1);
   EXPECT_FALSE(acked.contains("duplicate"));
 
   // Stored: bob's history has it.
-  mosquitto* bob = Login("bob", "bob-pw");
+  mosquitto* bob = Login("bob", "bob-pw", "tablet");
   EXPECT_EQ(broker_->Message(bob, "chat/v1/req/history", R"({"rid":"h1","peer":"alice"})").rc, MOSQ_ERR_SUCCESS);
   published = broker_->TakePublished();
   ASSERT_EQ(published.size(), 1u);
-  EXPECT_EQ(published[0].client_id, "bob:phone");
+  EXPECT_EQ(published[0].client_id, "bob:tablet");
   json page = Json(published[0].payload);
   ASSERT_EQ(page["messages"].size(), 1u);
   EXPECT_EQ(page["messages"][0]["id"], event["id"]);
 }
 
-TEST_F(PluginInProcessTest, SendToOneselfIsPublishedOnceToTheUserTopic) {
+TEST_F(PluginInProcessTest, SendToOneselfReachesTheOtherDevicesOnce) {
   Start();
   mosquitto* alice = Login("alice", "alice-pw");
+  Login("alice", "alice-pw", "laptop");
   EXPECT_EQ(broker_->Message(alice, "chat/v1/req/send", SendPayload("alice", "note", "n1")).rc, MOSQ_ERR_SUCCESS);
   std::vector<Publication> published = broker_->TakePublished();
   ASSERT_EQ(published.size(), 2u);
+  EXPECT_EQ(published[0].client_id, "alice:laptop");
   EXPECT_EQ(published[0].topic, "chat/v1/user/alice/msg");
   EXPECT_EQ(published[1].topic, "chat/v1/user/alice/reply");
+  EXPECT_EQ(Json(published[1].payload)["seq"], 1);
 }
 
 TEST_F(PluginInProcessTest, TooLongSendIsRejectedWithOneErrorToTheSenderAndNothingStored) {
@@ -119,10 +129,11 @@ TEST_F(PluginInProcessTest, RejectedRequestsEachGetOneErrorReply) {
 TEST_F(PluginInProcessTest, RetryWithTheSameCmidIsAckedAsDuplicateWithoutNewEvents) {
   Start();
   mosquitto* alice = Login("alice", "alice-pw");
+  Login("bob", "bob-pw");
   ASSERT_EQ(broker_->Message(alice, "chat/v1/req/send", SendPayload("bob", "once", "r1")).rc, MOSQ_ERR_SUCCESS);
   std::vector<Publication> first = broker_->TakePublished();
-  ASSERT_EQ(first.size(), 3u);
-  std::string id = Json(first[2].payload)["id"];
+  ASSERT_EQ(first.size(), 2u);  // to bob's phone, the ack
+  std::string id = Json(first[1].payload)["id"];
 
   // The retry comes from another device of the same user, after a reconnect.
   mosquitto* laptop = Login("alice", "alice-pw", "laptop");
@@ -161,7 +172,7 @@ TEST_F(PluginInProcessTest, ClientPublishRunsTheWriteCheckFirst) {
   EXPECT_EQ(broker_->ClientPublish(alice, "$SYS/broker/x", "x").rc, MOSQ_ERR_ACL_DENIED);
   EXPECT_THAT(broker_->published(), IsEmpty());
   EXPECT_EQ(broker_->ClientPublish(alice, "chat/v1/req/send", SendPayload("bob", "hi", "p1")).rc, MOSQ_ERR_SUCCESS);
-  EXPECT_EQ(broker_->TakePublished().size(), 3u);
+  EXPECT_EQ(broker_->TakePublished().size(), 1u);  // the ack (bob has no device)
 }
 
 }  // namespace

@@ -262,6 +262,8 @@ function applyEventTo(s, event) {
     case 'contact':
       applyContactEvent(s, event);
       break;
+    case 'sent': // this device's own send: ackSend stored it
+      break;
   }
 }
 
@@ -404,7 +406,12 @@ function sendMessage(s, key, text) {
 }
 
 function onSendResult(s, reply) {
-  if (reply.type === 'ack') s.store.ackSend(reply);
+  if (reply.type === 'ack') {
+    s.store.ackSend(reply);
+    // The ack stands for this device's copy of the message (no event comes for it): its seq moves the
+    // sync position as the event would have.
+    if (typeof reply.seq === 'number') onEvent(s, { type: 'sent', seq: reply.seq });
+  }
   else if (reply.type === 'error' && reply.cmid) s.store.failSend(reply.cmid, { code: reply.code, message: reply.message || reply.code });
   scheduleRender(s);
 }

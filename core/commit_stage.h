@@ -1,0 +1,54 @@
+// CommitStage: where prepared writes become durable. The broker thread prepares a request (checks it,
+// assigns its ids and sequence numbers) and submits its WriteSet here; the stage stores submissions in
+// submission order and reports each outcome; only then are the request's deliveries and reply published
+// (ServiceContext). The local stage is RocksDB; a replicated log is another implementation of the same
+// four calls.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/records.h"
+#include "core/status.h"
+#include "core/store.h"
+
+namespace chat::core {
+
+struct CommitOutcome {
+  std::uint64_t ticket = 0;
+  Status status;
+};
+
+// Submit, TakeFinished, WaitIdle and Recover are called from one thread (the broker thread).
+class CommitStage {
+ public:
+  virtual ~CommitStage() = default;
+  // Queues `writes` to be stored after everything submitted before; returns its ticket (> 0, increasing).
+  virtual std::uint64_t Submit(WriteSet writes) = 0;
+  // Appends the outcomes finished since the last call to `done`, in ticket order.
+  virtual void TakeFinished(std::vector<CommitOutcome>* done) = 0;
+  // Blocks until every submission so far has an outcome (rare work only: admin commands, a failure).
+  virtual void WaitIdle() = 0;
+  // After a failed write every later submission fails too, without being tried, because it was
+  // prepared on top of the failed one (its sequence numbers follow the lost ones). Recover, called once
+  // the failure has been handled and nothing is in flight, lets new submissions be stored again.
+  virtual void Recover() = 0;
+};
+
+// Stores each submission as it arrives, on the calling thread: offline tools (chatctl) and tests.
+class InlineCommitStage final : public CommitStage {
+ public:
+  explicit InlineCommitStage(Store& store) : store_(store) {}
+  std::uint64_t Submit(WriteSet writes) override;
+  void TakeFinished(std::vector<CommitOutcome>* done) override;
+  void WaitIdle() override {}
+  void Recover() override { failed_ = false; }
+
+ private:
+  Store& store_;
+  std::uint64_t last_ticket_ = 0;
+  bool failed_ = false;
+  std::vector<CommitOutcome> finished_;
+};
+
+}  // namespace chat::core

@@ -1,0 +1,113 @@
+#include "core/threaded_commit_stage.h"
+
+#include <algorithm>
+#include <iterator>
+
+namespace chat::core {
+
+ThreadedCommitStage::ThreadedCommitStage(Store& store, std::function<void()> finished, std::size_t max_batch,
+                                         std::chrono::microseconds rewake)
+    : store_(store),
+      finished_callback_(std::move(finished)),
+      max_batch_(std::max<std::size_t>(max_batch, 1)),
+      rewake_(rewake),
+      writer_([this] { Run(); }) {}
+
+ThreadedCommitStage::~ThreadedCommitStage() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  work_.notify_one();
+  writer_.join();
+}
+
+std::uint64_t ThreadedCommitStage::Submit(WriteSet writes) {
+  std::uint64_t ticket;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ticket = ++last_ticket_;
+    queue_.push_back({ticket, std::move(writes)});
+  }
+  work_.notify_one();  // no system call while the writer is busy: nobody waits then
+  return ticket;
+}
+
+void ThreadedCommitStage::TakeFinished(std::vector<CommitOutcome>* done) {
+  if (!has_finished_.load(std::memory_order_acquire)) return;  // the common case on a TICK
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::move(finished_.begin(), finished_.end(), std::back_inserter(*done));
+  finished_.clear();
+  has_finished_.store(false, std::memory_order_release);
+}
+
+void ThreadedCommitStage::WaitIdle() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  idle_.wait(lock, [this] { return last_done_ == last_ticket_; });
+}
+
+void ThreadedCommitStage::Recover() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  failed_ = false;
+}
+
+void ThreadedCommitStage::TakeBatch(std::vector<Submission>* batch) {
+  auto erases = [](const Submission& s) { return !s.writes.erased_users.empty(); };
+  std::size_t count = 0;
+  while (count < queue_.size() && count < max_batch_) {
+    if (erases(queue_[count])) {
+      if (count == 0) count = 1;
+      break;
+    }
+    ++count;
+  }
+  std::move(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(count), std::back_inserter(*batch));
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(count));
+}
+
+void ThreadedCommitStage::Run() {
+  std::vector<Submission> batch;
+  std::vector<const WriteSet*> sets;
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (true) {
+    if (queue_.empty()) {
+      if (stopping_) return;
+      auto has_work = [this] { return stopping_ || !queue_.empty(); };
+      if (has_finished_.load(std::memory_order_acquire)) {
+        // Outcomes nobody took yet: the wake-up may have come just before the broker went to sleep.
+        if (!work_.wait_for(lock, rewake_, has_work) && has_finished_.load(std::memory_order_acquire)) {
+          lock.unlock();
+          if (finished_callback_) finished_callback_();
+          lock.lock();
+        }
+      } else {
+        work_.wait(lock, has_work);
+      }
+      continue;
+    }
+    TakeBatch(&batch);
+    bool doomed = failed_;
+    lock.unlock();
+    Status status;
+    if (doomed) {
+      status = Status::Error(ErrorCode::kIoError, "not stored: an earlier write failed");
+    } else {
+      sets.clear();
+      for (const Submission& submission : batch) sets.push_back(&submission.writes);
+      status = store_.ApplyAll(sets);
+      writes_.fetch_add(1, std::memory_order_relaxed);
+    }
+    lock.lock();
+    if (!status.ok()) failed_ = true;
+    for (const Submission& submission : batch) finished_.push_back({submission.ticket, status});
+    last_done_ = batch.back().ticket;
+    batch.clear();
+    has_finished_.store(true, std::memory_order_release);
+    idle_.notify_all();
+    lock.unlock();
+    if (finished_callback_) finished_callback_();
+    lock.lock();
+  }
+}
+
+}  // namespace chat::core
