@@ -1,5 +1,6 @@
-// MOSQ_EVT_MESSAGE: a client's request. Runs before the broker acknowledges the publish, so a message
-// is in the store before its sender's PUBACK (and before the app-level ack).
+// MOSQ_EVT_MESSAGE: a client's request. Runs before the broker acknowledges the publish, so a request
+// refused on sight is refused in the PUBACK too (MQTT 5); a send it accepts is stored later by the
+// commit stage, and only its chat ack says so.
 #include <exception>
 #include <string_view>
 

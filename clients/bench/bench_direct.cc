@@ -62,12 +62,17 @@ struct Pair {
   bool subscribed = false;
   bool subscription_refused = false;
 
+  bool with_plugin = false;
   std::int64_t sent = 0;
+  // What counts as "sent": bare, the PUBACK; plugin, the chat ack (stored) or an error reply, since
+  // the plugin's PUBACK only says the broker has the request.
   std::int64_t acked = 0;
-  std::int64_t rejected = 0;  // PUBACK reason >= 0x80: never delivered
+  std::int64_t rejected = 0;  // refused (bare: PUBACK >= 0x80, plugin: an error reply): never delivered
   std::int64_t delivered = 0;
   std::int64_t last_delivery_ns = 0;
+  std::vector<std::int64_t> sent_ns;  // by send number
   std::vector<std::int64_t> latencies_ns;
+  std::vector<std::int64_t> ack_latencies_ns;
 };
 
 struct PhaseResult : chat::bench::PhaseOutcome {
@@ -79,6 +84,8 @@ struct PhaseResult : chat::bench::PhaseOutcome {
   double p50_ms = 0;
   double p99_ms = 0;
   double max_ms = 0;
+  double ack_p50_ms = 0;  // send to "sent" (see Pair::acked)
+  double ack_p99_ms = 0;
 };
 
 void OnConnect(mosquitto* client, void* data, int reason, int, const mosquitto_property*) {
@@ -92,14 +99,45 @@ void OnSubscribe(mosquitto*, void* data, int, int count, const int* granted, con
   pair->subscription_refused = count < 1 || granted[0] >= 0x80;
 }
 
-void OnPublish(mosquitto*, void* data, int, int reason, const mosquitto_property*) {
-  Pair* pair = static_cast<Pair*>(data);
+void NoteAck(Pair* pair, std::int64_t send_number) {
   ++pair->acked;
-  if (reason >= 0x80) ++pair->rejected;
+  if (send_number >= 0 && send_number < static_cast<std::int64_t>(pair->sent_ns.size())) {
+    pair->ack_latencies_ns.push_back(NowNs() - pair->sent_ns[static_cast<std::size_t>(send_number)]);
+  }
 }
 
-void OnMessage(mosquitto*, void* data, const mosquitto_message* message, const mosquitto_property*) {
+// Mosquitto acknowledges one connection's QoS 1 publishes in the order they came, so the n-th PUBACK
+// answers the n-th send.
+void OnPublish(mosquitto*, void* data, int, int reason, const mosquitto_property*) {
   Pair* pair = static_cast<Pair*>(data);
+  if (pair->with_plugin) return;  // a refusal also comes as an error reply, which counts it
+  if (reason >= 0x80) ++pair->rejected;
+  NoteAck(pair, pair->acked);
+}
+
+// The plugin's reply to a send: the chat ack or an error, matched to its send by the cmid "b<pair>-<n>"
+// (an error refused before the payload was read, such as `busy`, carries no cmid).
+void OnSenderReply(Pair* pair, const mosquitto_message* message) {
+  std::string_view reply(static_cast<const char*>(message->payload), static_cast<std::size_t>(message->payloadlen));
+  std::int64_t send_number = -1;
+  std::size_t cmid = reply.find("\"cmid\":\"b");
+  std::size_t dash = cmid == std::string_view::npos ? cmid : reply.find('-', cmid);
+  if (dash != std::string_view::npos) send_number = std::strtoll(reply.data() + dash + 1, nullptr, 10);
+  if (reply.find("\"type\":\"ack\"") == std::string_view::npos) {
+    ++pair->rejected;
+    send_number = -1;  // an error's latency is not a send's
+  } else if (send_number < 0) {
+    return;  // not an ack of ours
+  }
+  NoteAck(pair, send_number);
+}
+
+void OnMessage(mosquitto* client, void* data, const mosquitto_message* message, const mosquitto_property*) {
+  Pair* pair = static_cast<Pair*>(data);
+  if (client == pair->sender) {
+    OnSenderReply(pair, message);
+    return;
+  }
   const char* found = chat::bench::FindStamp(message->payload, message->payloadlen);
   if (found == nullptr) return;  // not one of ours (nothing else is expected on these topics)
   std::int64_t now = NowNs();
@@ -153,6 +191,13 @@ class Phase {
     result.p50_ms = summary.p50_ms;
     result.p99_ms = summary.p99_ms;
     result.max_ms = summary.max_ms;
+    std::vector<std::int64_t> ack_latencies;
+    for (const Pair& pair : pairs_) {
+      ack_latencies.insert(ack_latencies.end(), pair.ack_latencies_ns.begin(), pair.ack_latencies_ns.end());
+    }
+    chat::bench::LatencySummary acks = chat::bench::Summarize(ack_latencies);
+    result.ack_p50_ms = acks.p50_ms;
+    result.ack_p99_ms = acks.p99_ms;
     return result;
   }
 
@@ -172,8 +217,8 @@ class Phase {
     mosquitto_connect_v5_callback_set(client, OnConnect);
     mosquitto_subscribe_v5_callback_set(client, OnSubscribe);
     mosquitto_publish_v5_callback_set(client, OnPublish);
-    // Plugin senders also get an ack per send on their reply topic; only receivers count deliveries.
-    if (is_receiver) mosquitto_message_v5_callback_set(client, OnMessage);
+    // Receivers count deliveries; plugin senders get their chat acks (replies need no subscription).
+    if (is_receiver || with_plugin_) mosquitto_message_v5_callback_set(client, OnMessage);
     if (with_plugin_) mosquitto_username_pw_set(client, user.c_str(), kPassword);
     int rc = mosquitto_connect(client, "127.0.0.1", port, 60);
     if (rc != MOSQ_ERR_SUCCESS) *error = "connect " + client_id + ": " + mosquitto_strerror(rc);
@@ -187,7 +232,10 @@ class Phase {
     for (int i = 0; i < settings_.pairs && error.empty(); ++i) {
       Pair& pair = pairs_[static_cast<std::size_t>(i)];
       pair.index = i;
+      pair.with_plugin = with_plugin_;
       pair.latencies_ns.reserve(static_cast<std::size_t>(settings_.messages));
+      pair.ack_latencies_ns.reserve(static_cast<std::size_t>(settings_.messages));
+      pair.sent_ns.reserve(static_cast<std::size_t>(settings_.messages));
       pair.recipient = ReceiverUser(i);
       if (with_plugin_) {
         pair.publish_topic = chat::core::RequestTopic(chat::core::RequestOp::kSend);
@@ -270,7 +318,8 @@ class Phase {
     char payload[1024];
     while (pair->sent < settings_.messages && pair->sent - pair->delivered - pair->rejected < settings_.window &&
            pair->sent - pair->acked < settings_.window) {
-      int length = std::snprintf(text, sizeof(text), "%s%" PRId64 " p=%d n=%" PRId64 " ", kStampMarker, NowNs(),
+      std::int64_t now = NowNs();
+      int length = std::snprintf(text, sizeof(text), "%s%" PRId64 " p=%d n=%" PRId64 " ", kStampMarker, now,
                                  pair->index, pair->sent);
       int target = std::min<int>(settings_.text_bytes, static_cast<int>(sizeof(text)) - 1);
       while (length < target) text[length++] = 'x';
@@ -284,6 +333,7 @@ class Phase {
       int rc =
           mosquitto_publish_v5(pair->sender, nullptr, pair->publish_topic.c_str(), length, body, 1, false, nullptr);
       if (rc != MOSQ_ERR_SUCCESS) return;  // a lost connection shows up in the read path
+      pair->sent_ns.push_back(now);
       ++pair->sent;
     }
   }
@@ -324,8 +374,13 @@ class Phase {
 PhaseResult RunPhaseWithBroker(const std::string& name, const Settings& settings, bool with_plugin) {
   chat::harness::BrokerOptions options;
   options.with_plugin = with_plugin;
-  // The default per-user limit (20/s, burst 100) would make this a benchmark of the rate limiter.
-  if (with_plugin) options.extra_yaml = "limits:\n  send_rate_per_second: 100000\n  send_burst: 1000000\n";
+  // The default per-user limits (sends 20/s, burst 100; requests 50/s, burst 200) would make this a
+  // benchmark of the rate limiter.
+  if (with_plugin) {
+    options.extra_yaml =
+        "limits:\n  send_rate_per_second: 100000\n  send_burst: 1000000\n"
+        "  request_rate_per_second: 100000\n  request_burst: 1000000\n";
+  }
   chat::harness::BrokerProcess broker(options);
   Phase phase(name, settings, with_plugin);
   PhaseResult failed;
@@ -364,7 +419,9 @@ json ToJson(const PhaseResult& r) {
                                  {"messages_per_s", r.messages_per_s},
                                  {"latency_p50_ms", r.p50_ms},
                                  {"latency_p99_ms", r.p99_ms},
-                                 {"latency_max_ms", r.max_ms}});
+                                 {"latency_max_ms", r.max_ms},
+                                 {"ack_latency_p50_ms", r.ack_p50_ms},
+                                 {"ack_latency_p99_ms", r.ack_p99_ms}});
 }
 
 int Main(int argc, char** argv) {
@@ -385,13 +442,13 @@ int Main(int argc, char** argv) {
 
     const chat::bench::Table table(
         "phase:-7 delivered:10 expected:10 elapsed_s:10.3 messages/s:12 p50_ms:9.3 p99_ms:9.3 "
-        "max_ms:9.3 gen_cpu_s:9.3 brk_cpu_s:9.3");
+        "max_ms:9.3 ack_p50:8.3 ack_p99:8.3 gen_cpu_s:9.3 brk_cpu_s:9.3");
     std::printf("\n");
     table.PrintHeader();
     bool all_completed = true;
     for (const PhaseResult& r : results) {
       table.PrintRow({r.name, r.delivered, r.expected, r.elapsed_s, r.messages_per_s, r.p50_ms, r.p99_ms, r.max_ms,
-                      r.generator_cpu_s, r.broker_cpu_s});
+                      r.ack_p50_ms, r.ack_p99_ms, r.generator_cpu_s, r.broker_cpu_s});
       all_completed &= chat::bench::NoteIncomplete(r.name, r.completed, r.error);
     }
 
@@ -408,10 +465,15 @@ int Main(int argc, char** argv) {
       const PhaseResult& plugin = results[1];
       json ratio = {{"throughput", Ratio(plugin.messages_per_s, bare.messages_per_s)},
                     {"latency_p50", Ratio(plugin.p50_ms, bare.p50_ms)},
-                    {"latency_p99", Ratio(plugin.p99_ms, bare.p99_ms)}};
-      std::printf("ratio plugin/bare: throughput %.3f, p50 latency %.2f, p99 latency %.2f\n",
-                  ratio["throughput"].get<double>(), ratio["latency_p50"].get<double>(),
-                  ratio["latency_p99"].get<double>());
+                    {"latency_p99", Ratio(plugin.p99_ms, bare.p99_ms)},
+                    {"ack_latency_p99", Ratio(plugin.ack_p99_ms, bare.ack_p99_ms)},
+                    {"broker_cpu_per_message", Ratio(plugin.broker_cpu_s / std::max<double>(1, plugin.delivered),
+                                                     bare.broker_cpu_s / std::max<double>(1, bare.delivered))}};
+      std::printf(
+          "ratio plugin/bare: throughput %.3f, p50 latency %.2f, p99 latency %.2f, p99 ack latency %.2f, "
+          "broker CPU per message %.2f\n",
+          ratio["throughput"].get<double>(), ratio["latency_p50"].get<double>(), ratio["latency_p99"].get<double>(),
+          ratio["ack_latency_p99"].get<double>(), ratio["broker_cpu_per_message"].get<double>());
       out["ratio_plugin_over_bare"] = ratio;
     }
     return WriteResults("bench-direct", settings.out, out, all_completed);
