@@ -17,6 +17,23 @@ namespace {
 
 int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status); }
 
+// User + system CPU seconds from a /proc stat file (a process's or a thread's).
+double CpuSecondsIn(const std::string& stat_path) {
+  std::ifstream stat(stat_path);
+  std::string line;
+  std::getline(stat, line);
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  std::size_t close_paren = line.rfind(')');
+  if (close_paren == std::string::npos || close_paren + 2 > line.size()) return 0;
+  std::istringstream fields(line.substr(close_paren + 2));
+  std::string field;
+  double ticks = 0;
+  for (int index = 3; fields >> field && index <= 15; ++index) {
+    if (index == 14 || index == 15) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 }  // namespace
 
 void ChildProcess::Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
@@ -47,21 +64,10 @@ ProcessUsage ChildProcess::Usage() const {
   ProcessUsage usage;
   if (!running()) return usage;
   std::string proc = "/proc/" + std::to_string(pid_);
-  std::ifstream stat(proc + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-  std::size_t close_paren = line.rfind(')');
-  if (close_paren != std::string::npos) {
-    std::istringstream fields(line.substr(close_paren + 2));
-    std::string field;
-    double ticks = 0;
-    for (int index = 3; fields >> field && index <= 15; ++index) {
-      if (index == 14 || index == 15) ticks += std::stod(field);
-    }
-    usage.cpu_seconds = ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
+  usage.cpu_seconds = CpuSecondsIn(proc + "/stat");
+  usage.main_thread_cpu_seconds = CpuSecondsIn(proc + "/task/" + std::to_string(pid_) + "/stat");
   std::ifstream status(proc + "/status");
+  std::string line;
   while (std::getline(status, line)) {
     if (line.rfind("VmRSS:", 0) == 0) usage.rss_kb = std::stol(line.substr(6));
   }

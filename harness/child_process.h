@@ -13,7 +13,10 @@ namespace chat::harness {
 
 // What a running program has used so far, from /proc.
 struct ProcessUsage {
-  double cpu_seconds = 0;  // user + system
+  double cpu_seconds = 0;  // user + system, all threads
+  // The same for the thread that started the process alone: Mosquitto's event loop, as opposed to
+  // threads a plugin runs beside it.
+  double main_thread_cpu_seconds = 0;
   long rss_kb = 0;         // resident set size now
 };
 
