@@ -129,6 +129,7 @@ void ChatService::OnTick(Outbox& outbox) {
   RunWaiting(outbox);
   presence_.OnTick(outbox);
   push_.OnTick(outbox);
+  context_.FlushCommits();  // last: the timers above may have submitted too
 }
 
 Status ChatService::Run(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox) {

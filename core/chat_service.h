@@ -53,7 +53,8 @@ class ChatService {
   // The presence state, for ConnectionService (logins and logouts are presence changes).
   PresenceService& presence() { return presence_; }
   // What was stored since the last call is published and the requests that waited for it run; then
-  // timer work (presence grace periods, push jobs). Call on every broker TICK.
+  // timer work (presence grace periods, push jobs); last, what this loop pass submitted is let go to
+  // the commit stage (CommitStage::Flush). Call on every broker TICK, the end of each loop pass.
   void OnTick(Outbox& outbox);
 
  private:

@@ -2,7 +2,7 @@
 // assigns its ids and sequence numbers) and submits its WriteSet here; the stage stores submissions in
 // submission order and reports each outcome; only then are the request's deliveries and reply published
 // (ServiceContext). The local stage is RocksDB; a replicated log is another implementation of the same
-// four calls.
+// five calls.
 #pragma once
 
 #include <cstdint>
@@ -19,12 +19,16 @@ struct CommitOutcome {
   Status status;
 };
 
-// Submit, TakeFinished, WaitIdle and Recover are called from one thread (the broker thread).
+// Submit, Flush, TakeFinished, WaitIdle and Recover are called from one thread (the broker thread).
 class CommitStage {
  public:
   virtual ~CommitStage() = default;
   // Queues `writes` to be stored after everything submitted before; returns its ticket (> 0, increasing).
   virtual std::uint64_t Submit(WriteSet writes) = 0;
+  // Lets what was submitted since the last Flush be stored now. The broker thread calls it at the end
+  // of each loop pass (TICK), so that one wake-up of a writer and one batch cover everything the pass
+  // submitted, however many requests it handled; a stage may start on submissions before it.
+  virtual void Flush() = 0;
   // Appends the outcomes finished since the last call to `done`, in ticket order.
   virtual void TakeFinished(std::vector<CommitOutcome>* done) = 0;
   // Blocks until every submission so far has an outcome (rare work only: admin commands, a failure).
@@ -41,6 +45,7 @@ class InlineCommitStage final : public CommitStage {
   explicit InlineCommitStage(Store& store) : store_(store) {}
   std::uint64_t Submit(WriteSet writes) override;
   void TakeFinished(std::vector<CommitOutcome>* done) override;
+  void Flush() override {}
   void WaitIdle() override {}
   void Recover() override { failed_ = false; }
 

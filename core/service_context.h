@@ -91,6 +91,8 @@ class ServiceContext {
   // Publishes what the commit stage finished since the last call. Call on every broker tick (the
   // stage wakes the broker when it finishes) and before every request.
   void PublishCommitted(Outbox& outbox);
+  // The end of a broker loop pass: what the pass submitted may be stored now (CommitStage::Flush).
+  void FlushCommits() { stage_.Flush(); }
   // Whether anything is being committed; whether a send must wait (see LaterSends).
   bool CommitsPending() const { return !pending_.empty(); }
   bool SendsMustWait() const { return waiting_sends_ > 0; }

@@ -5,7 +5,7 @@
 
 namespace chat::core {
 
-ThreadedCommitStage::ThreadedCommitStage(Store& store, std::function<void()> finished, std::size_t max_batch,
+ThreadedCommitStage::ThreadedCommitStage(Store& store, Finished finished, std::size_t max_batch,
                                          std::chrono::microseconds rewake)
     : store_(store),
       finished_callback_(std::move(finished)),
@@ -29,19 +29,26 @@ std::uint64_t ThreadedCommitStage::Submit(WriteSet writes) {
     ticket = ++last_ticket_;
     queue_.push_back({ticket, std::move(writes)});
   }
-  work_.notify_one();  // no system call while the writer is busy: nobody waits then
+  unflushed_ = true;  // the writer is woken once per loop pass, by Flush, not per submission
   return ticket;
 }
 
+void ThreadedCommitStage::Flush() {
+  if (!unflushed_) return;
+  unflushed_ = false;
+  work_.notify_one();  // no system call while the writer is busy: nobody waits then
+}
+
 void ThreadedCommitStage::TakeFinished(std::vector<CommitOutcome>* done) {
-  if (!has_finished_.load(std::memory_order_acquire)) return;  // the common case on a TICK
+  if (!has_finished_.load()) return;  // the common case on a TICK
   std::lock_guard<std::mutex> lock(mutex_);
   std::move(finished_.begin(), finished_.end(), std::back_inserter(*done));
   finished_.clear();
-  has_finished_.store(false, std::memory_order_release);
+  has_finished_.store(false);
 }
 
 void ThreadedCommitStage::WaitIdle() {
+  Flush();
   std::unique_lock<std::mutex> lock(mutex_);
   idle_.wait(lock, [this] { return last_done_ == last_ticket_; });
 }
@@ -73,11 +80,11 @@ void ThreadedCommitStage::Run() {
     if (queue_.empty()) {
       if (stopping_) return;
       auto has_work = [this] { return stopping_ || !queue_.empty(); };
-      if (has_finished_.load(std::memory_order_acquire)) {
+      if (has_finished_.load()) {
         // Outcomes nobody took yet: the wake-up may have come just before the broker went to sleep.
-        if (!work_.wait_for(lock, rewake_, has_work) && has_finished_.load(std::memory_order_acquire)) {
+        if (!work_.wait_for(lock, rewake_, has_work) && has_finished_.load()) {
           lock.unlock();
-          if (finished_callback_) finished_callback_();
+          if (finished_callback_) finished_callback_(/*again=*/true);
           lock.lock();
         }
       } else {
@@ -102,10 +109,12 @@ void ThreadedCommitStage::Run() {
     for (const Submission& submission : batch) finished_.push_back({submission.ticket, status});
     last_done_ = batch.back().ticket;
     batch.clear();
-    has_finished_.store(true, std::memory_order_release);
+    // Outcomes already waiting were announced: the broker takes these with them.
+    bool announced = has_finished_.exchange(true);
     idle_.notify_all();
+    if (announced || !finished_callback_) continue;
     lock.unlock();
-    if (finished_callback_) finished_callback_();
+    finished_callback_(/*again=*/false);
     lock.lock();
   }
 }

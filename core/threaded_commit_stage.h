@@ -18,16 +18,21 @@ namespace chat::core {
 
 class ThreadedCommitStage final : public CommitStage {
  public:
+  // How the writer tells the thread that calls TakeFinished that outcomes wait: `again` is false when
+  // they are new (the receiver may skip the wake-up when it knows that thread will look anyway) and true
+  // every `rewake` while they stay untaken (a wake-up can be lost: see docs/PERFORMANCE.md). It runs on
+  // the writer thread and must do no more than wake.
+  using Finished = std::function<void(bool again)>;
+
   // `store` is borrowed; its ApplyAll runs on the writer thread while the broker thread reads it
-  // (RocksDB allows that). `finished` runs on the writer thread when outcomes are ready, and again every
-  // `rewake` while they stay untaken (a wake-up can be lost: see docs/PERFORMANCE.md); it must do no
-  // more than wake the thread that calls TakeFinished.
-  ThreadedCommitStage(Store& store, std::function<void()> finished, std::size_t max_batch = 1024,
+  // (RocksDB allows that).
+  ThreadedCommitStage(Store& store, Finished finished, std::size_t max_batch = 1024,
                       std::chrono::microseconds rewake = std::chrono::milliseconds(1));
   // Stores everything submitted, then joins the writer.
   ~ThreadedCommitStage() override;
 
   std::uint64_t Submit(WriteSet writes) override;
+  void Flush() override;
   void TakeFinished(std::vector<CommitOutcome>* done) override;
   void WaitIdle() override;
   void Recover() override;
@@ -46,7 +51,7 @@ class ThreadedCommitStage final : public CommitStage {
   void TakeBatch(std::vector<Submission>* batch);
 
   Store& store_;
-  std::function<void()> finished_callback_;
+  Finished finished_callback_;
   const std::size_t max_batch_;
   const std::chrono::microseconds rewake_;
 
@@ -55,7 +60,11 @@ class ThreadedCommitStage final : public CommitStage {
   std::condition_variable idle_;  // WaitIdle waits for outcomes
   std::deque<Submission> queue_;
   std::vector<CommitOutcome> finished_;
-  std::atomic<bool> has_finished_{false};  // read without the lock on every TICK
+  // Read without the lock on every TICK. Sequentially consistent, as the broker's "busy" flag its
+  // waker reads (plugins/broker_waker.h): of the broker clearing that flag and then reading this, and
+  // the writer setting this and then reading the flag, at least one sees the other's write.
+  std::atomic<bool> has_finished_{false};
+  bool unflushed_ = false;  // submissions since the last Flush (broker thread only)
   std::atomic<std::uint64_t> writes_{0};
   std::uint64_t last_ticket_ = 0;
   std::uint64_t last_done_ = 0;  // every ticket up to here has an outcome

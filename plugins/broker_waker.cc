@@ -1,6 +1,5 @@
 #include "plugins/broker_waker.h"
 
-#include <pthread.h>
 #include <signal.h>
 
 namespace chat::plugin {
@@ -14,15 +13,17 @@ void IgnoreWake(int) {}
 
 }  // namespace
 
-std::function<void()> WakerForThisThread() {
+BrokerWaker::BrokerWaker() : broker_(pthread_self()) {
   struct sigaction action = {};
   action.sa_handler = IgnoreWake;
   sigemptyset(&action.sa_mask);
   // Restartable calls carry on; epoll_wait is never restarted, which is the point.
   action.sa_flags = SA_RESTART;
   sigaction(WakingSignal(), &action, nullptr);
-  pthread_t broker = pthread_self();
-  return [broker] { pthread_kill(broker, WakingSignal()); };
+}
+
+void BrokerWaker::Wake(bool always) {
+  if (always || !busy_.load()) pthread_kill(broker_, WakingSignal());
 }
 
 }  // namespace chat::plugin

@@ -4,15 +4,40 @@
 // to 100 ms. The waker interrupts the wait with a signal aimed at the broker thread alone: epoll_wait
 // then returns EINTR (which Mosquitto 2.0.11 ignores) and the loop goes on to TICK. See
 // docs/PERFORMANCE.md for why a signal and not a loopback connection or a pipe.
+//
+// A signal costs the broker thread its delivery and return (several microseconds on these machines),
+// and under load the loop reaches its TICK anyway, so the waker skips it while the loop is busy: a
+// MESSAGE callback runs while the loop handles the sockets epoll_wait reported, and TICK ends that
+// same pass (src/loop.c), so between a MESSAGE and the next TICK the loop cannot be asleep.
 #pragma once
 
-#include <functional>
+#include <pthread.h>
+
+#include <atomic>
 
 namespace chat::plugin {
 
-// Call on the broker thread (in mosquitto_plugin_init). Installs a handler that does nothing for the
-// waking signal and returns the function that sends it to this thread; it may be called from any
-// thread, costs one system call, and is harmless when the loop is not waiting.
-std::function<void()> WakerForThisThread();
+class BrokerWaker {
+ public:
+  // Construct on the broker thread (in mosquitto_plugin_init): the signal is aimed at the constructing
+  // thread. Installs a handler that does nothing for the waking signal.
+  BrokerWaker();
+
+  // Broker thread, in a MESSAGE callback: this loop pass ends with a TICK.
+  void LoopBusy() {
+    if (!busy_.load(std::memory_order_relaxed)) busy_.store(true);
+  }
+  // Broker thread, at TICK before the finished commits are taken: the loop may wait next.
+  void LoopMayWait() { busy_.store(false); }
+
+  // Any thread. Sends the signal unless the loop is busy; `always` sends it regardless (a retry: a
+  // wake-up can be lost when it lands just before the loop starts to wait).
+  void Wake(bool always);
+
+ private:
+  pthread_t broker_;
+  // Sequentially consistent, with the commit stage's "has finished" flag: see ThreadedCommitStage.
+  std::atomic<bool> busy_{false};
+};
 
 }  // namespace chat::plugin

@@ -21,6 +21,7 @@ int OnMessage(int /*event*/, void* event_data, void* user_data) noexcept {
   auto* message = static_cast<mosquitto_evt_message*>(event_data);
   try {
     auto* context = static_cast<PluginContext*>(user_data);
+    context->waker->LoopBusy();  // this loop pass ends with a TICK: no wake-up needed until then
     core::RequestOp op = context->connections->RequestOf(message->client, message->topic);
     if (op == core::RequestOp::kUnknown) return MOSQ_ERR_SUCCESS;  // not ours; the ACL already vetted it
     // A request is never kept as a retained message: it would hold one user's text in the broker.

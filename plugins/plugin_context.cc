@@ -34,7 +34,10 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   const config::ServerConfig& settings = context->config;
   context->ids = std::make_unique<core::MessageIdGenerator>(clock, settings.node_id, *floor);
   // Create runs on the broker thread (mosquitto_plugin_init): the waker aims at it.
-  context->commits = std::make_unique<core::ThreadedCommitStage>(*context->store, WakerForThisThread());
+  context->waker = std::make_unique<BrokerWaker>();
+  BrokerWaker* waker = context->waker.get();
+  context->commits =
+      std::make_unique<core::ThreadedCommitStage>(*context->store, [waker](bool again) { waker->Wake(again); });
   context->chat = std::make_unique<core::ChatService>(*context->store, *context->commits, clock, *context->ids,
                                                       settings.limits, settings.sync, settings.presence, settings.push);
   if (core::Status started = context->chat->Start(); !started.ok()) return started;

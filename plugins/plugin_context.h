@@ -17,6 +17,7 @@
 #include "core/password_checker.h"
 #include "core/session_registry.h"
 #include "core/store.h"
+#include "plugins/broker_waker.h"
 #include "plugins/session_reaper.h"
 
 typedef struct mosquitto_plugin_id_t mosquitto_plugin_id_t;
@@ -41,6 +42,8 @@ struct PluginContext {
   mosquitto_plugin_id_t* plugin_id = nullptr;
   config::ServerConfig config;
   std::unique_ptr<core::Store> store;
+  // Before the commit stage, whose writer thread wakes the broker with it.
+  std::unique_ptr<BrokerWaker> waker;
   // After the store (it writes to it) and before the services (they submit to it): its writer is
   // joined, with everything submitted stored, before the store closes.
   std::unique_ptr<core::CommitStage> commits;
