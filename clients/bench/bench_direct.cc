@@ -1,6 +1,7 @@
 // bench-direct: throughput and end-to-end latency of 1:1 messages through bare Mosquitto and through
 // Mosquitto with the chat plugin, measured back to back in one run on loopback, with the ratio of the two.
-//   bench-direct --pairs 8 --messages 2000 --window 32 --out bench-direct.json
+//   bench-direct --pairs 8 --messages 2000 --window 32 --out bench-direct.json   (closed loop: saturation)
+//   bench-direct --pairs 8 --messages 2000 --rate 4000                         (open loop at a fixed rate)
 #include <mosquitto.h>
 #include <sys/resource.h>
 
@@ -46,6 +47,13 @@ struct Settings {
   // The plugin phase's send QoS. At 0 the chat ack is a send's only acknowledgement: four packets per
   // message, as bare Mosquitto at QoS 1. The bare phase always publishes at QoS 1.
   int plugin_send_qos = 1;
+  // Open loop: total sends per second over all pairs, each send due at its time whatever came back, its
+  // latency counted from that time (a late generator or a stalled broker cannot hide a delay). 0: closed
+  // loop, a window of sends in flight per pair.
+  int rate = 0;
+  // Bare and plugin phases alternate this many times (bare, plugin, bare, ...): drift on a shared
+  // machine then hits both alike. Ratios are taken between the medians.
+  int rounds = 1;
   int timeout_seconds = 120;
   std::string out = "bench-direct.json";
 };
@@ -180,6 +188,7 @@ class Phase {
 
     result.error = Connect(port, deadline);
     std::int64_t start_ns = NowNs();
+    measure_start_ns_ = start_ns;
     double cpu_before = CpuSeconds(RUSAGE_SELF);
     // Logins (a password hash each) and start-up are not what a message costs the event loop.
     double loop_before = broker.Usage().main_thread_cpu_seconds;
@@ -323,32 +332,56 @@ class Phase {
     return "";
   }
 
-  // Sends while the pair's window allows. The window counts messages not yet delivered (or rejected),
-  // not just unacknowledged ones: Mosquitto drops QoS 1 messages beyond max_queued_messages for a slow
-  // subscriber, so only an end-to-end bound keeps every message deliverable and memory bounded.
+  // Closed loop: sends while the pair's window allows. The window counts messages not yet delivered (or
+  // rejected), not just unacknowledged ones: Mosquitto drops QoS 1 messages beyond max_queued_messages for
+  // a slow subscriber, so only an end-to-end bound keeps every message deliverable and memory bounded.
+  // Open loop (--rate): sends every send that has fallen due, stamped with the time it was due.
   void TopUp(Pair* pair) {
-    char text[512];
-    char payload[1024];
+    if (settings_.rate > 0) {
+      std::int64_t now = NowNs();
+      while (pair->sent < settings_.messages && pair->sent - pair->delivered - pair->rejected < kOpenLoopBound) {
+        std::int64_t due = DueNs(*pair, pair->sent);
+        if (due > now || !Send(pair, due)) return;
+      }
+      return;
+    }
     while (pair->sent < settings_.messages && pair->sent - pair->delivered - pair->rejected < settings_.window &&
            pair->sent - pair->acked < settings_.window) {
-      std::int64_t now = NowNs();
-      int length = std::snprintf(text, sizeof(text), "%s%" PRId64 " p=%d n=%" PRId64 " ", kStampMarker, now,
-                                 pair->index, pair->sent);
-      int target = std::min<int>(settings_.text_bytes, static_cast<int>(sizeof(text)) - 1);
-      while (length < target) text[length++] = 'x';
-      text[length] = '\0';
-      const char* body = text;
-      if (with_plugin_) {
-        length = std::snprintf(payload, sizeof(payload), R"({"to":"%s","text":"%s","cmid":"b%d-%)" PRId64 "\"}",
-                               pair->recipient.c_str(), text, pair->index, pair->sent);
-        body = payload;
-      }
-      int rc =
-          mosquitto_publish_v5(pair->sender, nullptr, pair->publish_topic.c_str(), length, body, send_qos(), false, nullptr);
-      if (rc != MOSQ_ERR_SUCCESS) return;  // a lost connection shows up in the read path
-      pair->sent_ns.push_back(now);
-      ++pair->sent;
+      if (!Send(pair, NowNs())) return;
     }
+  }
+
+  // Open loop: pair i's n-th send, the pairs staggered evenly within one interval.
+  std::int64_t DueNs(const Pair& pair, std::int64_t n) const {
+    double interval_ns = 1e9 * settings_.pairs / settings_.rate;
+    return measure_start_ns_ + static_cast<std::int64_t>((static_cast<double>(n) + static_cast<double>(pair.index) /
+                                                                                          settings_.pairs) *
+                                                         interval_ns);
+  }
+
+  // Publishes the pair's next message stamped `stamp_ns`; false when the client refused it.
+  bool Send(Pair* pair, std::int64_t stamp_ns) {
+    char text[512];
+    char payload[1024];
+    int length = std::snprintf(text, sizeof(text), "%s%" PRId64 " p=%d n=%" PRId64 " ", kStampMarker, stamp_ns,
+                               pair->index, pair->sent);
+    int target = std::min<int>(settings_.text_bytes, static_cast<int>(sizeof(text)) - 1);
+    while (length < target) text[length++] = 'x';
+    text[length] = '\0';
+    const char* body = text;
+    if (with_plugin_) {
+      length = std::snprintf(payload, sizeof(payload), R"({"to":"%s","text":"%s","cmid":"b%d-%)" PRId64 "\"}",
+                             pair->recipient.c_str(), text, pair->index, pair->sent);
+      body = payload;
+    }
+    int rc = mosquitto_publish_v5(pair->sender, nullptr, pair->publish_topic.c_str(), length, body, send_qos(), false,
+                                  nullptr);
+    if (rc != MOSQ_ERR_SUCCESS) return false;  // a lost connection shows up in the read path
+    // The ack latency is the server's answer time, from the publish; the delivery latency (the stamp) runs
+    // from when the send was due.
+    pair->sent_ns.push_back(settings_.rate > 0 ? NowNs() : stamp_ns);
+    ++pair->sent;
+    return true;
   }
 
   int send_qos() const { return with_plugin_ ? settings_.plugin_send_qos : 1; }
@@ -367,7 +400,8 @@ class Phase {
         for (Pair* pair : group) TopUp(pair);
       };
     }
-    return chat::bench::DriveClients(clients, deadline, settings_.timeout_seconds, done, top_up);
+    return chat::bench::DriveClients(clients, deadline, settings_.timeout_seconds, done, top_up,
+                                     settings_.rate > 0 && publishing ? 1 : 10);
   }
 
   void Disconnect() {
@@ -379,8 +413,13 @@ class Phase {
     chat::bench::DisconnectAll(clients);
   }
 
+  // Open loop: messages on their way to one receiver past which the generator stops sending (the server
+  // cannot keep up with the rate; the run then shows it in its latencies and its elapsed time).
+  static constexpr std::int64_t kOpenLoopBound = 20000;
+
   std::string name_;
   const Settings& settings_;
+  std::int64_t measure_start_ns_ = 0;
   bool with_plugin_;
   std::vector<Pair> pairs_;
   chat::bench::ClientPool clients_;  // last: its clients go before the state their callbacks use
@@ -451,13 +490,19 @@ int Main(int argc, char** argv) {
   chat::bench::AddBoundedOption(app, "--text-bytes", &settings.text_bytes, "message text size", 40, 500);
   chat::bench::AddBoundedOption(app, "--plugin-send-qos", &settings.plugin_send_qos,
                                 "QoS of the plugin phase's sends (0: the chat ack is the only acknowledgement)", 0, 1);
+  chat::bench::AddBoundedOption(app, "--rate", &settings.rate,
+                                "open loop: sends per second over all pairs, each due at its time (0: closed loop)",
+                                0, 1000000);
+  chat::bench::AddBoundedOption(app, "--rounds", &settings.rounds, "bare and plugin phases, alternating", 1, 20);
   chat::bench::AddCommonOptions(app, &settings.timeout_seconds, &settings.out);
   CLI11_PARSE(app, argc, argv);
 
   return chat::bench::RunBenchmark("bench-direct", [&] {
-    std::vector<PhaseResult> results;
-    results.push_back(RunPhase("bare", settings, false));
-    if (!Interrupted()) results.push_back(RunPhase("plugin", settings, true));
+    std::vector<PhaseResult> bare_rounds, plugin_rounds;
+    for (int round = 0; round < settings.rounds && !Interrupted(); ++round) {
+      bare_rounds.push_back(RunPhase("bare", settings, false));
+      if (!Interrupted()) plugin_rounds.push_back(RunPhase("plugin", settings, true));
+    }
 
     const chat::bench::Table table(
         "phase:-7 delivered:10 expected:10 elapsed_s:10.3 messages/s:12 p50_ms:9.3 p99_ms:9.3 "
@@ -465,39 +510,52 @@ int Main(int argc, char** argv) {
     std::printf("\n");
     table.PrintHeader();
     bool all_completed = true;
-    for (const PhaseResult& r : results) {
-      table.PrintRow({r.name, r.delivered, r.expected, r.elapsed_s, r.messages_per_s, r.p50_ms, r.p99_ms, r.max_ms,
-                      r.ack_p50_ms, r.ack_p99_ms, r.generator_cpu_s, r.broker_cpu_s,
-                      r.LoopMicrosecondsPerMessage()});
-      all_completed &= chat::bench::NoteIncomplete(r.name, r.completed, r.error);
-    }
-
     json out = {{"settings",
                  RunSettings({{"pairs", settings.pairs},
                               {"messages_per_sender", settings.messages},
                               {"window", settings.window},
+                              {"rate", settings.rate},
+                              {"rounds", settings.rounds},
                               {"generator_threads", settings.threads},
                               {"text_bytes", settings.text_bytes},
                               {"plugin_send_qos", settings.plugin_send_qos}})},
-                {"phases", json::object()}};
-    for (const PhaseResult& r : results) out["phases"][r.name] = ToJson(r);
-    if (results.size() == 2) {
-      const PhaseResult& bare = results[0];
-      const PhaseResult& plugin = results[1];
-      json ratio = {{"throughput", Ratio(plugin.messages_per_s, bare.messages_per_s)},
-                    {"latency_p50", Ratio(plugin.p50_ms, bare.p50_ms)},
-                    {"latency_p99", Ratio(plugin.p99_ms, bare.p99_ms)},
-                    {"ack_latency_p99", Ratio(plugin.ack_p99_ms, bare.ack_p99_ms)},
-                    {"broker_cpu_per_message", Ratio(plugin.broker_cpu_s / std::max<double>(1, plugin.delivered),
-                                                     bare.broker_cpu_s / std::max<double>(1, bare.delivered))},
-                    {"event_loop_cpu_per_message",
-                     Ratio(plugin.LoopMicrosecondsPerMessage(), bare.LoopMicrosecondsPerMessage())}};
+                {"phases", {{"bare", json::array()}, {"plugin", json::array()}}}};
+    for (std::size_t i = 0; i < std::max(bare_rounds.size(), plugin_rounds.size()); ++i) {
+      for (const std::vector<PhaseResult>* rounds : {&bare_rounds, &plugin_rounds}) {
+        if (i >= rounds->size()) continue;
+        const PhaseResult& r = (*rounds)[i];
+        table.PrintRow({r.name, r.delivered, r.expected, r.elapsed_s, r.messages_per_s, r.p50_ms, r.p99_ms, r.max_ms,
+                        r.ack_p50_ms, r.ack_p99_ms, r.generator_cpu_s, r.broker_cpu_s,
+                        r.LoopMicrosecondsPerMessage()});
+        all_completed &= chat::bench::NoteIncomplete(r.name, r.completed, r.error);
+        out["phases"][r.name].push_back(ToJson(r));
+      }
+    }
+    if (!bare_rounds.empty() && !plugin_rounds.empty()) {
+      // The median round of each figure, each server on its own.
+      auto median = [](const std::vector<PhaseResult>& rounds, const std::function<double(const PhaseResult&)>& of) {
+        std::vector<double> values;
+        for (const PhaseResult& r : rounds) values.push_back(of(r));
+        std::sort(values.begin(), values.end());
+        return values[values.size() / 2];
+      };
+      auto ratio_of = [&](const std::function<double(const PhaseResult&)>& of) {
+        return Ratio(median(plugin_rounds, of), median(bare_rounds, of));
+      };
+      json ratio = {
+          {"throughput", ratio_of([](const PhaseResult& r) { return r.messages_per_s; })},
+          {"latency_p50", ratio_of([](const PhaseResult& r) { return r.p50_ms; })},
+          {"latency_p99", ratio_of([](const PhaseResult& r) { return r.p99_ms; })},
+          {"ack_latency_p99", ratio_of([](const PhaseResult& r) { return r.ack_p99_ms; })},
+          {"broker_cpu_per_message",
+           ratio_of([](const PhaseResult& r) { return r.broker_cpu_s / std::max<double>(1, r.delivered); })},
+          {"event_loop_cpu_per_message", ratio_of([](const PhaseResult& r) { return r.LoopMicrosecondsPerMessage(); })}};
       std::printf(
-          "ratio plugin/bare: throughput %.3f, p50 latency %.2f, p99 latency %.2f, p99 ack latency %.2f, "
-          "broker CPU per message %.2f (event loop thread %.2f)\n",
-          ratio["throughput"].get<double>(), ratio["latency_p50"].get<double>(), ratio["latency_p99"].get<double>(),
-          ratio["ack_latency_p99"].get<double>(), ratio["broker_cpu_per_message"].get<double>(),
-          ratio["event_loop_cpu_per_message"].get<double>());
+          "ratio plugin/bare (medians of %zu rounds): throughput %.3f, p50 latency %.2f, p99 latency %.2f, "
+          "p99 ack latency %.2f, broker CPU per message %.2f (event loop thread %.2f)\n",
+          plugin_rounds.size(), ratio["throughput"].get<double>(), ratio["latency_p50"].get<double>(),
+          ratio["latency_p99"].get<double>(), ratio["ack_latency_p99"].get<double>(),
+          ratio["broker_cpu_per_message"].get<double>(), ratio["event_loop_cpu_per_message"].get<double>());
       out["ratio_plugin_over_bare"] = ratio;
     }
     return WriteResults("bench-direct", settings.out, out, all_completed);

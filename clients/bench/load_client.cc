@@ -73,7 +73,7 @@ int ReadAvailable(mosquitto* client) {
 }
 
 std::string DriveClients(const std::vector<mosquitto*>& clients, Clock::time_point deadline, int timeout_seconds,
-                         const std::function<bool()>& done, const std::function<void()>& each_pass) {
+                         const std::function<bool()>& done, const std::function<void()>& each_pass, int poll_ms) {
   std::vector<pollfd> fds(clients.size());
   auto next_misc = Clock::now();
   while (!done()) {
@@ -86,7 +86,7 @@ std::string DriveClients(const std::vector<mosquitto*>& clients, Clock::time_poi
       fds[i].events = static_cast<short>(POLLIN | (mosquitto_want_write(clients[i]) ? POLLOUT : 0));
       fds[i].revents = 0;
     }
-    if (poll(fds.data(), fds.size(), 10) < 0 && errno != EINTR) return std::string("poll: ") + std::strerror(errno);
+    if (poll(fds.data(), fds.size(), poll_ms) < 0 && errno != EINTR) return std::string("poll: ") + std::strerror(errno);
     for (std::size_t i = 0; i < clients.size(); ++i) {
       mosquitto* client = clients[i];
       if (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) {

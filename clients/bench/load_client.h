@@ -67,9 +67,11 @@ int ReadAvailable(mosquitto* client);
 // Services the clients' sockets in one poll() loop until `done` returns true, the deadline passes or
 // Ctrl-C; `each_pass` (may be empty) runs before every poll, e.g. to top up senders. Every client must be
 // connected (or connecting): a lost one ends the loop. Returns "" or the error ("timed out after
-// <timeout_seconds> s", "connection lost: ...", "interrupted").
+// <timeout_seconds> s", "connection lost: ...", "interrupted"). `poll_ms` bounds each poll: an open-loop
+// sender whose sends fall due by the clock needs a short one.
 std::string DriveClients(const std::vector<mosquitto*>& clients, Clock::time_point deadline, int timeout_seconds,
-                         const std::function<bool()>& done, const std::function<void()>& each_pass = {});
+                         const std::function<bool()>& done, const std::function<void()>& each_pass = {},
+                         int poll_ms = 10);
 
 // Sends DISCONNECT on every connected client (best effort, no waiting).
 void DisconnectAll(const std::vector<mosquitto*>& clients);
