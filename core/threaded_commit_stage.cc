@@ -83,11 +83,13 @@ void ThreadedCommitStage::Run() {
       if (has_finished_.load()) {
         // Outcomes nobody took yet: the wake-up may have come just before the broker went to sleep.
         if (!work_.wait_for(lock, rewake_, has_work) && has_finished_.load()) {
+          bool force = ++rewakes_ % kForcedRewakeEvery == 0;
           lock.unlock();
-          if (finished_callback_) finished_callback_(/*again=*/true);
+          if (finished_callback_) finished_callback_(force);
           lock.lock();
         }
       } else {
+        rewakes_ = 0;
         work_.wait(lock, has_work);
       }
       continue;
@@ -111,10 +113,11 @@ void ThreadedCommitStage::Run() {
     batch.clear();
     // Outcomes already waiting were announced: the broker takes these with them.
     bool announced = has_finished_.exchange(true);
+    if (!announced) rewakes_ = 0;
     idle_.notify_all();
     if (announced || !finished_callback_) continue;
     lock.unlock();
-    finished_callback_(/*again=*/false);
+    finished_callback_(/*force=*/false);
     lock.lock();
   }
 }

@@ -18,16 +18,18 @@ namespace chat::core {
 
 class ThreadedCommitStage final : public CommitStage {
  public:
-  // How the writer tells the thread that calls TakeFinished that outcomes wait: `again` is false when
-  // they are new (the receiver may skip the wake-up when it knows that thread will look anyway) and true
-  // every `rewake` while they stay untaken (a wake-up can be lost: see docs/PERFORMANCE.md). It runs on
-  // the writer thread and must do no more than wake.
-  using Finished = std::function<void(bool again)>;
+  // How the writer tells the thread that calls TakeFinished that outcomes wait. It is called when they
+  // are new and again every `rewake` while they stay untaken (a wake-up can be lost: see
+  // docs/PERFORMANCE.md); `force` is false then (the receiver may skip the wake-up when it knows that
+  // thread will look anyway) except on every kForcedRewakeEvery-th repeat, in case what the receiver
+  // knows is wrong. It runs on the writer thread and must do no more than wake.
+  using Finished = std::function<void(bool force)>;
+  static constexpr int kForcedRewakeEvery = 10;
 
   // `store` is borrowed; its ApplyAll runs on the writer thread while the broker thread reads it
   // (RocksDB allows that).
   ThreadedCommitStage(Store& store, Finished finished, std::size_t max_batch = 1024,
-                      std::chrono::microseconds rewake = std::chrono::milliseconds(1));
+                      std::chrono::microseconds rewake = std::chrono::microseconds(100));
   // Stores everything submitted, then joins the writer.
   ~ThreadedCommitStage() override;
 
@@ -66,6 +68,7 @@ class ThreadedCommitStage final : public CommitStage {
   std::atomic<bool> has_finished_{false};
   bool unflushed_ = false;  // submissions since the last Flush (broker thread only)
   std::atomic<std::uint64_t> writes_{0};
+  int rewakes_ = 0;  // repeats of the wake-up for the outcomes waiting now (writer thread only)
   std::uint64_t last_ticket_ = 0;
   std::uint64_t last_done_ = 0;  // every ticket up to here has an outcome
   bool failed_ = false;

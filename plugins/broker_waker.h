@@ -30,8 +30,9 @@ class BrokerWaker {
   // Broker thread, at TICK before the finished commits are taken: the loop may wait next.
   void LoopMayWait() { busy_.store(false); }
 
-  // Any thread. Sends the signal unless the loop is busy; `always` sends it regardless (a retry: a
-  // wake-up can be lost when it lands just before the loop starts to wait).
+  // Any thread. Sends the signal unless the loop is busy; `always` sends it regardless (a wake-up can be
+  // lost when it lands just before the loop starts to wait, so the commit stage repeats it, and now and
+  // then forces it in case a MESSAGE outside the loop's socket handling left the busy mark standing).
   void Wake(bool always);
 
  private:

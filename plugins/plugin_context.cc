@@ -37,7 +37,7 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   context->waker = std::make_unique<BrokerWaker>();
   BrokerWaker* waker = context->waker.get();
   context->commits =
-      std::make_unique<core::ThreadedCommitStage>(*context->store, [waker](bool again) { waker->Wake(again); });
+      std::make_unique<core::ThreadedCommitStage>(*context->store, [waker](bool force) { waker->Wake(force); });
   context->chat = std::make_unique<core::ChatService>(*context->store, *context->commits, clock, *context->ids,
                                                       settings.limits, settings.sync, settings.presence, settings.push);
   if (core::Status started = context->chat->Start(); !started.ok()) return started;

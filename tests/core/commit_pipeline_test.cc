@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -241,6 +242,45 @@ TEST_F(CommitPipelineTest, ARequestThatChangesMembershipHoldsBackTheSendsAfterIt
   ASSERT_TRUE(TickUntil([&] { return RepliesOfType("error") + RepliesOfType("ack") == 1; }));
   EXPECT_EQ(RepliesOfType("error"), 1u);
   EXPECT_EQ(RepliesOfType("ack"), 0u);
+}
+
+// The wake-up the broker gets when outcomes wait: once when they are new, then repeated every `rewake`
+// while nobody takes them (a signal landing just before epoll_wait is lost), forced every tenth time,
+// and no more once they are taken.
+TEST_F(CommitPipelineTest, WaitingOutcomesAreAnnouncedAgainUntilTakenAndNowAndThenForced) {
+  std::mutex mutex;
+  std::vector<bool> calls;  // the `force` of each call
+  auto announced = [&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    return calls;
+  };
+  ThreadedCommitStage stage(
+      *store_,
+      [&](bool force) {
+        std::lock_guard<std::mutex> lock(mutex);
+        calls.push_back(force);
+      },
+      /*max_batch=*/16, std::chrono::microseconds(2000));
+  stage.Submit(WriteSet{});
+  stage.Flush();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (announced().size() < 2 * ThreadedCommitStage::kForcedRewakeEvery + 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::vector<bool> seen = announced();
+  ASSERT_GE(seen.size(), 2u * ThreadedCommitStage::kForcedRewakeEvery + 1);
+  EXPECT_FALSE(seen[0]) << "new outcomes: the receiver may skip the wake-up";
+  for (std::size_t i = 1; i <= 2u * ThreadedCommitStage::kForcedRewakeEvery; ++i) {
+    EXPECT_EQ(seen[i], i % ThreadedCommitStage::kForcedRewakeEvery == 0) << "repeat " << i;
+  }
+  std::vector<CommitOutcome> done;
+  stage.TakeFinished(&done);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].status.ok());
+  std::size_t after_taking = announced().size();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // 25 rewake periods
+  EXPECT_LE(announced().size(), after_taking + 1) << "announced again after the outcomes were taken";
 }
 
 }  // namespace
