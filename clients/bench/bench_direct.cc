@@ -132,21 +132,15 @@ void OnPublish(mosquitto*, void* data, int, int reason, const mosquitto_property
   NoteAck(pair, pair->acked);
 }
 
-// The plugin's reply to a send: the chat ack or an error, matched to its send by the cmid "b<pair>-<n>"
-// (an error refused before the payload was read, such as `busy`, carries no cmid).
+// The plugin's reply to a send: the chat ack or an error, matched to its send by the cmid "b<pair>-<n>".
 void OnSenderReply(Pair* pair, const mosquitto_message* message) {
-  std::string_view reply(static_cast<const char*>(message->payload), static_cast<std::size_t>(message->payloadlen));
-  std::int64_t send_number = -1;
-  std::size_t cmid = reply.find("\"cmid\":\"b");
-  std::size_t dash = cmid == std::string_view::npos ? cmid : reply.find('-', cmid);
-  if (dash != std::string_view::npos) send_number = std::strtoll(reply.data() + dash + 1, nullptr, 10);
-  if (reply.find("\"type\":\"ack\"") == std::string_view::npos) {
+  chat::bench::SendReply reply = chat::bench::ReadSendReply(message->payload, message->payloadlen, 'b');
+  if (reply.kind == chat::bench::SendReply::Kind::kAck) {
+    NoteAck(pair, reply.n);
+  } else if (reply.kind == chat::bench::SendReply::Kind::kError) {
     ++pair->rejected;
-    send_number = -1;  // an error's latency is not a send's
-  } else if (send_number < 0) {
-    return;  // not an ack of ours
+    NoteAck(pair, -1);  // an error's latency is not a send's
   }
-  NoteAck(pair, send_number);
 }
 
 void OnMessage(mosquitto* client, void* data, const mosquitto_message* message, const mosquitto_property*) {

@@ -49,7 +49,9 @@ using nlohmann::json;
 
 constexpr char kPassword[] = "bench-password";
 // The default per-user limit (20/s, burst 100) would make this a benchmark of the rate limiter.
-constexpr char kFastSends[] = "limits:\n  send_rate_per_second: 100000\n  send_burst: 1000000\n";
+constexpr char kFastSends[] =
+    "limits:\n  send_rate_per_second: 100000\n  send_burst: 1000000\n  request_rate_per_second: 100000\n"
+    "  request_burst: 1000000\n";
 constexpr char kBareGroupTopic[] = "bench/group";
 const std::string kSendTopic = chat::core::RequestTopic(chat::core::RequestOp::kSend);
 const std::string kSyncTopic = chat::core::RequestTopic(chat::core::RequestOp::kSync);
@@ -229,18 +231,49 @@ class FanoutPhase {
     m->subscribed = true;
     m->subscription_refused = count < 1 || granted[0] >= 0x80;
   }
+  // Bare: the PUBACK is the acknowledgement. The plugin's only says the broker has the send; its chat
+  // ack (OnMessage) says stored, and a refusal comes as an error reply.
   static void OnPublish(mosquitto*, void* data, int, int reason, const mosquitto_property*) {
     Member* m = static_cast<Member*>(data);
+    if (m->phase->with_plugin_) return;
     ++m->acked;
     if (reason >= 0x80) ++m->rejected;
   }
   static void OnMessage(mosquitto*, void* data, const mosquitto_message* message, const mosquitto_property*) {
-    static_cast<Member*>(data)->phase->Deliver(message);
+    Member* m = static_cast<Member*>(data);
+    if (m->phase->with_plugin_ && m->phase->TakeReply(m, message)) return;
+    m->phase->Deliver(message);
+  }
+
+  // Plugin: a reply to one of `m`'s sends. The chat ack is also the sending device's copy of its
+  // message (it carries the device's seq, and the device gets no event of its own send), so it counts
+  // toward the message reaching every member, as the sender's own copy does on bare Mosquitto.
+  bool TakeReply(Member* m, const mosquitto_message* message) {
+    chat::bench::SendReply reply = chat::bench::ReadSendReply(message->payload, message->payloadlen, 'g');
+    if (reply.kind == chat::bench::SendReply::Kind::kError) {
+      ++m->rejected;
+      return true;
+    }
+    if (reply.kind != chat::bench::SendReply::Kind::kAck) return false;
+    ++m->acked;
+    if (reply.sender != m->index || reply.n < 0 || reply.n >= settings_.messages) {
+      ++malformed_;
+      return true;
+    }
+    ++delivered_;
+    Count(m->index, reply.n);
+    return true;
+  }
+
+  // One more member has sender's message n.
+  void Count(std::int64_t sender, std::int64_t n) {
+    std::uint16_t& copies = copies_[static_cast<std::size_t>(sender)][static_cast<std::size_t>(n)];
+    if (++copies == settings_.members) ++complete_[static_cast<std::size_t>(sender)];
   }
 
   void Deliver(const mosquitto_message* message) {
     Stamp stamp;
-    if (chat::bench::FindStamp(message->payload, message->payloadlen) == nullptr) return;  // acks, events
+    if (chat::bench::FindStamp(message->payload, message->payloadlen) == nullptr) return;  // other events
     if (!ReadStamp(message->payload, message->payloadlen, &stamp) || stamp.sender < 0 ||
         stamp.sender >= settings_.senders || stamp.n < 0 || stamp.n >= settings_.messages) {
       ++malformed_;
@@ -250,8 +283,7 @@ class FanoutPhase {
     latencies_ns_.push_back(now - stamp.ns);
     ++delivered_;
     last_delivery_ns_ = now;
-    std::uint16_t& copies = copies_[static_cast<std::size_t>(stamp.sender)][static_cast<std::size_t>(stamp.n)];
-    if (++copies == settings_.members) ++complete_[static_cast<std::size_t>(stamp.sender)];
+    Count(stamp.sender, stamp.n);
   }
 
   // Plugin: the group, created by member 0 with everyone before the load clients connect (so its
@@ -398,6 +430,7 @@ struct Publisher {
   std::int64_t sent = 0;
   std::int64_t acked = 0;
   std::int64_t rejected = 0;
+  int first_refusal = 0;  // the PUBACK reason code of the first refused publish
 
   static void OnConnect(mosquitto*, void* data, int reason, int, const mosquitto_property*) {
     static_cast<Publisher*>(data)->connack = reason;
@@ -405,7 +438,7 @@ struct Publisher {
   static void OnPublish(mosquitto*, void* data, int, int reason, const mosquitto_property*) {
     Publisher* p = static_cast<Publisher*>(data);
     ++p->acked;
-    if (reason >= 0x80) ++p->rejected;
+    if (reason >= 0x80 && p->rejected++ == 0) p->first_refusal = reason;
   }
 };
 
@@ -661,8 +694,14 @@ class CatchUpPhase {
     chat::bench::DisconnectAll(clients);
     if (!error.empty()) return "queueing: " + error;
     std::int64_t rejected = 0;
-    for (const Publisher& p : publishers_) rejected += p.rejected;
-    if (rejected > 0) return std::to_string(rejected) + " publishes rejected while queueing";
+    int reason = 0;
+    for (const Publisher& p : publishers_) {
+      rejected += p.rejected;
+      if (p.rejected > 0) reason = p.first_refusal;
+    }
+    if (rejected > 0) {
+      return std::to_string(rejected) + " publishes rejected while queueing (PUBACK " + std::to_string(reason) + ")";
+    }
     return "";
   }
 

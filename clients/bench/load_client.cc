@@ -10,7 +10,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 namespace chat::bench {
@@ -60,6 +62,30 @@ const char* FindStamp(const void* payload, int length) {
   if (payload == nullptr || length <= 0) return nullptr;
   return static_cast<const char*>(
       memmem(payload, static_cast<std::size_t>(length), kStampMarker, sizeof(kStampMarker) - 1));
+}
+
+SendReply ReadSendReply(const void* payload, int length, char prefix) {
+  SendReply reply;
+  if (payload == nullptr || length <= 0) return reply;
+  std::string_view text(static_cast<const char*>(payload), static_cast<std::size_t>(length));
+  const std::string cmid_marker = std::string("\"cmid\":\"") + prefix;
+  std::size_t cmid = text.find(cmid_marker);
+  if (cmid != std::string_view::npos) {
+    const char* digits = text.data() + cmid + cmid_marker.size();
+    char* dash = nullptr;
+    reply.sender = std::strtoll(digits, &dash, 10);
+    if (dash != nullptr && *dash == '-') {
+      reply.n = std::strtoll(dash + 1, nullptr, 10);
+    } else {
+      reply.sender = -1;
+    }
+  }
+  if (text.find("\"type\":\"ack\"") != std::string_view::npos) {
+    reply.kind = reply.n >= 0 ? SendReply::Kind::kAck : SendReply::Kind::kOther;
+  } else if (text.find("\"type\":\"error\"") != std::string_view::npos) {
+    reply.kind = SendReply::Kind::kError;
+  }
+  return reply;
 }
 
 int ReadAvailable(mosquitto* client) {

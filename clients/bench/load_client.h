@@ -60,6 +60,17 @@ std::string AwaitConnacks(const std::vector<mosquitto*>& clients, Clock::time_po
 // Where kStampMarker starts in `payload`, or nullptr.
 const char* FindStamp(const void* payload, int length);
 
+// The plugin's reply to a benchmark send whose cmid is "<prefix><sender>-<n>": a chat ack (stored) or an
+// error reply, with the sender and n read from the cmid (-1 when it has none: an error refused before
+// the payload was read, such as `busy`). kOther: not a reply to a send of this prefix.
+struct SendReply {
+  enum class Kind { kAck, kError, kOther };
+  Kind kind = Kind::kOther;
+  std::int64_t sender = -1;
+  std::int64_t n = -1;
+};
+SendReply ReadSendReply(const void* payload, int length, char prefix);
+
 // mosquitto_loop_read handles about one packet per call when nothing is queued, so keep calling it
 // until the socket is drained (it leaves errno at EAGAIN) instead of paying a poll() per packet.
 int ReadAvailable(mosquitto* client);
