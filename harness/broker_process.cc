@@ -37,14 +37,10 @@ void ReplaceAll(std::string* text, const std::string& from, const std::string& t
 }
 
 bool Accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  int fd = ConnectToLoopback(port);
+  if (fd < 0) return false;
   close(fd);
-  return ok;
+  return true;
 }
 
 std::string CurrentUserName() {

@@ -48,5 +48,7 @@ class ChildProcess {
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int FreeLoopbackPort();
+// A TCP connection to 127.0.0.1:`port`, or -1 when nothing accepts there.
+int ConnectToLoopback(int port);
 
 }  // namespace chat::harness

@@ -1,5 +1,7 @@
 #include "harness/packet_counting_proxy.h"
 
+#include "harness/child_process.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -55,19 +57,6 @@ class PacketSplitter {
   std::size_t length_ = 0;
   int shift_ = 0;
 };
-
-int ConnectToLoopback(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // Relayed packets must not wait for Nagle: the proxy would otherwise add latency the broker has not.
 void NoDelay(int fd) {

@@ -261,7 +261,9 @@ TEST_P(CrashTest, NothingAcknowledgedIsLostAndRetriesAreStoredOnce) {
     Restart(senders);
     for (Sender& sender : senders) ASSERT_EQ(sender.RetryUnacknowledged(), "") << sender.user();
     for (Sender& sender : senders) {
-      if (!sender.acked().empty()) ASSERT_EQ(sender.RetryAcknowledged(0), "") << sender.user();
+      if (!sender.acked().empty()) {
+        ASSERT_EQ(sender.RetryAcknowledged(0), "") << sender.user();
+      }
     }
     acked_so_far = 0;
     for (const Sender& sender : senders) acked_so_far += static_cast<int>(sender.acked().size());

@@ -15,6 +15,16 @@ constexpr int kMessages = 20;
 // Packets per message from the counts over kMessages messages.
 double PerMessage(long packets) { return static_cast<double>(packets) / kMessages; }
 
+// Waits until `pubacks` PUBACKs went to the broker (a recipient's leaves Paho after the message reached
+// the test), then a little longer: anything extra would show up now.
+void Settle(const PacketCountingProxy& proxy, long pubacks) {
+  auto deadline = std::chrono::steady_clock::now() + seconds(5);
+  while (proxy.Total().to(PacketType::kPuback) < pubacks && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  std::this_thread::sleep_for(milliseconds(200));
+}
+
 class WireTest : public GroupsSyncTest {
  protected:
   // A device connected through `proxy` (the next connection number there), its own topics subscribed.
@@ -46,13 +56,7 @@ class WireTest : public GroupsSyncTest {
     for (ChatTestClient* recipient : recipients) {
       for (int i = 0; i < kMessages; ++i) ASSERT_TRUE(recipient->WaitForType("message")) << recipient->user();
     }
-    // The recipients' PUBACKs leave Paho after the message reached the test: wait until they crossed.
-    long expected_pubacks = static_cast<long>(recipients.size()) * kMessages;
-    auto deadline = std::chrono::steady_clock::now() + seconds(5);
-    while (proxy.Total().to(PacketType::kPuback) < expected_pubacks && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(milliseconds(5));
-    }
-    std::this_thread::sleep_for(milliseconds(200));  // anything extra would show up now
+    Settle(proxy, static_cast<long>(recipients.size()) * kMessages);
   }
 };
 
@@ -71,11 +75,7 @@ TEST_F(WireTest, BareMosquittoQos1MessageIsFourPackets) {
   proxy.Reset();
   for (int i = 0; i < kMessages; ++i) ASSERT_EQ(alice.Publish("t/bob", "m" + std::to_string(i), 1), 0);
   for (int i = 0; i < kMessages; ++i) ASSERT_TRUE(bob.WaitFor([](const Received& r) { return r.topic == "t/bob"; }));
-  auto deadline = std::chrono::steady_clock::now() + seconds(5);
-  while (proxy.Total().to(PacketType::kPuback) < 2 * kMessages && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  std::this_thread::sleep_for(milliseconds(200));
+  Settle(proxy, kMessages);  // bob's PUBACKs (alice's come from the broker)
   PacketCounts total = proxy.Total();
   std::cout << "bare Mosquitto: " << PerMessage(total.total_without_pings()) << " packets per QoS 1 message" << std::endl;
   EXPECT_EQ(total.total_without_pings(), 4 * kMessages);
