@@ -3,11 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/json_scan.h"
 #include "core/records.h"
@@ -34,18 +33,28 @@ struct RequestBounds {
 RequestBounds RequestBoundsFor(bool is_send, const Limits& limits);
 
 // A request payload: a JSON object, with typed accessors that fail with kBadRequest naming the field.
-// Absent optional fields leave the output unchanged. Never throws.
+// Absent optional fields leave the output unchanged. Never throws. Keeps its parser's buffers from one
+// payload to the next, so the broker thread reuses one instance rather than allocating per request.
 class RequestFields {
  public:
-  // Checks `payload` against `bounds` (kTooLong, kBadRequest), its UTF-8 (kBadUtf8), then parses it once
-  // (kBadRequest). On failure `tag` still holds the rid and cmid when they could be read, so the error
-  // reply can carry them.
+  RequestFields();
+  ~RequestFields();
+  RequestFields(RequestFields&&) noexcept;
+  RequestFields& operator=(RequestFields&&) noexcept;
+
+  // Checks `payload` against `bounds` (kTooLong, kBadRequest), then parses it in one pass that also
+  // validates its UTF-8 (kBadUtf8, or kBadRequest for JSON that is not an object, or that names a
+  // member twice: parsers disagree on which one counts). On failure `tag` still holds the rid and cmid
+  // when they could be read, so the error reply can carry them. What the accessors return is valid
+  // until the next Parse.
   Status Parse(std::string_view payload, const RequestBounds& bounds);
   const RequestTag& tag() const { return tag_; }
-  bool Has(const char* name) const { return object_.contains(name); }
+  bool Has(const char* name) const;
 
   Status RequiredString(const char* name, std::string* out) const;
   Status OptionalString(const char* name, std::string* out) const;
+  // A required string and its number of code points, counted without validating the UTF-8 again.
+  Status RequiredText(const char* name, std::string* out, std::size_t* code_points) const;
   // A message id string ("384…").
   Status OptionalId(const char* name, MessageId* out) const;
   // A non-negative integer in [min, max].
@@ -55,7 +64,11 @@ class RequestFields {
   Status OptionalStringList(const char* name, std::size_t max_items, std::vector<std::string>* out) const;
 
  private:
-  nlohmann::json object_;
+  // Parse after the size check; sets the tags it can read.
+  Status ParseWithinBounds(std::string_view payload, const RequestBounds& bounds);
+
+  struct Document;  // the JSON parser and what it parsed (simdjson, kept out of this header)
+  std::unique_ptr<Document> document_;
   RequestTag tag_;
 };
 

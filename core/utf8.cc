@@ -4,6 +4,35 @@
 
 namespace chat::core {
 
+int Utf8SequenceLength(const unsigned char* p, const unsigned char* end) {
+  unsigned char c = *p;
+  int extra;
+  std::uint32_t cp;
+  if (c >= 0xC2 && c <= 0xDF) {
+    extra = 1;
+    cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    extra = 2;
+    cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    extra = 3;
+    cp = c & 0x07;
+  } else {
+    return 0;  // continuation byte in lead position, C0/C1 overlong lead, or > F4
+  }
+  if (end - p <= extra) return 0;
+  for (int i = 1; i <= extra; ++i) {
+    unsigned char cc = p[i];
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+      (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+    return 0;
+  }
+  return extra + 1;
+}
+
 std::optional<std::size_t> CountUtf8CodePoints(std::string_view text) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const auto* end = p + text.size();
@@ -18,40 +47,32 @@ std::optional<std::size_t> CountUtf8CodePoints(std::string_view text) {
       count += 8;
     }
     if (p == end) break;
-    unsigned char c = *p;
-    if (c < 0x80) {
+    if (*p < 0x80) {
       ++p;
       ++count;
       continue;
     }
-    int extra;
-    std::uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) {
-      extra = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      extra = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      extra = 3;
-      cp = c & 0x07;
-    } else {
-      return std::nullopt;  // continuation byte in lead position, C0/C1 overlong lead, or > F4
-    }
-    if (end - p <= extra) return std::nullopt;
-    for (int i = 1; i <= extra; ++i) {
-      unsigned char cc = p[i];
-      if ((cc & 0xC0) != 0x80) return std::nullopt;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
-      return std::nullopt;
-    }
-    p += extra + 1;
+    int length = Utf8SequenceLength(p, end);
+    if (length == 0) return std::nullopt;
+    p += length;
     ++count;
   }
   return count;
+}
+
+std::size_t CountCodePointsOfValidUtf8(std::string_view text) {
+  // Continuation bytes are 10xxxxxx: bit 7 set and bit 6 clear. Eight bytes at a time.
+  constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+  std::size_t continuation = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t chunk;
+    __builtin_memcpy(&chunk, text.data() + i, 8);
+    std::uint64_t marks = (chunk & ~(chunk << 1) & kHighBits) >> 7;  // 1 in each continuation byte
+    continuation += static_cast<std::size_t>((marks * 0x0101010101010101ULL) >> 56);  // their sum
+  }
+  for (; i < text.size(); ++i) continuation += (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80;
+  return text.size() - continuation;
 }
 
 }  // namespace chat::core

@@ -327,6 +327,43 @@ TEST(ProtocolFormatTest, RequestFieldsRefusesWhatIsNotAnObjectOfUtf8Json) {
             "cmid is longer than 64 characters");
 }
 
+TEST(ProtocolFormatTest, RequestFieldsRefusesAMemberNamedTwice) {
+  // Parsers disagree on which of two same-named members counts, so neither does.
+  RequestFields fields;
+  Status twice = fields.Parse(R"({"rid":"r1","to":"bob","text":"a","to":"carol"})", Bounds(true));
+  EXPECT_EQ(twice.code(), ErrorCode::kBadRequest);
+  EXPECT_EQ(twice.message(), "member \"to\" appears twice");
+  EXPECT_EQ(fields.tag().rid, "r1") << "the refusal still carries the tag";
+  std::string to;
+  EXPECT_FALSE(fields.RequiredString("to", &to).ok()) << "nothing of a refused payload is readable";
+  EXPECT_TRUE(fields.Parse(R"({"to":"bob","inner":{"to":1,"x":[{"to":2}]}})", Bounds()).ok())
+      << "only the request's own members count";
+}
+
+TEST(ProtocolFormatTest, RequestFieldsRefusesNumbersOutOfRangeAndCountsValuesAfterParsing) {
+  RequestFields fields;
+  EXPECT_EQ(fields.Parse(R"({"limit":18446744073709551616})", Bounds()).message(),
+            "a number in the payload is out of range");
+  EXPECT_EQ(fields.Parse(R"({"limit":1e400})", Bounds()).message(), "a number in the payload is out of range");
+  RequestBounds few = Bounds();
+  few.json.max_values = 4;  // the object and three members' values
+  EXPECT_TRUE(fields.Parse(R"({"rid":"r","a":1,"b":[]})", few).ok());
+  Status many = fields.Parse(R"({"rid":"r","a":1,"b":[2]})", few);
+  EXPECT_EQ(many.message(), "payload has more than 4 values");
+  EXPECT_EQ(fields.tag().rid, "r");
+  EXPECT_EQ(fields.Parse(R"({"a":[[[[[[[[1]]]]]]]]})", Bounds()).message(), "payload nests deeper than 8 levels");
+}
+
+TEST(ProtocolFormatTest, RequestFieldsReadsTextWithItsCodePoints) {
+  RequestFields fields;
+  ASSERT_TRUE(fields.Parse(json{{"text", "h\xC3\xA9llo \xF0\x9F\x98\x80"}}.dump(), Bounds(true)).ok());
+  std::string text;
+  std::size_t chars = 0;
+  ASSERT_TRUE(fields.RequiredText("text", &text, &chars).ok());
+  EXPECT_EQ(chars, 7u);
+  EXPECT_EQ(fields.RequiredText("missing", &text, &chars).message(), "missing is required");
+}
+
 TEST(ProtocolFormatTest, RequestFieldsKeepsTheTagOfARefusedRequest) {
   RequestFields fields;
   Status s = fields.Parse("{\"rid\":\"r9\",\"cmid\":\"c9\",\"text\":\"\xFF\"}", Bounds());

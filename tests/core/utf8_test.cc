@@ -29,5 +29,15 @@ TEST(Utf8Test, RejectsMalformedSequences) {
   EXPECT_FALSE(CountUtf8CodePoints("\xC3\x28"));             // bad continuation
 }
 
+TEST(Utf8Test, CountingValidTextAgreesWithTheCheckingCount) {
+  const std::string pieces[] = {"a", "\xC3\xA9", "\xED\x95\x9C", "\xF0\x9F\x98\x80", "z"};
+  std::string text;
+  for (int i = 0; i < 200; ++i) {
+    text += pieces[(i * 7 + i / 3) % 5];
+    EXPECT_EQ(CountCodePointsOfValidUtf8(text), *CountUtf8CodePoints(text)) << "after " << i;
+  }
+  EXPECT_EQ(CountCodePointsOfValidUtf8(""), 0u);
+}
+
 }  // namespace
 }  // namespace chat::core
