@@ -134,7 +134,7 @@ void ChatService::OnTick(Outbox& outbox) {
 
 Status ChatService::Run(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox) {
   const Route& route = routes_[static_cast<std::size_t>(op)];
-  RequestFields request;
+  RequestFields& request = request_fields_;  // one parser's buffers for every request
   Status status;
   if (op == RequestOp::kUnknown) {
     status = Status::Error(ErrorCode::kBadRequest, "unknown request");
@@ -143,9 +143,7 @@ Status ChatService::Run(const Caller& caller, RequestOp op, std::string_view pay
     Transaction tx(context_.seqs);
     status = route.handle(Request{caller, request, tx, GateFor(route.rate), outbox});
     if (status.ok()) {
-      tx.OnFailure(std::string(caller.client_id), UserTopic(caller.user_id, kReplyKind),
-                   ErrorJson(RequestOpName(op), request.tag(),
-                             Status::Error(ErrorCode::kIoError, "not stored (a write failed); try again")));
+      tx.OnFailure(caller.client_id, caller.user_id, RequestOpName(op), request.tag());
       context_.Commit(std::move(tx), outbox,
                       route.order == Order::kPipelined ? LaterSends::kMayPass : LaterSends::kWait);
       return Status::Ok();
@@ -172,9 +170,11 @@ Result<std::vector<std::string>> ChatService::RecipientsOf(const Caller& caller,
   if (target.is_group()) {
     Result<std::vector<GroupMember>> members = context_.store.ListMembers(target.conversation.key);
     if (!members.ok()) return members.status();
-    for (const GroupMember& m : *members) recipients.push_back(m.user_id);
+    recipients.reserve(members->size());
+    for (GroupMember& m : *members) recipients.push_back(std::move(m.user_id));
     return recipients;
   }
+  recipients.reserve(2);
   recipients.push_back(target.peer);
   if (target.peer != caller.user_id) recipients.emplace_back(caller.user_id);
   return recipients;
@@ -194,12 +194,11 @@ Status ChatService::Send(const Request& r) {
     return Status::Ok();
   }
   StoredMessage message;
-  if (Status s = r.fields.RequiredString("text", &message.text); !s.ok()) return s;
-  std::optional<std::size_t> chars = CountUtf8CodePoints(message.text);
-  if (!chars) return Status::Error(ErrorCode::kBadUtf8, "text is not valid UTF-8");
-  if (*chars == 0) return Status::Error(ErrorCode::kBadRequest, "text is empty");
-  if (*chars > context_.limits.max_message_chars) {
-    return Status::Error(ErrorCode::kTooLong, "text has " + std::to_string(*chars) + " characters; the limit is " +
+  std::size_t chars = 0;
+  if (Status s = r.fields.RequiredText("text", &message.text, &chars); !s.ok()) return s;
+  if (chars == 0) return Status::Error(ErrorCode::kBadRequest, "text is empty");
+  if (chars > context_.limits.max_message_chars) {
+    return Status::Error(ErrorCode::kTooLong, "text has " + std::to_string(chars) + " characters; the limit is " +
                                                   std::to_string(context_.limits.max_message_chars));
   }
   Result<Target> target = context_.TargetOf(r.caller, r.fields, "to");
@@ -222,13 +221,14 @@ Status ChatService::BuildMessage(const Request& r, const Target& target, const s
     if (Status s = context_.NoteTookPart(message.group_id, message.from, &writes); !s.ok()) return s;
   } else {
     message.to = target.peer;
+    writes.peers.reserve(2);
     writes.peers.push_back({message.from, {message.to, message.id}});
     if (message.to != message.from) writes.peers.push_back({message.to, {message.from, message.id}});
   }
-  writes.messages.push_back(message);
   // Every device of every recipient gets the message, the sender's other devices included. The sending
   // device gets the ack instead, with the message's seq in its queue (one packet, not an event and an
   // ack), which keeps that device's sync position whole.
+  r.tx.ReserveDeliveries(recipients.size());
   std::string event = MessageEventJson(message);
   QueueEntry entry{QueueEntry::Kind::kMessage, message.conversation(), message.id, "", message.created_at_ms};
   std::uint64_t own_seq = 0;
@@ -244,6 +244,7 @@ Status ChatService::BuildMessage(const Request& r, const Target& target, const s
   // Push jobs for recipients with no device online go into the same write as the message.
   if (Status s = push_.OnMessage(message, recipients, r.tx); !s.ok()) return s;
   r.Reply(SendAckJson(r.fields.tag(), message, false, own_seq));
+  writes.messages.push_back(std::move(message));
   return Status::Ok();
 }
 
@@ -427,6 +428,7 @@ Status ChatService::EraseAccount(const std::string& user_id, Outbox& outbox) {
   tx.writes.erased_users.push_back(user_id);
   push_.ForgetUser(user_id, &tx.writes);
   if (Status s = context_.CommitNow(std::move(tx), outbox); !s.ok()) return s;
+  context_.ForgetUser(user_id);
   presence_.ForgetPermissions(std::vector<std::string>{user_id});
   return Status::Ok();
 }

@@ -122,6 +122,8 @@ class ChatService {
   RequestBounds send_bounds_;
   RequestBounds request_bounds_;
   std::array<Route, kRequestOpCount + 1> routes_;  // indexed by RequestOp
+  // The request being run (Run is never re-entered): its parser keeps its buffers between requests.
+  RequestFields request_fields_;
   std::deque<Waiting> waiting_;
 };
 

@@ -2,7 +2,7 @@
 
 namespace chat::core {
 
-std::uint64_t InlineCommitStage::Submit(WriteSet writes) {
+std::uint64_t InlineCommitStage::Submit(const WriteSet& writes) {
   std::uint64_t ticket = ++last_ticket_;
   Status status = failed_ ? Status::Error(ErrorCode::kIoError, "an earlier write failed") : store_.Apply(writes);
   if (!status.ok()) failed_ = true;

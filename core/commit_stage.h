@@ -24,7 +24,10 @@ class CommitStage {
  public:
   virtual ~CommitStage() = default;
   // Queues `writes` to be stored after everything submitted before; returns its ticket (> 0, increasing).
-  virtual std::uint64_t Submit(WriteSet writes) = 0;
+  // `writes` is borrowed, unchanged, until its outcome has been taken: the thread that made it frees
+  // it too (memory freed by another thread is slow to reuse in glibc's allocator, and a send's write
+  // set is a dozen allocations).
+  virtual std::uint64_t Submit(const WriteSet& writes) = 0;
   // Lets what was submitted since the last Flush be stored now. The broker thread calls it at the end
   // of each loop pass (TICK), so that one wake-up of a writer and one batch cover everything the pass
   // submitted, however many requests it handled; a stage may start on submissions before it.
@@ -43,7 +46,7 @@ class CommitStage {
 class InlineCommitStage final : public CommitStage {
  public:
   explicit InlineCommitStage(Store& store) : store_(store) {}
-  std::uint64_t Submit(WriteSet writes) override;
+  std::uint64_t Submit(const WriteSet& writes) override;
   void TakeFinished(std::vector<CommitOutcome>* done) override;
   void Flush() override {}
   void WaitIdle() override {}

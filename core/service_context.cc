@@ -10,6 +10,7 @@ namespace chat::core {
 namespace {
 
 constexpr std::size_t kTrimPerCommit = 16;  // bounds the work one request adds for retention
+constexpr std::size_t kRememberedUsers = 200000;  // CheckUser's memory of existing accounts: ~20 MB
 
 std::string InFlightKey(std::string_view sender, std::string_view cmid) {
   std::string key;
@@ -20,6 +21,11 @@ std::string InFlightKey(std::string_view sender, std::string_view cmid) {
 }
 
 }  // namespace
+
+ServiceContext::~ServiceContext() {
+  // The stage borrows the write sets of pending transactions: nothing may still be reading them.
+  stage_.WaitIdle();
+}
 
 Status RateGate::Take(std::string_view user_id) const {
   if (limiter_ == nullptr || limiter_->TryAcquire(std::string(user_id))) return Status::Ok();
@@ -62,9 +68,11 @@ void ServiceContext::Commit(Transaction tx, Outbox& outbox, LaterSends later_sen
     Complete(pending, outbox);  // nothing to store and nothing to wait for: a read-only request
     return;
   }
-  if (!pending.tx.writes.empty()) pending.ticket = stage_.Submit(std::move(pending.tx.writes));
   if (later_sends == LaterSends::kWait) ++waiting_sends_;
   pending_.push_back(std::move(pending));
+  // The stage borrows the writes from here (a deque keeps its elements in place) until their outcome.
+  Transaction& submitted = pending_.back().tx;
+  if (!submitted.writes.empty()) pending_.back().ticket = stage_.Submit(submitted.writes);
   PublishCommitted(outbox);  // an inline stage has stored it already
 }
 
@@ -172,9 +180,15 @@ void ServiceContext::NotifyRelationships(const Pending& done) {
 }
 
 Status ServiceContext::CheckUser(const std::string& user_id) {
+  if (existing_users_.contains(user_id)) return Status::Ok();
   if (!ValidateUserId(user_id).ok()) return Status::Error(ErrorCode::kUnknownPeer, "no such user: " + user_id);
   Status exists = store.UserExists(user_id);
   if (exists.code() == ErrorCode::kNotFound) return Status::Error(ErrorCode::kUnknownPeer, "no such user: " + user_id);
+  if (exists.ok()) {
+    // Starting afresh when full keeps the memory bounded; the users who are written to come back at once.
+    if (existing_users_.size() >= kRememberedUsers) existing_users_.clear();
+    existing_users_.insert(user_id);
+  }
   return exists;
 }
 

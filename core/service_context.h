@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <unordered_map>
+#include <unordered_set>
 #include <optional>
 #include <vector>
 #include <string>
@@ -77,6 +78,10 @@ class ServiceContext {
   ServiceContext(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
                  const SyncSettings& sync)
       : store(store), clock(clock), ids(ids), limits(limits), sync(sync), seqs(store), stage_(stage) {}
+  // Waits until the stage has stored (or failed) what was submitted: it reads the write sets held here.
+  ~ServiceContext();
+  ServiceContext(const ServiceContext&) = delete;
+  ServiceContext& operator=(const ServiceContext&) = delete;
 
   // The one place a transaction is applied. Its writes go to the commit stage (none when empty);
   // once they are stored, and after every transaction committed before it, its publishes go out in
@@ -104,8 +109,11 @@ class ServiceContext {
   // The conversation a request names: "group", or `peer_field` for a 1:1 (kBadRequest naming both when
   // neither is there).
   Result<Target> TargetOf(const Caller& caller, const RequestFields& request, const char* peer_field);
-  // kUnknownPeer unless `user_id` names an existing account.
+  // kUnknownPeer unless `user_id` names an existing account. An account found once is remembered (every
+  // send to it asks), until ForgetUser.
   Status CheckUser(const std::string& user_id);
+  // The account is being erased: CheckUser asks the store again.
+  void ForgetUser(const std::string& user_id) { existing_users_.erase(user_id); }
   // kNotFound unless `user_id` is a member of `group_id` (a missing group and a non-member are one
   // answer, so outsiders learn nothing about groups).
   Status CheckMember(const std::string& group_id, const std::string& user_id);
@@ -150,6 +158,7 @@ class ServiceContext {
   std::size_t waiting_sends_ = 0;  // pending transactions with LaterSends::kWait
   std::uint64_t stored_through_ = 0;  // every ticket up to here is stored
   std::unordered_map<std::string, MessageId> sends_in_flight_;  // sender '\0' cmid -> id
+  std::unordered_set<std::string> existing_users_;  // accounts CheckUser found (bounded: see CheckUser)
   std::vector<CommitOutcome> finished_;  // reused by PublishCommitted
   Status last_failure_;
 };

@@ -22,12 +22,12 @@ ThreadedCommitStage::~ThreadedCommitStage() {
   writer_.join();
 }
 
-std::uint64_t ThreadedCommitStage::Submit(WriteSet writes) {
+std::uint64_t ThreadedCommitStage::Submit(const WriteSet& writes) {
   std::uint64_t ticket;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ticket = ++last_ticket_;
-    queue_.push_back({ticket, std::move(writes)});
+    queue_.push_back({ticket, &writes});
   }
   unflushed_ = true;  // the writer is woken once per loop pass, by Flush, not per submission
   return ticket;
@@ -59,7 +59,7 @@ void ThreadedCommitStage::Recover() {
 }
 
 void ThreadedCommitStage::TakeBatch(std::vector<Submission>* batch) {
-  auto erases = [](const Submission& s) { return !s.writes.erased_users.empty(); };
+  auto erases = [](const Submission& s) { return !s.writes->erased_users.empty(); };
   std::size_t count = 0;
   while (count < queue_.size() && count < max_batch_) {
     if (erases(queue_[count])) {
@@ -102,7 +102,7 @@ void ThreadedCommitStage::Run() {
       status = Status::Error(ErrorCode::kIoError, "not stored: an earlier write failed");
     } else {
       sets.clear();
-      for (const Submission& submission : batch) sets.push_back(&submission.writes);
+      for (const Submission& submission : batch) sets.push_back(submission.writes);
       status = store_.ApplyAll(sets);
       writes_.fetch_add(1, std::memory_order_relaxed);
     }

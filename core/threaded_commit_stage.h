@@ -30,10 +30,10 @@ class ThreadedCommitStage final : public CommitStage {
   // (RocksDB allows that).
   ThreadedCommitStage(Store& store, Finished finished, std::size_t max_batch = 1024,
                       std::chrono::microseconds rewake = std::chrono::microseconds(100));
-  // Stores everything submitted, then joins the writer.
+  // Stores everything submitted (its write sets must still be there), then joins the writer.
   ~ThreadedCommitStage() override;
 
-  std::uint64_t Submit(WriteSet writes) override;
+  std::uint64_t Submit(const WriteSet& writes) override;
   void Flush() override;
   void TakeFinished(std::vector<CommitOutcome>* done) override;
   void WaitIdle() override;
@@ -45,7 +45,7 @@ class ThreadedCommitStage final : public CommitStage {
  private:
   struct Submission {
     std::uint64_t ticket = 0;
-    WriteSet writes;
+    const WriteSet* writes = nullptr;  // borrowed (see CommitStage::Submit)
   };
   void Run();
   // Moves the next batch out of the queue (lock held): up to max_batch_ submissions, except that one

@@ -67,6 +67,11 @@ Status Transaction::DeliverAll(const std::vector<std::string>& users, const Queu
   return Status::Ok();
 }
 
+void Transaction::ReserveDeliveries(std::size_t users) {
+  writes.queue.reserve(writes.queue.size() + users);
+  publishes_.reserve(publishes_.size() + users + 1);
+}
+
 void Transaction::Reply(std::string client_id, std::string topic, std::string payload) {
   publishes_.push_back({Publish::Kind::kClient, std::move(client_id), std::move(topic), std::move(payload), ""});
 }
@@ -75,8 +80,9 @@ void Transaction::Ephemeral(std::string topic, std::string payload) {
   publishes_.push_back({Publish::Kind::kEphemeral, "", std::move(topic), std::move(payload), ""});
 }
 
-void Transaction::OnFailure(std::string client_id, std::string topic, std::string payload) {
-  failure_reply_ = Publish{Publish::Kind::kClient, std::move(client_id), std::move(topic), std::move(payload), ""};
+void Transaction::OnFailure(std::string_view client_id, std::string_view user_id, std::string_view op,
+                            const RequestTag& tag) {
+  failure_reply_ = FailureReply{std::string(client_id), std::string(user_id), op, tag};
 }
 
 void Transaction::Committed(Outbox& outbox, const DeviceLookup& devices) {
@@ -111,8 +117,9 @@ void Transaction::Failed(Outbox& outbox) {
   publishes_.clear();
   after_commit_.clear();
   if (failure_reply_) {
-    outbox.ToClient(std::move(failure_reply_->client_id), std::move(failure_reply_->topic),
-                    std::move(failure_reply_->payload));
+    outbox.ToClient(std::move(failure_reply_->client_id), UserTopic(failure_reply_->user_id, kReplyKind),
+                    ErrorJson(failure_reply_->op, failure_reply_->tag,
+                              Status::Error(ErrorCode::kIoError, "not stored (a write failed); try again")));
     failure_reply_.reset();
   }
 }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/outbox.h"
+#include "core/protocol_format.h"
 #include "core/records.h"
 #include "core/status.h"
 #include "core/store.h"
@@ -65,12 +66,15 @@ class Transaction {
   Result<std::uint64_t> DeliverToOtherDevices(const std::string& user_id, const QueueEntry& entry,
                                               const std::string& event_json, std::string_view requesting_client);
   Status DeliverAll(const std::vector<std::string>& users, const QueueEntry& entry, const std::string& event_json);
+  // Room for `users` deliveries and a reply, made at once rather than grown one by one.
+  void ReserveDeliveries(std::size_t users);
   // Publishes after the commit, in the order added (see Outbox for what each kind means).
   void Reply(std::string client_id, std::string topic, std::string payload);
   void Ephemeral(std::string topic, std::string payload);
   // What the requesting device gets instead of the reply when the commit fails (nothing else of the
-  // transaction is published then).
-  void OnFailure(std::string client_id, std::string topic, std::string payload);
+  // transaction is published then): a storage_error reply to request `op` (a static name) tagged with
+  // `tag`, built only when that happens.
+  void OnFailure(std::string_view client_id, std::string_view user_id, std::string_view op, const RequestTag& tag);
   // Runs after the writes were stored and everything was published: in-memory state that must not run
   // ahead of the store (caches, timers, job tables).
   void AfterCommit(std::function<void()> action) { after_commit_.push_back(std::move(action)); }
@@ -97,10 +101,16 @@ class Transaction {
     std::string payload;
     std::string user_id;  // kDelivery
   };
+  struct FailureReply {
+    std::string client_id;
+    std::string user_id;
+    std::string_view op;
+    RequestTag tag;
+  };
   SequenceAllocator* seqs_;
   bool submitted_ = false;
   std::vector<Publish> publishes_;
-  std::optional<Publish> failure_reply_;
+  std::optional<FailureReply> failure_reply_;
   std::vector<std::function<void()>> after_commit_;
 };
 

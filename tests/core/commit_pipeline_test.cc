@@ -261,7 +261,8 @@ TEST_F(CommitPipelineTest, WaitingOutcomesAreAnnouncedAgainUntilTakenAndNowAndTh
         calls.push_back(force);
       },
       /*max_batch=*/16, std::chrono::microseconds(2000));
-  stage.Submit(WriteSet{});
+  WriteSet nothing;  // borrowed by the stage until its outcome is taken
+  stage.Submit(nothing);
   stage.Flush();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (announced().size() < 2 * ThreadedCommitStage::kForcedRewakeEvery + 1 &&
