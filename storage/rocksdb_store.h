@@ -75,7 +75,8 @@ class RocksDbStore final : public core::Store {
   core::Result<std::uint64_t> GetNumber(const std::string& key, std::uint64_t fallback);
   // The key of the last entry with `prefix`, or "" when there is none.
   core::Result<std::string> LastKeyWithPrefix(const std::string& prefix);
-  // Adds what `writes` stores to `batch` (reading the store for erased accounts' keys).
+  // Adds what `writes` stores to `batch` (reading the store for erased accounts' keys), all but its id
+  // floor (ApplyAll writes the largest of a batch once).
   core::Status AddToBatch(const core::WriteSet& writes, rocksdb::WriteBatch* batch);
   core::Status Write(rocksdb::WriteBatch* batch);
   std::unique_ptr<rocksdb::DB> db_;

@@ -98,6 +98,21 @@ TEST(RocksDbStoreTest, IdempotencyEntryAndLargestIdAreWrittenWithTheMessage) {
   EXPECT_FALSE(store->FindByClientMessageId("b", "c1")->has_value());
 }
 
+TEST(RocksDbStoreTest, AGroupCommitStoresEverySetAndTheLargestIdFloorOfThem) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  core::WriteSet later, earlier, none;
+  later.messages.push_back(Message(90, "a", "b", "later", "c2"));
+  later.id_floor = 90;
+  earlier.messages.push_back(Message(80, "a", "b", "earlier", "c1"));
+  earlier.id_floor = 80;  // a smaller floor after a larger one must not win
+  ASSERT_TRUE(store->ApplyAll({&later, &earlier, &none}).ok());
+  EXPECT_EQ(*store->LargestMessageId(), 90u);
+  EXPECT_EQ(store->FindByClientMessageId("a", "c1")->value(), 80u);
+  EXPECT_EQ(store->FindByClientMessageId("a", "c2")->value(), 90u);
+  EXPECT_EQ(store->ReadConversation(Direct("a", "b"), HistoryQuery{})->messages.size(), 2u);
+}
+
 TEST(RocksDbStoreTest, EverythingSurvivesReopening) {
   testing::TempDir dir;
   {
