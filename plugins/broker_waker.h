@@ -6,9 +6,12 @@
 // docs/PERFORMANCE.md for why a signal and not a loopback connection or a pipe.
 //
 // A signal costs the broker thread its delivery and return (several microseconds on these machines),
-// and under load the loop reaches its TICK anyway, so the waker skips it while the loop is busy: a
-// MESSAGE callback runs while the loop handles the sockets epoll_wait reported, and TICK ends that
-// same pass (src/loop.c), so between a MESSAGE and the next TICK the loop cannot be asleep.
+// and a loop that is running reaches its TICK anyway, so the waker sends one only when the loop sleeps.
+// Two checks say whether it may: a MESSAGE callback runs while the loop handles the sockets epoll_wait
+// reported, and TICK ends that same pass (src/loop.c), so between a MESSAGE and the next TICK the loop
+// cannot be asleep (a flag, free to read); otherwise the kernel's scheduling state of the broker thread
+// (/proc/self/task/<tid>/stat: sleeping or running; a read of a few microseconds, made on the waking
+// thread, not the broker's).
 #pragma once
 
 #include <pthread.h>
@@ -22,6 +25,9 @@ class BrokerWaker {
   // Construct on the broker thread (in mosquitto_plugin_init): the signal is aimed at the constructing
   // thread. Installs a handler that does nothing for the waking signal.
   BrokerWaker();
+  ~BrokerWaker();
+  BrokerWaker(const BrokerWaker&) = delete;
+  BrokerWaker& operator=(const BrokerWaker&) = delete;
 
   // Broker thread, in a MESSAGE callback: this loop pass ends with a TICK.
   void LoopBusy() {
@@ -30,15 +36,24 @@ class BrokerWaker {
   // Broker thread, at TICK before the finished commits are taken: the loop may wait next.
   void LoopMayWait() { busy_.store(false); }
 
-  // Any thread. Sends the signal unless the loop is busy; `always` sends it regardless (a wake-up can be
-  // lost when it lands just before the loop starts to wait, so the commit stage repeats it, and now and
-  // then forces it in case a MESSAGE outside the loop's socket handling left the busy mark standing).
+  // Any thread. Sends the signal when the broker thread sleeps; `always` sends it regardless (a wake-up
+  // can be lost when it lands just before the loop starts to wait, so the commit stage repeats it, and
+  // now and then forces it in case a MESSAGE outside the loop's socket handling left the busy mark
+  // standing).
   void Wake(bool always);
 
+  // Signals sent so far (for tests and metrics).
+  unsigned long signals() const { return signals_.load(std::memory_order_relaxed); }
+
  private:
+  // True unless the broker thread is known to be running (it may be about to sleep: the caller repeats).
+  bool BrokerMaySleep() const;
+
   pthread_t broker_;
+  int state_fd_ = -1;  // /proc/self/task/<broker tid>/stat, or -1 (then every wake-up signals)
   // Sequentially consistent, with the commit stage's "has finished" flag: see ThreadedCommitStage.
   std::atomic<bool> busy_{false};
+  std::atomic<unsigned long> signals_{0};
 };
 
 }  // namespace chat::plugin
