@@ -91,10 +91,17 @@ void BrokerProcess::WriteMosquittoConf() {
   ReplaceAll(&conf, "@WS_PORT@", std::to_string(ws_port_));
   ReplaceAll(&conf, "@PLUGIN@", PluginPath());
   ReplaceAll(&conf, "@CONFIG_FILE@", chat_config_path());
+  if (options_.max_connections > 0) {
+    ReplaceAll(&conf, "max_connections 10000", "max_connections " + std::to_string(options_.max_connections));
+  }
   if (!options_.with_plugin) {
-    ReplaceAll(&conf, "allow_anonymous false", "allow_anonymous true");
     std::size_t plugin_line = conf.find("\nplugin ");
     conf.erase(plugin_line + 1);
+    if (options_.bare_logins.empty()) {
+      ReplaceAll(&conf, "allow_anonymous false", "allow_anonymous true");
+    } else {
+      conf += "password_file " + WriteBarePasswordFile() + "\n";
+    }
   }
   conf += options_.extra_mosquitto_conf + "\n";
   std::ofstream(dir() + "/mosquitto.conf") << conf;
@@ -125,6 +132,39 @@ std::string BrokerProcess::WithStoreOffline(const std::function<core::Status(cor
   if (!store.ok()) return store.status().ToString();
   core::Status s = work(**store, *config);
   return s.ok() ? "" : s.ToString();
+}
+
+std::string BrokerProcess::WriteBarePasswordFile() {
+  std::string path = dir() + "/passwords";
+  {
+    std::ofstream file(path);
+    for (const auto& [user, password] : options_.bare_logins) file << user << ':' << password << '\n';
+  }
+  // -U hashes a file of plain "user:password" lines in place, as Mosquitto's own tool does for one user.
+  ChildProcess hasher;
+  hasher.Spawn({"/usr/bin/mosquitto_passwd", "-U", path}, dir() + "/mosquitto_passwd.log");
+  std::string how;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while ((how = hasher.ExitedHow()).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (how != "status 0") {
+    std::fprintf(stderr, "mosquitto_passwd -U %s failed (%s): %s\n", path.c_str(), how.c_str(),
+                 hasher.ReadLog().c_str());
+    std::abort();  // a broken machine (no mosquitto package), not a measurement
+  }
+  return path;
+}
+
+std::string BrokerProcess::AddUsersOffline(const std::vector<std::string>& users, const std::string& password) {
+  return WithStoreOffline([&](core::Store& store, const config::ServerConfig& config) {
+    core::SystemClock clock;
+    core::AccountService accounts(store, clock, config.auth);
+    for (const std::string& user : users) {
+      if (core::Status s = accounts.AddUser(user, password, false); !s.ok()) return s;
+    }
+    return core::Status::Ok();
+  });
 }
 
 std::string BrokerProcess::AddUserOffline(const std::string& user, const std::string& password, bool is_admin) {

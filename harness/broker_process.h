@@ -28,6 +28,11 @@ struct BrokerOptions {
   std::map<std::string, std::string> auth = {};
   // Lines appended to the generated mosquitto.conf.
   std::string extra_mosquitto_conf = {};
+  // Bare Mosquitto only: the logins it admits, "user:password" each (hashed with mosquitto_passwd into
+  // its password_file), instead of anonymous access.
+  std::vector<std::pair<std::string, std::string>> bare_logins = {};
+  // Connections each listener accepts (max_connections); 0 keeps the config's own.
+  int max_connections = 0;
 };
 
 // Stop() (SIGTERM: the plugin's cleanup runs), Kill() (SIGKILL: nothing runs, as in a crash or power cut),
@@ -47,6 +52,8 @@ class BrokerProcess : public ServerProcess {
 
   // Creates an account in the data folder through the same code chatctl uses. Only while stopped.
   std::string AddUserOffline(const std::string& user, const std::string& password, bool is_admin = false);
+  // The same for many accounts at once (one opening of the store), all with `password`.
+  std::string AddUsersOffline(const std::vector<std::string>& users, const std::string& password);
 
   // Makes each pair contacts of each other in the data folder (as an accepted contact request would,
   // without its events), so one may put the other in a group at once. Only while stopped.
@@ -63,6 +70,8 @@ class BrokerProcess : public ServerProcess {
   void PickPorts();
   void WriteConfigs();  // chat.yaml, then mosquitto.conf
   void WriteMosquittoConf();
+  // Writes options_.bare_logins as a hashed password file; its path.
+  std::string WriteBarePasswordFile();
   // Opens the stopped broker's store and config for `work`; "" or the error.
   std::string WithStoreOffline(const std::function<core::Status(core::Store&, const config::ServerConfig&)>& work);
 
