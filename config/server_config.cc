@@ -26,6 +26,7 @@ using core::SyncSettings;
 // Every numeric setting with its valid range (core/settings.h gives each one's meaning and default).
 const NumberSetting<ServerConfig> kTopLevel[] = {
     {"node_id", &ServerConfig::node_id, 0, 1023},
+    {"min_free_disk_mb", &ServerConfig::min_free_disk_mb, 0, 1048576},
 };
 const NumberSetting<Limits> kLimits[] = {
     {"max_message_chars", &Limits::max_message_chars, 1, 1000000},

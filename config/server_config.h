@@ -17,6 +17,9 @@ struct ServerConfig {
   std::uint32_t node_id = 1;
   // Default process_crash; or power_loss (fsync every write).
   core::Durability durability = core::Durability::kProcessCrash;
+  // Writes are refused (storage_error) while the disk holding data_dir has less free space than this:
+  // RocksDB is never driven into a full disk, and writes go on by themselves once there is room.
+  std::uint32_t min_free_disk_mb = 64;
   core::Limits limits;
   core::SyncSettings sync;
   core::PresenceSettings presence;

@@ -126,6 +126,7 @@ void ChatService::RunWaiting(Outbox& outbox) {
 
 void ChatService::OnTick(Outbox& outbox) {
   context_.PublishCommitted(outbox);
+  context_.RetryRecovery();
   RunWaiting(outbox);
   presence_.OnTick(outbox);
   push_.OnTick(outbox);

@@ -42,6 +42,12 @@ class ChatService {
   Status Handle(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox);
   // Where a user's events go: their devices (see Transaction::DeviceLookup).
   void DeliverTo(Transaction::DeviceLookup devices) { context_.devices_of = std::move(devices); }
+  // Who hears of a failed commit and of the store taking writes again (ServiceContext::commit_failed,
+  // store_recovered): the operator must.
+  void OnStorageEvents(decltype(ServiceContext::commit_failed) failed, std::function<void()> recovered) {
+    context_.commit_failed = std::move(failed);
+    context_.store_recovered = std::move(recovered);
+  }
 
   // Erases what an account about to be deleted left: it leaves its groups (members are told, ownership
   // passes on), its contacts end (the others are told), its queue, read positions, conversation list,

@@ -11,6 +11,8 @@ namespace {
 
 constexpr std::size_t kTrimPerCommit = 16;  // bounds the work one request adds for retention
 constexpr std::size_t kRememberedUsers = 200000;  // CheckUser's memory of existing accounts: ~20 MB
+// How often a store that refuses writes is tried again (each try reopens it on the broker thread).
+constexpr std::int64_t kRecoveryIntervalMs = 1000;
 
 std::string InFlightKey(std::string_view sender, std::string_view cmid) {
   std::string key;
@@ -62,6 +64,12 @@ ServiceContext::Pending ServiceContext::Prepare(Transaction tx, LaterSends later
 }
 
 void ServiceContext::Commit(Transaction tx, Outbox& outbox, LaterSends later_sends) {
+  if (!store_writable_ && !tx.writes.empty()) {
+    // The store refuses writes since a failure (RetryRecovery): answered at once.
+    last_failure_ = Status::Error(ErrorCode::kIoError, "the store refuses writes since a failed write");
+    tx.Failed(outbox);
+    return;
+  }
   Pending pending = Prepare(std::move(tx), later_sends);
   pending.tx.Submitted();
   if (pending.tx.writes.empty() && pending_.empty()) {
@@ -134,8 +142,23 @@ void ServiceContext::FailAll(const Status& status, Outbox& outbox) {
   // The failed transactions' seqs are not stored; later ones follow what is.
   seqs.ForgetAll();
   last_failure_ = status;
+  // Nothing reads or writes the store now (the writer is idle, this is the thread that reads).
+  Status recovery = store.RecoverFromWriteFailure();
+  store_writable_ = recovery.ok();
+  next_recovery_ms_ = clock.MonotonicMillis() + kRecoveryIntervalMs;
   stage_.Recover();
   for (Pending& pending : failed) pending.tx.Failed(outbox);
+  if (commit_failed) commit_failed(status, failed.size(), recovery);
+}
+
+void ServiceContext::RetryRecovery() {
+  if (store_writable_ || !pending_.empty() || clock.MonotonicMillis() < next_recovery_ms_) return;
+  // Nothing is in flight, so the writer is idle and this is the only thread using the store.
+  Status recovery = store.RecoverFromWriteFailure();
+  next_recovery_ms_ = clock.MonotonicMillis() + kRecoveryIntervalMs;
+  if (!recovery.ok()) return;
+  store_writable_ = true;
+  if (store_recovered) store_recovered();
 }
 
 MessageId ServiceContext::SendInFlight(std::string_view sender, std::string_view cmid) const {

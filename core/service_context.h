@@ -98,6 +98,9 @@ class ServiceContext {
   void PublishCommitted(Outbox& outbox);
   // The end of a broker loop pass: what the pass submitted may be stored now (CommitStage::Flush).
   void FlushCommits() { stage_.Flush(); }
+  // When the store could not be made ready to write after a failure (a disk still full), requests that
+  // write fail at once; on a tick, at most once a second, this tries again (Store::RecoverFromWriteFailure).
+  void RetryRecovery();
   // Whether anything is being committed; whether a send must wait (see LaterSends).
   bool CommitsPending() const { return !pending_.empty(); }
   bool SendsMustWait() const { return waiting_sends_ > 0; }
@@ -135,6 +138,12 @@ class ServiceContext {
   std::function<void(const std::optional<std::vector<std::string>>& users)> relationships_changed;
   // Where deliveries go (see Transaction::DeviceLookup); may be empty.
   Transaction::DeviceLookup devices_of;
+  // Told once per failed commit, after its requests had their error replies: why it failed, how many
+  // requests failed with it, and whether the store could be made ready to write again
+  // (Store::RecoverFromWriteFailure). May be empty.
+  std::function<void(const Status& failure, std::size_t failed_requests, const Status& recovery)> commit_failed;
+  // Told when a store that refused writes takes them again (RetryRecovery). May be empty.
+  std::function<void()> store_recovered;
 
  private:
   // What is left to do for a submitted transaction once its writes are stored.
@@ -160,6 +169,8 @@ class ServiceContext {
   std::unordered_map<std::string, MessageId> sends_in_flight_;  // sender '\0' cmid -> id
   std::unordered_set<std::string> existing_users_;  // accounts CheckUser found (bounded: see CheckUser)
   std::vector<CommitOutcome> finished_;  // reused by PublishCommitted
+  bool store_writable_ = true;  // false after a failure the store could not recover from yet
+  std::int64_t next_recovery_ms_ = 0;
   Status last_failure_;
 };
 

@@ -37,6 +37,10 @@ class Store {
   virtual Status Apply(const WriteSet& writes) = 0;
   // Writes every set, in order, in one atomic batch (the commit stage's group commit): all or none.
   virtual Status ApplyAll(const std::vector<const WriteSet*>& sets) = 0;
+  // After a write failed (a full disk, an I/O error), called while nothing else reads or writes the
+  // store: makes it ready to write again if it can (Ok), or says why not (writes keep failing; it is
+  // called again after the next failure). Reads keep working either way.
+  virtual Status RecoverFromWriteFailure() { return Status::Ok(); }
 
   // --- Messages
   // The id stored earlier for (sender, client_message_id), or nullopt if there is none.

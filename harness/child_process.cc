@@ -44,6 +44,9 @@ void ChildProcess::Spawn(const std::vector<std::string>& argv, const std::string
   log_path_ = log_path;
   pid_ = fork();
   if (pid_ == 0) {
+    // A write past a file size limit (ServerProcess::LimitFileSize, a full disk for the test) then
+    // fails with EFBIG, as on a full disk, instead of killing the program.
+    signal(SIGXFSZ, SIG_IGN);
     std::FILE* log = std::fopen(log_path.c_str(), "a");
     if (log != nullptr) {
       dup2(fileno(log), STDOUT_FILENO);

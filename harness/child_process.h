@@ -32,6 +32,7 @@ class ChildProcess {
   // The program's output so far.
   std::string ReadLog() const;
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   // Zeros when not running.
   ProcessUsage Usage() const;
   // When the child has exited since: how ("status 2", "killed by signal 9"), and it is reaped; else "".

@@ -1,8 +1,13 @@
 #include "harness/server_process.h"
 
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -44,6 +49,15 @@ std::string ServerProcess::SpawnAndWait(const std::vector<std::string>& argv, co
   }
   Kill();
   return name + " " + not_ready + " within 20 s:\n" + log();
+}
+
+std::string ServerProcess::LimitFileSize(std::optional<std::uint64_t> bytes) {
+  if (!running()) return "not running";
+  rlimit limit{};
+  if (prlimit(process_.pid(), RLIMIT_FSIZE, nullptr, &limit) != 0) return std::string("prlimit: ") + std::strerror(errno);
+  limit.rlim_cur = bytes ? std::min<rlim_t>(*bytes, limit.rlim_max) : limit.rlim_max;
+  if (prlimit(process_.pid(), RLIMIT_FSIZE, &limit, nullptr) != 0) return std::string("prlimit: ") + std::strerror(errno);
+  return "";
 }
 
 }  // namespace chat::harness

@@ -4,7 +4,9 @@
 // again on the same folder. BrokerProcess (the broker) and PushBridgeProcess (the push bridge) are ones.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,9 @@ class ServerProcess {
   // SIGKILL: nothing runs, as in a crash or power cut of the process.
   void Kill();
   bool running() const { return process_.running(); }
+  // Limits the size of every file the running program writes to `bytes` (RLIMIT_FSIZE; writes past it
+  // fail as on a full disk), or lifts the limit (nullopt). "" or the error.
+  std::string LimitFileSize(std::optional<std::uint64_t> bytes);
   const std::string& dir() const { return dir_; }
   std::string log() const;  // the program's output so far
 

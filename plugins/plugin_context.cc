@@ -28,6 +28,7 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   }
   auto store = storage::RocksDbStore::Open(config.data_dir, config.durability);
   if (!store.ok()) return store.status();
+  (*store)->RequireFreeDisk(static_cast<std::uint64_t>(config.min_free_disk_mb) << 20);
   context->store = std::move(*store);
   core::Result<core::MessageId> floor = context->store->LargestMessageId();
   if (!floor.ok()) return floor.status();
@@ -41,6 +42,16 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   context->chat = std::make_unique<core::ChatService>(*context->store, *context->commits, clock, *context->ids,
                                                       settings.limits, settings.sync, settings.presence, settings.push);
   if (core::Status started = context->chat->Start(); !started.ok()) return started;
+  context->chat->OnStorageEvents(
+      [](const core::Status& failure, std::size_t requests, const core::Status& recovery) {
+        mosquitto_log_printf(MOSQ_LOG_ERR, "chat: a write failed (%s): %zu requests answered with storage_error; %s",
+                             failure.ToString().c_str(), requests,
+                             recovery.ok() ? "the store was reopened and takes writes again"
+                                           : ("writes are refused until it can be reopened (tried every second): " +
+                                              recovery.ToString())
+                                                 .c_str());
+      },
+      [] { mosquitto_log_printf(MOSQ_LOG_NOTICE, "chat: the store takes writes again"); });
   context->password_checker =
       std::make_unique<core::ThreadedPasswordChecker>(settings.auth.hash_threads, settings.auth.max_pending_checks);
   context->authenticator =

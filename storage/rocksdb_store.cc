@@ -8,7 +8,12 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/write_batch.h>
 
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "storage/key_format.h"
@@ -88,7 +93,9 @@ class KeyOwner final : public rocksdb::SliceTransform {
 
 }  // namespace
 
-core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string& path, Durability durability) {
+namespace {
+
+rocksdb::Options StoreOptions() {
   rocksdb::Options options;
   options.create_if_missing = true;
   // Point lookups (users, idempotency keys) dominate reads: a bloom filter saves disk seeks on misses.
@@ -108,19 +115,96 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string
   // and costs a little memory per owner written since the memtable began.
   options.allow_concurrent_memtable_write = false;
   options.memtable_insert_with_hint_prefix_extractor = std::make_shared<KeyOwner>();
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, path, &raw);
-  if (!s.ok()) {
-    // LZ4 may be missing from a RocksDB build; fall back rather than refuse to start.
-    options.compression = rocksdb::kNoCompression;
-    s = rocksdb::DB::Open(options, path, &raw);
-  }
-  if (!s.ok()) return Status::Error(ErrorCode::kIoError, "cannot open RocksDB at " + path + ": " + s.ToString());
-  return std::unique_ptr<RocksDbStore>(new RocksDbStore(std::unique_ptr<rocksdb::DB>(raw), durability));
+  return options;
 }
 
-RocksDbStore::RocksDbStore(std::unique_ptr<rocksdb::DB> db, Durability durability)
-    : db_(std::move(db)), sync_(durability == Durability::kPowerLoss) {}
+// Opens the database in `path` for writing, or only for reading.
+rocksdb::Status OpenDatabase(const std::string& path, bool read_only, std::unique_ptr<rocksdb::DB>* db) {
+  rocksdb::Options options = StoreOptions();
+  rocksdb::DB* raw = nullptr;
+  auto open = [&] {
+    return read_only ? rocksdb::DB::OpenForReadOnly(options, path, &raw) : rocksdb::DB::Open(options, path, &raw);
+  };
+  rocksdb::Status s = open();
+  if (!s.ok() && !read_only) {
+    // LZ4 may be missing from a RocksDB build; fall back rather than refuse to start.
+    options.compression = rocksdb::kNoCompression;
+    s = open();
+  }
+  if (s.ok()) db->reset(raw);
+  return s;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string& path, Durability durability) {
+  std::unique_ptr<rocksdb::DB> db;
+  rocksdb::Status s = OpenDatabase(path, /*read_only=*/false, &db);
+  if (!s.ok()) return Status::Error(ErrorCode::kIoError, "cannot open RocksDB at " + path + ": " + s.ToString());
+  return std::unique_ptr<RocksDbStore>(new RocksDbStore(std::move(db), path, durability));
+}
+
+RocksDbStore::RocksDbStore(std::unique_ptr<rocksdb::DB> db, std::string path, Durability durability)
+    : db_(std::move(db)), path_(std::move(path)), sync_(durability == Durability::kPowerLoss) {}
+
+void RocksDbStore::RequireFreeDisk(std::uint64_t bytes, FreeDiskBytes free_bytes) {
+  min_free_disk_bytes_ = bytes;
+  free_disk_bytes_ = free_bytes ? std::move(free_bytes) : [path = path_]() -> std::uint64_t {
+    struct statvfs disk {};
+    if (statvfs(path.c_str(), &disk) != 0) return UINT64_MAX;  // unknown: let RocksDB find out
+    return static_cast<std::uint64_t>(disk.f_bavail) * disk.f_frsize;
+  };
+}
+
+Status RocksDbStore::CheckFreeDisk() const {
+  if (min_free_disk_bytes_ == 0) return Status::Ok();
+  std::uint64_t free_bytes = free_disk_bytes_();
+  if (free_bytes >= min_free_disk_bytes_) return Status::Ok();
+  return Status::Error(ErrorCode::kIoError, "the disk holding the store has " + std::to_string(free_bytes >> 20) +
+                                                " MB free; writes need " + std::to_string(min_free_disk_bytes_ >> 20) +
+                                                " MB (min_free_disk_mb)");
+}
+
+Status RocksDbStore::ProbeWrite() const {
+  // A page written and synced, then removed: if that fails, closing the failed database (which flushes
+  // what it holds) and opening it again would fail too.
+  std::string probe = path_ + "/.write-probe";
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::Error(ErrorCode::kIoError, "cannot write to " + path_ + ": " + std::strerror(errno));
+  std::string block(4096, '\0');
+  bool written = ::write(fd, block.data(), block.size()) == static_cast<ssize_t>(block.size()) && ::fsync(fd) == 0;
+  int error = errno;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  if (!written) return Status::Error(ErrorCode::kIoError, "cannot write to " + path_ + ": " + std::strerror(error));
+  return Status::Ok();
+}
+
+Status RocksDbStore::RecoverFromWriteFailure() {
+  // Refused by the free-space check, RocksDB is untouched: writes go on once there is room.
+  if (!write_failed_.load()) return CheckFreeDisk();
+  // After a failed write to its log (an I/O error), RocksDB refuses every later write, and Resume() does
+  // not clear that: the log may end in a torn record. Opening the database again replays the log up to
+  // its last whole record. Closing the failed handle flushes what it still holds, so first the disk must
+  // take a write again (a probe file). A read-only view, opened beside the failed handle (it takes no
+  // lock), keeps reads working in between, and stays if the database cannot be opened for writing yet:
+  // writes then fail at once, and the next try comes a second later.
+  if (Status room = ProbeWrite(); !room.ok()) return room;
+  std::unique_ptr<rocksdb::DB> reader;
+  rocksdb::Status s = OpenDatabase(path_, /*read_only=*/true, &reader);
+  if (!s.ok()) return Status::Error(ErrorCode::kIoError, "cannot reopen RocksDB at " + path_ + ": " + s.ToString());
+  core::IgnoreError(FromRocks(db_->Close()), "the handle is being replaced after a failed write");
+  db_ = std::move(reader);
+  std::unique_ptr<rocksdb::DB> writer;
+  s = OpenDatabase(path_, /*read_only=*/false, &writer);
+  if (!s.ok()) {
+    return Status::Error(ErrorCode::kIoError, "RocksDB at " + path_ + " is read-only until it can be opened: " +
+                                                  s.ToString());
+  }
+  db_ = std::move(writer);
+  write_failed_.store(false);
+  return Status::Ok();
+}
 
 RocksDbStore::~RocksDbStore() {
   if (db_) core::IgnoreError(FromRocks(db_->Close()), "closing at shutdown; the WAL holds every write");
@@ -168,9 +252,12 @@ core::Result<std::vector<std::string>> RocksDbStore::ListUsers(const std::string
 }
 
 Status RocksDbStore::Write(rocksdb::WriteBatch* batch) {
+  if (Status room = CheckFreeDisk(); !room.ok()) return room;
   rocksdb::WriteOptions write;
   write.sync = sync_;
-  return FromRocks(db_->Write(write, batch));
+  rocksdb::Status s = db_->Write(write, batch);
+  if (!s.ok()) write_failed_.store(true);
+  return FromRocks(s);
 }
 
 core::Result<std::uint64_t> RocksDbStore::GetNumber(const std::string& key, std::uint64_t fallback) {

@@ -1,6 +1,9 @@
 // RocksDbStore: core::Store on RocksDB. The only code in the project that includes RocksDB.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -20,6 +23,14 @@ class RocksDbStore final : public core::Store {
  public:
   // Opens (creating if needed) the database in `path`. Fails if another process has it open.
   static core::Result<std::unique_ptr<RocksDbStore>> Open(const std::string& path, Durability durability);
+
+  // The free space on the store's disk, in bytes.
+  using FreeDiskBytes = std::function<std::uint64_t()>;
+  // Makes every write fail (kIoError, saying why) while the store's disk has fewer than `bytes` free,
+  // so RocksDB never meets a full disk (after a failed log write it refuses all writes until reopened,
+  // and Debian's build may even abort). `free_bytes` measures it (default: statvfs of the folder). Call
+  // before the store is shared with another thread.
+  void RequireFreeDisk(std::uint64_t bytes, FreeDiskBytes free_bytes = {});
   ~RocksDbStore() override;
 
   core::Result<core::UserRecord> GetUser(const std::string& user_id) override;
@@ -29,6 +40,7 @@ class RocksDbStore final : public core::Store {
   core::Result<std::vector<std::string>> ListUsers(const std::string& after, std::size_t limit) override;
 
   core::Status Apply(const core::WriteSet& writes) override;
+  core::Status RecoverFromWriteFailure() override;
   core::Status ApplyAll(const std::vector<const core::WriteSet*>& sets) override;
 
   core::Result<std::optional<core::MessageId>> FindByClientMessageId(const std::string& sender,
@@ -70,7 +82,7 @@ class RocksDbStore final : public core::Store {
   core::Result<bool> IsMuted(const std::string& user_id, const core::Conversation& conversation) override;
 
  private:
-  RocksDbStore(std::unique_ptr<rocksdb::DB> db, Durability durability);
+  RocksDbStore(std::unique_ptr<rocksdb::DB> db, std::string path, Durability durability);
   // Reads an 8-byte number stored under `key`; `fallback` when the key is absent.
   core::Result<std::uint64_t> GetNumber(const std::string& key, std::uint64_t fallback);
   // The key of the last entry with `prefix`, or "" when there is none.
@@ -79,8 +91,18 @@ class RocksDbStore final : public core::Store {
   // floor (ApplyAll writes the largest of a batch once).
   core::Status AddToBatch(const core::WriteSet& writes, rocksdb::WriteBatch* batch);
   core::Status Write(rocksdb::WriteBatch* batch);
+  // kIoError when the disk is below the required free space.
+  core::Status CheckFreeDisk() const;
+  // Ok when a small file can be written and synced in the store's folder.
+  core::Status ProbeWrite() const;
+
   std::unique_ptr<rocksdb::DB> db_;
+  std::string path_;
   bool sync_;
+  std::uint64_t min_free_disk_bytes_ = 0;
+  FreeDiskBytes free_disk_bytes_;
+  // A write reached RocksDB and failed: it refuses writes until reopened (RecoverFromWriteFailure).
+  std::atomic<bool> write_failed_{false};
 };
 
 }  // namespace chat::storage

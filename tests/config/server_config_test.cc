@@ -18,6 +18,7 @@ TEST(ServerConfigTest, EmptyFileGivesTheDefaults) {
   EXPECT_EQ(config->data_dir, "/base/data");
   EXPECT_EQ(config->node_id, 1u);
   EXPECT_EQ(config->durability, core::Durability::kProcessCrash);
+  EXPECT_EQ(config->min_free_disk_mb, 64u);
   EXPECT_EQ(config->limits.max_message_chars, 100000u);
   EXPECT_EQ(config->auth.pbkdf2_iterations, 210000u);
 }
@@ -26,6 +27,7 @@ TEST(ServerConfigTest, ShippedConfigParsesAndStatesTheDefaults) {
   auto shipped = LoadServerConfig(harness::SourceConfigDir() + "/chat.yaml");
   ASSERT_TRUE(shipped.ok()) << shipped.status().message();
   auto defaults = ParseServerConfig("", harness::SourceConfigDir());
+  EXPECT_EQ(shipped->min_free_disk_mb, defaults->min_free_disk_mb);
   EXPECT_EQ(shipped->limits.max_message_chars, defaults->limits.max_message_chars);
   EXPECT_EQ(shipped->limits.max_history_page, defaults->limits.max_history_page);
   EXPECT_EQ(shipped->limits.send_rate_per_second, defaults->limits.send_rate_per_second);
@@ -57,6 +59,7 @@ TEST(ServerConfigTest, ReadsEverySetting) {
 data_dir: /var/lib/chat
 node_id: 7
 durability: power_loss
+min_free_disk_mb: 1024
 limits:
   max_message_chars: 500
   max_history_page: 20
@@ -77,6 +80,7 @@ auth:
   EXPECT_EQ(config->data_dir, "/var/lib/chat");
   EXPECT_EQ(config->node_id, 7u);
   EXPECT_EQ(config->durability, core::Durability::kPowerLoss);
+  EXPECT_EQ(config->min_free_disk_mb, 1024u);
   EXPECT_EQ(config->limits.max_message_chars, 500u);
   EXPECT_EQ(config->limits.max_history_page, 20u);
   EXPECT_DOUBLE_EQ(config->limits.send_rate_per_second, 2.5);

@@ -216,6 +216,42 @@ TEST_F(CommitPipelineTest, AFailedWriteAnswersEveryRequestInItWithAnErrorAndTheN
   EXPECT_EQ(store_->ReadConversation(Conversation::Direct("alice", "bob"), HistoryQuery{})->messages.size(), 1u);
 }
 
+TEST_F(CommitPipelineTest, AStoreThatCannotRecoverRefusesWritesAtOnceAndIsTriedAgainEverySecond) {
+  std::vector<std::string> told;
+  service_->OnStorageEvents(
+      [&](const Status& failure, std::size_t requests, const Status& recovery) {
+        told.push_back(failure.message() + " / " + std::to_string(requests) + " / " + recovery.message());
+      },
+      [&] { told.push_back("recovered"); });
+  faulty_->FailWrites(true);
+  faulty_->FailRecovery(true);
+  ASSERT_TRUE(Post("alice", "phone", RequestOp::kSend, {{"to", "bob"}, {"text", "a"}, {"cmid", "a"}}).ok());
+  ASSERT_TRUE(TickUntil([&] { return RepliesOfType("error") == 1; }));
+  ASSERT_EQ(told, (std::vector<std::string>{"injected: no space left on device / 1 / injected: the disk is still full"}));
+  int writes = faulty_->writes();
+  int recoveries = faulty_->recoveries();
+
+  // Answered at once, without a write, while the store stays unrecovered; reads go on.
+  ASSERT_TRUE(Post("alice", "phone", RequestOp::kSend, {{"to", "bob"}, {"text", "b"}, {"cmid", "b"}}).ok());
+  EXPECT_EQ(RepliesOfType("error"), 2u);
+  ASSERT_TRUE(Post("alice", "phone", RequestOp::kHistory, {{"peer", "bob"}, {"rid", "h"}}).ok());
+  ASSERT_TRUE(TickUntil([&] { return RepliesOfType("history") == 1; }));
+  service_->OnTick(outbox_);
+  EXPECT_EQ(faulty_->writes(), writes);
+  EXPECT_EQ(faulty_->recoveries(), recoveries) << "tried again within the second";
+
+  // A second later the store is tried again; once it recovers, sends are stored.
+  faulty_->FailWrites(false);
+  faulty_->FailRecovery(false);
+  clock_.Advance(1000);
+  service_->OnTick(outbox_);
+  EXPECT_EQ(faulty_->recoveries(), recoveries + 1);
+  EXPECT_EQ(told.back(), "recovered");
+  ASSERT_TRUE(Post("alice", "phone", RequestOp::kSend, {{"to", "bob"}, {"text", "c"}, {"cmid", "c"}}).ok());
+  ASSERT_TRUE(TickUntil([&] { return RepliesOfType("ack") == 1; }));
+  EXPECT_EQ(To("bob:phone").size(), 1u);
+}
+
 TEST_F(CommitPipelineTest, ARequestThatChangesMembershipHoldsBackTheSendsAfterIt) {
   // carol creates a group with alice and posts to it at once: the post must see alice as a member.
   ASSERT_TRUE(Post("carol", "phone", RequestOp::kContactRequest, {{"user", "alice"}}).ok());

@@ -42,6 +42,16 @@ class FaultyStore final : public Store {
     return inner_.ApplyAll(sets);
   }
 
+  // While set, RecoverFromWriteFailure says the store still refuses writes (a disk still full).
+  void FailRecovery(bool fail) { fail_recovery_.store(fail); }
+  Status RecoverFromWriteFailure() override {
+    ++recoveries_;
+    if (fail_recovery_.load()) return Status::Error(ErrorCode::kIoError, "injected: the disk is still full");
+    return inner_.RecoverFromWriteFailure();
+  }
+  // RecoverFromWriteFailure calls so far.
+  int recoveries() const { return recoveries_.load(); }
+
   Result<UserRecord> GetUser(const std::string& user_id) override { return inner_.GetUser(user_id); }
   Status UserExists(const std::string& user_id) override { return inner_.UserExists(user_id); }
   Status PutUser(const UserRecord& user) override { return inner_.PutUser(user); }
@@ -77,6 +87,8 @@ class FaultyStore final : public Store {
   Store& inner_;
   std::atomic<bool> fail_{false};
   std::atomic<int> writes_{0};
+  std::atomic<int> recoveries_{0};
+  std::atomic<bool> fail_recovery_{false};
   std::mutex mutex_;
   std::condition_variable released_;
   bool held_ = false;

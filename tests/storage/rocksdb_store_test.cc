@@ -113,6 +113,22 @@ TEST(RocksDbStoreTest, AGroupCommitStoresEverySetAndTheLargestIdFloorOfThem) {
   EXPECT_EQ(store->ReadConversation(Direct("a", "b"), HistoryQuery{})->messages.size(), 2u);
 }
 
+TEST(RocksDbStoreTest, WritesAreRefusedWhileTheDiskIsBelowItsFreeSpaceAndGoOnOnceThereIsRoom) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::uint64_t free_bytes = 10 << 20;
+  store->RequireFreeDisk(64 << 20, [&] { return free_bytes; });
+  core::Status refused = Append(*store, Message(1, "a", "b", "no room", "c1"));
+  EXPECT_EQ(refused.code(), core::ErrorCode::kIoError);
+  EXPECT_EQ(refused.message(), "the disk holding the store has 10 MB free; writes need 64 MB (min_free_disk_mb)");
+  EXPECT_FALSE(store->FindByClientMessageId("a", "c1")->has_value()) << "nothing of it was written";
+  EXPECT_EQ(store->RecoverFromWriteFailure().code(), core::ErrorCode::kIoError) << "still no room";
+  free_bytes = 100 << 20;
+  EXPECT_TRUE(store->RecoverFromWriteFailure().ok());
+  ASSERT_TRUE(Append(*store, Message(1, "a", "b", "room again", "c1")).ok());
+  EXPECT_EQ(store->FindByClientMessageId("a", "c1")->value(), 1u);
+}
+
 TEST(RocksDbStoreTest, EverythingSurvivesReopening) {
   testing::TempDir dir;
   {
