@@ -35,6 +35,22 @@ double CpuSeconds(int who) {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
+std::string RaiseOpenFileLimit(int devices) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return std::string("getrlimit: ") + std::strerror(errno);
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return std::string("setrlimit: ") + std::strerror(errno);
+  }
+  // What a process usually starts with (1,024) is left for everything else: RocksDB's files, logs, pipes.
+  rlim_t needed = static_cast<rlim_t>(devices) + 1024;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < needed) {
+    return "the open-file limit (" + std::to_string(limit.rlim_cur) + ") is below the " + std::to_string(needed) +
+           " that " + std::to_string(devices) + " devices need";
+  }
+  return "";
+}
+
 void InstallSignalHandlers() {
   struct sigaction action {};
   action.sa_handler = OnInterrupt;

@@ -22,6 +22,11 @@ std::int64_t NowNs();
 // User plus system CPU seconds of RUSAGE_SELF or RUSAGE_CHILDREN.
 double CpuSeconds(int who);
 
+// Raises this process's soft open-file limit to its hard limit (the broker, which the harness starts
+// from here, inherits it): the generator holds a socket per device and the broker another. "" or why
+// `devices` devices plus the descriptors everything else needs (1,024) do not fit.
+std::string RaiseOpenFileLimit(int devices);
+
 // SIGINT and SIGTERM set Interrupted() (loops stop, results so far are still printed); SIGPIPE is ignored.
 void InstallSignalHandlers();
 bool Interrupted();

@@ -6,8 +6,6 @@
 // Closed loop (a window of sends in flight per pair) finds the saturated rate; open loop (each send due
 // at its time, whatever came back) measures latency at a fixed offered rate: a delivery's latency counts
 // from when its send was due, so neither a late generator nor a stalled broker hides a delay.
-#include "clients/bench/one_to_one.h"
-
 #include <mosquitto.h>
 #include <sys/resource.h>
 
@@ -18,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "clients/bench/load_client.h"
 #include "clients/bench/plot.h"
 #include "clients/bench/servers.h"
@@ -25,6 +25,21 @@
 
 namespace chat::bench {
 namespace {
+
+struct OneToOneLoad {
+  int pairs = 8;
+  int messages = 4000;  // per sender
+  int window = 32;      // closed loop: sends in flight per pair
+  int text_bytes = 100;
+  // The chat server's sends: QoS 1 as docs/PROTOCOL.md asks by default, or 0 (the chat ack is then the
+  // only acknowledgement: four packets per message, as bare Mosquitto's QoS 1). Bare always QoS 1.
+  int chat_send_qos = 1;
+  double rate = 0;  // open loop: sends per second over all pairs; 0: closed loop
+  bool power_loss = false;  // chat: durability power_loss (fsync per group commit)
+  // Chat: the first character of every cmid ("b<pair>-<n>"). Runs on one server need different ones,
+  // or the server takes the later run's sends for retries of the earlier one's.
+  char cmid_prefix = 'b';
+};
 
 // One sender and its receiver, driven by one thread, so the counters need no synchronisation.
 struct Pair {
@@ -314,8 +329,6 @@ class OneToOneRun {
   ClientPool clients_;  // last: its clients go before the state their callbacks use
 };
 
-}  // namespace
-
 ServerSetup OneToOneSetup(const OneToOneLoad& load) {
   ServerSetup setup;
   for (int i = 0; i < load.pairs; ++i) {
@@ -328,20 +341,14 @@ ServerSetup OneToOneSetup(const OneToOneLoad& load) {
 
 Measurement RunOneToOneOn(const harness::BrokerProcess& broker, const OneToOneLoad& load, Server server,
                           const SuiteContext& context, const std::string& label) {
-  Measurement result = OneToOneRun(load, server, context, label).Run(broker);
-  NoteBrokerLog(broker, &result);
-  return result;
+  return OneToOneRun(load, server, context, label).Run(broker);
 }
 
 Measurement RunOneToOne(const OneToOneLoad& load, Server server, const SuiteContext& context,
                         const std::string& label) {
-  StartedServer started = StartServer(server, OneToOneSetup(load));
-  if (!started.broker) {
-    Measurement failed;
-    failed.error = started.error;
-    return failed;
-  }
-  return RunOneToOneOn(*started.broker, load, server, context, label);
+  return MeasureOnServer(server, OneToOneSetup(load), [&](const harness::BrokerProcess& broker) {
+    return RunOneToOneOn(broker, load, server, context, label);
+  });
 }
 
 std::vector<FigureSpec> OneToOneFigures() {
@@ -352,10 +359,6 @@ std::vector<FigureSpec> OneToOneFigures() {
           {"ack_p99_ms", "ms", false}};
 }
 
-}  // namespace chat::bench
-
-namespace chat::bench {
-namespace {
 
 // The sweep's offered rates, as fractions of the chat server's saturated rate.
 constexpr double kSweepFractions[] = {0.1, 0.25, 0.5, 0.75, 0.9};
@@ -374,6 +377,32 @@ OneToOneLoad OpenLoop(const OneToOneLoad& base, double rate, int seconds, bool q
 // The chat server's saturated rate when the saturated scenario ran, else `fallback`.
 double SaturatedRate(const SuiteContext& context, double fallback) {
   return context.chat_saturated_rate > 0 ? context.chat_saturated_rate : fallback;
+}
+
+// The sweep's points on one server, one after the other: offered rate, p50 and p99 at each.
+Measurement SweepOn(const harness::BrokerProcess& broker, const OneToOneLoad& base, double saturated_rate,
+                    Server server, const SuiteContext& context) {
+  Measurement sweep;
+  sweep.completed = true;
+  char prefix = 'c';
+  for (double fraction : kSweepFractions) {
+    double rate = fraction * saturated_rate;
+    OneToOneLoad load = OpenLoop(base, rate, kSweepSeconds, context.quick);
+    load.cmid_prefix = prefix++;
+    std::string pct = Percent(fraction);
+    Measurement point = RunOneToOneOn(broker, load, server, context, "sweep " + std::string(ServerName(server)) + " " + pct);
+    sweep.Set("offered_per_s_" + pct, rate);
+    sweep.Set("latency_p50_ms_" + pct, point.Get("latency_p50_ms").value_or(0));
+    sweep.Set("latency_p99_ms_" + pct, point.Get("latency_p99_ms").value_or(0));
+    sweep.generator_cpu_s += point.generator_cpu_s;
+    sweep.broker_cpu_s += point.broker_cpu_s;
+    if (!point.completed) {
+      sweep.completed = false;
+      sweep.error += pct + ": " + point.error + "\n";
+    }
+    if (Interrupted()) break;
+  }
+  return sweep;
 }
 
 }  // namespace
@@ -472,33 +501,9 @@ void AddOneToOneScenarios(Suite& suite, CLI::App& app) {
   }
   sweep.run = [](Server server, SuiteContext& context) {
     // One server for every point, each point with cmids of its own.
-    Measurement sweep_result;
-    StartedServer started = StartServer(server, OneToOneSetup(saturated));
-    if (!started.broker) {
-      sweep_result.error = started.error;
-      return sweep_result;
-    }
-    sweep_result.completed = true;
-    char prefix = 'c';
-    for (double fraction : kSweepFractions) {
-      double rate = fraction * SaturatedRate(context, fallback_rate);
-      OneToOneLoad load = OpenLoop(saturated, rate, kSweepSeconds, context.quick);
-      load.cmid_prefix = prefix++;
-      std::string pct = Percent(fraction);
-      Measurement point = RunOneToOneOn(*started.broker, load, server, context,
-                                        "sweep " + std::string(ServerName(server)) + " " + pct);
-      sweep_result.Set("offered_per_s_" + pct, rate);
-      sweep_result.Set("latency_p50_ms_" + pct, point.Get("latency_p50_ms").value_or(0));
-      sweep_result.Set("latency_p99_ms_" + pct, point.Get("latency_p99_ms").value_or(0));
-      sweep_result.generator_cpu_s += point.generator_cpu_s;
-      sweep_result.broker_cpu_s += point.broker_cpu_s;
-      if (!point.completed) {
-        sweep_result.completed = false;
-        sweep_result.error += pct + ": " + point.error + "\n";
-      }
-      if (Interrupted()) break;
-    }
-    return sweep_result;
+    return MeasureOnServer(server, OneToOneSetup(saturated), [&](const harness::BrokerProcess& broker) {
+      return SweepOn(broker, saturated, SaturatedRate(context, fallback_rate), server, context);
+    });
   };
   sweep.finished = [](const nlohmann::json& medians, SuiteContext& context) {
     if (context.plot_path.empty()) return;

@@ -11,32 +11,38 @@ constexpr char kUnlimitedRates[] =
 
 }  // namespace
 
-StartedServer StartServer(Server server, const ServerSetup& setup) {
+Measurement MeasureOnServer(Server server, const ServerSetup& setup,
+                            const std::function<Measurement(const harness::BrokerProcess& broker)>& measure) {
   harness::BrokerOptions options;
   options.with_plugin = server == Server::kChat;
   options.extra_mosquitto_conf = setup.mosquitto_conf;
   options.max_connections = setup.max_connections;
   if (server == Server::kChat) {
-    options.extra_yaml = kUnlimitedRates + setup.chat_yaml;
+    options.extra_yaml = kUnlimitedRates + setup.chat_limits + setup.chat_yaml;
   } else {
     for (const std::string& user : setup.users) options.bare_logins.emplace_back(user, kBenchPassword);
   }
-  StartedServer started;
-  started.broker = std::make_unique<harness::BrokerProcess>(options);
+  harness::BrokerProcess broker(options);
+  Measurement failed;
   if (server == Server::kChat) {
-    if (std::string error = started.broker->AddUsersOffline(setup.users, kBenchPassword); !error.empty()) {
-      started.error = "creating accounts: " + error;
-    } else if (!setup.contacts.empty()) {
-      if (std::string contacts = started.broker->AddContactsOffline(setup.contacts); !contacts.empty()) {
-        started.error = "creating contacts: " + contacts;
+    if (std::string error = broker.AddUsersOffline(setup.users, kBenchPassword); !error.empty()) {
+      failed.error = "creating accounts: " + error;
+      return failed;
+    }
+    if (!setup.contacts.empty()) {
+      if (std::string error = broker.AddContactsOffline(setup.contacts); !error.empty()) {
+        failed.error = "creating contacts: " + error;
+        return failed;
       }
     }
   }
-  if (started.error.empty()) {
-    if (std::string error = started.broker->Start(); !error.empty()) started.error = "starting the broker: " + error;
+  if (std::string error = broker.Start(); !error.empty()) {
+    failed.error = "starting the broker: " + error;
+    return failed;
   }
-  if (!started.error.empty()) started.broker.reset();
-  return started;
+  Measurement result = measure(broker);
+  if (!result.completed) result.error += BrokerLogTail(broker.log());
+  return result;
 }
 
 std::string BenchClientId(Server server, const std::string& user, const std::string& device) {
@@ -46,10 +52,6 @@ std::string BenchClientId(Server server, const std::string& user, const std::str
 BrokerCpu ReadBrokerCpu(const harness::BrokerProcess& broker) {
   harness::ProcessUsage usage = broker.Usage();
   return {usage.cpu_seconds, usage.main_thread_cpu_seconds};
-}
-
-void NoteBrokerLog(const harness::BrokerProcess& broker, Measurement* measurement) {
-  if (!measurement->completed) measurement->error += BrokerLogTail(broker.log());
 }
 
 }  // namespace chat::bench

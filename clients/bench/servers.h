@@ -3,6 +3,7 @@
 // created offline before it starts, per-user rate limits raised so that they are not what is measured).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -20,20 +21,20 @@ struct ServerSetup {
   std::vector<std::string> users;
   // Chat only: pairs made contacts (so one may put the other into a group at once).
   std::vector<std::pair<std::string, std::string>> contacts;
-  // Chat only: YAML appended to the chat config (durability, limits).
+  // Chat only: YAML appended to the chat config (durability: ...); not a `limits:` section (see below).
   std::string chat_yaml;
+  // Chat only: lines of the `limits:` section ("  max_group_members: 500\n"), beside the raised rates.
+  std::string chat_limits;
   // Both: lines appended to mosquitto.conf.
   std::string mosquitto_conf;
   // Both: connections per listener (0: the config's own, 10,000).
   int max_connections = 0;
 };
 
-// A started server, or the reason it could not start (then `broker` is null).
-struct StartedServer {
-  std::unique_ptr<harness::BrokerProcess> broker;
-  std::string error;
-};
-StartedServer StartServer(Server server, const ServerSetup& setup);
+// Starts `server` with `setup`, runs `measure` on it and stops it. A server that cannot start is a
+// measurement that did not complete, saying why; one that did not complete gets the broker's log tail.
+Measurement MeasureOnServer(Server server, const ServerSetup& setup,
+                            const std::function<Measurement(const harness::BrokerProcess& broker)>& measure);
 
 // The client id a load client of `user` uses on `server` (the chat server wants "<user>:<device>").
 std::string BenchClientId(Server server, const std::string& user, const std::string& device = "bench");
@@ -45,8 +46,5 @@ struct BrokerCpu {
 };
 BrokerCpu ReadBrokerCpu(const harness::BrokerProcess& broker);
 
-// Fills what every measurement reports from a finished phase: "completed" is set by the scenario.
-// `error` gets the broker's log tail when the phase did not complete.
-void NoteBrokerLog(const harness::BrokerProcess& broker, Measurement* measurement);
 
 }  // namespace chat::bench
