@@ -1,5 +1,6 @@
 #include "plugins/broker_outbox.h"
 
+#include <chrono>
 #include <cstring>
 
 extern "C" {
@@ -19,9 +20,17 @@ constexpr int kReplyQos = 0;
 // client without bound, but QoS 1 within max_inflight_bytes / max_queued_bytes, so a client that asks
 // for pages and never reads them cannot grow the broker's memory. One PUBACK per page is nothing.
 constexpr std::size_t kQueuedReplyBytes = 16384;
+// How long Mosquitto 2.0.11 takes to write a payload to a WebSocket client when its loop turns without
+// pause (see BrokerWaker::KeepTurning), with room to spare: libwebsockets takes up to 8 KB
+// (WS_TX_BUF_SIZE in src/websockets.c) per loop pass, about 4 KB was seen, and a pass takes some tens
+// of microseconds.
+constexpr std::size_t kBytesPerWebSocketPass = 4096;
+constexpr std::chrono::microseconds kWebSocketPassTime{100};
 
-void Publish(const char* client_id, const std::string& topic, const std::string& payload, int qos,
-             bool retain = false) {
+}  // namespace
+
+void BrokerOutbox::Publish(const char* client_id, const std::string& topic, const std::string& payload, int qos,
+                           bool retain) {
   // The broker takes ownership of a mosquitto_malloc'd payload.
   void* copy = mosquitto_malloc(payload.size() + 1);
   if (copy == nullptr) {
@@ -35,10 +44,14 @@ void Publish(const char* client_id, const std::string& topic, const std::string&
   if (rc != MOSQ_ERR_SUCCESS) {
     mosquitto_free(copy);  // ownership passes only on success
     mosquitto_log_printf(MOSQ_LOG_ERR, "chat: publish to %s failed (%d)", topic.c_str(), rc);
+    return;
+  }
+  // A WebSocket client gets it 8 KB a loop pass (see BrokerWaker::KeepTurning); which transport the
+  // receiver uses is not known here, and a few extra passes cost a TCP client's broker nothing much.
+  if (payload.size() > kBytesPerWebSocketPass) {
+    waker_.KeepTurning(kWebSocketPassTime * static_cast<long>(2 * (payload.size() / kBytesPerWebSocketPass + 1)));
   }
 }
-
-}  // namespace
 
 void BrokerOutbox::ToTopic(std::string topic, std::string payload) { Publish(nullptr, topic, payload, kEventQos); }
 

@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -29,10 +31,44 @@ BrokerWaker::BrokerWaker() : broker_(pthread_self()) {
   char path[64];
   std::snprintf(path, sizeof(path), "/proc/self/task/%ld/stat", static_cast<long>(syscall(SYS_gettid)));
   state_fd_ = open(path, O_RDONLY | O_CLOEXEC);
+  pacer_ = std::thread([this] { Pace(); });
 }
 
 BrokerWaker::~BrokerWaker() {
+  {
+    std::lock_guard<std::mutex> lock(pacer_mutex_);
+    stopping_ = true;
+  }
+  pacer_wanted_.notify_one();
+  pacer_.join();
   if (state_fd_ >= 0) close(state_fd_);
+}
+
+void BrokerWaker::KeepTurning(std::chrono::microseconds duration) {
+  auto now = std::chrono::steady_clock::now();
+  bool was_idle;
+  {
+    std::lock_guard<std::mutex> lock(pacer_mutex_);
+    was_idle = turning_until_ <= now;
+    turning_until_ = std::max(turning_until_, now) + duration;
+  }
+  if (was_idle) pacer_wanted_.notify_one();
+}
+
+void BrokerWaker::Pace() {
+  // Sleeps of kWakePeriod, not the 50 us the kernel may add to a sleep by default (timer slack).
+  prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+  std::unique_lock<std::mutex> lock(pacer_mutex_);
+  while (!stopping_) {
+    if (std::chrono::steady_clock::now() >= turning_until_) {
+      pacer_wanted_.wait(lock, [this] { return stopping_ || std::chrono::steady_clock::now() < turning_until_; });
+      continue;
+    }
+    lock.unlock();
+    Wake(/*always=*/false);
+    std::this_thread::sleep_for(kWakePeriod);
+    lock.lock();
+  }
 }
 
 bool BrokerWaker::BrokerMaySleep() const {

@@ -17,6 +17,11 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <thread>
 
 namespace chat::plugin {
 
@@ -45,7 +50,18 @@ class BrokerWaker {
   // Signals sent so far (for tests and metrics).
   unsigned long signals() const { return signals_.load(std::memory_order_relaxed); }
 
+  // Broker thread: keeps the loop turning for `duration` more, waking it whenever it sleeps (checked
+  // every kWakePeriod). Mosquitto 2.0.11 writes a few KB to a WebSocket client per loop pass
+  // (libwebsockets' writable callback runs from lws_service, once a pass) and then sleeps up to 100 ms
+  // in epoll_wait, which does not watch WebSocket sockets: alone, a 300 KB event reached a web client in
+  // 7 seconds (upstream issue #1390).
+  void KeepTurning(std::chrono::microseconds duration);
+  static constexpr std::chrono::microseconds kWakePeriod{25};
+
  private:
+  // The pacer thread: wakes the sleeping loop every kWakePeriod until turning_until_.
+  void Pace();
+
   // True unless the broker thread is known to be running (it may be about to sleep: the caller repeats).
   bool BrokerMaySleep() const;
 
@@ -54,6 +70,12 @@ class BrokerWaker {
   // Sequentially consistent, with the commit stage's "has finished" flag: see ThreadedCommitStage.
   std::atomic<bool> busy_{false};
   std::atomic<unsigned long> signals_{0};
+
+  std::mutex pacer_mutex_;
+  std::condition_variable pacer_wanted_;
+  std::chrono::steady_clock::time_point turning_until_;  // guarded by pacer_mutex_
+  bool stopping_ = false;                               // guarded by pacer_mutex_
+  std::thread pacer_;
 };
 
 }  // namespace chat::plugin

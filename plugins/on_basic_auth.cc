@@ -33,7 +33,7 @@ int OnBasicAuth(int /*event*/, void* event_data, void* user_data) noexcept {
     request.clean_start = mosquitto_client_clean_session(auth->client);
     request.protocol_version = mosquitto_client_protocol_version(auth->client);
     request.reaper = context->reaper != nullptr && context->reaper->IsReaperLogin(auth->password);
-    BrokerOutbox outbox;
+    BrokerOutbox outbox(*context->waker);
     core::LoginDecision decision = context->connections->Login(request, outbox);
     if (!decision.failure.ok()) {
       mosquitto_log_printf(MOSQ_LOG_ERR, "chat: login check failed: %s", decision.failure.ToString().c_str());

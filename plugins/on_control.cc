@@ -28,7 +28,7 @@ int OnControl(int /*event*/, void* event_data, void* user_data) noexcept {
     std::string client_id = session->client_id;  // the session may go if the admin changes their own account
     std::string_view payload(static_cast<const char*>(control->payload), control->payloadlen);
     std::string response = core::RunAccountCommands(*context->accounts, payload);
-    BrokerOutbox outbox;
+    BrokerOutbox outbox(*context->waker);
     outbox.ToClient(client_id, std::string(core::kAccountsControlResponseTopic), std::move(response));
     return MOSQ_ERR_SUCCESS;
   } catch (const std::exception& e) {

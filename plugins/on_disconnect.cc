@@ -18,7 +18,7 @@ int OnDisconnect(int /*event*/, void* event_data, void* user_data) noexcept {
   try {
     auto* context = static_cast<PluginContext*>(user_data);
     auto* disconnect = static_cast<mosquitto_evt_disconnect*>(event_data);
-    BrokerOutbox outbox;
+    BrokerOutbox outbox(*context->waker);
     context->connections->Disconnected(disconnect->client, outbox);
   } catch (const std::exception& e) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "chat: disconnect: %s", e.what());

@@ -26,7 +26,7 @@ int OnMessage(int /*event*/, void* event_data, void* user_data) noexcept {
     if (op == core::RequestOp::kUnknown) return MOSQ_ERR_SUCCESS;  // not ours; the ACL already vetted it
     // A request is never kept as a retained message: it would hold one user's text in the broker.
     message->retain = false;
-    BrokerOutbox outbox;
+    BrokerOutbox outbox(*context->waker);
     std::string_view payload(static_cast<const char*>(message->payload), message->payloadlen);
     core::Status status = context->connections->Request(message->client, op, payload, outbox);
     // A rejected request is dropped: MQTT 5 senders see PUBACK 0x87, everyone gets the error reply.

@@ -18,7 +18,7 @@ int OnTick(int /*event*/, void* /*event_data*/, void* user_data) noexcept {
   try {
     auto* context = static_cast<PluginContext*>(user_data);
     context->waker->LoopMayWait();  // before the finished commits are looked at (see BrokerWaker)
-    BrokerOutbox outbox;
+    BrokerOutbox outbox(*context->waker);
     context->chat->OnTick(outbox);
   } catch (const std::exception& e) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "chat: tick: %s", e.what());

@@ -65,14 +65,14 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   PluginContext* raw = context.get();
   core::AccountHooks hooks;
   hooks.erase_data = [raw](const std::string& user_id) {
-    BrokerOutbox outbox;
+    BrokerOutbox outbox(*raw->waker);
     return raw->chat->EraseAccount(user_id, outbox);
   };
   hooks.credentials_changed = [raw](const std::string& user_id, bool deleted) {
     // A deleted account or a changed password ends the user's live connections at once (as Mosquitto's
     // dynamic-security plugin does): they logged in with credentials that no longer hold. A deleted
     // account's offline sessions end too, so a re-created name cannot resume them.
-    BrokerOutbox outbox;
+    BrokerOutbox outbox(*raw->waker);
     core::AccountChange change = raw->connections->CredentialsChanged(user_id, deleted, outbox);
     mosquitto_kick_client_by_username(user_id.c_str(), false);
     raw->EndSessions(user_id, change.sessions_to_end);
