@@ -7,9 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -125,6 +127,28 @@ int ConnectToLoopback(int port) {
 }
 
 int FreeLoopbackPort() {
+  // Ports the kernel never hands out as the local port of a connection (below ip_local_port_range's
+  // default start, 32768), so that no client of this machine takes it between now and the program's bind.
+  // Free on every address, IPv4 and IPv6: Mosquitto 2.0.11 binds its WebSocket listener to all of them
+  // whatever the config says, and one TIME_WAIT connection from another local address on that port (after
+  // a benchmark's 15,000 connections there are thousands) made it fail to start.
+  static std::minstd_rand random(static_cast<unsigned>(getpid()) * 2654435761u ^
+                                 static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int port = 20000 + static_cast<int>(random() % 12000);
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    if (fd < 0) break;
+    int dual_stack = 0;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &dual_stack, sizeof(dual_stack));
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_addr = in6addr_any;
+    addr.sin6_port = htons(static_cast<std::uint16_t>(port));
+    bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(fd);
+    if (free) return port;
+  }
+  // No IPv6, or nothing free in that range: whatever the kernel picks on loopback.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -47,7 +47,8 @@ class ChildProcess {
   std::string log_path_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port that was free a moment ago on every address (the programs bind it on 127.0.0.1, and
+// Mosquitto's WebSocket listener on all addresses), outside the range of ports the kernel gives clients.
 int FreeLoopbackPort();
 // A TCP connection to 127.0.0.1:`port`, or -1 when nothing accepts there.
 int ConnectToLoopback(int port);
