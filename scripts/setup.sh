@@ -3,16 +3,19 @@
 # packages are present it changes nothing and touches no network.
 #   --web            also Node.js and the web client's npm packages (clients/web, from its lock file)
 #   --browser-tests  also Debian's chromium and the browser tests' npm packages (tests/web)
+#   --bench          also gnuplot (the benchmark's plot) and linux-perf (profiles)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 web=false
 browser_tests=false
+bench=false
 for arg in "$@"; do
   case $arg in
     --web) web=true ;;
     --browser-tests) web=true; browser_tests=true ;;
-    *) echo "usage: $0 [--web] [--browser-tests]" >&2; exit 2 ;;
+    --bench) bench=true ;;
+    *) echo "usage: $0 [--web] [--browser-tests] [--bench]" >&2; exit 2 ;;
   esac
 done
 
@@ -40,6 +43,7 @@ if $web; then
 fi
 # The browser tests drive Debian's chromium; the emoji font is for the messages in their screenshots.
 if $browser_tests; then packages+=(chromium fonts-dejavu-core fonts-noto-color-emoji); fi
+if $bench; then packages+=(gnuplot-nox fonts-dejavu-core linux-perf); fi
 
 missing=()
 for p in "${packages[@]}"; do
