@@ -92,7 +92,7 @@ Status ChatService::Handle(const Caller& caller, RequestOp op, std::string_view 
   context_.PublishCommitted(outbox);
   RunWaiting(outbox);
   std::string user(caller.user_id);
-  presence_.OnActivity(user);  // every request is a sign of life
+  presence_.OnActivity(user, outbox);  // every request is a sign of life
   const Route& route = routes_[static_cast<std::size_t>(op)];
   if (route.rate == RateClass::kUnmetered) return Status::Ok();
   Status refused;

@@ -26,8 +26,10 @@ class PresenceService {
   void OnDisconnected(const std::string& user_id, bool clean, Outbox& outbox);
   // A deleted account: its state goes and its retained presence message is cleared.
   void Forget(const std::string& user_id, Outbox& outbox);
-  // Any request counts as a heartbeat.
-  void OnActivity(const std::string& user_id) { tracker_.Heartbeat(user_id); }
+  // Any request counts as a heartbeat: a user who had gone silent is shown online again.
+  void OnActivity(const std::string& user_id, Outbox& outbox) {
+    if (auto change = tracker_.Heartbeat(user_id)) Publish(*change, outbox);
+  }
   // Called on every broker TICK; does real work at most every 100 ms.
   void OnTick(Outbox& outbox);
 

@@ -174,16 +174,12 @@ class ChatSession {
 
   // Publishes a request at QoS 1 without waiting: the answer that matters arrives on the reply topic
   // (a refused request also gets PUBACK 0x87, but the reply says why).
-  void Request(chat::core::RequestOp op, const json& body) {
-    try {
-      client_.publish(mqtt::make_message(chat::core::RequestTopic(op), body.dump(), 1, false));
-    } catch (const mqtt::exception& e) {
-      throw ConnectionError(std::string("cannot publish: ") + e.what());
-    }
-  }
+  void Request(chat::core::RequestOp op, const json& body) { Publish(op, body, 1); }
 
-  // The next received message within `timeout`, or nullopt. Throws when the connection is lost.
+  // The next received message within `timeout`, or nullopt. Throws when the connection is lost. Keeps
+  // the user's presence while it waits: a heartbeat when nothing was sent for kHeartbeatInterval.
   std::optional<Incoming> Next(std::chrono::milliseconds timeout) {
+    if (Clock::now() - last_sent_ >= kHeartbeatInterval) Publish(chat::core::RequestOp::kHeartbeat, json::object(), 0);
     mqtt::const_message_ptr message;
     if (!client_.try_consume_message_for(&message, timeout)) {
       if (!client_.is_connected()) throw ConnectionError(LostConnectionMessage());
@@ -210,6 +206,19 @@ class ChatSession {
   }
 
  private:
+  // A connected device that sends nothing for presence.timeout_seconds (30 s by default) is shown offline;
+  // PROTOCOL.md asks for a heartbeat every 5 s.
+  static constexpr std::chrono::seconds kHeartbeatInterval{5};
+
+  void Publish(chat::core::RequestOp op, const json& body, int qos) {
+    try {
+      client_.publish(mqtt::make_message(chat::core::RequestTopic(op), body.dump(), qos, false));
+      last_sent_ = Clock::now();
+    } catch (const mqtt::exception& e) {
+      throw ConnectionError(std::string("cannot publish: ") + e.what());
+    }
+  }
+
   std::string LostConnectionMessage() const {
     // Mosquitto 2.0.11 closes a taken-over session without saying so; the usual cause is two chat-cli
     // commands running with the same --device (default "cli") at once.
@@ -220,6 +229,7 @@ class ChatSession {
   const Options& options_;
   std::string reply_topic_;
   mqtt::async_client client_;
+  Clock::time_point last_sent_ = Clock::now();
 };
 
 int RunSend(ChatSession& session, const Options& options) {

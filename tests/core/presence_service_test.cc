@@ -45,6 +45,14 @@ class PresenceServiceTest : public ServiceFixture {
   void Lose(const std::string& user) { presence().OnDisconnected(user, /*clean=*/false, outbox_); }
   void LogOut(const std::string& user) { presence().OnDisconnected(user, /*clean=*/true, outbox_); }
   void Tick() { service_->OnTick(outbox_); }
+  // `ms` pass with `user`'s connected device heartbeating every second, the broker ticking meanwhile.
+  void PassWithHeartbeats(const std::string& user, std::int64_t ms) {
+    for (std::int64_t passed = 0; passed < ms; passed += 1000) {
+      clock_.Advance(1000);
+      EXPECT_TRUE(Request(user.c_str(), RequestOp::kHeartbeat, json::object()).ok());
+      Tick();
+    }
+  }
 
   std::int64_t StoredLastActive(const std::string& user) {
     Result<std::int64_t> last = store_->GetLastActive(user);
@@ -144,10 +152,24 @@ TEST_F(PresenceServiceTest, ReconnectWithinTheGracePeriodShowsNoChange) {
   clock_.Advance(kTimeoutMs - 500);
   Connect("alice");
   EXPECT_TRUE(TakePresence().empty()) << "no online again: it never went offline";
-  clock_.Advance(kTimeoutMs * 2);
-  Tick();
+  PassWithHeartbeats("alice", kTimeoutMs * 2);
   EXPECT_TRUE(TakePresence().empty()) << "the old deadline is gone";
   EXPECT_EQ(Query("bob", {"alice"})[0]["state"], "online");
+}
+
+TEST_F(PresenceServiceTest, ADeviceThatStaysConnectedButStopsHeartbeatingIsOfflineUntilItsNextRequest) {
+  Connect("alice");
+  TakePresence();
+  PassWithHeartbeats("alice", kTimeoutMs);
+  EXPECT_TRUE(TakePresence().empty());
+  std::int64_t last_heard = clock_.now_ms;
+  clock_.Advance(kTimeoutMs);  // the connection stays open; no heartbeat, no request
+  Tick();
+  EXPECT_EQ(TakePresence(), (std::vector<json>{State("alice", false, last_heard)}));
+  EXPECT_EQ(Query("bob", {"alice"})[0]["state"], "offline");
+  EXPECT_TRUE(presence().HasConnectedDevice("alice")) << "messages still reach it live: no push";
+  ASSERT_TRUE(Request("alice", RequestOp::kHeartbeat, json::object()).ok());
+  EXPECT_EQ(TakePresence(), (std::vector<json>{State("alice", true, clock_.now_ms)}));
 }
 
 TEST_F(PresenceServiceTest, UserStaysOnlineWhileOneDeviceRemains) {
@@ -155,8 +177,7 @@ TEST_F(PresenceServiceTest, UserStaysOnlineWhileOneDeviceRemains) {
   Connect("alice");
   TakePresence();
   Lose("alice");
-  clock_.Advance(kTimeoutMs * 2);
-  Tick();
+  PassWithHeartbeats("alice", kTimeoutMs * 2);
   EXPECT_TRUE(TakePresence().empty());
   std::int64_t at = clock_.now_ms;
   LogOut("alice");

@@ -127,7 +127,28 @@ std::vector<Received> ChatTestClient::Collect(std::chrono::milliseconds window) 
   return all;
 }
 
+void ChatTestClient::StartHeartbeats(std::chrono::milliseconds interval) {
+  StopHeartbeats();
+  stop_heartbeats_ = false;
+  heartbeats_ = std::thread([this, interval] {
+    std::unique_lock<std::mutex> lock(heartbeat_mutex_);
+    while (!heartbeat_stop_.wait_for(lock, interval, [this] { return stop_heartbeats_; })) {
+      PublishNoWait("chat/v1/req/heartbeat", "{}");
+    }
+  });
+}
+
+void ChatTestClient::StopHeartbeats() {
+  {
+    std::lock_guard<std::mutex> lock(heartbeat_mutex_);
+    stop_heartbeats_ = true;
+  }
+  heartbeat_stop_.notify_all();
+  if (heartbeats_.joinable()) heartbeats_.join();
+}
+
 void ChatTestClient::Disconnect() {
+  StopHeartbeats();
   try {
     if (client_ && client_->is_connected()) client_->disconnect()->wait_for(std::chrono::seconds(5));
   } catch (const mqtt::exception&) {

@@ -6,11 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace chat::harness {
@@ -56,6 +59,11 @@ class ChatTestClient {
 
   // Keepalive asked for on the next Connect (default 30 s; 0 asks for none).
   void set_keepalive(int seconds) { keepalive_seconds_ = seconds; }
+  // Publishes chat/v1/req/heartbeat every `interval` from a thread of its own until Disconnect or
+  // StopHeartbeats, as a real client does while connected (PROTOCOL.md, Presence).
+  void StartHeartbeats(std::chrono::milliseconds interval);
+  void StopHeartbeats();
+  // Stops the heartbeats, then disconnects.
   void Disconnect();
   bool connected() const { return client_->is_connected(); }
   const std::string& user() const { return user_; }
@@ -69,6 +77,10 @@ class ChatTestClient {
   int keepalive_seconds_ = 30;
   std::unique_ptr<mqtt::async_client> client_;
   std::deque<Received> queued_;
+  std::thread heartbeats_;
+  std::mutex heartbeat_mutex_;
+  std::condition_variable heartbeat_stop_;
+  bool stop_heartbeats_ = false;  // guarded by heartbeat_mutex_
 };
 
 }  // namespace chat::harness

@@ -43,6 +43,7 @@ using std::chrono::seconds;
 using SteadyClock = std::chrono::steady_clock;
 
 inline constexpr double kTimeoutSeconds = 3;
+inline constexpr milliseconds kHeartbeatInterval = milliseconds(1000);
 // Groups of up to 3 members share presence live; 4 is already a "large" group.
 inline constexpr char kPresenceYaml[] =
     "presence:\n  heartbeat_seconds: 1\n  timeout_seconds: 3\n  push_group_limit: 3\n";
@@ -230,20 +231,24 @@ class PresenceTest : public ::testing::Test {
     ASSERT_EQ(broker_->Start(), "");
   }
 
-  // A connected device of `user`, subscribed to its own topics.
+  // A connected device of `user`, subscribed to its own topics, heartbeating every second as a real
+  // client does (a device silent for the 3 s timeout is shown offline though still connected).
   std::unique_ptr<ChatTestClient> Device(const std::string& user, const std::string& device, int version = 5) {
     auto client = std::make_unique<ChatTestClient>(broker_->mqtt_uri(), user, device, version);
     EXPECT_EQ(client->Connect(Password(user)), "") << user << ":" << device;
     EXPECT_TRUE(client->SubscribeOwn());
+    client->StartHeartbeats(kHeartbeatInterval);
     return client;
   }
 
-  // A device of `viewer` watching `subject`'s presence (the subscription is expected to be granted).
+  // A device of `viewer` watching `subject`'s presence (the subscription is expected to be granted),
+  // heartbeating like Device.
   std::unique_ptr<ChatTestClient> Watcher(const std::string& viewer, const std::string& subject,
                                           const std::string& device = "watch") {
     auto client = std::make_unique<ChatTestClient>(broker_->mqtt_uri(), viewer, device);
     EXPECT_EQ(client->Connect(Password(viewer)), "");
     EXPECT_TRUE(client->Subscribe(PresenceTopic(subject))) << viewer << " watching " << subject;
+    client->StartHeartbeats(kHeartbeatInterval);
     return client;
   }
 
