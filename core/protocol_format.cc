@@ -179,6 +179,8 @@ Status RequestFields::ParseWithinBounds(std::string_view payload, const RequestB
     std::string_view text;
     if (doc.Find(name).get(text) != simdjson::SUCCESS) return BadRequest(std::string(name) + " must be a string");
     if (text.size() > kMaxTagLength) return BadRequest(std::string(name) + " is longer than 64 characters");
+    // A tag the reply could not carry back unchanged would leave the client unable to match its answer.
+    if (!IsEchoableTag(text)) return BadRequest(std::string(name) + " must be printable ASCII");
   }
   return Status::Ok();
 }

@@ -325,6 +325,10 @@ TEST(ProtocolFormatTest, RequestFieldsRefusesWhatIsNotAnObjectOfUtf8Json) {
   EXPECT_EQ(fields.Parse(R"({"rid":7})", Bounds()).message(), "rid must be a string");
   EXPECT_EQ(fields.Parse(json{{"cmid", std::string(65, 'x')}}.dump(), Bounds()).message(),
             "cmid is longer than 64 characters");
+  // A tag the reply could not echo unchanged is refused, not dropped: a send would lose its idempotency.
+  EXPECT_EQ(fields.Parse(R"({"cmid":"a\u0000b"})", Bounds()).message(), "cmid must be printable ASCII");
+  EXPECT_EQ(fields.Parse(R"({"rid":"r\t1"})", Bounds()).message(), "rid must be printable ASCII");
+  EXPECT_TRUE(fields.Parse(R"({"rid":"r 1"})", Bounds()).ok());
 }
 
 TEST(ProtocolFormatTest, RequestFieldsRefusesAMemberNamedTwice) {
