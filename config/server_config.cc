@@ -54,6 +54,8 @@ const NumberSetting<AuthSettings> kAuth[] = {
     {"inline_hash_rounds_per_second", &AuthSettings::inline_hash_rounds_per_second, 0, 1e9},
     {"hash_threads", &AuthSettings::hash_threads, 1, 16},
     {"max_pending_checks", &AuthSettings::max_pending_checks, 1, 100000},
+    {"resume_token_days", &AuthSettings::resume_token_days, 0, 3650},
+    {"max_resume_tokens_per_user", &AuthSettings::max_resume_tokens_per_user, 1, 1000},
 };
 const NumberSetting<PresenceSettings> kPresence[] = {
     {"heartbeat_seconds", &PresenceSettings::heartbeat_seconds, 1, 3600},

@@ -44,6 +44,8 @@ json RunOne(AccountService& accounts, const json& command) {
     status = accounts.SetPassword(user, StringField(command, "password"));
   } else if (name == "deleteUser") {
     status = accounts.DeleteUser(user);
+  } else if (name == "revokeResumeTokens") {
+    status = accounts.RevokeResumeTokens(user);
   } else if (name == "listUsers") {
     std::size_t count = kMaxListPage;
     if (auto it = command.find("count"); it != command.end() && it->is_number_unsigned()) {

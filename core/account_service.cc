@@ -2,6 +2,7 @@
 
 #include "core/names.h"
 #include "core/password_hasher.h"
+#include "core/resume_tokens.h"
 
 namespace chat::core {
 
@@ -13,7 +14,14 @@ Status AccountService::CheckPassword(const std::string& password) const {
   if (password.size() > kMaxPasswordBytes) {
     return Status::Error(ErrorCode::kInvalidArgument, "password is longer than 1024 bytes");
   }
+  if (LooksLikeResumeToken(password)) {
+    return Status::Error(ErrorCode::kInvalidArgument, "password has the form of a resume token; choose another");
+  }
   return Status::Ok();
+}
+
+Status AccountService::Commit(WriteSet writes) {
+  return hooks_.commit ? hooks_.commit(std::move(writes)) : store_.Apply(writes);
 }
 
 Status AccountService::AddUser(const std::string& user_id, const std::string& password, bool is_admin) {
@@ -37,7 +45,22 @@ Status AccountService::SetPassword(const std::string& user_id, const std::string
   Result<PasswordHash> hash = HashPassword(password, settings_.pbkdf2_iterations);
   if (!hash.ok()) return hash.status();
   user->password = std::move(*hash);
+  // Tokens first: should the new password then fail to be stored, the old one still works, and no
+  // device keeps a way in that the old password gave it.
+  WriteSet revoke;
+  revoke.resume_tokens_revoked.push_back(user_id);
+  if (Status s = Commit(std::move(revoke)); !s.ok()) return s;
   if (Status s = store_.PutUser(*user); !s.ok()) return s;
+  if (hooks_.credentials_changed) hooks_.credentials_changed(user_id, /*deleted=*/false);
+  return Status::Ok();
+}
+
+Status AccountService::RevokeResumeTokens(const std::string& user_id) {
+  if (Status s = store_.UserExists(user_id); !s.ok()) return s;
+  WriteSet revoke;
+  revoke.resume_tokens_revoked.push_back(user_id);
+  if (Status s = Commit(std::move(revoke)); !s.ok()) return s;
+  // A device that logged in with a revoked token must not stay connected on it.
   if (hooks_.credentials_changed) hooks_.credentials_changed(user_id, /*deleted=*/false);
   return Status::Ok();
 }

@@ -21,6 +21,9 @@ struct AccountHooks {
   // Told after a password changed (deleted false) or an account went (true), so cached logins and
   // sessions can be dropped.
   std::function<void(const std::string& user_id, bool deleted)> credentials_changed;
+  // Stores what an account change implies besides the account record (resume tokens revoked), in
+  // order with the requests being committed; empty: written to the store directly (offline tools).
+  std::function<Status(WriteSet writes)> commit;
 };
 
 // Not thread-safe; borrows `store` and `clock`.
@@ -31,14 +34,18 @@ class AccountService {
   // kInvalidArgument for a bad user id or empty password; kAlreadyExists if the user exists. The new
   // account's history floor is the largest message id so far (see UserRecord::history_floor).
   Status AddUser(const std::string& user_id, const std::string& password, bool is_admin);
-  // kNotFound if the user does not exist.
+  // kNotFound if the user does not exist. Every resume token of the user ends.
   Status SetPassword(const std::string& user_id, const std::string& password);
+  // Ends every resume token of the user and its live connections (its devices log in with the
+  // password again); kNotFound if the user does not exist.
+  Status RevokeResumeTokens(const std::string& user_id);
   Status DeleteUser(const std::string& user_id);
   // Up to `limit` user ids after `after`, ascending.
   Result<std::vector<UserRecord>> ListUsers(const std::string& after, std::size_t limit);
 
  private:
   Status CheckPassword(const std::string& password) const;
+  Status Commit(WriteSet writes);
 
   Store& store_;
   const Clock& clock_;

@@ -8,6 +8,7 @@
 #include "core/account_service.h"
 #include "core/names.h"
 #include "core/password_hasher.h"
+#include "core/resume_tokens.h"
 
 namespace chat::core {
 namespace {
@@ -156,12 +157,28 @@ void Authenticator::Enqueue(const std::string& user_id, const std::string& addre
   ++pending_per_address_[address];
 }
 
+Result<Authenticator::Login> Authenticator::AuthenticateToken(const std::string& user_id, std::string_view device_id,
+                                                              std::string_view token) {
+  if (settings_.resume_token_days == 0) return Refused();
+  Result<std::optional<ResumeToken>> stored = store_.GetResumeToken(user_id, std::string(device_id));
+  if (!stored.ok()) return stored.status();
+  if (!*stored || !MatchesResumeToken(**stored, user_id, token, clock_.NowMillis(), settings_.resume_token_days)) {
+    return Refused();
+  }
+  Result<UserRecord> user = store_.GetUser(user_id);
+  if (user.status().code() == ErrorCode::kNotFound) return Refused();
+  if (!user.ok()) return user.status();
+  return Login{user->is_admin, user->history_floor};
+}
+
 Result<Authenticator::Login> Authenticator::Authenticate(std::string_view user_id_view, std::string_view password,
-                                                         std::string_view address_view) {
+                                                         std::string_view device_id, std::string_view address_view) {
   CollectOutcomes();
   // Such a name or password cannot belong to an account: answered at once, which tells nobody anything.
   if (!ValidateUserId(user_id_view).ok() || password.size() > kMaxPasswordBytes) return Refused();
   std::string user_id(user_id_view);
+  // Never a password (AccountService refuses passwords of this form), so never hashed.
+  if (LooksLikeResumeToken(password)) return AuthenticateToken(user_id, device_id, password);
   std::string address(address_view);
   Digest digest = CacheDigest(user_id, password);
 

@@ -28,7 +28,10 @@ namespace chat::core {
 // - failures are counted per account and per source address; past max_failed_logins, that address or
 //   (account, address) pair gets throttled_checks_per_second checks, and an address may have few checks
 //   waiting, so a guessing client can neither keep a thread hashing for others nor lock anyone out;
-// - an unknown name is checked against a dummy hash, so it is answered exactly like a wrong password.
+// - an unknown name is checked against a dummy hash, so it is answered exactly like a wrong password;
+// - a device's resume token (core/resume_tokens.h) is checked at once, in microseconds, whatever the
+//   throttling: a node restart costs no hashing, and a guessing flood against an account does not keep
+//   its owner's devices out.
 // Not thread-safe (broker thread only); borrows `store`, `clock` and `checker`.
 class Authenticator {
  public:
@@ -38,10 +41,12 @@ class Authenticator {
     bool is_admin = false;
     MessageId history_floor = 0;  // see UserRecord::history_floor
   };
-  // Ok (with the account's role) for a known user with the right password; kNotAllowed for a wrong name
-  // or password (the message never says which); kTryAgain while the check is pending or throttled;
-  // kIoError if the store failed. `address` is the client's source address.
-  Result<Login> Authenticate(std::string_view user_id, std::string_view password, std::string_view address);
+  // Ok (with the account's role) for a known user with the right password, or the device's resume
+  // token as password; kNotAllowed for a wrong name, password or token (the message never says which);
+  // kTryAgain while a password check is pending or throttled; kIoError if the store failed.
+  // `device_id` is the device the client id names; `address` is the client's source address.
+  Result<Login> Authenticate(std::string_view user_id, std::string_view password, std::string_view device_id,
+                             std::string_view address);
 
   // Forget cached credentials and checks in flight of `user_id` (after a password change or deletion).
   void Forget(const std::string& user_id);
@@ -79,6 +84,7 @@ class Authenticator {
   };
 
   Digest CacheDigest(std::string_view user_id, std::string_view password) const;
+  Result<Login> AuthenticateToken(const std::string& user_id, std::string_view device_id, std::string_view token);
   static std::string Key(const Digest& digest) { return std::string(digest.begin(), digest.end()); }
   std::uint64_t Epoch(const std::string& user_id) const;
   // Applies the outcomes of finished background checks.

@@ -22,12 +22,13 @@ constexpr std::size_t kMaxWaiting = 10000;
 
 ChatService::ChatService(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids,
                          const Limits& limits, const SyncSettings& sync, const PresenceSettings& presence,
-                         const PushSettings& push)
+                         const PushSettings& push, const AuthSettings& auth)
     : context_(store, stage, clock, ids, limits, sync),
       groups_(context_),
       contacts_(context_),
       presence_(context_, presence),
       push_(context_, push, [this](const std::string& user) { return presence_.HasConnectedDevice(user); }),
+      resume_tokens_(context_, auth),
       send_rate_(clock, limits.send_rate_per_second, limits.send_burst),
       typing_rate_(clock, presence.typing_rate_per_second, presence.typing_burst),
       request_rate_(clock, limits.request_rate_per_second, limits.request_burst),
@@ -67,6 +68,7 @@ ChatService::ChatService(Store& store, CommitStage& stage, const Clock& clock, M
   AddRoute(RequestOp::kPushUnregister, R::kRequest, kAfter, on(&push_, &PushService::Unregister));
   AddRoute(RequestOp::kMute, R::kRequest, kAfter, on(&push_, &PushService::Mute));
   AddRoute(RequestOp::kPushResult, R::kRequest, kAfter, on(&push_, &PushService::ReportResult));
+  AddRoute(RequestOp::kResumeToken, R::kRequest, kAfter, on(&resume_tokens_, &ResumeTokenService::Issue));
   for (std::size_t op = 1; op <= kRequestOpCount; ++op) {
     if (!routes_[op].handle && routes_[op].rate != R::kUnmetered) {
       throw std::logic_error(std::string("request without a handler: ") + RequestOpName(static_cast<RequestOp>(op)));
@@ -418,6 +420,12 @@ Status ChatService::Conversations(const Request& r) {
   }
   r.Reply(ConversationsJson(r.fields.tag(), items, more ? next_before : 0));
   return Status::Ok();
+}
+
+Status ChatService::CommitAccountChange(WriteSet writes, Outbox& outbox) {
+  Transaction tx(context_.seqs);
+  tx.writes = std::move(writes);
+  return context_.CommitNow(std::move(tx), outbox);
 }
 
 Status ChatService::EraseAccount(const std::string& user_id, Outbox& outbox) {

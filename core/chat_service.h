@@ -18,6 +18,7 @@
 #include "core/push_service.h"
 #include "core/protocol_format.h"
 #include "core/rate_limiter.h"
+#include "core/resume_token_service.h"
 #include "core/service_context.h"
 #include "core/topic_format.h"
 
@@ -29,7 +30,8 @@ class ChatService {
   // `stage` stores what requests change (see CommitStage); the results of a request go out once its
   // writes are stored, from Handle or OnTick, whichever runs first after that.
   ChatService(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
-              const SyncSettings& sync, const PresenceSettings& presence, const PushSettings& push);
+              const SyncSettings& sync, const PresenceSettings& presence, const PushSettings& push,
+              const AuthSettings& auth);
 
   // Reads what an earlier run left to do (undelivered push jobs). Call once before the first request.
   Status Start() { return push_.Load(); }
@@ -55,6 +57,11 @@ class ChatService {
   // history (for the other side); a later account of the same name never sees them (history_floor).
   // Several commits: if one fails, calling again finishes the job.
   Status EraseAccount(const std::string& user_id, Outbox& outbox);
+
+  // Stores what an account change implies beyond the account's record (its resume tokens revoked)
+  // after every request accepted before it, and waits: a token being issued as the password changes
+  // is stored first, and so revoked.
+  Status CommitAccountChange(WriteSet writes, Outbox& outbox);
 
   // The presence state, for ConnectionService (logins and logouts are presence changes).
   PresenceService& presence() { return presence_; }
@@ -122,6 +129,7 @@ class ChatService {
   ContactService contacts_;
   PresenceService presence_;
   PushService push_;
+  ResumeTokenService resume_tokens_;
   RateLimiter send_rate_;
   RateLimiter typing_rate_;
   RateLimiter request_rate_;

@@ -31,7 +31,8 @@ LoginDecision ConnectionService::Login(const LoginRequest& request, Outbox& outb
     return decision;
   }
   // A client id bound to its user: nobody takes over (and so disconnects) another user's session.
-  if (!DeviceIdForClient(request.username, request.client_id).ok()) return decision;
+  Result<std::string> device = DeviceIdForClient(request.username, request.client_id);
+  if (!device.ok()) return decision;
   if (!CheckSessionClientId(request.client_id, request.clean_start).ok()) return decision;
   // Keepalive 0 never times out in Mosquitto 2.0.11 and max_keepalive does not bind MQTT 3.1.1
   // clients, so a silent client could hold its connection forever.
@@ -39,7 +40,8 @@ LoginDecision ConnectionService::Login(const LoginRequest& request, Outbox& outb
       static_cast<std::uint32_t>(request.keepalive_seconds) > limits_.max_keepalive_seconds) {
     return decision;
   }
-  Result<Authenticator::Login> login = authenticator_.Authenticate(request.username, request.password, request.address);
+  Result<Authenticator::Login> login = authenticator_.Authenticate(request.username, request.password, *device,
+                                                                      request.address);
   if (!login.ok()) {
     if (login.status().code() == ErrorCode::kTryAgain) decision.verdict = LoginDecision::Verdict::kTryAgain;
     if (login.status().code() != ErrorCode::kTryAgain && login.status().code() != ErrorCode::kNotAllowed) {

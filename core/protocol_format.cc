@@ -403,6 +403,14 @@ std::string OkJson(std::string_view op, const RequestTag& tag) {
   return reply.Take();
 }
 
+std::string ResumeTokenJson(const RequestTag& tag, std::string_view token, std::int64_t expires_at_ms) {
+  JsonWriter reply;
+  reply.String("type", "resume_token");
+  AddTag(tag, &reply);
+  reply.String("token", token).Int("expires", expires_at_ms);
+  return reply.Take();
+}
+
 std::string HistoryJson(const RequestTag& tag, const Conversation& conversation, std::string_view peer,
                         const std::vector<std::string>& messages, bool more) {
   JsonWriter reply;

@@ -115,6 +115,8 @@ std::string PresenceJson(const PresenceState& state);
 std::string SendAckJson(const RequestTag& tag, const StoredMessage& message, bool duplicate, std::uint64_t seq);
 std::string ErrorJson(std::string_view op, const RequestTag& tag, const Status& error);
 std::string OkJson(std::string_view op, const RequestTag& tag);
+// The reply to `resume_token`: the token and when it expires (ms since the epoch).
+std::string ResumeTokenJson(const RequestTag& tag, std::string_view token, std::int64_t expires_at_ms);
 // One page of a conversation: `peer` or `group` names it as the caller sees it; `messages` are
 // MessageJson objects in page order; `more`: messages remain in that direction.
 std::string HistoryJson(const RequestTag& tag, const Conversation& conversation, std::string_view peer,

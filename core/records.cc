@@ -10,6 +10,7 @@ bool WriteSet::empty() const {
   // Every list of the struct: a field added there without a line here would never be stored.
   return messages.empty() && queue.empty() && groups.empty() && members_added.empty() && members_removed.empty() &&
          read_positions.empty() && peers.empty() && contacts.empty() && last_active.empty() && push_tokens.empty() &&
+         resume_tokens.empty() && resume_tokens_revoked.empty() &&
          push_jobs.empty() && push_jobs_done.empty() && mutes.empty() && group_accepts.empty() &&
          took_part_removed.empty() && invites_added.empty() && invites_removed.empty() && erased_users.empty() &&
          id_floor == 0;

@@ -120,6 +120,14 @@ struct PushToken {
   std::string platform;
 };
 
+// A device's resume token (core/resume_tokens.h): what the store keeps is a digest of the secret the
+// device holds, never the secret.
+struct ResumeToken {
+  std::string device_id;
+  std::string digest;  // SHA-256 of the user, the device and the secret (32 bytes)
+  std::int64_t issued_at_ms = 0;
+};
+
 // A notification owed to a user with no device online: durable until the bridge reports on it.
 struct PushJob {
   MessageId job_id = 0;
@@ -189,6 +197,14 @@ struct WriteSet {
     bool muted = false;
   };
   std::vector<TokenUpdate> push_tokens;
+  struct ResumeTokenUpdate {
+    std::string user_id;
+    ResumeToken token;  // an empty digest deletes the device's token
+  };
+  std::vector<ResumeTokenUpdate> resume_tokens;
+  // Users all of whose resume tokens go (a password change, `chatctl revoke-tokens`); applied before
+  // `resume_tokens`, so a batch may revoke and issue.
+  std::vector<std::string> resume_tokens_revoked;
   std::vector<PushJob> push_jobs;        // created or updated
   std::vector<MessageId> push_jobs_done;  // deleted
   std::vector<MuteUpdate> mutes;
@@ -199,7 +215,7 @@ struct WriteSet {
   std::vector<GroupInvite> invites_added;
   std::vector<Membership> invites_removed;  // accepted, declined or withdrawn (joined_at unused)
   // Accounts whose own records go: read positions, 1:1 partner list, contacts as they see them, push
-  // tokens, mutes, invitations and last_active_at are deleted, and their queue so far is never read
+  // and resume tokens, mutes, invitations and last_active_at are deleted, and their queue so far is never read
   // again (its numbering goes on). Their idempotency entries stay, but name messages at or below the
   // next account's history floor, so they are ignored. Applied before the rest of the batch.
   std::vector<std::string> erased_users;

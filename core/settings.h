@@ -121,6 +121,12 @@ struct AuthSettings {
   // Password checks waiting for a hash thread, all users together; more are told to come back.
   // Default 256.
   std::size_t max_pending_checks = 256;
+  // Days a resume token (core/resume_tokens.h) is valid after it was issued; 0 issues none.
+  // Default 30.
+  std::uint32_t resume_token_days = 30;
+  // Resume tokens one user may hold (one per device); a new device's token ends the oldest past this.
+  // Default 32.
+  std::uint32_t max_resume_tokens_per_user = 32;
 };
 
 

@@ -97,6 +97,13 @@ class Store {
   // When the user was last seen online (0 when never).
   virtual Result<std::int64_t> GetLastActive(const std::string& user_id) = 0;
 
+  // --- Resume tokens
+  // The device's token, or nullopt.
+  virtual Result<std::optional<ResumeToken>> GetResumeToken(const std::string& user_id,
+                                                            const std::string& device_id) = 0;
+  // Every token of the user, in device order.
+  virtual Result<std::vector<ResumeToken>> ListResumeTokens(const std::string& user_id) = 0;
+
   // --- Push
   virtual Result<std::vector<PushToken>> ListPushTokens(const std::string& user_id) = 0;
   // Every job not yet reported done (read once at start-up), in job id order.

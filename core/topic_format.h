@@ -55,7 +55,8 @@ inline constexpr std::string_view kAccountsControlResponseTopic = "$CONTROL/chat
   X(kPushRegister, "push_register")        \
   X(kPushUnregister, "push_unregister")    \
   X(kMute, "mute")                         \
-  X(kPushResult, "push_result")
+  X(kPushResult, "push_result")           \
+  X(kResumeToken, "resume_token")
 
 enum class RequestOp {
   kUnknown,

@@ -40,7 +40,8 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   context->commits =
       std::make_unique<core::ThreadedCommitStage>(*context->store, [waker](bool force) { waker->Wake(force); });
   context->chat = std::make_unique<core::ChatService>(*context->store, *context->commits, clock, *context->ids,
-                                                      settings.limits, settings.sync, settings.presence, settings.push);
+                                                      settings.limits, settings.sync, settings.presence, settings.push,
+                                                      settings.auth);
   if (core::Status started = context->chat->Start(); !started.ok()) return started;
   context->chat->OnStorageEvents(
       [](const core::Status& failure, std::size_t requests, const core::Status& recovery) {
@@ -76,6 +77,10 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
     core::AccountChange change = raw->connections->CredentialsChanged(user_id, deleted, outbox);
     mosquitto_kick_client_by_username(user_id.c_str(), false);
     raw->EndSessions(user_id, change.sessions_to_end);
+  };
+  hooks.commit = [raw](core::WriteSet writes) {
+    BrokerOutbox outbox(*raw->waker);
+    return raw->chat->CommitAccountChange(std::move(writes), outbox);
   };
   context->accounts = std::make_unique<core::AccountService>(*context->store, clock, settings.auth, hooks);
   return context;

@@ -91,6 +91,10 @@ std::string PushTokenPrefix(std::string_view user_id) { return Scoped("pt/", use
 std::string PushTokenKey(std::string_view user_id, std::string_view device_id) {
   return PushTokenPrefix(user_id).append(device_id);
 }
+std::string ResumeTokenPrefix(std::string_view user_id) { return Scoped("rt/", user_id); }
+std::string ResumeTokenKey(std::string_view user_id, std::string_view device_id) {
+  return ResumeTokenPrefix(user_id).append(device_id);
+}
 std::string PushJobKey(core::MessageId job_id) {
   std::string key(kPushJobPrefix);
   AppendBigEndian64(job_id, &key);
@@ -104,7 +108,7 @@ std::string MuteKey(std::string_view user_id, const core::Conversation& conversa
 
 std::vector<std::string> UserRecordPrefixes(std::string_view user_id) {
   return {Scoped("rd/", user_id),   PeerPrefix(user_id),    ContactPrefix(user_id),
-          PushTokenPrefix(user_id), Scoped("mu/", user_id), InvitePrefix(user_id)};
+          PushTokenPrefix(user_id), Scoped("mu/", user_id), InvitePrefix(user_id), ResumeTokenPrefix(user_id)};
 }
 
 std::string QueueFloorKey(std::string_view user_id) { return std::string("qf/").append(user_id); }

@@ -16,6 +16,7 @@
 //   ct/<user_id>\0<other>              -> ContactState (1 byte)            (contacts and requests)
 //   la/<user_id>                       -> <ms>                             (last_active_at)
 //   pt/<user_id>\0<device_id>          -> PushToken                        (push tokens)
+//   rt/<user_id>\0<device_id>          -> ResumeToken (digest, issued_at)  (resume tokens)
 //   pj/<job_id>                        -> PushJob                          (pending push jobs)
 //   mu/<user_id>\0<kind><conv key>     -> ""                               (muted conversations)
 //   gpart/<group_id>\0<user_id>        -> ""                               (took part in the group)
@@ -75,6 +76,8 @@ std::string LastActiveKey(std::string_view user_id);
 
 std::string PushTokenPrefix(std::string_view user_id);
 std::string PushTokenKey(std::string_view user_id, std::string_view device_id);
+std::string ResumeTokenPrefix(std::string_view user_id);
+std::string ResumeTokenKey(std::string_view user_id, std::string_view device_id);
 inline constexpr std::string_view kPushJobPrefix = "pj/";
 std::string PushJobKey(core::MessageId job_id);
 std::string MuteKey(std::string_view user_id, const core::Conversation& conversation);

@@ -11,6 +11,7 @@ constexpr char kGroupVersion = 1;
 constexpr char kQueueEntryVersion = 1;
 constexpr char kPushVersion = 1;
 constexpr char kInviteVersion = 1;
+constexpr char kResumeTokenVersion = 1;
 
 void PutVarint(std::uint64_t value, std::string* out) {
   while (value >= 0x80) {
@@ -188,6 +189,23 @@ core::Status DecodePushToken(std::string_view device_id, std::string_view bytes,
   out->token = in.String();
   out->platform = in.String();
   if (!in.ok()) return Corrupt("truncated push token");
+  return core::Status::Ok();
+}
+
+std::string EncodeResumeToken(const core::ResumeToken& token) {
+  std::string out(1, kResumeTokenVersion);
+  PutString(token.digest, &out);
+  PutVarint(static_cast<std::uint64_t>(token.issued_at_ms), &out);
+  return out;
+}
+
+core::Status DecodeResumeToken(std::string_view device_id, std::string_view bytes, core::ResumeToken* out) {
+  Reader in(bytes);
+  if (in.Byte() != kResumeTokenVersion) return Corrupt("unknown resume token version");
+  out->device_id = std::string(device_id);
+  out->digest = in.String();
+  out->issued_at_ms = static_cast<std::int64_t>(in.Varint());
+  if (!in.ok()) return Corrupt("truncated resume token");
   return core::Status::Ok();
 }
 

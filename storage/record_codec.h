@@ -27,6 +27,8 @@ core::Status DecodeGroup(std::string_view group_id, std::string_view bytes, core
 
 std::string EncodePushToken(const core::PushToken& token);
 core::Status DecodePushToken(std::string_view device_id, std::string_view bytes, core::PushToken* out);
+std::string EncodeResumeToken(const core::ResumeToken& token);
+core::Status DecodeResumeToken(std::string_view device_id, std::string_view bytes, core::ResumeToken* out);
 std::string EncodePushJob(const core::PushJob& job);
 core::Status DecodePushJob(core::MessageId job_id, std::string_view bytes, core::PushJob* out);
 

@@ -301,13 +301,15 @@ Status RocksDbStore::AddToBatch(const core::WriteSet& writes, rocksdb::WriteBatc
     AppendBigEndian64(value, &number);
     return number;
   };
+  auto delete_all = [&](const std::string& prefix) {
+    return ScanPrefix(db_.get(), prefix, [&](std::string_view suffix, std::string_view) {
+      batch->Delete(prefix + std::string(suffix));
+      return true;
+    });
+  };
   for (const std::string& user : writes.erased_users) {
     for (const std::string& prefix : UserRecordPrefixes(user)) {
-      Status scanned = ScanPrefix(db_.get(), prefix, [&](std::string_view suffix, std::string_view) {
-        batch->Delete(prefix + std::string(suffix));
-        return true;
-      });
-      if (!scanned.ok()) return scanned;
+      if (Status scanned = delete_all(prefix); !scanned.ok()) return scanned;
     }
     batch->Delete(LastActiveKey(user));
     core::Result<std::uint64_t> last = LastQueueSeq(user);
@@ -358,6 +360,16 @@ Status RocksDbStore::AddToBatch(const core::WriteSet& writes, rocksdb::WriteBatc
       batch->Delete(PushTokenKey(update.user_id, update.token.device_id));
     } else {
       batch->Put(PushTokenKey(update.user_id, update.token.device_id), EncodePushToken(update.token));
+    }
+  }
+  for (const std::string& user : writes.resume_tokens_revoked) {
+    if (Status scanned = delete_all(ResumeTokenPrefix(user)); !scanned.ok()) return scanned;
+  }
+  for (const auto& update : writes.resume_tokens) {
+    if (update.token.digest.empty()) {
+      batch->Delete(ResumeTokenKey(update.user_id, update.token.device_id));
+    } else {
+      batch->Put(ResumeTokenKey(update.user_id, update.token.device_id), EncodeResumeToken(update.token));
     }
   }
   for (const core::PushJob& job : writes.push_jobs) batch->Put(PushJobKey(job.job_id), EncodePushJob(job));
@@ -632,6 +644,31 @@ core::Result<std::vector<core::PushToken>> RocksDbStore::ListPushTokens(const st
   Status s = ScanPrefix(db_.get(), PushTokenPrefix(user_id), [&](std::string_view device, std::string_view value) {
     core::PushToken token;
     decoded = DecodePushToken(device, value, &token);
+    if (decoded.ok()) tokens.push_back(std::move(token));
+    return decoded.ok();
+  });
+  if (!s.ok()) return s;
+  if (!decoded.ok()) return decoded;
+  return tokens;
+}
+
+core::Result<std::optional<core::ResumeToken>> RocksDbStore::GetResumeToken(const std::string& user_id,
+                                                                           const std::string& device_id) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), ResumeTokenKey(user_id, device_id), &value);
+  if (s.IsNotFound()) return std::optional<core::ResumeToken>();
+  if (!s.ok()) return FromRocks(s);
+  core::ResumeToken token;
+  if (Status decoded = DecodeResumeToken(device_id, value, &token); !decoded.ok()) return decoded;
+  return std::optional<core::ResumeToken>(std::move(token));
+}
+
+core::Result<std::vector<core::ResumeToken>> RocksDbStore::ListResumeTokens(const std::string& user_id) {
+  std::vector<core::ResumeToken> tokens;
+  Status decoded = Status::Ok();
+  Status s = ScanPrefix(db_.get(), ResumeTokenPrefix(user_id), [&](std::string_view device, std::string_view value) {
+    core::ResumeToken token;
+    decoded = DecodeResumeToken(device, value, &token);
     if (decoded.ok()) tokens.push_back(std::move(token));
     return decoded.ok();
   });

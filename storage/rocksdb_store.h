@@ -78,6 +78,9 @@ class RocksDbStore final : public core::Store {
   core::Result<std::int64_t> GetLastActive(const std::string& user_id) override;
 
   core::Result<std::vector<core::PushToken>> ListPushTokens(const std::string& user_id) override;
+  core::Result<std::optional<core::ResumeToken>> GetResumeToken(const std::string& user_id,
+                                                                const std::string& device_id) override;
+  core::Result<std::vector<core::ResumeToken>> ListResumeTokens(const std::string& user_id) override;
   core::Result<std::vector<core::PushJob>> ListPushJobs() override;
   core::Result<bool> IsMuted(const std::string& user_id, const core::Conversation& conversation) override;
 

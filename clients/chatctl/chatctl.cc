@@ -60,7 +60,8 @@ json RunOffline(const Options& options, const json& commands) {
   if (!floor.ok()) throw std::runtime_error(floor.status().message());
   chat::core::MessageIdGenerator ids(clock, config->node_id, *floor);
   chat::core::InlineCommitStage stage(**store);
-  chat::core::ChatService chat(**store, stage, clock, ids, config->limits, config->sync, config->presence, config->push);
+  chat::core::ChatService chat(**store, stage, clock, ids, config->limits, config->sync, config->presence, config->push,
+                                config->auth);
   if (auto started = chat.Start(); !started.ok()) throw std::runtime_error(started.message());
   chat::core::DiscardingOutbox nobody;
   chat::core::AccountHooks hooks;
@@ -137,7 +138,9 @@ int main(int argc, char** argv) {
   CLI::App* passwd = user->add_subcommand("passwd", "set an account's password");
   CLI::App* del = user->add_subcommand("del", "delete an account (its messages stay in history)");
   CLI::App* list = user->add_subcommand("list", "list accounts");
-  for (CLI::App* sub : {add, passwd, del}) sub->add_option("username", options.user)->required();
+  CLI::App* revoke = user->add_subcommand(
+      "revoke-tokens", "end every resume token of an account (its devices must log in with the password again)");
+  for (CLI::App* sub : {add, passwd, del, revoke}) sub->add_option("username", options.user)->required();
   for (CLI::App* sub : {add, passwd}) {
     sub->add_option("--password,-p", options.password, "the password (visible to ps; prefer --password-stdin)");
     sub->add_flag("--password-stdin", options.password_stdin, "read the password from standard input");
@@ -155,6 +158,8 @@ int main(int argc, char** argv) {
       command = {{"command", "setPassword"}, {"username", options.user}, {"password", options.password}};
     } else if (del->parsed()) {
       command = {{"command", "deleteUser"}, {"username", options.user}};
+    } else if (revoke->parsed()) {
+      command = {{"command", "revokeResumeTokens"}, {"username", options.user}};
     } else if (list->parsed()) {
       command = {{"command", "listUsers"}};
     }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/password_hasher.h"
+#include "core/resume_tokens.h"
 
 #include "core/account_service.h"
 #include "storage/rocksdb_store.h"
@@ -57,7 +58,7 @@ class AuthenticatorTest : public ::testing::Test {
   }
   void Rebuild() { auth_ = std::make_unique<Authenticator>(*store_, clock_, settings_, checker_); }
   ErrorCode Login(const char* user, const char* password, const char* address = "10.0.0.1") {
-    return auth_->Authenticate(user, password, address).status().code();
+    return auth_->Authenticate(user, password, "phone", address).status().code();
   }
 
   testing::TempDir dir_;
@@ -70,10 +71,10 @@ class AuthenticatorTest : public ::testing::Test {
 };
 
 TEST_F(AuthenticatorTest, KnownUserWithTheRightPasswordIsAdmitted) {
-  auto login = auth_->Authenticate("alice", "right", "10.0.0.1");
+  auto login = auth_->Authenticate("alice", "right", "phone", "10.0.0.1");
   ASSERT_TRUE(login.ok());
   EXPECT_FALSE(login->is_admin);
-  EXPECT_TRUE(auth_->Authenticate("root1", "admin-pw", "10.0.0.1")->is_admin);
+  EXPECT_TRUE(auth_->Authenticate("root1", "admin-pw", "phone", "10.0.0.1")->is_admin);
   EXPECT_EQ(Login("alice", "right"), ErrorCode::kOk);  // second time from the cache
   EXPECT_EQ(checker_.submitted, 0u);                   // quiet: checked on the spot
 }
@@ -177,6 +178,138 @@ TEST_F(AuthenticatorTest, PasswordChangeAndDeletionTakeEffectAtOnce) {
   EXPECT_EQ(Login("alice", "newer", "10.0.0.2"), ErrorCode::kTryAgain);
   checker_.RunAll();
   EXPECT_EQ(Login("alice", "newer", "10.0.0.2"), ErrorCode::kNotAllowed);
+}
+
+// Failures before throttling, exactly: max_failed_logins - 1 leave an address's checks as they were,
+// the max_failed_logins-th makes it one check a second.
+TEST_F(AuthenticatorTest, AnAddressIsThrottledAtExactlyMaxFailedLogins) {
+  settings_.inline_hash_rounds_per_second = 0;  // every check queued, so the test sees each one
+  Rebuild();
+  const char* guesser = "10.6.6.6";
+  auto fail = [&](const std::string& name) {
+    ASSERT_EQ(Login(name.c_str(), "wrong", guesser), ErrorCode::kTryAgain);
+    checker_.RunAll();
+    ASSERT_EQ(Login(name.c_str(), "wrong", guesser), ErrorCode::kNotAllowed);
+  };
+  for (std::uint32_t i = 0; i + 1 < settings_.max_failed_logins; ++i) fail("nobody" + std::to_string(i));
+  // One failure short: two new guesses at once are both checked.
+  EXPECT_EQ(Login("x1", "wrong", guesser), ErrorCode::kTryAgain);
+  EXPECT_EQ(Login("x2", "wrong", guesser), ErrorCode::kTryAgain);
+  EXPECT_EQ(checker_.queued(), 2u);
+  checker_.RunAll();
+  Login("x1", "wrong", guesser);
+  Login("x2", "wrong", guesser);
+  // Now past the limit: one check a second.
+  clock_.Advance(1000);
+  EXPECT_EQ(Login("y1", "wrong", guesser), ErrorCode::kTryAgain);
+  EXPECT_EQ(Login("y2", "wrong", guesser), ErrorCode::kTryAgain);
+  EXPECT_EQ(checker_.queued(), 1u);
+  // Another address is untouched.
+  EXPECT_EQ(Login("y3", "wrong", "10.0.0.9"), ErrorCode::kTryAgain);
+  EXPECT_EQ(checker_.queued(), 2u);
+}
+
+TEST_F(AuthenticatorTest, AnAccountIsThrottledPerAddressAtExactlyMaxFailedLogins) {
+  settings_.inline_hash_rounds_per_second = 0;
+  Rebuild();
+  // Failures on alice from as many addresses, none of them throttled itself.
+  auto fail_from = [&](const std::string& address) {
+    ASSERT_EQ(Login("alice", ("w-" + address).c_str(), address.c_str()), ErrorCode::kTryAgain);
+    checker_.RunAll();
+    ASSERT_EQ(Login("alice", ("w-" + address).c_str(), address.c_str()), ErrorCode::kNotAllowed);
+  };
+  for (std::uint32_t i = 0; i + 1 < settings_.max_failed_logins; ++i) fail_from("10.1.0." + std::to_string(i));
+  EXPECT_EQ(Login("alice", "a", "10.2.0.1"), ErrorCode::kTryAgain);
+  EXPECT_EQ(Login("alice", "b", "10.2.0.1"), ErrorCode::kTryAgain);
+  EXPECT_EQ(checker_.queued(), 2u) << "one failure short: not throttled";
+  checker_.RunAll();
+  clock_.Advance(1000);
+  EXPECT_EQ(Login("alice", "c", "10.2.0.2"), ErrorCode::kTryAgain);
+  EXPECT_EQ(Login("alice", "d", "10.2.0.2"), ErrorCode::kTryAgain);
+  EXPECT_EQ(checker_.queued(), 1u) << "throttled: one check a second from each address";
+  EXPECT_EQ(Login("alice", "right", "192.168.1.5"), ErrorCode::kTryAgain);
+  EXPECT_EQ(checker_.queued(), 2u) << "the owner's address has its own turn";
+  checker_.RunAll();
+  EXPECT_EQ(Login("alice", "right", "192.168.1.5"), ErrorCode::kOk);
+}
+
+class ResumeTokenLoginTest : public AuthenticatorTest {
+ protected:
+  // Issues `device` of `user` a token, as the resume_token request does.
+  std::string Issue(const std::string& user, const std::string& device) {
+    Result<NewResumeToken> made = MakeResumeToken(user, device, clock_.NowMillis());
+    EXPECT_TRUE(made.ok());
+    WriteSet writes;
+    writes.resume_tokens.push_back({user, made->record});
+    EXPECT_TRUE(store_->Apply(writes).ok());
+    return made->token;
+  }
+  ErrorCode LoginWith(const std::string& token, const char* device = "phone", const char* address = "10.0.0.1") {
+    return auth_->Authenticate("alice", token, device, address).status().code();
+  }
+};
+
+TEST_F(ResumeTokenLoginTest, ATokenLogsItsDeviceInWithoutHashing) {
+  settings_.inline_hash_rounds_per_second = 0;
+  Rebuild();
+  std::string token = Issue("alice", "phone");
+  EXPECT_TRUE(LooksLikeResumeToken(token));
+  EXPECT_EQ(LoginWith(token), ErrorCode::kOk);
+  EXPECT_EQ(checker_.submitted, 0u) << "no password check at all";
+  EXPECT_EQ(LoginWith(token, "laptop"), ErrorCode::kNotAllowed) << "bound to its device";
+  EXPECT_EQ(auth_->Authenticate("root1", token, "phone", "10.0.0.1").status().code(), ErrorCode::kNotAllowed)
+      << "and to its user";
+  std::string wrong = token;
+  wrong.back() = wrong.back() == '0' ? '1' : '0';
+  EXPECT_EQ(LoginWith(wrong), ErrorCode::kNotAllowed);
+  EXPECT_EQ(checker_.submitted, 0u) << "a wrong token is not hashed as a password either";
+}
+
+TEST_F(ResumeTokenLoginTest, ATokenExpiresAfterItsDays) {
+  std::string token = Issue("alice", "phone");
+  clock_.now_ms += static_cast<std::int64_t>(settings_.resume_token_days) * 86400000 - 1;
+  EXPECT_EQ(LoginWith(token), ErrorCode::kOk);
+  clock_.now_ms += 1;
+  EXPECT_EQ(LoginWith(token), ErrorCode::kNotAllowed);
+}
+
+TEST_F(ResumeTokenLoginTest, TheVictimOfAGuessingFloodStillGetsInWithItsToken) {
+  settings_.inline_hash_rounds_per_second = 0;
+  Rebuild();
+  std::string token = Issue("alice", "phone");
+  const char* guesser = "10.6.6.6";
+  for (int i = 0; i < 50; ++i) {
+    Login("alice", ("guess-" + std::to_string(i)).c_str(), guesser);
+    checker_.RunAll();
+  }
+  EXPECT_EQ(LoginWith(token, "phone", guesser), ErrorCode::kOk) << "even from the guesser's own address";
+  EXPECT_EQ(LoginWith(token, "phone", "192.168.1.5"), ErrorCode::kOk);
+}
+
+TEST_F(ResumeTokenLoginTest, APasswordChangeOrARevocationEndsEveryToken) {
+  std::string phone = Issue("alice", "phone");
+  std::string laptop = Issue("alice", "laptop");
+  ASSERT_TRUE(accounts_->SetPassword("alice", "new").ok());
+  EXPECT_EQ(LoginWith(phone), ErrorCode::kNotAllowed);
+  EXPECT_EQ(LoginWith(laptop, "laptop"), ErrorCode::kNotAllowed);
+  phone = Issue("alice", "phone");
+  EXPECT_EQ(LoginWith(phone), ErrorCode::kOk);
+  ASSERT_TRUE(accounts_->RevokeResumeTokens("alice").ok());
+  EXPECT_EQ(LoginWith(phone), ErrorCode::kNotAllowed);
+  EXPECT_EQ(accounts_->RevokeResumeTokens("ghost").code(), ErrorCode::kNotFound);
+  settings_.resume_token_days = 0;  // a server that issues none accepts none
+  Rebuild();
+  phone = Issue("alice", "phone");
+  EXPECT_EQ(LoginWith(phone), ErrorCode::kNotAllowed);
+}
+
+TEST_F(ResumeTokenLoginTest, NoPasswordMayLookLikeAToken) {
+  std::string token_shaped = std::string(kResumeTokenPrefix) + std::string(64, 'a');
+  EXPECT_EQ(accounts_->AddUser("zed", token_shaped, false).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(accounts_->SetPassword("alice", token_shaped).code(), ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(accounts_->AddUser("zed", token_shaped + "b", false).ok()) << "only the exact form is refused";
+  EXPECT_FALSE(LooksLikeResumeToken(std::string(kResumeTokenPrefix) + std::string(64, 'A')));
+  EXPECT_FALSE(LooksLikeResumeToken(std::string(kResumeTokenPrefix) + std::string(63, 'a')));
 }
 
 TEST(AccountServiceTest, RejectsBadNamesDuplicatesAndEmptyPasswords) {

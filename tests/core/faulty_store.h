@@ -80,6 +80,12 @@ class FaultyStore final : public Store {
   Result<std::vector<std::pair<std::string, ContactState>>> ListContacts(const std::string& user_id) override { return inner_.ListContacts(user_id); }
   Result<std::int64_t> GetLastActive(const std::string& user_id) override { return inner_.GetLastActive(user_id); }
   Result<std::vector<PushToken>> ListPushTokens(const std::string& user_id) override { return inner_.ListPushTokens(user_id); }
+  Result<std::optional<ResumeToken>> GetResumeToken(const std::string& user_id, const std::string& device_id) override {
+    return inner_.GetResumeToken(user_id, device_id);
+  }
+  Result<std::vector<ResumeToken>> ListResumeTokens(const std::string& user_id) override {
+    return inner_.ListResumeTokens(user_id);
+  }
   Result<std::vector<PushJob>> ListPushJobs() override { return inner_.ListPushJobs(); }
   Result<bool> IsMuted(const std::string& user_id, const Conversation& conversation) override { return inner_.IsMuted(user_id, conversation); }
 

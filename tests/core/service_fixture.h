@@ -43,7 +43,7 @@ class ServiceFixture : public ::testing::Test {
   void Restart() {
     service_.reset();
     if (!stage_) stage_ = std::make_unique<InlineCommitStage>(*store_);
-    service_ = std::make_unique<ChatService>(*store_, *stage_, clock_, *ids_, limits_, sync_, presence_, push_);
+    service_ = std::make_unique<ChatService>(*store_, *stage_, clock_, *ids_, limits_, sync_, presence_, push_, auth_);
   }
 
   // Sends one request from "<user>:phone"; what it published is in outbox_.published afterwards.
@@ -62,6 +62,7 @@ class ServiceFixture : public ::testing::Test {
   SyncSettings sync_;
   PresenceSettings presence_;
   PushSettings push_;
+  AuthSettings auth_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<MessageIdGenerator> ids_;
   std::unique_ptr<CommitStage> stage_;

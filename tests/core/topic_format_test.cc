@@ -19,9 +19,10 @@ TEST(TopicFormatTest, EveryRequestOpHasItsOwnNameThatParsesBack) {
     EXPECT_EQ(RequestTopic(op), "chat/v1/req/" + name);
     EXPECT_EQ(ParseRequestTopic(RequestTopic(op)), op) << name;
   }
-  EXPECT_EQ(names.size(), 26u);
+  EXPECT_EQ(names.size(), 27u);
   EXPECT_STREQ(RequestOpName(RequestOp::kSend), "send");
   EXPECT_STREQ(RequestOpName(RequestOp::kPushResult), "push_result");
+  EXPECT_STREQ(RequestOpName(RequestOp::kResumeToken), "resume_token");
   EXPECT_STREQ(RequestOpName(RequestOp::kUnknown), "unknown");
 }
 

@@ -334,6 +334,31 @@ TEST_F(AbuseTest, GuessingAnAdminPasswordLocksNobodyOut) {
   ExpectResponsive("guessing admin's and alice's passwords, 4 threads", during);
 }
 
+// Issue 14 item 2: a guessing flood against one account leaves its owner's devices a way in that
+// costs no password check: their resume tokens, accepted at the first try even from the guesser's address.
+TEST_F(AbuseTest, TheVictimOfAGuessingFloodLogsInWithItsToken) {
+  StartBroker("", {"alice"}, kRealHashing);
+  auto phone = Device("alice", "phone");
+  auto issued = Request(*phone, "resume_token", nlohmann::json::object());
+  ASSERT_TRUE(issued && issued->contains("token"));
+  std::string token = (*issued)["token"];
+  phone.reset();
+  probe_.TakeStats();
+  GuessingFlood flood(broker_->mqtt_port(), {"alice"}, "127.0.0.3", 4);
+  std::this_thread::sleep_for(seconds(2));
+  for (const char* address : {"127.0.0.1", "127.0.0.3"}) {
+    RawMqttClient client;
+    ConnectOutcome outcome = client.Connect(broker_->mqtt_port(), "alice:phone", "alice", token, true, 60, address);
+    client.Disconnect();
+    EXPECT_EQ(outcome.kind, ConnectOutcome::Kind::kAccepted) << "from " << address;
+    EXPECT_LT(outcome.elapsed, milliseconds(500)) << "from " << address;
+  }
+  flood.Stop();
+  std::printf("[ figures  ] flood on alice: %s\n", flood.Figures().c_str());
+  EXPECT_EQ(flood.accepted(), 0);
+  ExpectResponsive("guessing alice's password, 4 threads", probe_.TakeStats());
+}
+
 // Issue item 9: unknown names were answered in 0.47 ms and wrong passwords in 49 ms, so names could be
 // enumerated. Both now take the same path, a hash included.
 TEST_F(AbuseTest, UnknownNamesAreAnsweredLikeWrongPasswords) {

@@ -157,5 +157,76 @@ TEST_F(AccountTest, APredecessorsPushTokenGetsNothing) {
   }
 }
 
+// Issue 14 item 2: a device that holds a resume token logs in without a password check, also right
+// after a restart (nothing cached), and only until the token is replaced, revoked or the password changes.
+TEST_F(AccountTest, AResumeTokenLogsItsDeviceBackInWithoutHashingUntilItEnds) {
+  // Password checks never on the broker thread, so a password login is always "come again" first, and
+  // a token login admitted at once shows that no hash was needed.
+  BrokerFixture::StartBroker({"alice", "bob"}, "",
+                             {{"inline_hash_rounds_per_second", "0"}, {"max_resume_tokens_per_user", "2"}}, {"root"});
+  auto phone = Device("alice", "phone");
+  auto issued = Request(*phone, "resume_token", json::object());
+  ASSERT_TRUE(issued);
+  ASSERT_EQ(issued->value("type", ""), "resume_token") << issued->dump();
+  std::string token = (*issued)["token"];
+  EXPECT_EQ(token.rfind("rt1_", 0), 0u);
+  auto now_ms = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_NEAR(static_cast<double>((*issued)["expires"].get<std::int64_t>() - now_ms), 30.0 * 86400000, 60000.0);
+  phone.reset();
+
+  broker_->Stop();
+  ASSERT_EQ(broker_->Start(), "");
+  auto first_try = [&](const std::string& device, const std::string& password) {
+    RawMqttClient client;
+    ConnectOutcome outcome = client.Connect(broker_->mqtt_port(), "alice:" + device, "alice", password);
+    client.Disconnect();
+    return outcome;
+  };
+  ConnectOutcome resumed = first_try("phone", token);
+  EXPECT_EQ(resumed.kind, ConnectOutcome::Kind::kAccepted) << "code " << resumed.code;
+  EXPECT_EQ(first_try("phone", "pw-alice").kind, ConnectOutcome::Kind::kClosed) << "a password needs its hash first";
+  EXPECT_EQ(first_try("laptop", token).kind, ConnectOutcome::Kind::kRefused) << "a token belongs to its device";
+  {
+    RawMqttClient bob;
+    EXPECT_EQ(bob.Connect(broker_->mqtt_port(), "bob:phone", "bob", token).kind, ConnectOutcome::Kind::kRefused);
+  }
+
+  // MQTT 5 alike; a new token for the device ends its previous one.
+  phone = Device("alice", "phone", token);
+  ASSERT_TRUE(phone->connected());
+  std::string second = (*Request(*phone, "resume_token", json::object()))["token"];
+  EXPECT_NE(second, token);
+  EXPECT_EQ(first_try("phone", token).kind, ConnectOutcome::Kind::kRefused);
+  EXPECT_EQ(first_try("phone", second).kind, ConnectOutcome::Kind::kAccepted);
+
+  // Two tokens at most (this server's setting): a third device's ends the oldest.
+  auto laptop = Device("alice", "laptop");
+  std::string laptop_token = (*Request(*laptop, "resume_token", json::object()))["token"];
+  auto tablet = Device("alice", "tablet");
+  std::string tablet_token = (*Request(*tablet, "resume_token", json::object()))["token"];
+  EXPECT_EQ(first_try("phone", second).kind, ConnectOutcome::Kind::kRefused) << "the oldest went";
+  EXPECT_EQ(first_try("laptop", laptop_token).kind, ConnectOutcome::Kind::kAccepted);
+  EXPECT_EQ(first_try("tablet", tablet_token).kind, ConnectOutcome::Kind::kAccepted);
+
+  // The operator revokes them: the devices on a token are disconnected and cannot come back on it.
+  auto on_token = Device("alice", "tablet", tablet_token);
+  ASSERT_TRUE(on_token->connected());
+  EXPECT_FALSE(Admin({{"command", "revokeResumeTokens"}, {"username", "alice"}}).contains("error"));
+  for (int i = 0; i < 100 && on_token->connected(); ++i) std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_FALSE(on_token->connected());
+  EXPECT_EQ(first_try("tablet", tablet_token).kind, ConnectOutcome::Kind::kRefused);
+  EXPECT_EQ(first_try("laptop", laptop_token).kind, ConnectOutcome::Kind::kRefused);
+  EXPECT_TRUE(Admin({{"command", "revokeResumeTokens"}, {"username", "ghost"}}).contains("error"));
+
+  // A password change ends them too.
+  laptop = Device("alice", "laptop");
+  laptop_token = (*Request(*laptop, "resume_token", json::object()))["token"];
+  EXPECT_EQ(first_try("laptop", laptop_token).kind, ConnectOutcome::Kind::kAccepted);
+  EXPECT_FALSE(Admin({{"command", "setPassword"}, {"username", "alice"}, {"password", "pw-new"}}).contains("error"));
+  EXPECT_EQ(first_try("laptop", laptop_token).kind, ConnectOutcome::Kind::kRefused);
+  // And no password may look like a token.
+  EXPECT_TRUE(Admin({{"command", "setPassword"}, {"username", "bob"}, {"password", tablet_token}}).contains("error"));
+}
+
 }  // namespace
 }  // namespace chat::harness
