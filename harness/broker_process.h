@@ -55,6 +55,11 @@ class BrokerProcess : public ServerProcess {
   // The same for many accounts at once (one opening of the store), all with `password`.
   std::string AddUsersOffline(const std::vector<std::string>& users, const std::string& password);
 
+  // Issues each (user, device) a resume token in the data folder, as the resume_token request does;
+  // `tokens` gets them in the same order. Only while stopped.
+  std::string IssueResumeTokensOffline(const std::vector<std::pair<std::string, std::string>>& devices,
+                                       std::vector<std::string>* tokens);
+
   // Makes each pair contacts of each other in the data folder (as an accepted contact request would,
   // without its events), so one may put the other in a group at once. Only while stopped.
   std::string AddContactsOffline(const std::vector<std::pair<std::string, std::string>>& pairs);

@@ -29,6 +29,12 @@ Measurement MeasureOnServer(Server server, const ServerSetup& setup,
       failed.error = "creating accounts: " + error;
       return failed;
     }
+    if (setup.prepare_offline) {
+      if (std::string error = setup.prepare_offline(broker); !error.empty()) {
+        failed.error = "preparing the store: " + error;
+        return failed;
+      }
+    }
     if (!setup.contacts.empty()) {
       if (std::string error = broker.AddContactsOffline(setup.contacts); !error.empty()) {
         failed.error = "creating contacts: " + error;

@@ -29,6 +29,9 @@ struct ServerSetup {
   std::string mosquitto_conf;
   // Both: connections per listener (0: the config's own, 10,000).
   int max_connections = 0;
+  // Chat only: run on the stopped broker once its accounts exist, before it starts (store the devices'
+  // resume tokens, ...); "" or the error.
+  std::function<std::string(harness::BrokerProcess& broker)> prepare_offline;
 };
 
 // Starts `server` with `setup`, runs `measure` on it and stops it. A server that cannot start is a
