@@ -7,6 +7,7 @@
 //   gmsg/<group_id>\0<message_id>      -> StoredMessage                    (group messages)
 //   c/<sender>\0<cmid>                 -> <message_id>                     (send idempotency)
 //   x/largest_message_id               -> <message_id>                     (id generator floor)
+//   x/format_version                   -> <number>                         (layout version, kFormatVersion)
 //   grp/<group_id>                     -> GroupRecord
 //   gmem/<group_id>\0<user_id>         -> joined_at                        (members of a group)
 //   ugrp/<user_id>\0<group_id>         -> ""                               (groups of a user)
@@ -52,6 +53,9 @@ std::string MessageKey(const core::Conversation& conversation, core::MessageId i
 
 std::string ClientMessageIdKey(std::string_view sender, std::string_view client_message_id);
 inline constexpr std::string_view kLargestMessageIdKey = "x/largest_message_id";
+// The layout version of the store (this file's key layout and record_codec's records), a number.
+inline constexpr std::string_view kFormatVersionKey = "x/format_version";
+inline constexpr std::uint64_t kFormatVersion = 1;
 
 std::string GroupKey(std::string_view group_id);
 std::string MemberPrefix(std::string_view group_id);

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "storage/key_format.h"
 #include "storage/record_codec.h"
@@ -118,9 +119,11 @@ rocksdb::Options StoreOptions() {
   return options;
 }
 
-// Opens the database in `path` for writing, or only for reading.
-rocksdb::Status OpenDatabase(const std::string& path, bool read_only, std::unique_ptr<rocksdb::DB>* db) {
+// Opens the database in `path` for writing, or only for reading; `create` makes a new one if there is none.
+rocksdb::Status OpenDatabase(const std::string& path, bool read_only, std::unique_ptr<rocksdb::DB>* db,
+                             bool create = false) {
   rocksdb::Options options = StoreOptions();
+  options.create_if_missing = create;
   rocksdb::DB* raw = nullptr;
   auto open = [&] {
     return read_only ? rocksdb::DB::OpenForReadOnly(options, path, &raw) : rocksdb::DB::Open(options, path, &raw);
@@ -137,11 +140,81 @@ rocksdb::Status OpenDatabase(const std::string& path, bool read_only, std::uniqu
 
 }  // namespace
 
+namespace {
+
+// What a data folder holds before it is opened.
+enum class FolderState { kEmpty, kStore, kSomethingElse };
+
+FolderState InspectFolder(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return FolderState::kEmpty;
+  if (std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec)) return FolderState::kStore;
+  return std::filesystem::is_directory(path, ec) && std::filesystem::is_empty(path, ec) ? FolderState::kEmpty
+                                                                                       : FolderState::kSomethingElse;
+}
+
+// Why a store could not be opened, for the operator who reads the broker's log.
+Status OpenFailure(const std::string& path, const rocksdb::Status& s) {
+  std::string what = s.ToString();
+  if (s.IsIOError() && what.find("lock") != std::string::npos) {
+    return Status::Error(ErrorCode::kIoError, "the store in " + path +
+                                                  " is in use by another process (its LOCK is held): is a broker "
+                                                  "or chatctl already running on it? (" + what + ")");
+  }
+  if (s.IsCorruption()) {
+    return Status::Error(ErrorCode::kCorruption, "the store in " + path + " is damaged (" + what +
+                                                     "); it was not opened and nothing in it was changed: "
+                                                     "restore it from a backup, or move it aside to start empty");
+  }
+  return Status::Error(ErrorCode::kIoError, "cannot open the store in " + path + ": " + what);
+}
+
+}  // namespace
+
 core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string& path, Durability durability) {
+  // A store is only ever created in an empty folder: RocksDB asked to create one where its CURRENT file
+  // is missing (a damaged store, a wrong path) would start a new store there and delete the old one's
+  // files as obsolete.
+  FolderState state = InspectFolder(path);
+  if (state == FolderState::kSomethingElse) {
+    return Status::Error(ErrorCode::kCorruption,
+                         "the data folder " + path +
+                             " is not empty but holds no store (no CURRENT file); it was left as it is: point "
+                             "data_dir at an empty folder or at a store, or restore the store from a backup");
+  }
   std::unique_ptr<rocksdb::DB> db;
-  rocksdb::Status s = OpenDatabase(path, /*read_only=*/false, &db);
-  if (!s.ok()) return Status::Error(ErrorCode::kIoError, "cannot open RocksDB at " + path + ": " + s.ToString());
-  return std::unique_ptr<RocksDbStore>(new RocksDbStore(std::move(db), path, durability));
+  if (state == FolderState::kStore) {
+    // The layout is checked through a read-only view first: opening for writing already writes (it
+    // replays the log into a new table file), and a store this server cannot read must stay untouched.
+    rocksdb::Status s = OpenDatabase(path, /*read_only=*/true, &db);
+    if (!s.ok()) return OpenFailure(path, s);
+    std::unique_ptr<RocksDbStore> view(new RocksDbStore(std::move(db), path, durability));
+    core::Result<std::uint64_t> version = view->GetNumber(std::string(kFormatVersionKey), 0);
+    if (!version.ok()) return version.status();
+    if (*version > kFormatVersion) {
+      return Status::Error(ErrorCode::kCorruption, "the store in " + path + " was written by a newer server (layout " +
+                                                       std::to_string(*version) + "; this one reads up to " +
+                                                       std::to_string(kFormatVersion) +
+                                                       "); it was not changed: run the newer server");
+    }
+  }
+  rocksdb::Status s = OpenDatabase(path, /*read_only=*/false, &db, /*create=*/state == FolderState::kEmpty);
+  if (!s.ok()) return OpenFailure(path, s);
+  std::unique_ptr<RocksDbStore> store(new RocksDbStore(std::move(db), path, durability));
+  if (Status s = store->RecordFormatVersion(); !s.ok()) return s;
+  return store;
+}
+
+Status RocksDbStore::RecordFormatVersion() {
+  core::Result<std::uint64_t> version = GetNumber(std::string(kFormatVersionKey), 0);
+  if (!version.ok()) return version.status();
+  if (*version == kFormatVersion) return Status::Ok();
+  // A new store, or one made before the version was recorded (its layout is version 1).
+  std::string encoded;
+  AppendBigEndian64(kFormatVersion, &encoded);
+  rocksdb::WriteOptions write;
+  write.sync = true;
+  return FromRocks(db_->Put(write, std::string(kFormatVersionKey), encoded));
 }
 
 RocksDbStore::RocksDbStore(std::unique_ptr<rocksdb::DB> db, std::string path, Durability durability)

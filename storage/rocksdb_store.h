@@ -86,6 +86,8 @@ class RocksDbStore final : public core::Store {
 
  private:
   RocksDbStore(std::unique_ptr<rocksdb::DB> db, std::string path, Durability durability);
+  // Records the layout version in a new store, or one made before it was recorded (layout 1).
+  core::Status RecordFormatVersion();
   // Reads an 8-byte number stored under `key`; `fallback` when the key is absent.
   core::Result<std::uint64_t> GetNumber(const std::string& key, std::uint64_t fallback);
   // The key of the last entry with `prefix`, or "" when there is none.
