@@ -13,6 +13,7 @@ namespace {
 constexpr std::int64_t kTickMs = 200;
 constexpr std::size_t kMaxTokenLength = 4096;
 constexpr std::size_t kMaxPlatformLength = 32;
+constexpr std::size_t kCachedTokenOwners = 100000;  // HasTokens' memory of users: a few MB
 
 // The first `chars` code points of valid UTF-8 `text`, with an ellipsis when something was cut.
 std::string Preview(const std::string& text, std::size_t chars) {
@@ -56,6 +57,8 @@ Result<bool> PushService::HasTokens(const std::string& user_id) {
   if (cached != has_tokens_.end()) return cached->second;
   Result<std::vector<PushToken>> tokens = context_.store.ListPushTokens(user_id);
   if (!tokens.ok()) return tokens.status();
+  // A cache of a store read: emptied when large rather than tracked per entry, so its memory is bounded.
+  if (has_tokens_.size() >= kCachedTokenOwners) has_tokens_.clear();
   has_tokens_[user_id] = !tokens->empty();
   return !tokens->empty();
 }

@@ -116,6 +116,7 @@ void ServiceContext::PublishCommitted(Outbox& outbox) {
       Complete(done, outbox);
     }
   } while (next < finished.size());
+  if (pending_.empty()) seqs.ForgetAllIfOver(kRememberedUsers);
 }
 
 void ServiceContext::Complete(Pending& done, Outbox& outbox) {

@@ -22,7 +22,7 @@
 namespace chat::core {
 
 // Hands out per-user sync queue sequence numbers: last stored + 1, kept in memory after the first look
-// at the store (one entry per user seen since start). Not thread-safe.
+// at the store (one entry per user seen since start, until ForgetAllIfOver). Not thread-safe.
 class SequenceAllocator {
  public:
   explicit SequenceAllocator(Store& store) : store_(store) {}
@@ -34,6 +34,12 @@ class SequenceAllocator {
   void GiveBack(const std::string& user_id, std::uint64_t seq);
   // After a failed commit, once nothing is in flight: everything is reloaded from the store.
   void ForgetAll() { last_.clear(); }
+  // Once nothing is in flight (every seq given out is stored): forgets everything when more than
+  // `max_users` users are remembered, so the memory stays bounded however many users a node serves.
+  void ForgetAllIfOver(std::size_t max_users) {
+    if (last_.size() > max_users) last_.clear();
+  }
+  std::size_t remembered() const { return last_.size(); }
 
  private:
   Store& store_;

@@ -73,6 +73,18 @@ TEST_F(TransactionTest, ADroppedTransactionGivesItsSequenceNumbersBack) {
   EXPECT_EQ(*store_->LastQueueSeq("bob"), 0u);
 }
 
+TEST_F(TransactionTest, RememberedSequenceNumbersAreForgottenPastTheBoundAndReadBackFromTheStore) {
+  Transaction tx(context_.seqs);
+  ASSERT_TRUE(tx.DeliverAll({"alice", "bob", "carol"}, Event("{}"), "{}").ok());
+  ASSERT_TRUE(context_.CommitNow(std::move(tx), outbox_).ok());
+  EXPECT_EQ(context_.seqs.remembered(), 3u);
+  context_.seqs.ForgetAllIfOver(3);
+  EXPECT_EQ(context_.seqs.remembered(), 3u) << "at the bound, kept";
+  context_.seqs.ForgetAllIfOver(2);
+  EXPECT_EQ(context_.seqs.remembered(), 0u);
+  EXPECT_EQ(*context_.seqs.Next("bob"), 2u) << "the numbering goes on from the store";
+}
+
 TEST_F(TransactionTest, AnEmptyTransactionStoresNothingAndStillPublishes) {
   Transaction tx(context_.seqs);
   EXPECT_TRUE(tx.writes.empty());
