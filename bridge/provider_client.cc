@@ -33,12 +33,8 @@ std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user
   std::string_view line(data, size * count);
   if (line.rfind("HTTP/", 0) == 0) {
     exchange->retry_after_ms = -1;  // a new response (after 100 Continue, say) starts over
-  } else if (line.size() > 12 && strncasecmp(line.data(), "retry-after:", 12) == 0) {
-    // Only the delta-seconds form; an HTTP date is ignored and the normal backoff applies.
-    std::string value(line.substr(12));
-    char* end = nullptr;
-    long seconds = std::strtol(value.c_str(), &end, 10);
-    if (end != value.c_str() && seconds >= 0 && seconds < 86400) exchange->retry_after_ms = seconds * 1000L;
+  } else if (std::optional<std::int64_t> delay = ParseRetryAfter(line)) {
+    exchange->retry_after_ms = *delay;
   }
   return size * count;
 }
@@ -92,6 +88,15 @@ DeliveryOutcome ClassifyResponse(long http_status, std::string_view body) {
     return DeliveryOutcome::kInvalidToken;
   }
   return DeliveryOutcome::kPermanent;
+}
+
+std::optional<std::int64_t> ParseRetryAfter(std::string_view header_line) {
+  if (header_line.size() <= 12 || strncasecmp(header_line.data(), "retry-after:", 12) != 0) return std::nullopt;
+  std::string value(header_line.substr(12));
+  char* end = nullptr;
+  long seconds = std::strtol(value.c_str(), &end, 10);
+  if (end == value.c_str() || seconds < 0 || seconds >= 86400) return std::nullopt;
+  return seconds * std::int64_t{1000};
 }
 
 ProviderClient::ProviderClient(ProviderConfig config, const core::Clock& clock)

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,10 @@ const char* DeliveryOutcomeName(DeliveryOutcome outcome);
 // permanent. 401 and 403 are never an invalid token: there OAuth's "invalid_token" speaks of the bridge's
 // own credential, and taking it for the device's would make the server drop every token it has.
 DeliveryOutcome ClassifyResponse(long http_status, std::string_view body);
+
+// The delay a response header line "Retry-After: <seconds>" asks for, in ms (under a day); nullopt for
+// any other line, and for the HTTP-date form (the normal backoff applies then).
+std::optional<std::int64_t> ParseRetryAfter(std::string_view header_line);
 
 struct DeliveryResult {
   DeliveryOutcome outcome = DeliveryOutcome::kRetryable;

@@ -5,8 +5,6 @@
 #include "clients/common/connect_retry.h"
 #include "core/topic_format.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -198,8 +196,7 @@ void PushBridge::OnMessage(mqtt::const_message_ptr message) {
   if (message->get_topic() != core::kPushJobsTopic) {
     // The server answers every result on chat/v1/user/<username>/reply (to this connection, unasked);
     // only a refusal is worth a line.
-    nlohmann::json reply = nlohmann::json::parse(message->to_string(), nullptr, /*allow_exceptions=*/false);
-    if (reply.is_object() && reply.value("type", "") == "error") {
+    if (IsErrorReply(message->to_string())) {
       LogLine("the server refused a request: " + message->to_string());
     }
     return;

@@ -27,4 +27,13 @@ std::string ResultPayload(const std::string& job_id, const JobResult& result) {
   return core::PushResultJson(job_id, result);
 }
 
+bool IsErrorReply(std::string_view payload) {
+  json reply = json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (!reply.is_object()) return false;
+  // Compared as JSON: value("type", "") throws when "type" is not a string, and on Paho's callback
+  // thread that ends the process.
+  auto type = reply.find("type");
+  return type != reply.end() && *type == "error";
+}
+
 }  // namespace chat::bridge

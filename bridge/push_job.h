@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/push_job_format.h"
 
@@ -23,5 +24,9 @@ std::string IdempotencyKey(const std::string& job_id, const std::string& device)
 
 // The result payload (core::PushResultJson).
 std::string ResultPayload(const std::string& job_id, const JobResult& result);
+
+// Whether `payload`, a reply the server sent on the bridge's own reply topic, is a refusal
+// ({"type":"error",...}).
+bool IsErrorReply(std::string_view payload);
 
 }  // namespace chat::bridge

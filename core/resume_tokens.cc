@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <limits>
 
 namespace chat::core {
 namespace {
@@ -67,12 +68,17 @@ Result<NewResumeToken> MakeResumeToken(std::string_view user_id, std::string_vie
 }
 
 std::int64_t ResumeTokenExpiry(std::int64_t issued_at_ms, std::uint32_t lifetime_days) {
-  return issued_at_ms + static_cast<std::int64_t>(lifetime_days) * 24 * 3600 * 1000;
+  std::int64_t lifetime_ms = static_cast<std::int64_t>(lifetime_days) * 24 * 3600 * 1000;
+  // A damaged record may hold any time: saturate rather than overflow.
+  if (issued_at_ms > std::numeric_limits<std::int64_t>::max() - lifetime_ms) return std::numeric_limits<std::int64_t>::max();
+  return issued_at_ms + lifetime_ms;
 }
 
 bool MatchesResumeToken(const ResumeToken& stored, std::string_view user_id, std::string_view presented,
                         std::int64_t now_ms, std::uint32_t lifetime_days) {
-  if (!LooksLikeResumeToken(presented) || now_ms >= ResumeTokenExpiry(stored.issued_at_ms, lifetime_days)) {
+  // Issued in the future: a damaged record (or a clock set back), not a token to trust.
+  if (!LooksLikeResumeToken(presented) || stored.issued_at_ms > now_ms ||
+      now_ms >= ResumeTokenExpiry(stored.issued_at_ms, lifetime_days)) {
     return false;
   }
   std::string digest = Digest(user_id, stored.device_id, presented);

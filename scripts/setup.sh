@@ -31,6 +31,9 @@ packages=(
   libcurl4-openssl-dev libcpp-httplib-dev
   # tests
   googletest libgtest-dev libgmock-dev
+  # the fuzz targets (scripts/fuzz.sh): clang, its libFuzzer and sanitizer runtimes (only recommended by
+  # clang, so named here), llvm-symbolizer for readable crash reports
+  clang libclang-rt-14-dev llvm
   # misc tools used by the scripts
   openssl iproute2 procps
 )

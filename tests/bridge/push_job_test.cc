@@ -83,6 +83,16 @@ TEST(PushJobTest, ResultPayload) {
   EXPECT_EQ(ResultPayload("385", JobResult{}), R"({"invalid_devices":[],"job":"385","outcome":"failed"})");
 }
 
+// Found by tests/fuzz (provider_response): a "type" that is not a string threw out of the Paho callback.
+TEST(PushJobTest, ErrorRepliesAreRecognisedWhateverTheirShape) {
+  EXPECT_TRUE(IsErrorReply(R"({"type":"error","op":"push_result","code":"bad_request"})"));
+  EXPECT_FALSE(IsErrorReply(R"({"type":"ok","op":"push_result"})"));
+  EXPECT_FALSE(IsErrorReply(R"({"type":99})"));
+  EXPECT_FALSE(IsErrorReply(R"({"type":["error"]})"));
+  EXPECT_FALSE(IsErrorReply(R"(["type","error"])"));
+  EXPECT_FALSE(IsErrorReply("not json"));
+}
+
 TEST(BackoffTest, GrowsExponentiallyWithJitterUpToTheCap) {
   RetryPolicy policy{.max_attempts = 10, .initial_backoff_ms = 100, .max_backoff_ms = 1000};
   EXPECT_EQ(BackoffDelay(policy, 1, 0.0).count(), 50);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -271,6 +272,14 @@ TEST_F(ResumeTokenLoginTest, ATokenExpiresAfterItsDays) {
   EXPECT_EQ(LoginWith(token), ErrorCode::kOk);
   clock_.now_ms += 1;
   EXPECT_EQ(LoginWith(token), ErrorCode::kNotAllowed);
+  // A record issued "in the future" (damaged, or a clock set back) is not trusted, and a time so large
+  // that its expiry would overflow is handled.
+  Result<NewResumeToken> made = MakeResumeToken("alice", "phone", clock_.NowMillis());
+  ASSERT_TRUE(made.ok());
+  for (std::int64_t issued : {clock_.NowMillis() + 1, std::numeric_limits<std::int64_t>::max()}) {
+    made->record.issued_at_ms = issued;
+    EXPECT_FALSE(MatchesResumeToken(made->record, "alice", made->token, clock_.NowMillis(), 30));
+  }
 }
 
 TEST_F(ResumeTokenLoginTest, TheVictimOfAGuessingFloodStillGetsInWithItsToken) {
