@@ -12,6 +12,8 @@
 
 namespace rocksdb {
 class DB;
+class Env;
+class FileSystem;
 class WriteBatch;
 }
 
@@ -23,6 +25,10 @@ class RocksDbStore final : public core::Store {
  public:
   // Opens (creating if needed) the database in `path`. Fails if another process has it open.
   static core::Result<std::unique_ptr<RocksDbStore>> Open(const std::string& path, Durability durability);
+  // The same on `file_system` instead of the local one: a test's, which can lose power
+  // (tests/storage/losing_power_file_system.h).
+  static core::Result<std::unique_ptr<RocksDbStore>> Open(const std::string& path, Durability durability,
+                                                          std::shared_ptr<rocksdb::FileSystem> file_system);
 
   // The free space on the store's disk, in bytes.
   using FreeDiskBytes = std::function<std::uint64_t()>;
@@ -101,6 +107,7 @@ class RocksDbStore final : public core::Store {
   // Ok when a small file can be written and synced in the store's folder.
   core::Status ProbeWrite() const;
 
+  std::unique_ptr<rocksdb::Env> env_;  // null: the default one; outlives db_, which uses it
   std::unique_ptr<rocksdb::DB> db_;
   std::string path_;
   bool sync_;
