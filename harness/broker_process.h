@@ -71,6 +71,8 @@ class BrokerProcess : public ServerProcess {
   std::string chat_config_path() const { return dir() + "/chat.yaml"; }
 
  private:
+  // The environment a sanitizer build's broker needs (CHAT_BROKER_PRELOAD), or nothing.
+  static std::vector<std::string> SanitizerEnv();
   // Two distinct free loopback ports for MQTT and WebSocket.
   void PickPorts();
   void WriteConfigs();  // chat.yaml, then mosquitto.conf

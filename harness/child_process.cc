@@ -7,9 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <string_view>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -39,10 +42,22 @@ double CpuSecondsIn(const std::string& stat_path) {
 
 }  // namespace
 
-void ChildProcess::Spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+void ChildProcess::Spawn(const std::vector<std::string>& argv, const std::string& log_path,
+                         const std::vector<std::string>& extra_env) {
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
+  // Built before fork: the child of a threaded process should only exec.
+  std::vector<char*> env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    std::string_view name(*entry, std::strcspn(*entry, "="));
+    bool replaced = std::any_of(extra_env.begin(), extra_env.end(), [&](const std::string& extra) {
+      return extra.size() > name.size() && extra.compare(0, name.size(), name) == 0 && extra[name.size()] == '=';
+    });
+    if (!replaced) env.push_back(*entry);
+  }
+  for (const std::string& extra : extra_env) env.push_back(const_cast<char*>(extra.c_str()));
+  env.push_back(nullptr);
   log_path_ = log_path;
   pid_ = fork();
   if (pid_ == 0) {
@@ -54,7 +69,7 @@ void ChildProcess::Spawn(const std::vector<std::string>& argv, const std::string
       dup2(fileno(log), STDOUT_FILENO);
       dup2(fileno(log), STDERR_FILENO);
     }
-    execv(args[0], args.data());
+    execve(args[0], args.data(), env.data());
     _exit(127);
   }
 }

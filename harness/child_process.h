@@ -28,7 +28,9 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
 
   // Forks and execs `argv` (argv[0] is the program's path) with stdout and stderr appended to `log_path`.
-  void Spawn(const std::vector<std::string>& argv, const std::string& log_path);
+  // `extra_env`: "NAME=value" entries the program gets beside (or instead of) this process's environment.
+  void Spawn(const std::vector<std::string>& argv, const std::string& log_path,
+             const std::vector<std::string>& extra_env = {});
   // The program's output so far.
   std::string ReadLog() const;
   bool running() const { return pid_ > 0; }

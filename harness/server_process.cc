@@ -34,11 +34,12 @@ void ServerProcess::Kill() { process_.Kill(); }
 
 std::string ServerProcess::log() const { return process_.ReadLog(); }
 
-std::string ServerProcess::SpawnAndWait(const std::vector<std::string>& argv, const std::string& log_name,
+std::string ServerProcess::SpawnAndWait(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
+                                        const std::string& log_name,
                                         const std::string& name, const std::string& not_ready,
                                         const std::function<bool()>& ready) {
   if (running()) return "already running";
-  process_.Spawn(argv, dir_ + "/" + log_name);
+  process_.Spawn(argv, dir_ + "/" + log_name, extra_env);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     if (std::string how = process_.ExitedHow(); !how.empty()) {

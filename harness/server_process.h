@@ -38,7 +38,8 @@ class ServerProcess {
   // Spawns `argv` with its output appended to dir()/`log_name` and waits (bounded, 20 s) until `ready`.
   // Returns "", "already running", "<name> exited at start (<how>):\n<log>" or
   // "<name> <not_ready> within 20 s:\n<log>" (the program is killed then).
-  std::string SpawnAndWait(const std::vector<std::string>& argv, const std::string& log_name, const std::string& name,
+  std::string SpawnAndWait(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
+                           const std::string& log_name, const std::string& name,
                            const std::string& not_ready, const std::function<bool()>& ready);
 
   ChildProcess process_;

@@ -78,7 +78,7 @@ void PushBridgeProcess::WriteConfig() {
 
 std::string PushBridgeProcess::Start() {
   int ready_before = LogCount("push-bridge: ready:");
-  return SpawnAndWait({PushBridgePath(), "--config", config_path()}, "bridge.log", "push-bridge", "was not ready",
+  return SpawnAndWait({PushBridgePath(), "--config", config_path()}, {}, "bridge.log", "push-bridge", "was not ready",
                       [&] { return LogCount("push-bridge: ready:") > ready_before; });
 }
 
