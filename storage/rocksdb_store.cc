@@ -66,6 +66,23 @@ Status ScanPrefix(rocksdb::DB* db, const std::string& prefix, Visit visit) {
   return FromRocks(it->status());
 }
 
+// Every record under `prefix`, in key order, each read by `decode(suffix, value, &record)` (a Status);
+// the first record that does not decode fails the whole list.
+template <typename Record, typename Decode>
+core::Result<std::vector<Record>> DecodeAllUnder(rocksdb::DB* db, const std::string& prefix, Decode decode) {
+  std::vector<Record> records;
+  Status decoded = Status::Ok();
+  Status s = ScanPrefix(db, prefix, [&](std::string_view suffix, std::string_view value) {
+    Record record;
+    decoded = decode(suffix, value, &record);
+    if (decoded.ok()) records.push_back(std::move(record));
+    return decoded.ok();
+  });
+  if (!s.ok()) return s;
+  if (!decoded.ok()) return decoded;
+  return records;
+}
+
 // The rest of every key starting with `prefix` (a list stored as keys: members, groups), in key order.
 core::Result<std::vector<std::string>> SuffixesUnder(rocksdb::DB* db, const std::string& prefix) {
   std::vector<std::string> suffixes;
@@ -614,17 +631,10 @@ core::Result<std::vector<std::string>> RocksDbStore::ListUserGroups(const std::s
 }
 
 core::Result<std::vector<core::GroupInvite>> RocksDbStore::ListInvites(const std::string& user_id) {
-  std::vector<core::GroupInvite> invites;
-  Status decoded = Status::Ok();
-  Status s = ScanPrefix(db_.get(), InvitePrefix(user_id), [&](std::string_view group, std::string_view value) {
-    core::GroupInvite invite;
-    decoded = DecodeInvite(user_id, group, value, &invite);
-    if (decoded.ok()) invites.push_back(std::move(invite));
-    return decoded.ok();
-  });
-  if (!s.ok()) return s;
-  if (!decoded.ok()) return decoded;
-  return invites;
+  return DecodeAllUnder<core::GroupInvite>(
+      db_.get(), InvitePrefix(user_id), [&](std::string_view group, std::string_view value, core::GroupInvite* out) {
+        return DecodeInvite(user_id, group, value, out);
+      });
 }
 
 core::Result<std::uint64_t> RocksDbStore::LastQueueSeq(const std::string& user_id) {
@@ -726,17 +736,7 @@ core::Result<std::vector<std::pair<std::string, core::ContactState>>> RocksDbSto
 }
 
 core::Result<std::vector<core::PushToken>> RocksDbStore::ListPushTokens(const std::string& user_id) {
-  std::vector<core::PushToken> tokens;
-  Status decoded = Status::Ok();
-  Status s = ScanPrefix(db_.get(), PushTokenPrefix(user_id), [&](std::string_view device, std::string_view value) {
-    core::PushToken token;
-    decoded = DecodePushToken(device, value, &token);
-    if (decoded.ok()) tokens.push_back(std::move(token));
-    return decoded.ok();
-  });
-  if (!s.ok()) return s;
-  if (!decoded.ok()) return decoded;
-  return tokens;
+  return DecodeAllUnder<core::PushToken>(db_.get(), PushTokenPrefix(user_id), DecodePushToken);
 }
 
 core::Result<std::optional<core::ResumeToken>> RocksDbStore::GetResumeToken(const std::string& user_id,
@@ -751,32 +751,15 @@ core::Result<std::optional<core::ResumeToken>> RocksDbStore::GetResumeToken(cons
 }
 
 core::Result<std::vector<core::ResumeToken>> RocksDbStore::ListResumeTokens(const std::string& user_id) {
-  std::vector<core::ResumeToken> tokens;
-  Status decoded = Status::Ok();
-  Status s = ScanPrefix(db_.get(), ResumeTokenPrefix(user_id), [&](std::string_view device, std::string_view value) {
-    core::ResumeToken token;
-    decoded = DecodeResumeToken(device, value, &token);
-    if (decoded.ok()) tokens.push_back(std::move(token));
-    return decoded.ok();
-  });
-  if (!s.ok()) return s;
-  if (!decoded.ok()) return decoded;
-  return tokens;
+  return DecodeAllUnder<core::ResumeToken>(db_.get(), ResumeTokenPrefix(user_id), DecodeResumeToken);
 }
 
 core::Result<std::vector<core::PushJob>> RocksDbStore::ListPushJobs() {
-  std::vector<core::PushJob> jobs;
-  Status decoded = Status::Ok();
-  Status s = ScanPrefix(db_.get(), std::string(kPushJobPrefix), [&](std::string_view id, std::string_view value) {
-    core::PushJob job;
-    decoded = id.size() == 8 ? DecodePushJob(ReadBigEndian64(id), value, &job)
-                             : Status::Error(ErrorCode::kCorruption, "bad push job key");
-    if (decoded.ok()) jobs.push_back(std::move(job));
-    return decoded.ok();
-  });
-  if (!s.ok()) return s;
-  if (!decoded.ok()) return decoded;
-  return jobs;
+  return DecodeAllUnder<core::PushJob>(
+      db_.get(), std::string(kPushJobPrefix), [](std::string_view id, std::string_view value, core::PushJob* out) {
+        return id.size() == 8 ? DecodePushJob(ReadBigEndian64(id), value, out)
+                              : Status::Error(ErrorCode::kCorruption, "bad push job key");
+      });
 }
 
 core::Result<bool> RocksDbStore::IsMuted(const std::string& user_id, const core::Conversation& conversation) {
