@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -93,16 +94,20 @@ inline void Report(const std::string& what, double value_seconds) {
   std::fflush(stdout);
 }
 
-// A raw TCP MQTT 3.1.1 connection that logs in and then goes silent without closing, like a phone whose
-// network vanished: nothing but the broker's keepalive check can notice it. A thread notes the moment the
-// broker closes the socket.
-class SilentConnection {
+// A raw TCP MQTT 3.1.1 connection that logs in and then sends only what the test asks for: nothing at all
+// (a phone whose network vanished, which only the broker's keepalive check can notice), PINGREQs on a
+// steady beat (an MQTT library keeping a frozen app's connection alive), or a QoS 0 PUBLISH. Paho cannot
+// be made to ping on a schedule: its pings come at the keepalive, late under load, so a short keepalive
+// races the broker's 1.5 × keepalive cut-off. A thread reads what the broker sends and notes when it
+// closes the socket.
+class RawMqttConnection {
  public:
-  SilentConnection() = default;
-  SilentConnection(const SilentConnection&) = delete;
-  SilentConnection& operator=(const SilentConnection&) = delete;
-  ~SilentConnection() {
+  RawMqttConnection() = default;
+  RawMqttConnection(const RawMqttConnection&) = delete;
+  RawMqttConnection& operator=(const RawMqttConnection&) = delete;
+  ~RawMqttConnection() {
     stop_ = true;
+    if (pinger_.joinable()) pinger_.join();
     if (watcher_.joinable()) watcher_.join();
     if (fd_ >= 0) close(fd_);
   }
@@ -118,30 +123,15 @@ class SilentConnection {
     if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return "connect failed";
 
     std::string body;
-    auto add_string = [&body](const std::string& s) {
-      body.push_back(static_cast<char>(s.size() >> 8));
-      body.push_back(static_cast<char>(s.size() & 0xff));
-      body += s;
-    };
-    add_string("MQTT");
+    AddString(body, "MQTT");
     body.push_back(4);                                  // protocol level: 3.1.1
     body.push_back(static_cast<char>(0x80 | 0x40 | 0x02));  // username, password, clean session
     body.push_back(static_cast<char>(keepalive_seconds >> 8));
     body.push_back(static_cast<char>(keepalive_seconds & 0xff));
-    add_string(client_id);
-    add_string(user);
-    add_string(password);
-    std::string packet(1, '\x10');
-    for (std::size_t left = body.size();;) {  // remaining length, 7 bits per byte
-      char byte = static_cast<char>(left & 0x7f);
-      left >>= 7;
-      packet.push_back(static_cast<char>(byte | (left > 0 ? 0x80 : 0)));
-      if (left == 0) break;
-    }
-    packet += body;
-    if (send(fd_, packet.data(), packet.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(packet.size())) {
-      return "send failed";
-    }
+    AddString(body, client_id);
+    AddString(body, user);
+    AddString(body, password);
+    if (!Send(Packet('\x10', body))) return "send failed";
     unsigned char connack[4] = {};
     std::size_t got = 0;
     auto deadline = SteadyClock::now() + seconds(10);
@@ -159,6 +149,26 @@ class SilentConnection {
     return "";
   }
 
+  // Sends a PINGREQ every `interval` until destroyed: the connection stays alive without any chat traffic.
+  void StartPinging(milliseconds interval) {
+    pinger_ = std::thread([this, interval] {
+      while (!stop_) {
+        Send(std::string("\xc0\x00", 2));
+        for (auto until = SteadyClock::now() + interval; !stop_ && SteadyClock::now() < until;) {
+          std::this_thread::sleep_for(milliseconds(10));
+        }
+      }
+    });
+  }
+
+  // A QoS 0 PUBLISH; returns false when the socket would not take it.
+  bool Publish(const std::string& topic, const std::string& payload) {
+    std::string body;
+    AddString(body, topic);
+    body += payload;
+    return Send(Packet('\x30', body));
+  }
+
   SteadyClock::time_point last_packet() const { return last_packet_; }
   // When the broker closed the connection, if it has.
   std::optional<SteadyClock::time_point> closed_at() const {
@@ -168,6 +178,29 @@ class SilentConnection {
   }
 
  private:
+  static void AddString(std::string& body, const std::string& s) {
+    body.push_back(static_cast<char>(s.size() >> 8));
+    body.push_back(static_cast<char>(s.size() & 0xff));
+    body += s;
+  }
+
+  static std::string Packet(char first_byte, const std::string& body) {
+    std::string packet(1, first_byte);
+    for (std::size_t left = body.size();;) {  // remaining length, 7 bits per byte
+      char byte = static_cast<char>(left & 0x7f);
+      left >>= 7;
+      packet.push_back(static_cast<char>(byte | (left > 0 ? 0x80 : 0)));
+      if (left == 0) break;
+    }
+    return packet + body;
+  }
+
+  // The pinger and the test thread both write: one packet at a time.
+  bool Send(const std::string& packet) {
+    std::lock_guard<std::mutex> lock(send_mutex_);
+    return send(fd_, packet.data(), packet.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(packet.size());
+  }
+
   void WatchForClose() {
     while (!stop_) {
       pollfd p{fd_, POLLIN, 0};
@@ -182,7 +215,9 @@ class SilentConnection {
 
   int fd_ = -1;
   SteadyClock::time_point last_packet_;
+  std::mutex send_mutex_;
   std::thread watcher_;
+  std::thread pinger_;
   std::atomic<bool> stop_{false};
   std::atomic<std::int64_t> closed_ns_{0};
 };
