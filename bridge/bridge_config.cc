@@ -193,6 +193,10 @@ core::Status ParseBridgeConfig(const std::string& yaml_text, const std::string& 
   }
   Fields broker = NumberFields(kBrokerNumbers, &config);
   broker["host"] = String(&config.broker_host);
+  broker["tls"] = [&](const YAML::Node& n, const std::string& k) { return config::ReadBool(n, k, &config.broker_tls); };
+  broker["ca_file"] = Path(base_dir, &config.broker_ca_file);
+  broker["cert_file"] = Path(base_dir, &config.broker_cert_file);
+  broker["key_file"] = Path(base_dir, &config.broker_key_file);
   broker["username"] = Identifier(&config.username);
   broker["password_file"] = Path(base_dir, &config.password_file);
   broker["device"] = Identifier(&config.device);

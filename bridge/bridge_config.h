@@ -29,6 +29,12 @@ struct BridgeConfig {
   // push.service_accounts). The client id is "<username>:<device>".
   std::string broker_host = "127.0.0.1";
   int broker_port = 1883;
+  // TLS to the broker's TLS listener, verifying its certificate against broker_ca_file (empty: the
+  // system's CAs); a client certificate for brokers that require one.
+  bool broker_tls = false;
+  std::string broker_ca_file;
+  std::string broker_cert_file;
+  std::string broker_key_file;
   std::string username;
   std::string password_file;  // first line is the password
   std::string device;         // unique per bridge instance

@@ -2,6 +2,7 @@
 // deliveries with backoff, results. See push_bridge.h for the threads and a job's life.
 #include "bridge/push_bridge.h"
 
+#include "clients/common/broker_address.h"
 #include "clients/common/connect_retry.h"
 #include "core/topic_format.h"
 
@@ -27,6 +28,17 @@ constexpr std::int64_t kHourMs = 3600 * 1000;
 
 // A uniformly random number in [0, 1) from 64 random bits (the top 53, a double's precision).
 double UnitRandom(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
+
+clients::BrokerAddress BrokerAddressOf(const BridgeConfig& config) {
+  clients::BrokerAddress address;
+  address.host = config.broker_host;
+  address.port = config.broker_port;
+  address.tls = config.broker_tls;
+  address.ca_file = config.broker_ca_file;
+  address.cert_file = config.broker_cert_file;
+  address.key_file = config.broker_key_file;
+  return address;
+}
 
 std::string JoinDevices(const std::vector<std::string>& devices) {
   std::string out = "[";
@@ -91,9 +103,7 @@ core::Status PushBridge::Start() {
     if (!s.ok()) return s;
   }
 
-  std::string host =
-      config_.broker_host.find(':') != std::string::npos ? "[" + config_.broker_host + "]" : config_.broker_host;
-  std::string uri = "tcp://" + host + ":" + std::to_string(config_.broker_port);
+  std::string uri = clients::BrokerUri(BrokerAddressOf(config_));
   // Results published while the connection is down wait in this buffer and go out after the reconnect.
   mqtt::create_options create(MQTTVERSION_5, 10000);
   client_ = std::make_unique<mqtt::async_client>(uri, config_.username + ":" + config_.device, create);
@@ -124,10 +134,10 @@ core::Status PushBridge::Connect() {
                      .password(password_)
                      .keep_alive_interval(std::chrono::seconds(config_.keepalive_seconds))
                      .connect_timeout(std::chrono::seconds(10))
-                     .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30))
-                     .finalize();
+                     .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30));
+  if (config_.broker_tls) options.ssl(clients::TlsOptions(BrokerAddressOf(config_)));
   try {
-    clients::ConnectWithRetry(*client_, options);
+    clients::ConnectWithRetry(*client_, options.finalize());
   } catch (const mqtt::exception& e) {
     return core::Status::Error(core::ErrorCode::kIoError, "cannot connect to " + client_->get_server_uri() + " as " +
                                                              client_->get_client_id() + ": " + e.what());

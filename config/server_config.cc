@@ -23,55 +23,78 @@ using core::PresenceSettings;
 using core::PushSettings;
 using core::SyncSettings;
 
-// Every numeric setting with its valid range (core/settings.h gives each one's meaning and default).
+constexpr Reload kLive = Reload::kLive;
+
+// Every numeric setting with its valid range, and kLive when a running server applies a new value on
+// SIGHUP (core/settings.h gives each one's meaning and default). Those left out shape what is built at
+// start-up (the store, the id generator, the password threads, the caches) or what is already stored.
 const NumberSetting<ServerConfig> kTopLevel[] = {
     {"node_id", &ServerConfig::node_id, 0, 1023},
     {"min_free_disk_mb", &ServerConfig::min_free_disk_mb, 0, 1048576},
 };
 const NumberSetting<Limits> kLimits[] = {
-    {"max_message_chars", &Limits::max_message_chars, 1, 1000000},
-    {"max_history_page", &Limits::max_history_page, 1, 1000},
-    {"send_rate_per_second", &Limits::send_rate_per_second, 1, 100000},
-    {"send_burst", &Limits::send_burst, 1, 1000000},
-    {"max_devices_per_user", &Limits::max_devices_per_user, 1, 1000},
-    {"max_sessions_per_user", &Limits::max_sessions_per_user, 1, 10000},
-    {"max_keepalive_seconds", &Limits::max_keepalive_seconds, 10, 3600},
-    {"max_group_members", &Limits::max_group_members, 2, 10000},
-    {"max_group_name_chars", &Limits::max_group_name_chars, 1, 1000},
-    {"max_sync_page", &Limits::max_sync_page, 1, 10000},
-    {"request_rate_per_second", &Limits::request_rate_per_second, 1, 100000},
-    {"request_burst", &Limits::request_burst, 1, 1000000},
-    {"max_groups_per_user", &Limits::max_groups_per_user, 1, 100000},
-    {"max_pending_invites", &Limits::max_pending_invites, 1, 1000},
-    {"max_reply_bytes", &Limits::max_reply_bytes, 16384, 1048576},
+    {"max_message_chars", &Limits::max_message_chars, 1, 1000000, kLive},
+    {"max_history_page", &Limits::max_history_page, 1, 1000, kLive},
+    {"send_rate_per_second", &Limits::send_rate_per_second, 1, 100000, kLive},
+    {"send_burst", &Limits::send_burst, 1, 1000000, kLive},
+    {"max_devices_per_user", &Limits::max_devices_per_user, 1, 1000, kLive},
+    {"max_sessions_per_user", &Limits::max_sessions_per_user, 1, 10000, kLive},
+    {"max_keepalive_seconds", &Limits::max_keepalive_seconds, 10, 3600, kLive},
+    {"max_group_members", &Limits::max_group_members, 2, 10000, kLive},
+    {"max_group_name_chars", &Limits::max_group_name_chars, 1, 1000, kLive},
+    {"max_sync_page", &Limits::max_sync_page, 1, 10000, kLive},
+    {"request_rate_per_second", &Limits::request_rate_per_second, 1, 100000, kLive},
+    {"request_burst", &Limits::request_burst, 1, 1000000, kLive},
+    {"max_groups_per_user", &Limits::max_groups_per_user, 1, 100000, kLive},
+    {"max_pending_invites", &Limits::max_pending_invites, 1, 1000, kLive},
+    {"max_reply_bytes", &Limits::max_reply_bytes, 16384, 1048576, kLive},
 };
 const NumberSetting<AuthSettings> kAuth[] = {
-    {"pbkdf2_iterations", &AuthSettings::pbkdf2_iterations, 1000, 10000000},
-    {"max_failed_logins", &AuthSettings::max_failed_logins, 1, 1000},
-    {"failure_window_seconds", &AuthSettings::failure_window_seconds, 1, 86400},
-    {"throttled_checks_per_second", &AuthSettings::throttled_checks_per_second, 0.01, 1000},
+    {"pbkdf2_iterations", &AuthSettings::pbkdf2_iterations, 1000, 10000000, kLive},
+    {"max_failed_logins", &AuthSettings::max_failed_logins, 1, 1000, kLive},
+    {"failure_window_seconds", &AuthSettings::failure_window_seconds, 1, 86400, kLive},
+    {"throttled_checks_per_second", &AuthSettings::throttled_checks_per_second, 0.01, 1000, kLive},
     {"credential_cache_entries", &AuthSettings::credential_cache_entries, 0, 10000000},
-    {"inline_hash_rounds_per_second", &AuthSettings::inline_hash_rounds_per_second, 0, 1e9},
+    {"inline_hash_rounds_per_second", &AuthSettings::inline_hash_rounds_per_second, 0, 1e9, kLive},
     {"hash_threads", &AuthSettings::hash_threads, 1, 16},
     {"max_pending_checks", &AuthSettings::max_pending_checks, 1, 100000},
-    {"resume_token_days", &AuthSettings::resume_token_days, 0, 3650},
-    {"max_resume_tokens_per_user", &AuthSettings::max_resume_tokens_per_user, 1, 1000},
+    {"resume_token_days", &AuthSettings::resume_token_days, 0, 3650, kLive},
+    {"max_resume_tokens_per_user", &AuthSettings::max_resume_tokens_per_user, 1, 1000, kLive},
 };
 const NumberSetting<PresenceSettings> kPresence[] = {
-    {"heartbeat_seconds", &PresenceSettings::heartbeat_seconds, 1, 3600},
-    {"timeout_seconds", &PresenceSettings::timeout_seconds, 1, 3600},
+    {"heartbeat_seconds", &PresenceSettings::heartbeat_seconds, 1, 3600, kLive},
+    {"timeout_seconds", &PresenceSettings::timeout_seconds, 1, 3600, kLive},
     {"push_group_limit", &PresenceSettings::push_group_limit, 0, 10000},
-    {"typing_rate_per_second", &PresenceSettings::typing_rate_per_second, 0.1, 1000},
-    {"typing_burst", &PresenceSettings::typing_burst, 1, 1000},
+    {"typing_rate_per_second", &PresenceSettings::typing_rate_per_second, 0.1, 1000, kLive},
+    {"typing_burst", &PresenceSettings::typing_burst, 1, 1000, kLive},
 };
 const NumberSetting<PushSettings> kPush[] = {
-    {"preview_chars", &PushSettings::preview_chars, 0, 1000},
-    {"collapse_seconds", &PushSettings::collapse_seconds, 0, 3600},
-    {"lease_seconds", &PushSettings::lease_seconds, 5, 86400},
+    {"preview_chars", &PushSettings::preview_chars, 0, 1000, kLive},
+    {"collapse_seconds", &PushSettings::collapse_seconds, 0, 3600, kLive},
+    {"lease_seconds", &PushSettings::lease_seconds, 5, 86400, kLive},
 };
 const NumberSetting<SyncSettings> kSync[] = {
-    {"retention_days", &SyncSettings::retention_days, 0, 36500},
+    {"retention_days", &SyncSettings::retention_days, 0, 36500, kLive},
 };
+const NumberSetting<ListenerSettings> kListeners[] = {
+    {"mqtt_port", &ListenerSettings::mqtt_port, 1, 65535},
+    {"websockets_port", &ListenerSettings::websockets_port, 0, 65535},
+};
+const NumberSetting<TlsSettings> kTls[] = {
+    {"mqtt_port", &TlsSettings::mqtt_port, 1, 65535},
+    {"websockets_port", &TlsSettings::websockets_port, 1, 65535},
+};
+
+// A path; a relative one is taken from `base_dir` (the config file's folder).
+FieldReader PathField(const std::string& base_dir, std::string* out) {
+  return [base_dir, out](const YAML::Node& node, const std::string& key) {
+    if (std::string error = ReadString(node, key, out); !error.empty()) return error;
+    std::filesystem::path path(*out);
+    if (path.is_relative()) path = std::filesystem::path(base_dir) / path;
+    *out = path.lexically_normal().string();
+    return std::string();
+  };
+}
 
 std::string ReadUserList(const YAML::Node& node, const std::string& key, std::vector<std::string>* out) {
   if (!node.IsSequence()) return KeyError(key, "must be a list of user ids");
@@ -83,12 +106,16 @@ std::string ReadUserList(const YAML::Node& node, const std::string& key, std::ve
   return "";
 }
 
+const char* DurabilityName(core::Durability durability) {
+  return durability == core::Durability::kPowerLoss ? "power_loss" : "process_crash";
+}
+
 std::string ReadDurability(const YAML::Node& node, const std::string& key, core::Durability* out) {
   std::string value;
   if (std::string error = ReadString(node, key, &value); !error.empty()) return error;
-  if (value == "process_crash") {
+  if (value == DurabilityName(core::Durability::kProcessCrash)) {
     *out = core::Durability::kProcessCrash;
-  } else if (value == "power_loss") {
+  } else if (value == DurabilityName(core::Durability::kPowerLoss)) {
     *out = core::Durability::kPowerLoss;
   } else {
     return KeyError(key, "must be process_crash or power_loss, got \"" + value + "\"");
@@ -96,7 +123,79 @@ std::string ReadDurability(const YAML::Node& node, const std::string& key, core:
   return "";
 }
 
+std::string Describe(const std::string& key, const std::string& from, const std::string& to) {
+  return key + ": " + from + " -> " + to;
+}
+
+const char* BoolText(bool value) { return value ? "true" : "false"; }
+
+// Takes each changed row of `table` from `from_file` into `out` when it is live, noting it either way.
+template <typename Settings, std::size_t N>
+void ReloadSection(const std::string& prefix, const NumberSetting<Settings> (&table)[N], const Settings& running,
+                   const Settings& from_file, Settings* out, Reloaded* reloaded) {
+  for (const NumberSetting<Settings>& row : table) {
+    std::visit(
+        [&](auto member) {
+          if (running.*member == from_file.*member) return;
+          std::string change =
+              Describe(prefix + row.key, NumberText(running.*member), NumberText(from_file.*member));
+          if (row.reload == Reload::kLive) {
+            out->*member = from_file.*member;
+            reloaded->applied.push_back(change);
+          } else {
+            reloaded->need_restart.push_back(change);
+          }
+        },
+        row.field);
+  }
+}
+
+std::string Joined(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (const std::string& item : items) out += (out.size() > 1 ? ", " : "") + item;
+  return out + "]";
+}
+
 }  // namespace
+
+Reloaded PlanReload(const ServerConfig& running, const ServerConfig& from_file) {
+  Reloaded reloaded{running, {}, {}};
+  ServerConfig& out = reloaded.config;
+  ReloadSection("", kTopLevel, running, from_file, &out, &reloaded);
+  ReloadSection("limits.", kLimits, running.limits, from_file.limits, &out.limits, &reloaded);
+  ReloadSection("auth.", kAuth, running.auth, from_file.auth, &out.auth, &reloaded);
+  ReloadSection("presence.", kPresence, running.presence, from_file.presence, &out.presence, &reloaded);
+  ReloadSection("push.", kPush, running.push, from_file.push, &out.push, &reloaded);
+  ReloadSection("sync.", kSync, running.sync, from_file.sync, &out.sync, &reloaded);
+  // The store and who may act as the push bridge are fixed at start-up.
+  if (running.data_dir != from_file.data_dir) {
+    reloaded.need_restart.push_back(Describe("data_dir", running.data_dir, from_file.data_dir));
+  }
+  if (running.durability != from_file.durability) {
+    reloaded.need_restart.push_back(
+        Describe("durability", DurabilityName(running.durability), DurabilityName(from_file.durability)));
+  }
+  // Listeners are Mosquitto's, opened at its start (a SIGHUP does not reopen them).
+  ReloadSection("listeners.", kListeners, running.listeners, from_file.listeners, &out.listeners, &reloaded);
+  ReloadSection("tls.", kTls, running.tls, from_file.tls, &out.tls, &reloaded);
+  const std::pair<const char*, std::pair<std::string, std::string>> kListenerTexts[] = {
+      {"listeners.address", {running.listeners.address, from_file.listeners.address}},
+      {"listeners.plain_on_network",
+       {BoolText(running.listeners.plain_on_network), BoolText(from_file.listeners.plain_on_network)}},
+      {"tls.address", {running.tls.address, from_file.tls.address}},
+      {"tls.cert_file", {running.tls.cert_file, from_file.tls.cert_file}},
+      {"tls.key_file", {running.tls.key_file, from_file.tls.key_file}},
+      {"tls.client_ca_file", {running.tls.client_ca_file, from_file.tls.client_ca_file}},
+  };
+  for (const auto& [key, values] : kListenerTexts) {
+    if (values.first != values.second) reloaded.need_restart.push_back(Describe(key, values.first, values.second));
+  }
+  if (running.push.service_accounts != from_file.push.service_accounts) {
+    reloaded.need_restart.push_back(Describe("push.service_accounts", Joined(running.push.service_accounts),
+                                             Joined(from_file.push.service_accounts)));
+  }
+  return reloaded;
+}
 
 core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const std::string& base_dir) {
   YAML::Node root;
@@ -124,7 +223,27 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
   top["presence"] = Section(presence);
   top["push"] = Section(push);
   top["sync"] = Section(sync);
+  Fields listeners = NumberFields(kListeners, &config.listeners);
+  listeners["address"] = [&](const YAML::Node& n, const std::string& k) {
+    return ReadString(n, k, &config.listeners.address);
+  };
+  listeners["plain_on_network"] = [&](const YAML::Node& n, const std::string& k) {
+    return ReadBool(n, k, &config.listeners.plain_on_network);
+  };
+  Fields tls = NumberFields(kTls, &config.tls);
+  tls["address"] = [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &config.tls.address); };
+  tls["cert_file"] = PathField(base_dir, &config.tls.cert_file);
+  tls["key_file"] = PathField(base_dir, &config.tls.key_file);
+  tls["client_ca_file"] = PathField(base_dir, &config.tls.client_ca_file);
+  top["listeners"] = Section(listeners);
+  top["tls"] = Section(tls);
   std::string error = root.IsNull() ? std::string() : ReadMapping(root, "", top);
+  if (error.empty() && config.tls.cert_file.empty() != config.tls.key_file.empty()) {
+    error = "tls: cert_file and key_file go together";
+  }
+  if (error.empty() && !config.tls.enabled() && !config.tls.client_ca_file.empty()) {
+    error = "tls.client_ca_file: needs tls.cert_file and tls.key_file";
+  }
   if (!error.empty()) return Status::Error(ErrorCode::kInvalidArgument, error);
   std::filesystem::path data_dir(config.data_dir);
   if (data_dir.is_relative()) data_dir = std::filesystem::path(base_dir) / data_dir;

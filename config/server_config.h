@@ -3,11 +3,35 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/settings.h"
 #include "core/status.h"
 
 namespace chat::config {
+
+// Mosquitto's plain listeners, written into mosquitto.conf (config/mosquitto_conf.h); the plugin itself
+// reaches the MQTT one for its session reaper.
+struct ListenerSettings {
+  std::string address = "127.0.0.1";
+  std::uint32_t mqtt_port = 1883;
+  std::uint32_t websockets_port = 8080;
+  // Plain text on an address other than loopback carries passwords in the clear: only when this says so.
+  bool plain_on_network = false;
+};
+
+// Mosquitto's TLS listeners (MQTT and WebSocket, TLS 1.2 or later), present when cert_file is set.
+// Relative paths are taken from the config file's folder.
+struct TlsSettings {
+  std::string address = "0.0.0.0";
+  std::uint32_t mqtt_port = 8883;
+  std::uint32_t websockets_port = 8443;
+  std::string cert_file;  // the server's certificate chain, PEM
+  std::string key_file;   // its private key, PEM
+  // When set, every TLS client must present a certificate signed by this CA (besides its password).
+  std::string client_ca_file;
+  bool enabled() const { return !cert_file.empty(); }
+};
 
 struct ServerConfig {
   // Folder of the RocksDB database. A relative path is taken from the config file's folder.
@@ -25,6 +49,8 @@ struct ServerConfig {
   core::PresenceSettings presence;
   core::PushSettings push;
   core::AuthSettings auth;
+  ListenerSettings listeners;
+  TlsSettings tls;
 };
 
 // Parses YAML text. `base_dir` resolves a relative data_dir. Unknown keys, wrong types and values out
@@ -33,5 +59,16 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
 
 // Reads and parses the file at `path`.
 core::Result<ServerConfig> LoadServerConfig(const std::string& path);
+
+// What re-reading the file (SIGHUP) does to a running server's settings.
+struct Reloaded {
+  // The settings to run with: the file's values of those a running server applies at once (limits,
+  // rates, presence and push timers, login throttling), the running ones of all others.
+  ServerConfig config;
+  // Each changed setting as "key: old -> new": those applied, and those that wait for a restart.
+  std::vector<std::string> applied;
+  std::vector<std::string> need_restart;
+};
+Reloaded PlanReload(const ServerConfig& running, const ServerConfig& from_file);
 
 }  // namespace chat::config

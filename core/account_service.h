@@ -26,10 +26,11 @@ struct AccountHooks {
   std::function<Status(WriteSet writes)> commit;
 };
 
-// Not thread-safe; borrows `store` and `clock`.
+// Not thread-safe; borrows `store`, `clock` and `settings`.
 class AccountService {
  public:
   AccountService(Store& store, const Clock& clock, const AuthSettings& settings, AccountHooks hooks = {});
+  AccountService(Store& store, const Clock& clock, AuthSettings&& settings, AccountHooks hooks = {}) = delete;
 
   // kInvalidArgument for a bad user id or empty password; kAlreadyExists if the user exists. The new
   // account's history floor is the largest message id so far (see UserRecord::history_floor).
@@ -49,7 +50,7 @@ class AccountService {
 
   Store& store_;
   const Clock& clock_;
-  AuthSettings settings_;
+  const AuthSettings& settings_;  // borrowed: a reloaded config changes it in place
   AccountHooks hooks_;
 };
 

@@ -44,6 +44,17 @@ void Authenticator::FailureCounts::Add(const std::string& key, std::int64_t now,
   ++w.count;
 }
 
+void Authenticator::ApplySettings(const AuthSettings& settings) {
+  AuthSettings applied = settings;
+  applied.credential_cache_entries = settings_.credential_cache_entries;
+  applied.max_pending_checks = settings_.max_pending_checks;
+  applied.hash_threads = settings_.hash_threads;
+  settings_ = applied;
+  window_ms_ = static_cast<std::int64_t>(settings.failure_window_seconds) * 1000;
+  inline_budget_.SetRate(settings.inline_hash_rounds_per_second, settings.inline_hash_rounds_per_second);
+  throttled_checks_.SetRate(settings.throttled_checks_per_second, 1);
+}
+
 Authenticator::Authenticator(Store& store, const Clock& clock, const AuthSettings& settings, PasswordChecker& checker)
     : store_(store),
       clock_(clock),

@@ -36,6 +36,9 @@ namespace chat::core {
 class Authenticator {
  public:
   Authenticator(Store& store, const Clock& clock, const AuthSettings& settings, PasswordChecker& checker);
+  // New login settings (a reloaded config): throttling, the inline hashing budget and token lifetime
+  // apply at once; the credential cache and the check queue keep the sizes they started with.
+  void ApplySettings(const AuthSettings& settings);
 
   struct Login {
     bool is_admin = false;

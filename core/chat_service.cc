@@ -20,6 +20,17 @@ constexpr std::size_t kMaxWaiting = 10000;
 
 }  // namespace
 
+void ChatService::SettingsChanged() {
+  const Limits& limits = context_.limits;
+  const PresenceSettings& presence = presence_.settings();
+  send_rate_.SetRate(limits.send_rate_per_second, limits.send_burst);
+  typing_rate_.SetRate(presence.typing_rate_per_second, presence.typing_burst);
+  request_rate_.SetRate(limits.request_rate_per_second, limits.request_burst);
+  send_bounds_ = RequestBoundsFor(/*is_send=*/true, limits);
+  request_bounds_ = RequestBoundsFor(/*is_send=*/false, limits);
+  presence_.SettingsChanged();
+}
+
 ChatService::ChatService(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids,
                          const Limits& limits, const SyncSettings& sync, const PresenceSettings& presence,
                          const PushSettings& push, const AuthSettings& auth)

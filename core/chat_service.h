@@ -35,6 +35,9 @@ class ChatService {
 
   // Reads what an earlier run left to do (undelivered push jobs). Call once before the first request.
   Status Start() { return push_.Load(); }
+  // The settings it borrows changed (a reloaded config): what was derived from them is derived again.
+  // Later requests see the new limits, rates and presence timeout; nothing stored changes.
+  void SettingsChanged();
 
   // Handles one request payload published on the topic of `op`. On rejection nothing is stored, an
   // error reply for the caller's device is in `outbox`, and the Status says why. Otherwise Ok: the

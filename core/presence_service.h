@@ -30,6 +30,8 @@ class PresenceService {
   void OnActivity(const std::string& user_id, Outbox& outbox) {
     if (auto change = tracker_.Heartbeat(user_id)) Publish(*change, outbox);
   }
+  // The settings it was given changed (a reloaded config): the timeout applies from each user's next deadline.
+  void SettingsChanged() { tracker_.set_timeout_ms(static_cast<std::int64_t>(settings_.timeout_seconds) * 1000); }
   // Called on every broker TICK; does real work at most every 100 ms.
   void OnTick(Outbox& outbox);
 
@@ -42,6 +44,7 @@ class PresenceService {
   // in a group of at most push_group_limit members. A hash lookup once the viewer's set is built.
   bool MayWatch(const std::string& viewer, const std::string& user_id) { return watch_.MayWatch(viewer, user_id); }
   bool HasConnectedDevice(const std::string& user_id) const { return tracker_.HasConnectedDevice(user_id); }
+  const PresenceSettings& settings() const { return settings_; }
   // The relationships of `users` changed (nullopt: anyone's): their permissions are looked up again.
   void ForgetPermissions(const std::optional<std::vector<std::string>>& users) {
     if (users) {

@@ -32,6 +32,8 @@ struct PresenceChange {
 class PresenceTracker {
  public:
   PresenceTracker(const Clock& clock, std::int64_t timeout_ms) : clock_(clock), timeout_ms_(timeout_ms) {}
+  // A new timeout (a reloaded config): it counts from each user's last sign, at their next deadline.
+  void set_timeout_ms(std::int64_t timeout_ms) { timeout_ms_ = timeout_ms; }
 
   // A device of `user_id` connected. A change when the user was shown offline.
   std::optional<PresenceChange> Connected(const std::string& user_id);

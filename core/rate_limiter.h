@@ -19,6 +19,11 @@ class RateLimiter {
 
   // Takes `amount` tokens for `key`; false (and nothing taken) when the bucket holds fewer.
   bool TryAcquire(const std::string& key, double amount = 1.0);
+  // New limits (a reloaded config); buckets keep what they hold, up to the new burst.
+  void SetRate(double rate_per_second, double burst) {
+    rate_per_ms_ = rate_per_second / 1000.0;
+    burst_ = burst;
+  }
 
  private:
   struct Bucket {

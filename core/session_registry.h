@@ -35,6 +35,11 @@ class SessionRegistry {
   using Handle = const void*;
   SessionRegistry(std::size_t max_devices_per_user, std::size_t max_sessions_per_user)
       : max_devices_(max_devices_per_user), max_sessions_(max_sessions_per_user) {}
+  // New caps (a reloaded config): they apply to the next admission; nobody admitted is turned out.
+  void SetCaps(std::size_t max_devices_per_user, std::size_t max_sessions_per_user) {
+    max_devices_ = max_devices_per_user;
+    max_sessions_ = max_sessions_per_user;
+  }
 
   struct Admission {
     Status status;

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "config/mosquitto_conf.h"
 #include "config/server_config.h"
 #include "core/account_service.h"
 #include "core/resume_tokens.h"
@@ -84,14 +85,17 @@ void BrokerProcess::WriteConfigs() {
 }
 
 void BrokerProcess::WriteMosquittoConf() {
-  std::string conf = ReadFile(SourceConfigDir() + "/mosquitto.conf.in");
-  ReplaceAll(&conf, "@USER@", CurrentUserName());
-  ReplaceAll(&conf, "@BIND_ADDRESS@", "127.0.0.1");
-  ReplaceAll(&conf, "@LOCAL_ADDRESS@", "127.0.0.1");
-  ReplaceAll(&conf, "@MQTT_PORT@", std::to_string(mqtt_port_));
-  ReplaceAll(&conf, "@WS_PORT@", std::to_string(ws_port_));
-  ReplaceAll(&conf, "@PLUGIN@", PluginPath());
-  ReplaceAll(&conf, "@CONFIG_FILE@", chat_config_path());
+  // The same generator as run-server.sh's; the ports are the harness's own (chat.yaml names none, so
+  // a test may rewrite it), on loopback.
+  // A test's deliberately broken chat.yaml gets the default listeners: the plugin refuses the file itself.
+  auto loaded = config::LoadServerConfig(chat_config_path());
+  config::ServerConfig chat = loaded.ok() ? *loaded : config::ServerConfig{};
+  chat.listeners.address = "127.0.0.1";
+  chat.listeners.mqtt_port = static_cast<std::uint32_t>(mqtt_port_);
+  chat.listeners.websockets_port = static_cast<std::uint32_t>(ws_port_);
+  auto generated = config::MosquittoConf(ReadFile(SourceConfigDir() + "/mosquitto.conf.in"), chat,
+                                         {PluginPath(), chat_config_path(), CurrentUserName()});
+  std::string conf = generated.ok() ? *generated : "# cannot generate: " + generated.status().ToString() + "\n";
   if (options_.max_connections > 0) {
     ReplaceAll(&conf, "max_connections 10000", "max_connections " + std::to_string(options_.max_connections));
   }

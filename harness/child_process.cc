@@ -176,4 +176,16 @@ int FreeLoopbackPort() {
   return ntohs(addr.sin_port);
 }
 
+CommandResult RunCommand(const std::string& shell_command) {
+  CommandResult result;
+  std::string command = shell_command + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[512];
+  while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) result.output += buffer;
+  int status = pclose(pipe);
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  return result;
+}
+
 }  // namespace chat::harness

@@ -55,4 +55,12 @@ int FreeLoopbackPort();
 // A TCP connection to 127.0.0.1:`port`, or -1 when nothing accepts there.
 int ConnectToLoopback(int port);
 
+// A command-line tool run to its end through the shell (popen): its exit code (-1 when it did not exit
+// normally) and its standard output and error together.
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;
+};
+CommandResult RunCommand(const std::string& shell_command);
+
 }  // namespace chat::harness

@@ -1,5 +1,6 @@
 #include "harness/server_process.h"
 
+#include <signal.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -31,6 +32,8 @@ ServerProcess::~ServerProcess() {
 int ServerProcess::Stop() { return process_.Terminate(); }
 
 void ServerProcess::Kill() { process_.Kill(); }
+
+bool ServerProcess::Signal(int signal) { return process_.running() && kill(process_.pid(), signal) == 0; }
 
 std::string ServerProcess::log() const { return process_.ReadLog(); }
 

@@ -28,6 +28,8 @@ class ServerProcess {
   // SIGKILL: nothing runs, as in a crash or power cut of the process.
   void Kill();
   bool running() const { return process_.running(); }
+  // Sends `signal` to the running program (SIGHUP: the broker reloads its config); false when none runs.
+  bool Signal(int signal);
   // Limits the size of every file the running program writes to `bytes` (RLIMIT_FSIZE; writes past it
   // fail as on a full disk), or lifts the limit (nullopt). "" or the error.
   std::string LimitFileSize(std::optional<std::uint64_t> bytes);

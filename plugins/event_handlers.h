@@ -10,5 +10,6 @@ int OnMessage(int event, void* event_data, void* user_data) noexcept;
 int OnControl(int event, void* event_data, void* user_data) noexcept;
 int OnDisconnect(int event, void* event_data, void* user_data) noexcept;
 int OnTick(int event, void* event_data, void* user_data) noexcept;
+int OnReload(int event, void* event_data, void* user_data) noexcept;
 
 }  // namespace chat::plugin

@@ -35,6 +35,7 @@ const Registration kRegistrations[] = {
     {MOSQ_EVT_CONTROL, chat::plugin::OnControl, kControlTopic.c_str()},
     {MOSQ_EVT_DISCONNECT, chat::plugin::OnDisconnect, nullptr},
     {MOSQ_EVT_TICK, chat::plugin::OnTick, nullptr},
+    {MOSQ_EVT_RELOAD, chat::plugin::OnReload, nullptr},
 };
 
 void Unregister(PluginContext* context, std::size_t count) {
@@ -97,6 +98,7 @@ __attribute__((visibility("default"))) int mosquitto_plugin_init(mosquitto_plugi
     }
     PluginContext* ctx = context->release();
     ctx->plugin_id = identifier;
+    ctx->config_file = config_file;
     std::size_t registered = 0;
     for (const Registration& r : kRegistrations) {
       int rc = mosquitto_callback_register(identifier, r.event, r.callback, r.event_data, ctx);

@@ -86,6 +86,16 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   return context;
 }
 
+config::Reloaded PluginContext::Reload(const config::ServerConfig& from_file) {
+  config::Reloaded reloaded = config::PlanReload(config, from_file);
+  if (reloaded.applied.empty()) return reloaded;
+  config = reloaded.config;
+  chat->SettingsChanged();
+  authenticator->ApplySettings(config.auth);
+  sessions->SetCaps(config.limits.max_devices_per_user, config.limits.max_sessions_per_user);
+  return reloaded;
+}
+
 void PluginContext::EndSessions(const std::string& user_id, const std::vector<std::string>& client_ids) {
   if (reaper == nullptr) return;
   for (const std::string& client_id : client_ids) {

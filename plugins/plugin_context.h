@@ -38,8 +38,13 @@ struct PluginContext {
 
   // Hands offline sessions of `user_id` to the reaper (nothing without one).
   void EndSessions(const std::string& user_id, const std::vector<std::string>& client_ids);
+  // Runs on with the settings of a re-read config file that can change at run time (config::PlanReload);
+  // returns what changed and what waits for a restart.
+  config::Reloaded Reload(const config::ServerConfig& from_file);
 
   mosquitto_plugin_id_t* plugin_id = nullptr;
+  std::string config_file;  // where `config` was read from, read again on SIGHUP
+  // The services borrow its settings: a reload changes them in place.
   config::ServerConfig config;
   std::unique_ptr<core::Store> store;
   // Before the commit stage, whose writer thread wakes the broker with it.

@@ -3,15 +3,14 @@
 # stock /usr/sbin/mosquitto with the chat plugin, MQTT on 127.0.0.1:1883, MQTT-over-WebSocket on 8080,
 # RocksDB in ./data, configuration config/chat.yaml, and the web client on http://127.0.0.1:8081/.
 # Ctrl-C stops it.
-#   MQTT_PORT, WS_PORT, WEB_PORT and CHAT_CONFIG override the defaults.
+#   MQTT_PORT, WS_PORT, WEB_PORT and CHAT_CONFIG override the defaults (the ports also come from
+#   CHAT_CONFIG's listeners section).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 scripts/setup.sh --web
 scripts/build.sh
 
-mqtt_port=${MQTT_PORT:-1883}
-ws_port=${WS_PORT:-8080}
 web_port=${WEB_PORT:-8081}
 chat_config=$(realpath "${CHAT_CONFIG:-config/chat.yaml}")
 mkdir -p run
@@ -32,8 +31,10 @@ if [ ! -s run/admin.password ]; then
 fi
 
 # The broker runs as the invoking account so it can write ./data (see README: running in production).
-MQTT_PORT=$mqtt_port WS_PORT=$ws_port scripts/write-mosquitto-conf.sh "$root/build/plugins/chat_plugin.so" \
-  "$chat_config" > run/mosquitto.conf
+# Its listeners come from chat.yaml (listeners, tls); MQTT_PORT and WS_PORT override the plain ones.
+scripts/write-mosquitto-conf.sh "$root/build/plugins/chat_plugin.so" "$chat_config" > run/mosquitto.conf
+mqtt_port=$(awk '/^listener /{print $2; exit}' run/mosquitto.conf)
+ws_port=$(awk '/^listener /{port=$2} /^protocol websockets/{print port; exit}' run/mosquitto.conf)
 
 # Optional: the push bridge beside the broker (PUSH_BRIDGE_CONFIG=config/bridge.yaml, after pointing it at
 # your provider endpoints). Its account and password are made on first use, like the admin's.

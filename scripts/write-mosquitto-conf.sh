@@ -1,20 +1,17 @@
 #!/usr/bin/env bash
-# Fills config/mosquitto.conf.in and prints the result. Used by run-server.sh and the container image.
+# Prints the mosquitto.conf for a chat.yaml: its listeners and TLS settings filled into
+# config/mosquitto.conf.in by `chatctl config mosquitto-conf` (the code the test harness uses too).
+# Used by run-server.sh and the container image.
 #   write-mosquitto-conf.sh PLUGIN_SO CHAT_YAML
-# Environment: BROKER_USER (default: the current account), BIND_ADDRESS (127.0.0.1),
-# MQTT_PORT (1883), WS_PORT (8080).
+# Environment: BROKER_USER (default: the current account); MQTT_PORT, WS_PORT and BIND_ADDRESS override
+# chat.yaml's listeners.mqtt_port, listeners.websockets_port and listeners.address.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-plugin=$1
-chat_yaml=$2
-# The plugin reaches the MQTT listener itself: on loopback when it listens on every address.
-bind=${BIND_ADDRESS:-127.0.0.1}
-case $bind in 0.0.0.0|'::'|'*'|'') local_address=127.0.0.1 ;; *) local_address=$bind ;; esac
-sed -e "s|@USER@|${BROKER_USER:-$(id -un)}|" \
-    -e "s|@BIND_ADDRESS@|${BIND_ADDRESS:-127.0.0.1}|" \
-    -e "s|@MQTT_PORT@|${MQTT_PORT:-1883}|g" \
-    -e "s|@LOCAL_ADDRESS@|$local_address|" \
-    -e "s|@WS_PORT@|${WS_PORT:-8080}|" \
-    -e "s|@PLUGIN@|$plugin|" \
-    -e "s|@CONFIG_FILE@|$chat_yaml|" \
-    "$here/config/mosquitto.conf.in"
+chatctl=$here/build/clients/chatctl/chatctl
+[ -x "$chatctl" ] || chatctl=chatctl  # the container image has it on PATH
+args=(config mosquitto-conf "$2" --template "$here/config/mosquitto.conf.in" --plugin "$1"
+      --user "${BROKER_USER:-$(id -un)}")
+[ -n "${BIND_ADDRESS:-}" ] && args+=(--address "$BIND_ADDRESS")
+[ -n "${MQTT_PORT:-}" ] && args+=(--mqtt-port "$MQTT_PORT")
+[ -n "${WS_PORT:-}" ] && args+=(--ws-port "$WS_PORT")
+exec "$chatctl" "${args[@]}"

@@ -19,6 +19,7 @@ Measurement MeasureOnServer(Server server, const ServerSetup& setup,
   options.max_connections = setup.max_connections;
   if (server == Server::kChat) {
     options.extra_yaml = kUnlimitedRates + setup.chat_limits + setup.chat_yaml;
+    options.auth = setup.chat_auth;
   } else {
     for (const std::string& user : setup.users) options.bare_logins.emplace_back(user, kBenchPassword);
   }

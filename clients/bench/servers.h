@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -21,8 +22,11 @@ struct ServerSetup {
   std::vector<std::string> users;
   // Chat only: pairs made contacts (so one may put the other into a group at once).
   std::vector<std::pair<std::string, std::string>> contacts;
-  // Chat only: YAML appended to the chat config (durability: ...); not a `limits:` section (see below).
+  // Chat only: YAML appended to the chat config (durability: ...); not a `limits:` or `auth:` section
+  // (see below: a section given twice is an error).
   std::string chat_yaml;
+  // Chat only: settings of the `auth:` section over the harness's (which hashes cheaply, for speed).
+  std::map<std::string, std::string> chat_auth;
   // Chat only: lines of the `limits:` section ("  max_group_members: 500\n"), beside the raised rates.
   std::string chat_limits;
   // Both: lines appended to mosquitto.conf.

@@ -1,4 +1,5 @@
-// chatctl: manage chat accounts.
+// chatctl: manage chat accounts, and check a config file before a (re)start.
+//   chatctl config check config/chat.yaml
 //   Offline (broker stopped), on the data folder named by the config file:
 //     chatctl --config config/chat.yaml user add alice --password secret
 //   Online, through $CONTROL/chat-accounts/v1 as an admin account:
@@ -8,13 +9,17 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <iostream>
 #include <random>
 #include <string>
 #include <unistd.h>
 
+#include "clients/common/broker_address.h"
 #include "clients/common/connect_retry.h"
+#include "config/mosquitto_conf.h"
 #include "config/server_config.h"
 #include "core/account_commands.h"
 #include "core/account_service.h"
@@ -30,6 +35,7 @@ using nlohmann::json;
 struct Options {
   std::string config_file = "config/chat.yaml";
   std::string broker;  // host:port; empty = offline
+  chat::clients::BrokerAddress tls;  // its TLS settings (host and port come from `broker`)
   std::string admin_user = "admin";
   std::string admin_password;
   std::string admin_password_file;
@@ -79,16 +85,21 @@ json RunOnline(const Options& options, const json& commands) {
     password = ReadFirstLine(in);
   }
   std::string client_id = options.admin_user + ":chatctl-" + std::to_string(getpid());
-  mqtt::async_client client("tcp://" + options.broker, client_id, mqtt::create_options(MQTTVERSION_5));
+  chat::clients::BrokerAddress address = options.tls;
+  auto colon = options.broker.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("--broker must be HOST:PORT, got " + options.broker);
+  address.host = options.broker.substr(0, colon);
+  address.port = std::stoi(options.broker.substr(colon + 1));
+  mqtt::async_client client(chat::clients::BrokerUri(address), client_id, mqtt::create_options(MQTTVERSION_5));
   auto connect = mqtt::connect_options_builder()
                      .mqtt_version(MQTTVERSION_5)
                      .clean_start(true)
                      .user_name(options.admin_user)
                      .password(password)
-                     .connect_timeout(std::chrono::seconds(10))
-                     .finalize();
+                     .connect_timeout(std::chrono::seconds(10));
+  if (address.tls) connect.ssl(chat::clients::TlsOptions(address));
   client.start_consuming();
-  chat::clients::ConnectWithRetry(client, connect);
+  chat::clients::ConnectWithRetry(client, connect.finalize());
   std::string response_topic(chat::core::kAccountsControlResponseTopic);
   client.subscribe(response_topic, 1)->wait();
   client.publish(mqtt::make_message(std::string(chat::core::kAccountsControlTopic), commands.dump(), 1, false))->wait();
@@ -129,6 +140,10 @@ int main(int argc, char** argv) {
   app.add_option("--config", options.config_file, "YAML config naming the data folder (offline mode)");
   app.add_option("--broker", options.broker, "host:port of a running broker (online mode, via $CONTROL)");
   app.add_option("--admin", options.admin_user, "admin account for online mode");
+  app.add_flag("--tls", options.tls.tls, "online mode over TLS (the broker's TLS port), verifying its certificate");
+  app.add_option("--cafile", options.tls.ca_file, "CA the broker's certificate must chain to (default: the system's)");
+  app.add_option("--cert", options.tls.cert_file, "client certificate, for brokers that require one");
+  app.add_option("--key", options.tls.key_file, "its private key");
   app.add_option("--admin-password", options.admin_password, "its password");
   app.add_option("--admin-password-file", options.admin_password_file, "file whose first line is its password");
 
@@ -146,7 +161,62 @@ int main(int argc, char** argv) {
     sub->add_flag("--password-stdin", options.password_stdin, "read the password from standard input");
   }
   add->add_flag("--admin", options.admin, "may use $CONTROL/chat-accounts/v1 (account administration)");
+  CLI::App* config = app.add_subcommand("config", "work with config files");
+  config->require_subcommand(1);
+  std::string file_to_check;
+  CLI::App* check = config->add_subcommand(
+      "check", "validate a chat.yaml as the plugin does at start-up and on SIGHUP, without starting anything");
+  check->add_option("file", file_to_check, "the YAML file")->required();
+  CLI::App* conf = config->add_subcommand("mosquitto-conf", "print the mosquitto.conf a chat.yaml asks for");
+  std::string conf_template;
+  chat::config::BrokerFiles files{"", "", ""};
+  std::string address;
+  std::uint32_t mqtt_port = 0;
+  std::uint32_t ws_port = 0;
+  bool ws_port_given = false;
+  conf->add_option("file", files.config_file, "the chat.yaml")->required();
+  conf->add_option("--template", conf_template, "config/mosquitto.conf.in")->required();
+  conf->add_option("--plugin", files.plugin_path, "path of chat_plugin.so")->required();
+  conf->add_option("--user", files.user, "account the broker drops privileges to")->required();
+  conf->add_option("--address", address, "overrides listeners.address");
+  conf->add_option("--mqtt-port", mqtt_port, "overrides listeners.mqtt_port");
+  conf->add_option("--ws-port", ws_port, "overrides listeners.websockets_port (0: none)")
+      ->each([&](const std::string&) { ws_port_given = true; });
   CLI11_PARSE(app, argc, argv);
+
+  if (conf->parsed()) {
+    auto chat_config = chat::config::LoadServerConfig(files.config_file);
+    std::ifstream template_file(conf_template);
+    std::stringstream template_text;
+    template_text << template_file.rdbuf();
+    if (!chat_config.ok() || !template_file) {
+      std::cerr << "chatctl: " << (chat_config.ok() ? "cannot read " + conf_template : chat_config.status().message())
+                << "\n";
+      return 1;
+    }
+    if (!address.empty()) chat_config->listeners.address = address;
+    if (mqtt_port != 0) chat_config->listeners.mqtt_port = mqtt_port;
+    if (ws_port_given) chat_config->listeners.websockets_port = ws_port;
+    files.config_file = std::filesystem::absolute(files.config_file).string();
+    auto generated = chat::config::MosquittoConf(template_text.str(), *chat_config, files);
+    if (!generated.ok()) {
+      std::cerr << "chatctl: " << files.config_file << ": " << generated.status().message() << "\n";
+      return 1;
+    }
+    std::cout << *generated;
+    return 0;
+  }
+
+  if (check->parsed()) {
+    // The same parser and the same message as the plugin's start-up ("chat: bad config: ...").
+    auto checked = chat::config::LoadServerConfig(file_to_check);
+    if (!checked.ok()) {
+      std::cerr << "chatctl: bad config: " << checked.status().message() << "\n";
+      return 1;
+    }
+    std::cout << file_to_check << ": ok (data in " << checked->data_dir << ")\n";
+    return 0;
+  }
 
   try {
     if (options.password_stdin) options.password = ReadFirstLine(std::cin);

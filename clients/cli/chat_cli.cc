@@ -25,6 +25,7 @@
 #include <mqtt/async_client.h>
 #include <nlohmann/json.hpp>
 
+#include "clients/common/broker_address.h"
 #include "clients/common/connect_retry.h"
 #include "core/names.h"
 #include "core/topic_format.h"
@@ -61,9 +62,7 @@ class ConnectionError : public std::runtime_error {
 };
 
 struct Options {
-  std::string host = "127.0.0.1";
-  int port = 1883;
-  bool websocket = false;  // MQTT over WebSocket (the web clients' transport) instead of TCP
+  chat::clients::BrokerAddress broker;
   std::string user;
   std::string password;
   std::string password_file;
@@ -118,7 +117,7 @@ class ChatSession {
   explicit ChatSession(const Options& options)
       : options_(options),
         reply_topic_(chat::core::UserTopic(options.user, chat::core::kReplyKind)),
-        client_(std::string(options.websocket ? "ws://" : "tcp://") + options.host + ":" + std::to_string(options.port), options.user + ":" + options.device,
+        client_(chat::clients::BrokerUri(options.broker), options.user + ":" + options.device,
                 mqtt::create_options(MQTTVERSION_5)) {}
 
   ~ChatSession() {
@@ -142,12 +141,12 @@ class ChatSession {
                        .user_name(options_.user)
                        .password(options_.password)
                        .connect_timeout(std::chrono::seconds(10))
-                       .keep_alive_interval(std::chrono::seconds(30))
-                       .finalize();
+                       .keep_alive_interval(std::chrono::seconds(30));
+    if (options_.broker.tls) connect.ssl(chat::clients::TlsOptions(options_.broker));
     client_.start_consuming();
-    std::string where = options_.host + ":" + std::to_string(options_.port);
+    std::string where = options_.broker.host + ":" + std::to_string(options_.broker.port);
     try {
-      chat::clients::ConnectWithRetry(client_, connect);
+      chat::clients::ConnectWithRetry(client_, connect.finalize());
     } catch (const mqtt::exception& e) {
       // Paho 1.2 reports a refused MQTT 5 CONNACK's reason in the return code, not the reason code.
       auto refused = [](int code) {
@@ -376,10 +375,14 @@ int main(int argc, char** argv) {
   Options options;
   CLI::App app{"chat-cli: send, receive and browse chat messages"};
   app.require_subcommand(1);
-  app.add_option("--host", options.host, "broker address")->capture_default_str();
-  app.add_option("--port", options.port, "broker MQTT port (the WebSocket port with --websocket)")
+  app.add_option("--host", options.broker.host, "broker address")->capture_default_str();
+  app.add_option("--port", options.broker.port, "broker MQTT port (the WebSocket port with --websocket)")
       ->capture_default_str();
-  app.add_flag("--websocket", options.websocket, "connect over MQTT-over-WebSocket (e.g. --port 8080)");
+  app.add_flag("--websocket", options.broker.websocket, "connect over MQTT-over-WebSocket (e.g. --port 8080)");
+  app.add_flag("--tls", options.broker.tls, "connect over TLS (e.g. --port 8883), verifying the server's certificate");
+  app.add_option("--cafile", options.broker.ca_file, "CA the server's certificate must chain to (default: the system's)");
+  app.add_option("--cert", options.broker.cert_file, "client certificate, for servers that require one");
+  app.add_option("--key", options.broker.key_file, "its private key");
   app.add_option("--user", options.user, "your user id")->required();
   CLI::Option* password = app.add_option("--password", options.password, "your password (visible to ps)");
   CLI::Option* password_file =

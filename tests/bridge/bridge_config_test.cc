@@ -56,6 +56,23 @@ TEST(BridgeConfigTest, MinimalConfigGetsTheDefaults) {
   EXPECT_EQ(config.metrics_port, 0);
 }
 
+TEST(BridgeConfigTest, TlsToTheBrokerIsOffUnlessAskedForAndItsFilesAreFromTheConfigsFolder) {
+  BridgeConfig plain;
+  ASSERT_EQ(ParseBridgeConfig(kMinimal, "/base", &plain).message(), "");
+  EXPECT_FALSE(plain.broker_tls);
+  BridgeConfig tls;
+  std::string yaml = kMinimal;
+  yaml.replace(yaml.find("broker:\n"), 8,
+               "broker:\n  tls: true\n  port: 8883\n  ca_file: tls/ca.crt\n  cert_file: /etc/c.crt\n  key_file: c.key\n");
+  ASSERT_EQ(ParseBridgeConfig(yaml, "/base", &tls).message(), "");
+  EXPECT_TRUE(tls.broker_tls);
+  EXPECT_EQ(tls.broker_port, 8883);
+  EXPECT_EQ(tls.broker_ca_file, "/base/tls/ca.crt");
+  EXPECT_EQ(tls.broker_cert_file, "/etc/c.crt");
+  EXPECT_EQ(tls.broker_key_file, "/base/c.key");
+  EXPECT_EQ(ErrorOf(std::string(kMinimal).replace(1, 8, "broker:\n  tls: yes\n")), "broker.tls: must be true or false");
+}
+
 TEST(BridgeConfigTest, ReadsEverySetting) {
   BridgeConfig config;
   ASSERT_EQ(ParseBridgeConfig(R"(
@@ -123,7 +140,7 @@ TEST(BridgeConfigTest, ErrorsNameTheKey) {
   EXPECT_EQ(ErrorWith("metrics:\n  port: 70000\n"), "metrics.port: must be 0..65535, got 70000");
   EXPECT_EQ(ErrorWith("retry:\n  max_attempts: 0\n"), "retry.max_attempts: must be 1..100, got 0");
   EXPECT_EQ(ErrorWith("retry:\n  max_attempts: many\n"), "retry.max_attempts: must be a number, got \"many\"");
-  EXPECT_EQ(ErrorWith("retry:\n  max_atempts: 3\n"), "retry.max_atempts: unknown setting");
+  EXPECT_EQ(ErrorWith("retry:\n  max_atempts: 3\n"), "retry.max_atempts: unknown setting; did you mean retry.max_attempts?");
   EXPECT_EQ(ErrorWith("lease_seconds: 1\n"), "lease_seconds: must be 5..86400, got 1");
   EXPECT_EQ(ErrorWith("metrics:\n  listen: localhost\n"), "metrics.listen: must be an IP address, got \"localhost\"");
   EXPECT_EQ(ErrorWith("retry:\n  initial_backoff_ms: 500\n  max_backoff_ms: 100\n"),
@@ -134,7 +151,7 @@ TEST(BridgeConfigTest, ErrorsNameTheKey) {
   EXPECT_EQ(ErrorOf("broker:\n  device: \"a:b\"\n"), "broker.device: must be 1-64 of A-Z a-z 0-9 _ . -, got \"a:b\"");
   EXPECT_EQ(ErrorOf("broker:\n  share_group: a/b\n"),
             "broker.share_group: must be 1-64 of A-Z a-z 0-9 _ . -, got \"a/b\"");
-  EXPECT_EQ(ErrorOf("providers:\n  gcm:\n    url: https://x\n"), "providers.gcm: unknown setting");
+  EXPECT_EQ(ErrorOf("providers:\n  gcm:\n    url: https://x\n"), "providers.gcm: unknown setting; did you mean providers.fcm?");
   EXPECT_EQ(ErrorOf("providers:\n  fcm:\n    url: http://fcm.example.com\n"),
             "providers.fcm.url: must be an https:// URL with a host, got \"http://fcm.example.com\"");
   EXPECT_EQ(ErrorOf("providers:\n  fcm:\n    timeout_ms: 1000\n"), "providers.fcm.url: required");
@@ -146,7 +163,7 @@ TEST(BridgeConfigTest, ErrorsNameTheKey) {
             "providers.fcm.headers.X-A: must not contain CR, LF or NUL");
   EXPECT_EQ(ErrorOf("providers:\n  fcm:\n    url: https://x\n    headers:\n      \"Bad Name\": v\n"),
             "providers.fcm.headers.Bad Name: not a valid header name");
-  EXPECT_EQ(ErrorOf("brokr: {}\n"), "brokr: unknown setting");
+  EXPECT_EQ(ErrorOf("brokr: {}\n"), "brokr: unknown setting; did you mean broker?");
   EXPECT_EQ(ErrorOf("- a\n- b\n"), "(top level): must be a mapping");
   EXPECT_EQ(ErrorOf(""), "broker: required");
   EXPECT_EQ(ErrorOf("broker: [\n").rfind("not valid YAML: ", 0), 0u);

@@ -97,7 +97,11 @@ TEST(ServerConfigTest, ErrorsNameTheKeyAndTheProblem) {
   EXPECT_EQ(ErrorOf("limits:\n  max_message_chars: 0"), "limits.max_message_chars: must be 1..1000000, got 0");
   EXPECT_EQ(ErrorOf("limits:\n  max_message_chars: lots"),
             "limits.max_message_chars: must be a number, got \"lots\"");
-  EXPECT_EQ(ErrorOf("limits:\n  max_mesage_chars: 5"), "limits.max_mesage_chars: unknown setting");
+  EXPECT_EQ(ErrorOf("limits:\n  max_mesage_chars: 5"),
+            "limits.max_mesage_chars: unknown setting; did you mean limits.max_message_chars?");
+  EXPECT_EQ(ErrorOf("presence:\n  timeout: 5"), "presence.timeout: unknown setting; did you mean presence.timeout_seconds?");
+  EXPECT_EQ(ErrorOf("colour: blue"), "colour: unknown setting");
+  EXPECT_EQ(ErrorOf("limits:\n  send_burst: 5\n  send_burst: 6"), "limits.send_burst: given twice");
   EXPECT_EQ(ErrorOf("node_id: 1024"), "node_id: must be 0..1023, got 1024");
   EXPECT_EQ(ErrorOf("node_id: -1"), "node_id: must be a number, got \"-1\"");
   EXPECT_EQ(ErrorOf("durability: sometimes"), "durability: must be process_crash or power_loss, got \"sometimes\"");
@@ -105,6 +109,34 @@ TEST(ServerConfigTest, ErrorsNameTheKeyAndTheProblem) {
   EXPECT_EQ(ErrorOf("data_dir: [a]"), "data_dir: must be a non-empty string");
   EXPECT_EQ(ErrorOf("- a\n- b"), "(top level): must be a mapping");
   EXPECT_NE(ErrorOf("a: [unclosed").find("not valid YAML"), std::string::npos);
+}
+
+TEST(ServerConfigTest, AReloadAppliesLiveSettingsAndHoldsBackTheOthers) {
+  auto running = ParseServerConfig("node_id: 1\nlimits:\n  send_burst: 100\nauth:\n  hash_threads: 1\n", "/srv");
+  auto from_file = ParseServerConfig(
+      "node_id: 2\ndata_dir: /elsewhere\ndurability: power_loss\nlimits:\n  send_burst: 5\n"
+      "presence:\n  timeout_seconds: 10\nauth:\n  hash_threads: 4\n  max_failed_logins: 9\n"
+      "push:\n  service_accounts: [other]\n",
+      "/srv");
+  ASSERT_TRUE(running.ok() && from_file.ok());
+  Reloaded reloaded = PlanReload(*running, *from_file);
+  EXPECT_EQ(reloaded.applied, (std::vector<std::string>{"limits.send_burst: 100 -> 5", "auth.max_failed_logins: 5 -> 9",
+                                                        "presence.timeout_seconds: 30 -> 10"}));
+  EXPECT_EQ(reloaded.need_restart,
+            (std::vector<std::string>{"node_id: 1 -> 2", "auth.hash_threads: 1 -> 4", "data_dir: /srv/data -> /elsewhere",
+                                      "durability: process_crash -> power_loss",
+                                      "push.service_accounts: [] -> [other]"}));
+  EXPECT_EQ(reloaded.config.limits.send_burst, 5.0);
+  EXPECT_EQ(reloaded.config.presence.timeout_seconds, 10u);
+  EXPECT_EQ(reloaded.config.auth.max_failed_logins, 9u);
+  EXPECT_EQ(reloaded.config.node_id, 1u);
+  EXPECT_EQ(reloaded.config.auth.hash_threads, 1u);
+  EXPECT_EQ(reloaded.config.data_dir, "/srv/data");
+  EXPECT_EQ(reloaded.config.durability, core::Durability::kProcessCrash);
+
+  Reloaded unchanged = PlanReload(*running, *running);
+  EXPECT_TRUE(unchanged.applied.empty());
+  EXPECT_TRUE(unchanged.need_restart.empty());
 }
 
 TEST(ServerConfigTest, MissingFileIsNamed) {

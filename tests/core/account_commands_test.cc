@@ -42,7 +42,8 @@ TEST(AccountCommandsTest, MalformedDocumentsGetAnErrorResponse) {
   testing::TempDir dir;
   auto store = std::move(*storage::RocksDbStore::Open(dir.path(), Durability::kProcessCrash));
   FakeClock clock;
-  AccountService accounts(*store, clock, AuthSettings{});
+  AuthSettings settings;  // borrowed by the service
+  AccountService accounts(*store, clock, settings);
   for (const char* bad : {"", "nope", "[]", "{}", "{\"commands\":5}", "{\"commands\":[5]}"}) {
     json response = json::parse(RunAccountCommands(accounts, bad));
     ASSERT_EQ(response["responses"].size(), 1u) << bad;

@@ -112,12 +112,12 @@ TEST_F(AccountServiceStoreTest, ANewAccountsHistoryFloorIsTheLargestMessageIdSoF
 TEST_F(AccountServiceStoreTest, SetPasswordReplacesTheHashAndTellsTheHook) {
   ASSERT_TRUE(accounts_->AddUser("alice", "old-pw", true).ok());
   UserRecord before = Get("alice");
-  auth_.pbkdf2_iterations = 2000;  // the service keeps its own copy of the settings
+  auth_.pbkdf2_iterations = 2000;  // the service borrows the settings: a reloaded config applies at once
   ASSERT_TRUE(accounts_->SetPassword("alice", "new-pw").ok());
   UserRecord after = Get("alice");
   EXPECT_TRUE(VerifyPassword("new-pw", after.password));
   EXPECT_FALSE(VerifyPassword("old-pw", after.password));
-  EXPECT_EQ(after.password.iterations, 1000u);
+  EXPECT_EQ(after.password.iterations, 2000u);
   EXPECT_NE(after.password.salt, before.password.salt);
   EXPECT_TRUE(after.is_admin);
   EXPECT_EQ(after.created_at_ms, before.created_at_ms);

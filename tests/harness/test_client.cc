@@ -27,6 +27,11 @@ std::string ChatTestClient::Connect(const std::string& password, bool clean, std
   } else {
     builder.clean_session(clean);
   }
+  if (tls_) {
+    auto ssl = mqtt::ssl_options_builder().trust_store(tls_->ca_file).enable_server_cert_auth(true).verify(true);
+    if (!tls_->cert_file.empty()) ssl.key_store(tls_->cert_file).private_key(tls_->key_file);
+    builder.ssl(ssl.finalize());
+  }
   try {
     clients::ConnectWithRetry(*client_, builder.finalize());
     return "";

@@ -57,6 +57,11 @@ class ChatTestClient {
   // Everything that arrives within `window`, plus what was queued.
   std::vector<Received> Collect(std::chrono::milliseconds window);
 
+  // TLS for the next Connect (an ssl:// uri): the server's certificate is verified against `ca_file`,
+  // and its name against the host; `cert_file` and `key_file` are the client's own, if any.
+  void set_tls(std::string ca_file, std::string cert_file = "", std::string key_file = "") {
+    tls_ = Tls{std::move(ca_file), std::move(cert_file), std::move(key_file)};
+  }
   // Keepalive asked for on the next Connect (default 30 s; 0 asks for none).
   void set_keepalive(int seconds) { keepalive_seconds_ = seconds; }
   // Publishes chat/v1/req/heartbeat every `interval` from a thread of its own until Disconnect or
@@ -75,6 +80,12 @@ class ChatTestClient {
   std::string user_;
   int mqtt_version_;
   int keepalive_seconds_ = 30;
+  struct Tls {
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+  };
+  std::optional<Tls> tls_;
   std::unique_ptr<mqtt::async_client> client_;
   std::deque<Received> queued_;
   std::thread heartbeats_;

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ChatServer, launchBrowser } from './harness.mjs';
 
+// CHAT_WEB_TLS=1: the page reaches the broker over wss:// (its TLS WebSocket listener), ctest's web_browser_tls.
+const OVER_TLS = process.env.CHAT_WEB_TLS === '1';
 const PRESENCE_TIMEOUT_SECONDS = 5;
 const MAX_MESSAGE_CHARS = 500;
 const PASSWORDS = { alice: 'alice-pw', bob: 'bob-pw', carol: 'carol-pw' };
@@ -109,6 +111,7 @@ before(async () => {
   server = await ChatServer.start({
     users: PASSWORDS,
     heartbeatSeconds: 1,
+    tls: OVER_TLS,
     yaml: [
       'presence:',
       '  heartbeat_seconds: 1',
@@ -122,7 +125,7 @@ before(async () => {
       '',
     ].join('\n'),
   });
-  browser = await launchBrowser();
+  browser = await launchBrowser(server);
 });
 
 after(async () => {

@@ -3,6 +3,7 @@
 // chromium driven by playwright-core. Paths come from CTest's environment (tests/web/CMakeLists.txt).
 
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -62,11 +63,29 @@ async function stopChild(child) {
 
 // The chat server as the quick start runs it, on its own ports and data folder.
 export class ChatServer {
-  // users: {name: password}; yaml: extra chat.yaml text (data_dir is set here).
-  static async start({ users, yaml = '', heartbeatSeconds = 5 }) {
+  // users: {name: password}; yaml: extra chat.yaml text (data_dir is set here). tls: the page talks to
+  // the broker's TLS WebSocket listener (wss://localhost, a certificate from scripts/make-test-certs.sh);
+  // launchBrowser(server) then trusts that certificate.
+  static async start({ users, yaml = '', heartbeatSeconds = 5, tls = false }) {
     const server = new ChatServer();
     server.dir = mkdtempSync(path.join(os.tmpdir(), 'chat-web-test-'));
     server.chatYaml = path.join(server.dir, 'chat.yaml');
+    let wsUrl;
+    if (tls) {
+      const certs = path.join(server.dir, 'tls');
+      const made = spawnSync('bash', [path.join(sourceDir, 'scripts/make-test-certs.sh'), certs], { encoding: 'utf8' });
+      if (made.status !== 0) throw new Error(`make-test-certs.sh: ${made.stderr}`);
+      server.tlsWsPort = await freeLoopbackPort();
+      const tlsMqttPort = await freeLoopbackPort();
+      yaml += ['', 'tls:', '  address: 127.0.0.1', `  mqtt_port: ${tlsMqttPort}`, `  websockets_port: ${server.tlsWsPort}`,
+        `  cert_file: ${certs}/server.crt`, `  key_file: ${certs}/server.key`, ''].join('\n');
+      // Chromium trusts a certificate by the SHA-256 of its public key (--ignore-certificate-errors-spki-list):
+      // the test's server certificate and nothing else, verified as usual otherwise.
+      const certificate = new X509Certificate(readFileSync(path.join(certs, 'server.crt')));
+      const spki = certificate.publicKey.export({ type: 'spki', format: 'der' });
+      server.trustedSpki = createHash('sha256').update(spki).digest('base64');
+      wsUrl = `wss://localhost:${server.tlsWsPort}`;
+    }
     writeFileSync(server.chatYaml, `data_dir: ${server.dir}/data\n${yaml}`);
     for (const [user, password] of Object.entries(users)) {
       const added = spawnSync(required('CHATCTL'), ['--config', server.chatYaml, 'user', 'add', user, '--password-stdin'], { input: password });
@@ -87,7 +106,7 @@ export class ChatServer {
     const webPort = await freeLoopbackPort();
     server.web = startLogged(
       process.execPath,
-      [path.join(sourceDir, 'clients/web/serve.mjs'), '--port', String(webPort), '--ws-url', `ws://127.0.0.1:${server.wsPort}`,
+      [path.join(sourceDir, 'clients/web/serve.mjs'), '--port', String(webPort), '--ws-url', wsUrl ?? `ws://127.0.0.1:${server.wsPort}`,
         '--heartbeat-seconds', String(heartbeatSeconds)],
       path.join(server.dir, 'web.log'),
     );
@@ -100,6 +119,7 @@ export class ChatServer {
     this.broker = startLogged('/usr/sbin/mosquitto', ['-c', this.mosquittoConf], path.join(this.dir, 'broker.log'));
     await waitForPort(this.mqttPort, this.broker, 'mosquitto');
     await waitForPort(this.wsPort, this.broker, 'mosquitto (WebSocket listener)');
+    if (this.tlsWsPort) await waitForPort(this.tlsWsPort, this.broker, 'mosquitto (TLS WebSocket listener)');
   }
 
   async stopBroker() {
@@ -141,11 +161,14 @@ export class ChatServer {
   }
 }
 
-export function launchBrowser() {
+// `server`: a ChatServer started with tls, whose certificate the browser is to trust.
+export function launchBrowser(server = undefined) {
+  const trust = server?.trustedSpki ? [`--ignore-certificate-errors-spki-list=${server.trustedSpki}`] : [];
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: [
+      ...trust,
       '--no-sandbox', // tests run as root in CI containers
       '--disable-background-networking',
       '--disable-component-update',
