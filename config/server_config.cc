@@ -76,6 +76,11 @@ const NumberSetting<PushSettings> kPush[] = {
 const NumberSetting<SyncSettings> kSync[] = {
     {"retention_days", &SyncSettings::retention_days, 0, 36500, kLive},
 };
+const NumberSetting<core::StorageSettings> kStorage[] = {
+    {"block_cache_mb", &core::StorageSettings::block_cache_mb, 1, 65536},
+    {"row_cache_mb", &core::StorageSettings::row_cache_mb, 0, 65536},
+    {"write_buffer_mb", &core::StorageSettings::write_buffer_mb, 1, 4096},
+};
 const NumberSetting<ListenerSettings> kListeners[] = {
     {"mqtt_port", &ListenerSettings::mqtt_port, 1, 65535},
     {"websockets_port", &ListenerSettings::websockets_port, 0, 65535},
@@ -175,6 +180,7 @@ Reloaded PlanReload(const ServerConfig& running, const ServerConfig& from_file) 
     reloaded.need_restart.push_back(
         Describe("durability", DurabilityName(running.durability), DurabilityName(from_file.durability)));
   }
+  ReloadSection("storage.", kStorage, running.storage, from_file.storage, &out.storage, &reloaded);
   // Listeners are Mosquitto's, opened at its start (a SIGHUP does not reopen them).
   ReloadSection("listeners.", kListeners, running.listeners, from_file.listeners, &out.listeners, &reloaded);
   ReloadSection("tls.", kTls, running.tls, from_file.tls, &out.tls, &reloaded);
@@ -235,6 +241,8 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
   tls["cert_file"] = PathField(base_dir, &config.tls.cert_file);
   tls["key_file"] = PathField(base_dir, &config.tls.key_file);
   tls["client_ca_file"] = PathField(base_dir, &config.tls.client_ca_file);
+  Fields storage = NumberFields(kStorage, &config.storage);
+  top["storage"] = Section(storage);
   top["listeners"] = Section(listeners);
   top["tls"] = Section(tls);
   std::string error = root.IsNull() ? std::string() : ReadMapping(root, "", top);

@@ -49,6 +49,7 @@ struct ServerConfig {
   core::PresenceSettings presence;
   core::PushSettings push;
   core::AuthSettings auth;
+  core::StorageSettings storage;
   ListenerSettings listeners;
   TlsSettings tls;
 };

@@ -90,6 +90,17 @@ struct PushSettings {
   }
 };
 
+// RocksDB's memory: what the store may hold in memory, whatever the size of the data. Each column of
+// the store's write buffers is written to disk once full; caches drop what was used least lately.
+struct StorageSettings {
+  // Block cache: recently read data blocks, and every table's index and filter. Default 64.
+  std::uint32_t block_cache_mb = 64;
+  // Row cache: recently read values (accounts, idempotency entries). Default 32.
+  std::uint32_t row_cache_mb = 32;
+  // One write buffer (memtable); at most two exist at once, one filling and one being flushed. Default 64.
+  std::uint32_t write_buffer_mb = 64;
+};
+
 struct SyncSettings {
   // Days a sync queue entry is kept; 0 keeps entries forever. Default 0.
   std::uint32_t retention_days = 0;

@@ -26,7 +26,7 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
     return core::Status::Error(core::ErrorCode::kIoError,
                                "cannot create data_dir " + config.data_dir + ": " + ec.message());
   }
-  auto store = storage::RocksDbStore::Open(config.data_dir, config.durability);
+  auto store = storage::RocksDbStore::Open(config.data_dir, config.durability, config.storage);
   if (!store.ok()) return store.status();
   (*store)->RequireFreeDisk(static_cast<std::uint64_t>(config.min_free_disk_mb) << 20);
   context->store = std::move(*store);

@@ -113,8 +113,10 @@ class KeyOwner final : public rocksdb::SliceTransform {
 
 namespace {
 
-rocksdb::Options StoreOptions() {
+rocksdb::Options StoreOptions(const core::StorageSettings& memory) {
   rocksdb::Options options;
+  options.write_buffer_size = static_cast<std::size_t>(memory.write_buffer_mb) << 20;
+  options.max_write_buffer_number = 2;
   options.create_if_missing = true;
   // Point lookups (users, idempotency keys) dominate reads: a bloom filter saves disk seeks on misses.
   rocksdb::BlockBasedTableOptions table;
@@ -122,13 +124,13 @@ rocksdb::Options StoreOptions() {
   // Memory stays bounded as history grows: every table's index and filter live in the block cache
   // (otherwise each open table keeps its own in memory for good, a chat-soak run grew ~1 MB a minute),
   // those of the newest tables pinned there since every write's lookups go through them.
-  table.block_cache = rocksdb::NewLRUCache(64 << 20);
+  table.block_cache = rocksdb::NewLRUCache(static_cast<std::size_t>(memory.block_cache_mb) << 20);
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // Every send asks "does the peer exist?" and "was this cmid seen?" on the broker thread. Hits come from
   // the row cache, misses (new cmids) stop at the memtable's bloom filter instead of a skip-list search.
-  options.row_cache = rocksdb::NewLRUCache(32 << 20);
+  if (memory.row_cache_mb > 0) options.row_cache = rocksdb::NewLRUCache(static_cast<std::size_t>(memory.row_cache_mb) << 20);
   options.memtable_whole_key_filtering = true;
   options.memtable_prefix_bloom_size_ratio = 0.05;
   options.compression = rocksdb::kLZ4Compression;
@@ -144,8 +146,8 @@ rocksdb::Options StoreOptions() {
 
 // Opens the database in `path` for writing, or only for reading; `create` makes a new one if there is none.
 rocksdb::Status OpenDatabase(const std::string& path, bool read_only, std::unique_ptr<rocksdb::DB>* db,
-                             rocksdb::Env* env, bool create = false) {
-  rocksdb::Options options = StoreOptions();
+                             rocksdb::Env* env, const core::StorageSettings& memory, bool create = false) {
+  rocksdb::Options options = StoreOptions(memory);
   options.create_if_missing = create;
   if (env != nullptr) options.env = env;
   rocksdb::DB* raw = nullptr;
@@ -196,10 +198,16 @@ Status OpenFailure(const std::string& path, const rocksdb::Status& s) {
 }  // namespace
 
 core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string& path, Durability durability) {
-  return Open(path, durability, nullptr);
+  return Open(path, durability, core::StorageSettings{}, nullptr);
 }
 
 core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string& path, Durability durability,
+                                                               std::shared_ptr<rocksdb::FileSystem> file_system) {
+  return Open(path, durability, core::StorageSettings{}, std::move(file_system));
+}
+
+core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string& path, Durability durability,
+                                                               const core::StorageSettings& memory,
                                                                std::shared_ptr<rocksdb::FileSystem> file_system) {
   std::unique_ptr<rocksdb::Env> env = file_system ? rocksdb::NewCompositeEnv(file_system) : nullptr;
   // A store is only ever created in an empty folder: RocksDB asked to create one where its CURRENT file
@@ -216,7 +224,7 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string
   if (state == FolderState::kStore) {
     // The layout is checked through a read-only view first: opening for writing already writes (it
     // replays the log into a new table file), and a store this server cannot read must stay untouched.
-    rocksdb::Status s = OpenDatabase(path, /*read_only=*/true, &db, env.get());
+    rocksdb::Status s = OpenDatabase(path, /*read_only=*/true, &db, env.get(), memory);
     if (!s.ok()) return OpenFailure(path, s);
     std::unique_ptr<RocksDbStore> view(new RocksDbStore(std::move(db), path, durability));
     core::Result<std::uint64_t> version = view->GetNumber(std::string(kFormatVersionKey), 0);
@@ -228,9 +236,11 @@ core::Result<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::string
                                                        "); it was not changed: run the newer server");
     }
   }
-  rocksdb::Status s = OpenDatabase(path, /*read_only=*/false, &db, env.get(), /*create=*/state == FolderState::kEmpty);
+  rocksdb::Status s =
+      OpenDatabase(path, /*read_only=*/false, &db, env.get(), memory, /*create=*/state == FolderState::kEmpty);
   if (!s.ok()) return OpenFailure(path, s);
   std::unique_ptr<RocksDbStore> store(new RocksDbStore(std::move(db), path, durability));
+  store->memory_ = memory;
   store->env_ = std::move(env);
   if (Status s = store->RecordFormatVersion(); !s.ok()) return s;
   return store;
@@ -295,12 +305,12 @@ Status RocksDbStore::RecoverFromWriteFailure() {
   // writes then fail at once, and the next try comes a second later.
   if (Status room = ProbeWrite(); !room.ok()) return room;
   std::unique_ptr<rocksdb::DB> reader;
-  rocksdb::Status s = OpenDatabase(path_, /*read_only=*/true, &reader, env_.get());
+  rocksdb::Status s = OpenDatabase(path_, /*read_only=*/true, &reader, env_.get(), memory_);
   if (!s.ok()) return Status::Error(ErrorCode::kIoError, "cannot reopen RocksDB at " + path_ + ": " + s.ToString());
   core::IgnoreError(FromRocks(db_->Close()), "the handle is being replaced after a failed write");
   db_ = std::move(reader);
   std::unique_ptr<rocksdb::DB> writer;
-  s = OpenDatabase(path_, /*read_only=*/false, &writer, env_.get());
+  s = OpenDatabase(path_, /*read_only=*/false, &writer, env_.get(), memory_);
   if (!s.ok()) {
     return Status::Error(ErrorCode::kIoError, "RocksDB at " + path_ + " is read-only until it can be opened: " +
                                                   s.ToString());

@@ -29,6 +29,10 @@ class RocksDbStore final : public core::Store {
   // (tests/storage/losing_power_file_system.h).
   static core::Result<std::unique_ptr<RocksDbStore>> Open(const std::string& path, Durability durability,
                                                           std::shared_ptr<rocksdb::FileSystem> file_system);
+  // The same with a memory budget other than the defaults (config's storage section).
+  static core::Result<std::unique_ptr<RocksDbStore>> Open(const std::string& path, Durability durability,
+                                                          const core::StorageSettings& memory,
+                                                          std::shared_ptr<rocksdb::FileSystem> file_system = nullptr);
 
   // The free space on the store's disk, in bytes.
   using FreeDiskBytes = std::function<std::uint64_t()>;
@@ -110,6 +114,7 @@ class RocksDbStore final : public core::Store {
   std::unique_ptr<rocksdb::Env> env_;  // null: the default one; outlives db_, which uses it
   std::unique_ptr<rocksdb::DB> db_;
   std::string path_;
+  core::StorageSettings memory_;  // to open the database again with the same budget
   bool sync_;
   std::uint64_t min_free_disk_bytes_ = 0;
   FreeDiskBytes free_disk_bytes_;

@@ -47,6 +47,11 @@ struct SoakOptions {
   int storm_every_s = 60;     // every device drops and reconnects this often
   int sample_every_s = 5;
   double tolerance = 0.10;
+  // RocksDB's memory budget (storage in chat.yaml); 0 keeps the default. Small budgets fill within the
+  // warm-up, so what grows after it is the plugin's own.
+  int write_buffer_mb = 0;
+  int block_cache_mb = 0;
+  int row_cache_mb = -1;
   std::string out = "soak-results.json";
 };
 
@@ -166,6 +171,11 @@ int Run(const SoakOptions& options) {
   broker_options.extra_yaml =
       "limits:\n  send_rate_per_second: 100000\n  send_burst: 1000000\n"
       "  request_rate_per_second: 100000\n  request_burst: 1000000\n";
+  std::string storage;
+  if (options.write_buffer_mb > 0) storage += "  write_buffer_mb: " + std::to_string(options.write_buffer_mb) + "\n";
+  if (options.block_cache_mb > 0) storage += "  block_cache_mb: " + std::to_string(options.block_cache_mb) + "\n";
+  if (options.row_cache_mb >= 0) storage += "  row_cache_mb: " + std::to_string(options.row_cache_mb) + "\n";
+  if (!storage.empty()) broker_options.extra_yaml += "storage:\n" + storage;
   broker_options.max_connections = options.users + 100;
   harness::BrokerProcess broker(broker_options);
   Soak soak;
@@ -263,7 +273,10 @@ int Run(const SoakOptions& options) {
                    {"warmup_minutes", options.warmup_minutes},
                    {"users", options.users},
                    {"rate", options.rate},
-                   {"storm_every_s", options.storm_every_s}}},
+                   {"storm_every_s", options.storm_every_s},
+                   {"write_buffer_mb", options.write_buffer_mb},
+                   {"block_cache_mb", options.block_cache_mb},
+                   {"row_cache_mb", options.row_cache_mb}}},
                  {"rss_after_warmup_mb", rss_after_warmup},
                  {"rss_end_mb", rss_end},
                  {"growth", growth},
@@ -305,6 +318,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(5, 3600));
   app.add_option("--tolerance", options.tolerance, "growth allowed after warm-up (0.10 = 10 %)")->capture_default_str();
   app.add_option("--out", options.out, "results file (JSON)")->capture_default_str();
+  app.add_option("--write-buffer-mb", options.write_buffer_mb, "the broker's storage.write_buffer_mb (0: default)");
+  app.add_option("--block-cache-mb", options.block_cache_mb, "the broker's storage.block_cache_mb (0: default)");
+  app.add_option("--row-cache-mb", options.row_cache_mb, "the broker's storage.row_cache_mb (-1: default)");
   CLI11_PARSE(app, argc, argv);
   if (options.warmup_minutes >= options.minutes) {
     std::fprintf(stderr, "chat-soak: the warm-up must be shorter than the run\n");

@@ -116,7 +116,7 @@ TEST(ServerConfigTest, AReloadAppliesLiveSettingsAndHoldsBackTheOthers) {
   auto from_file = ParseServerConfig(
       "node_id: 2\ndata_dir: /elsewhere\ndurability: power_loss\nlimits:\n  send_burst: 5\n"
       "presence:\n  timeout_seconds: 10\nauth:\n  hash_threads: 4\n  max_failed_logins: 9\n"
-      "push:\n  service_accounts: [other]\n",
+      "push:\n  service_accounts: [other]\nstorage:\n  block_cache_mb: 8\ntls:\n  mqtt_port: 9883\n",
       "/srv");
   ASSERT_TRUE(running.ok() && from_file.ok());
   Reloaded reloaded = PlanReload(*running, *from_file);
@@ -124,8 +124,8 @@ TEST(ServerConfigTest, AReloadAppliesLiveSettingsAndHoldsBackTheOthers) {
                                                         "presence.timeout_seconds: 30 -> 10"}));
   EXPECT_EQ(reloaded.need_restart,
             (std::vector<std::string>{"node_id: 1 -> 2", "auth.hash_threads: 1 -> 4", "data_dir: /srv/data -> /elsewhere",
-                                      "durability: process_crash -> power_loss",
-                                      "push.service_accounts: [] -> [other]"}));
+                                      "durability: process_crash -> power_loss", "storage.block_cache_mb: 64 -> 8",
+                                      "tls.mqtt_port: 8883 -> 9883", "push.service_accounts: [] -> [other]"}));
   EXPECT_EQ(reloaded.config.limits.send_burst, 5.0);
   EXPECT_EQ(reloaded.config.presence.timeout_seconds, 10u);
   EXPECT_EQ(reloaded.config.auth.max_failed_logins, 9u);
