@@ -35,7 +35,7 @@ bool IsPushJobsFilter(std::string_view filter) {
 }
 
 bool AdminMayReceive(std::string_view topic) {
-  return topic == kAccountsControlResponseTopic || StartsWith(topic, "$SYS/");
+  return topic == kAccountsControlResponseTopic || topic == kAdminControlResponseTopic || StartsWith(topic, "$SYS/");
 }
 
 }  // namespace
@@ -51,7 +51,7 @@ bool IsAllowed(const Identity& who, TopicAccess access, std::string_view topic, 
       // the MESSAGE event) would park one user's text in the broker.
       if (retain) return false;
       if ((request ? *request : ParseRequestTopic(topic)) != RequestOp::kUnknown) return true;
-      return who.is_admin && topic == kAccountsControlTopic;
+      return who.is_admin && (topic == kAccountsControlTopic || topic == kAdminControlTopic);
     case TopicAccess::kSubscribe:
       if (IsOwnFilter(who.user_id, topic)) return true;
       if (who.is_service && IsPushJobsFilter(topic)) return true;

@@ -109,6 +109,11 @@ class Store {
   // Every job not yet reported done (read once at start-up), in job id order.
   virtual Result<std::vector<PushJob>> ListPushJobs() = 0;
   virtual Result<bool> IsMuted(const std::string& user_id, const Conversation& conversation) = 0;
+
+  // A consistent copy of the whole store in `dir` (which must not exist yet), taken while writes go on:
+  // everything committed before it started, nothing half. Safe from any thread; slow (file copies), so
+  // never on the broker thread.
+  virtual Status Checkpoint(const std::string& dir) = 0;
 };
 
 }  // namespace chat::core

@@ -25,6 +25,9 @@ inline constexpr std::string_view kPushJobsTopic = "chat/v1/service/push/jobs";
 // Operator account administration, after Mosquitto's own $CONTROL/<feature>/v1 convention.
 inline constexpr std::string_view kAccountsControlTopic = "$CONTROL/chat-accounts/v1";
 inline constexpr std::string_view kAccountsControlResponseTopic = "$CONTROL/chat-accounts/v1/response";
+// Operator tasks on the running server (an online backup).
+inline constexpr std::string_view kAdminControlTopic = "$CONTROL/chat-admin/v1";
+inline constexpr std::string_view kAdminControlResponseTopic = "$CONTROL/chat-admin/v1/response";
 
 // Request operations: the one list of every request type and the <op> of its topic
 // "chat/v1/req/<op>". Adding a request: a line here, a row in ChatService's request table (its handler

@@ -8,6 +8,7 @@ int OnBasicAuth(int event, void* event_data, void* user_data) noexcept;
 int OnAclCheck(int event, void* event_data, void* user_data) noexcept;
 int OnMessage(int event, void* event_data, void* user_data) noexcept;
 int OnControl(int event, void* event_data, void* user_data) noexcept;
+int OnAdminControl(int event, void* event_data, void* user_data) noexcept;
 int OnDisconnect(int event, void* event_data, void* user_data) noexcept;
 int OnTick(int event, void* event_data, void* user_data) noexcept;
 int OnReload(int event, void* event_data, void* user_data) noexcept;

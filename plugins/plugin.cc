@@ -27,12 +27,14 @@ struct Registration {
 };
 
 const std::string kControlTopic(chat::core::kAccountsControlTopic);
+const std::string kAdminTopic(chat::core::kAdminControlTopic);
 
 const Registration kRegistrations[] = {
     {MOSQ_EVT_BASIC_AUTH, chat::plugin::OnBasicAuth, nullptr},
     {MOSQ_EVT_ACL_CHECK, chat::plugin::OnAclCheck, nullptr},
     {MOSQ_EVT_MESSAGE, chat::plugin::OnMessage, nullptr},
     {MOSQ_EVT_CONTROL, chat::plugin::OnControl, kControlTopic.c_str()},
+    {MOSQ_EVT_CONTROL, chat::plugin::OnAdminControl, kAdminTopic.c_str()},
     {MOSQ_EVT_DISCONNECT, chat::plugin::OnDisconnect, nullptr},
     {MOSQ_EVT_TICK, chat::plugin::OnTick, nullptr},
     {MOSQ_EVT_RELOAD, chat::plugin::OnReload, nullptr},

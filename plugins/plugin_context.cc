@@ -39,6 +39,7 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   BrokerWaker* waker = context->waker.get();
   context->commits =
       std::make_unique<core::ThreadedCommitStage>(*context->store, [waker](bool force) { waker->Wake(force); });
+  context->backups = std::make_unique<BackupRunner>(*context->store, *context->waker);
   context->chat = std::make_unique<core::ChatService>(*context->store, *context->commits, clock, *context->ids,
                                                       settings.limits, settings.sync, settings.presence, settings.push,
                                                       settings.auth);

@@ -17,6 +17,7 @@
 #include "core/password_checker.h"
 #include "core/session_registry.h"
 #include "core/store.h"
+#include "plugins/backup_runner.h"
 #include "plugins/broker_waker.h"
 #include "plugins/session_reaper.h"
 
@@ -52,6 +53,8 @@ struct PluginContext {
   // After the store (it writes to it) and before the services (they submit to it): its writer is
   // joined, with everything submitted stored, before the store closes.
   std::unique_ptr<core::CommitStage> commits;
+  // After the store and the waker it uses; its thread is joined before the store closes.
+  std::unique_ptr<BackupRunner> backups;
   std::unique_ptr<core::MessageIdGenerator> ids;
   std::unique_ptr<core::ChatService> chat;
   // Declared before the authenticator that uses it, so it outlives it (its threads are joined last).

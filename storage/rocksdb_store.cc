@@ -6,6 +6,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "storage/key_format.h"
 #include "storage/record_codec.h"
@@ -784,6 +786,22 @@ core::Result<std::int64_t> RocksDbStore::GetLastActive(const std::string& user_i
   core::Result<std::uint64_t> at = GetNumber(LastActiveKey(user_id), 0);
   if (!at.ok()) return at.status();
   return static_cast<std::int64_t>(*at);
+}
+
+Status RocksDbStore::Checkpoint(const std::string& dir) {
+  if (std::filesystem::exists(dir)) {
+    return Status::Error(ErrorCode::kAlreadyExists, dir + " exists already: a backup goes into a new folder");
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  if (!s.ok()) return Status::Error(ErrorCode::kIoError, "cannot start a checkpoint: " + s.ToString());
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // No flush first: the live write-ahead log is copied instead, so taking a backup never makes the
+  // writer wait for a memtable to reach the disk. Table files are hard links where the folder is on
+  // the same file system, copies otherwise.
+  s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/std::numeric_limits<std::uint64_t>::max());
+  if (!s.ok()) return Status::Error(ErrorCode::kIoError, "cannot write the checkpoint in " + dir + ": " + s.ToString());
+  return Status::Ok();
 }
 
 }  // namespace chat::storage

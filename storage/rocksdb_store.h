@@ -49,6 +49,8 @@ class RocksDbStore final : public core::Store {
   core::Status DeleteUser(const std::string& user_id) override;
   core::Result<std::vector<std::string>> ListUsers(const std::string& after, std::size_t limit) override;
 
+  core::Status Checkpoint(const std::string& dir) override;
+
   core::Status Apply(const core::WriteSet& writes) override;
   core::Status RecoverFromWriteFailure() override;
   core::Status ApplyAll(const std::vector<const core::WriteSet*>& sets) override;

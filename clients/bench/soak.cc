@@ -264,6 +264,13 @@ int Run(const SoakOptions& options) {
   double rss_end = level(last_s - options.storm_every_s, last_s + 1);
   double growth = rss_after_warmup > 0 ? rss_end / rss_after_warmup - 1 : 0;
   bool within = growth <= options.tolerance;
+  // A server that cannot keep up holds the backlog in the broker's queues: memory then measures the
+  // overload, not the server. More than five seconds' worth unacknowledged at the end voids the run.
+  std::int64_t backlog = soak.sent - soak.acked;
+  if (error.empty() && backlog > static_cast<std::int64_t>(options.rate) * 5) {
+    error = "the server fell behind: " + std::to_string(backlog) +
+            " sends unacknowledged at the end, so its memory holds that backlog; lower --rate";
+  }
   std::printf("broker RSS (mean over a period) after warm-up %.1f MB, at the end %.1f MB (%+.1f %%): %s; %" PRId64 " sent, %" PRId64
               " acked, %" PRId64 " errors%s%s\n",
               rss_after_warmup, rss_end, growth * 100, within ? "within tolerance" : "GREW", soak.sent, soak.acked,

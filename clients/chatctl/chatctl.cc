@@ -1,5 +1,7 @@
-// chatctl: manage chat accounts, and check a config file before a (re)start.
+// chatctl: manage chat accounts, check a config file before a (re)start, back up and restore the store.
 //   chatctl config check config/chat.yaml
+//   chatctl --broker 127.0.0.1:1883 --admin-password-file run/admin.password backup /var/backups/chat/today
+//   chatctl --config config/chat.yaml restore /var/backups/chat/today      # broker stopped
 //   Offline (broker stopped), on the data folder named by the config file:
 //     chatctl --config config/chat.yaml user add alice --password secret
 //   Online, through $CONTROL/chat-accounts/v1 as an admin account:
@@ -76,8 +78,10 @@ json RunOffline(const Options& options, const json& commands) {
   return json::parse(chat::core::RunAccountCommands(accounts, commands.dump()));
 }
 
-// Sends one command document to a running broker and waits for its response.
-json RunOnline(const Options& options, const json& commands) {
+// Sends one command document to a running broker on `topic` and waits up to `wait` for the response on
+// `topic`/response.
+json RunOnline(const Options& options, const json& commands, std::string_view topic = chat::core::kAccountsControlTopic,
+               std::chrono::seconds wait = std::chrono::seconds(30)) {
   std::string password = options.admin_password;
   if (!options.admin_password_file.empty()) {
     std::ifstream in(options.admin_password_file);
@@ -100,10 +104,10 @@ json RunOnline(const Options& options, const json& commands) {
   if (address.tls) connect.ssl(chat::clients::TlsOptions(address));
   client.start_consuming();
   chat::clients::ConnectWithRetry(client, connect.finalize());
-  std::string response_topic(chat::core::kAccountsControlResponseTopic);
+  std::string response_topic = std::string(topic) + "/response";
   client.subscribe(response_topic, 1)->wait();
-  client.publish(mqtt::make_message(std::string(chat::core::kAccountsControlTopic), commands.dump(), 1, false))->wait();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  client.publish(mqtt::make_message(std::string(topic), commands.dump(), 1, false))->wait();
+  auto deadline = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < deadline) {
     mqtt::const_message_ptr message;
     if (!client.try_consume_message_for(&message, std::chrono::milliseconds(200)) || !message) continue;
@@ -111,7 +115,64 @@ json RunOnline(const Options& options, const json& commands) {
     client.disconnect()->wait();
     return json::parse(message->to_string());
   }
-  throw std::runtime_error("no response from the broker within 30 s (is the account an admin?)");
+  throw std::runtime_error("no response from the broker within " + std::to_string(wait.count()) +
+                           " s (is the account an admin?)");
+}
+
+// Asks the running broker for a backup into `dir` (made absolute: the broker's process writes it).
+int Backup(const Options& options, const std::string& dir) {
+  if (options.broker.empty()) throw std::runtime_error("backup needs --broker: it is taken by the running server");
+  std::string absolute = std::filesystem::absolute(dir).lexically_normal().string();
+  json response = RunOnline(options, {{"command", "backup"}, {"dir", absolute}}, chat::core::kAdminControlTopic,
+                            std::chrono::seconds(3600));
+  if (response.contains("error")) {
+    std::cerr << "chatctl: backup: " << response["error"].get<std::string>() << "\n";
+    return 1;
+  }
+  std::cout << "backup in " << absolute << " (" << response.value("seconds", 0.0) << " s)\n";
+  return 0;
+}
+
+// Brings the backup in `dir` back as the data folder of the stopped server of `options.config_file`.
+// It is copied beside the data folder first and opened there (a backup this server cannot read is
+// refused before anything is replaced); then it takes the data folder's place. A data folder with
+// anything in it is replaced only with `force`, and is kept beside it, renamed.
+int Restore(const Options& options, const std::string& dir, bool force) {
+  namespace fs = std::filesystem;
+  auto config = chat::config::LoadServerConfig(options.config_file);
+  if (!config.ok()) throw std::runtime_error(config.status().message());
+  if (!fs::exists(fs::path(dir) / "CURRENT")) throw std::runtime_error(dir + " holds no backup (no CURRENT file)");
+  fs::path data(config->data_dir);
+  bool occupied = fs::exists(data) && !fs::is_empty(data);
+  if (occupied && !force) {
+    throw std::runtime_error("the data folder " + data.string() + " is not empty; --force replaces it (kept as " +
+                             data.string() + ".replaced-<time>)");
+  }
+  if (occupied) {
+    // Opening it proves the server is stopped: a running broker holds the store's lock.
+    auto running = chat::storage::RocksDbStore::Open(data.string(), config->durability);
+    if (!running.ok()) throw std::runtime_error("cannot replace " + data.string() + ": " + running.status().message());
+  }
+  fs::path staging = data.string() + ".restoring";
+  fs::remove_all(staging);
+  fs::copy(dir, staging, fs::copy_options::recursive);
+  {
+    auto restored = chat::storage::RocksDbStore::Open(staging.string(), config->durability, config->storage);
+    if (!restored.ok()) {
+      fs::remove_all(staging);
+      throw std::runtime_error("the backup in " + dir + " cannot be opened: " + restored.status().message());
+    }
+  }
+  if (occupied) {
+    fs::path aside = data.string() + ".replaced-" + std::to_string(std::time(nullptr));
+    fs::rename(data, aside);
+    std::cout << "the old data folder is kept as " << aside.string() << "\n";
+  } else if (fs::exists(data)) {
+    fs::remove(data);  // empty
+  }
+  fs::rename(staging, data);
+  std::cout << "restored " << dir << " into " << data.string() << "\n";
+  return 0;
 }
 
 int Report(const json& response) {
@@ -182,7 +243,23 @@ int main(int argc, char** argv) {
   conf->add_option("--mqtt-port", mqtt_port, "overrides listeners.mqtt_port");
   conf->add_option("--ws-port", ws_port, "overrides listeners.websockets_port (0: none)")
       ->each([&](const std::string&) { ws_port_given = true; });
+  std::string backup_dir;
+  bool force = false;
+  CLI::App* backup = app.add_subcommand("backup", "take a consistent backup of the running server (needs --broker)");
+  backup->add_option("dir", backup_dir, "a new folder for it (written by the broker's process)")->required();
+  CLI::App* restore = app.add_subcommand("restore", "bring a backup back into the stopped server's data folder");
+  restore->add_option("dir", backup_dir, "the backup's folder")->required();
+  restore->add_flag("--force", force, "replace a data folder that is not empty (it is kept, renamed)");
   CLI11_PARSE(app, argc, argv);
+
+  if (backup->parsed() || restore->parsed()) {
+    try {
+      return backup->parsed() ? Backup(options, backup_dir) : Restore(options, backup_dir, force);
+    } catch (const std::exception& e) {
+      std::cerr << "chatctl: " << e.what() << "\n";
+      return 1;
+    }
+  }
 
   if (conf->parsed()) {
     auto chat_config = chat::config::LoadServerConfig(files.config_file);

@@ -88,6 +88,7 @@ class FaultyStore final : public Store {
   }
   Result<std::vector<PushJob>> ListPushJobs() override { return inner_.ListPushJobs(); }
   Result<bool> IsMuted(const std::string& user_id, const Conversation& conversation) override { return inner_.IsMuted(user_id, conversation); }
+  Status Checkpoint(const std::string& dir) override { return inner_.Checkpoint(dir); }
 
  private:
   Store& inner_;
