@@ -1,5 +1,8 @@
 #include "config/mosquitto_conf.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <fstream>
 #include <string>
 
@@ -51,7 +54,11 @@ Status Readable(const std::string& key, const std::string& path) {
 }  // namespace
 
 bool IsLoopbackAddress(const std::string& address) {
-  return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
+  in_addr v4{};
+  if (inet_pton(AF_INET, address.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, address.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return address == "localhost";
 }
 
 core::Result<std::string> MosquittoConf(const std::string& template_text, const ServerConfig& config,

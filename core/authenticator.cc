@@ -53,6 +53,8 @@ void Authenticator::ApplySettings(const AuthSettings& settings) {
   window_ms_ = static_cast<std::int64_t>(settings.failure_window_seconds) * 1000;
   inline_budget_.SetRate(settings.inline_hash_rounds_per_second, settings.inline_hash_rounds_per_second);
   throttled_checks_.SetRate(settings.throttled_checks_per_second, 1);
+  // An unknown name must cost what a new password costs, or the time would tell names apart.
+  dummy_hash_.iterations = settings.pbkdf2_iterations;
 }
 
 Authenticator::Authenticator(Store& store, const Clock& clock, const AuthSettings& settings, PasswordChecker& checker)

@@ -29,7 +29,8 @@ class BackupRunner {
   BackupRunner(const BackupRunner&) = delete;
   BackupRunner& operator=(const BackupRunner&) = delete;
 
-  // Starts `command` for `client_id`; false (nothing started) while another backup runs.
+  // Starts `command` for `client_id`; false (nothing started) while another backup runs or its result
+  // waits to be taken.
   bool Start(std::string client_id, core::AdminCommand command);
   // The backup that ended since the last call, if one did (broker thread).
   std::optional<Finished> TakeFinished();
@@ -39,7 +40,7 @@ class BackupRunner {
   BrokerWaker& waker_;
   std::thread thread_;
   std::mutex mutex_;
-  bool running_ = false;               // guarded by mutex_
+  bool running_ = false;               // guarded by mutex_; until its result is taken
   std::optional<Finished> finished_;  // guarded by mutex_
 };
 

@@ -22,7 +22,9 @@ sign() {  # sign NAME SUBJECT EXTENSIONS
     -extfile "$1.ext" 2>/dev/null
   rm -f "$1.csr" "$1.ext"
 }
-sign server "/CN=$name" "subjectAltName=DNS:$name,IP:127.0.0.1,IP:::1
+# An address goes in as an IP name, anything else as a DNS name.
+if [[ $name =~ ^[0-9.]+$ || $name == *:* ]]; then san="IP:$name"; else san="DNS:$name"; fi
+sign server "/CN=$name" "subjectAltName=$san,IP:127.0.0.1,IP:::1
 extendedKeyUsage=serverAuth
 basicConstraints=CA:FALSE"
 sign client "/CN=chat test client" "extendedKeyUsage=clientAuth

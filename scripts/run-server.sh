@@ -34,7 +34,10 @@ fi
 # Its listeners come from chat.yaml (listeners, tls); MQTT_PORT and WS_PORT override the plain ones.
 scripts/write-mosquitto-conf.sh "$root/build/plugins/chat_plugin.so" "$chat_config" > run/mosquitto.conf
 mqtt_port=$(awk '/^listener /{print $2; exit}' run/mosquitto.conf)
-ws_port=$(awk '/^listener /{port=$2} /^protocol websockets/{print port; exit}' run/mosquitto.conf)
+# The plain WebSocket listener: a websockets listener block without a certificate (none when its port is 0).
+ws_port=$(awk 'function found() { return ws && !tls }
+               /^listener /{if (found()) exit; port=$2; ws=0; tls=0}
+               /^protocol websockets/{ws=1} /^certfile /{tls=1} END{if (found()) print port}' run/mosquitto.conf)
 
 # Optional: the push bridge beside the broker (PUSH_BRIDGE_CONFIG=config/bridge.yaml, after pointing it at
 # your provider endpoints). Its account and password are made on first use, like the admin's.
@@ -54,8 +57,12 @@ trap 'kill "${children[@]}" 2>/dev/null; wait' INT TERM EXIT
 /usr/sbin/mosquitto -c run/mosquitto.conf &
 children+=($!)
 for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/"$mqtt_port") 2>/dev/null && break; sleep 0.1; done
-node clients/web/serve.mjs --port "$web_port" --ws-url "ws://127.0.0.1:$ws_port" &
-children+=($!)
+if [ -n "$ws_port" ]; then
+  node clients/web/serve.mjs --port "$web_port" --ws-url "ws://127.0.0.1:$ws_port" &
+  children+=($!)
+else
+  echo "run-server: no plain WebSocket listener (listeners.websockets_port: 0): the web client is not served"
+fi
 if [ -n "$bridge_config" ]; then
   build/bridge/push-bridge --config "$bridge_config" &
   children+=($!)

@@ -18,6 +18,8 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <mutex>
+#include <shared_mutex>
 
 #include "storage/key_format.h"
 #include "storage/record_codec.h"
@@ -306,6 +308,7 @@ Status RocksDbStore::RecoverFromWriteFailure() {
   // lock), keeps reads working in between, and stays if the database cannot be opened for writing yet:
   // writes then fail at once, and the next try comes a second later.
   if (Status room = ProbeWrite(); !room.ok()) return room;
+  std::unique_lock<std::shared_mutex> handle(handle_mutex_);  // a backup in progress finishes first
   std::unique_ptr<rocksdb::DB> reader;
   rocksdb::Status s = OpenDatabase(path_, /*read_only=*/true, &reader, env_.get(), memory_);
   if (!s.ok()) return Status::Error(ErrorCode::kIoError, "cannot reopen RocksDB at " + path_ + ": " + s.ToString());
@@ -789,9 +792,16 @@ core::Result<std::int64_t> RocksDbStore::GetLastActive(const std::string& user_i
 }
 
 Status RocksDbStore::Checkpoint(const std::string& dir) {
-  if (std::filesystem::exists(dir)) {
-    return Status::Error(ErrorCode::kAlreadyExists, dir + " exists already: a backup goes into a new folder");
+  std::error_code ec;
+  // RocksDB builds it in <dir>.tmp, deleting whatever that holds first: neither may exist.
+  for (const std::string& path : {dir, dir + ".tmp"}) {
+    std::filesystem::file_status status = std::filesystem::symlink_status(path, ec);
+    if (status.type() == std::filesystem::file_type::not_found) continue;
+    if (ec) return Status::Error(ErrorCode::kIoError, "cannot look at " + path + ": " + ec.message());
+    return Status::Error(ErrorCode::kAlreadyExists, path + " exists already: a backup goes into a new folder");
   }
+  // The broker thread replaces db_ when it recovers from a failed write: not while this uses it.
+  std::shared_lock<std::shared_mutex> handle(handle_mutex_);
   rocksdb::Checkpoint* raw = nullptr;
   rocksdb::Status s = rocksdb::Checkpoint::Create(db_.get(), &raw);
   if (!s.ok()) return Status::Error(ErrorCode::kIoError, "cannot start a checkpoint: " + s.ToString());
@@ -801,6 +811,8 @@ Status RocksDbStore::Checkpoint(const std::string& dir) {
   // the same file system, copies otherwise.
   s = checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/std::numeric_limits<std::uint64_t>::max());
   if (!s.ok()) return Status::Error(ErrorCode::kIoError, "cannot write the checkpoint in " + dir + ": " + s.ToString());
+  // The files are as readable as the store's own (0644 under the usual umask): the folder is not.
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
   return Status::Ok();
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 
 #include "core/settings.h"
@@ -115,6 +116,8 @@ class RocksDbStore final : public core::Store {
 
   std::unique_ptr<rocksdb::Env> env_;  // null: the default one; outlives db_, which uses it
   std::unique_ptr<rocksdb::DB> db_;
+  // Held shared by a backup (Checkpoint, another thread) and exclusively while db_ is replaced.
+  std::shared_mutex handle_mutex_;
   std::string path_;
   core::StorageSettings memory_;  // to open the database again with the same budget
   bool sync_;

@@ -308,6 +308,7 @@ int Run(const SoakOptions& options) {
 }  // namespace chat::bench
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a sample line as it is taken, also into a log file
   chat::bench::SoakOptions options;
   CLI::App app{"chat-soak: steady chat traffic with reconnect storms; the broker's memory over time"};
   app.add_option("--minutes", options.minutes, "how long it runs")->capture_default_str()->check(CLI::Range(1, 1440));

@@ -17,6 +17,7 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "clients/common/broker_address.h"
@@ -133,6 +134,19 @@ int Backup(const Options& options, const std::string& dir) {
   return 0;
 }
 
+// Whether a process holds RocksDB's lock on `lock_file` (a running broker). The lock is only probed:
+// the store itself is not opened, so a damaged or newer one, which is why one restores, can be replaced.
+bool StoreInUse(const std::filesystem::path& lock_file) {
+  int fd = open(lock_file.c_str(), O_RDWR);
+  if (fd < 0) return false;
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  bool in_use = fcntl(fd, F_SETLK, &lock) != 0;
+  close(fd);  // releases the probe's lock, if it got it
+  return in_use;
+}
+
 // Brings the backup in `dir` back as the data folder of the stopped server of `options.config_file`.
 // It is copied beside the data folder first and opened there (a backup this server cannot read is
 // refused before anything is replaced); then it takes the data folder's place. A data folder with
@@ -148,10 +162,8 @@ int Restore(const Options& options, const std::string& dir, bool force) {
     throw std::runtime_error("the data folder " + data.string() + " is not empty; --force replaces it (kept as " +
                              data.string() + ".replaced-<time>)");
   }
-  if (occupied) {
-    // Opening it proves the server is stopped: a running broker holds the store's lock.
-    auto running = chat::storage::RocksDbStore::Open(data.string(), config->durability);
-    if (!running.ok()) throw std::runtime_error("cannot replace " + data.string() + ": " + running.status().message());
+  if (occupied && StoreInUse(data / "LOCK")) {
+    throw std::runtime_error("the store in " + data.string() + " is in use: stop the broker first");
   }
   fs::path staging = data.string() + ".restoring";
   fs::remove_all(staging);

@@ -62,6 +62,7 @@ TEST(MosquittoConfTest, TlsListenersForMqttAndWebSocketWithTls12AtLeast) {
                  dir + "/ca.crt\n");
   ASSERT_TRUE(conf.ok()) << conf.status().ToString();
   EXPECT_TRUE(Has(*conf, "cafile " + dir + "/ca.crt\nrequire_certificate true\nuse_identity_as_username false\n"));
+  for (const char* name : {"server.crt", "server.key", "ca.crt"}) std::filesystem::remove(dir + "/" + name);
 }
 
 TEST(MosquittoConfTest, PlainListenersOffLoopbackOnlyWhenTheConfigSaysSo) {
@@ -69,6 +70,9 @@ TEST(MosquittoConfTest, PlainListenersOffLoopbackOnlyWhenTheConfigSaysSo) {
   ASSERT_FALSE(refused.ok());
   EXPECT_TRUE(Has(refused.status().message(), "listeners.address: 0.0.0.0 is not loopback")) << refused.status().message();
   EXPECT_FALSE(ConfFor("listeners:\n  address: 192.168.1.5\n").ok());
+  EXPECT_FALSE(ConfFor("listeners:\n  address: 127.example.com\n").ok()) << "a name that merely starts like loopback";
+  EXPECT_TRUE(ConfFor("listeners:\n  address: 127.0.0.2\n").ok());
+  EXPECT_TRUE(ConfFor("listeners:\n  address: \"::1\"\n").ok());
 
   auto allowed = ConfFor("listeners:\n  address: 0.0.0.0\n  plain_on_network: true\n");
   ASSERT_TRUE(allowed.ok()) << allowed.status().ToString();
