@@ -85,8 +85,11 @@ TEST_F(ReloadTest, SighupAppliesANewSendRateAndNamesWhatNeedsARestart) {
   EXPECT_NE(broker_->log().find("take effect at the next start: node_id: 1 -> 7"), std::string::npos)
       << broker_->log();
 
-  // The bucket holds at most the new burst: three go through, the rest are refused.
-  EXPECT_EQ(SendBurst(6, "after-"), std::make_pair(3, 3));
+  // The bucket holds at most the new burst, and refills by one a second: of 20 sends in a row, the
+  // first three go through and at most a few more (however slow this machine), the rest are refused.
+  auto [acks, limited] = SendBurst(20, "after-");
+  EXPECT_GE(acks, 3);
+  EXPECT_GE(limited, 10) << acks << " of 20 sends went through at 1 a second with a burst of 3";
   EXPECT_TRUE(alice_->connected());
 }
 
