@@ -61,7 +61,7 @@ void CheckAccess(const Identity& who, std::string_view topic) {
         case TopicAccess::kWrite:
           FUZZ_CHECK(!retain);
           FUZZ_CHECK(ParseRequestTopic(topic) != RequestOp::kUnknown ||
-                     (who.is_admin && topic == kAccountsControlTopic));
+                     (who.is_admin && (topic == kAccountsControlTopic || topic == kAdminControlTopic)));
           break;
         case TopicAccess::kRead:
         case TopicAccess::kSubscribe:

@@ -149,13 +149,28 @@ FakeBroker::~FakeBroker() {
 
 // --- Plugins ---------------------------------------------------------------------------------------
 
+namespace {
+
+// dlclose, as the broker does, except under LeakSanitizer: it checks at exit, when an unloaded plugin's
+// static and thread-local memory is gone, so what RocksDB allocated for objects the plugin held there
+// would look leaked, with stacks through an unknown module.
+void Unload(void* library) {
+#if defined(__SANITIZE_ADDRESS__)
+  (void)library;
+#else
+  dlclose(library);
+#endif
+}
+
+}  // namespace
+
 int FakeBroker::LoadPlugin(const std::string& path, const PluginOptions& options) {
   last_load_error_.clear();
   RecordLog(MOSQ_LOG_INFO, "Loading plugin: " + path);
   auto fail = [&](void* library, std::string why) {
     last_load_error_ = std::move(why);
     RecordLog(MOSQ_LOG_ERR, "Error: " + last_load_error_);
-    if (library != nullptr) dlclose(library);
+    if (library != nullptr) Unload(library);
     return MOSQ_ERR_UNKNOWN;
   };
 
@@ -215,7 +230,7 @@ int FakeBroker::LoadPlugin(const std::string& path, const PluginOptions& options
     // unloaded code.
     DropCallbacksOf(&plugin->id, "after its init failed");
     plugins_.pop_back();
-    dlclose(library);
+    Unload(library);
   }
   return rc;
 }
@@ -230,7 +245,7 @@ void FakeBroker::UnloadAll() {
                    " (the broker would abort)");
     }
     DropCallbacksOf(&plugin->id, "after its cleanup");
-    dlclose(plugin->library);
+    Unload(plugin->library);
   }
   plugins_.clear();
 }
