@@ -5,7 +5,6 @@
 #include "config/yaml_fields.h"
 #include "core/push_providers.h"
 
-#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -20,6 +19,7 @@ namespace {
 
 using config::FieldReader;
 using config::KeyError;
+using config::ReadIpAddress;
 using config::NumberFields;
 using config::NumberSetting;
 using config::ReadMapping;
@@ -99,16 +99,7 @@ FieldReader Path(const std::string& base_dir, std::string* out) {
 }
 
 FieldReader IpAddress(std::string* out) {
-  return [=](const YAML::Node& n, const std::string& k) {
-    std::string value;
-    if (std::string e = ReadString(n, k, &value); !e.empty()) return e;
-    unsigned char address[16];
-    if (inet_pton(AF_INET, value.c_str(), address) != 1 && inet_pton(AF_INET6, value.c_str(), address) != 1) {
-      return KeyError(k, "must be an IP address, got \"" + value + "\"");
-    }
-    *out = value;
-    return std::string();
-  };
+  return [=](const YAML::Node& n, const std::string& k) { return ReadIpAddress(n, k, out); };
 }
 
 // Every numeric setting with its valid range, by section.

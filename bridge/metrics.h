@@ -1,19 +1,10 @@
-// The bridge's counters, their Prometheus text form, and a small HTTP endpoint (cpp-httplib) serving
-// GET /metrics. Counters are atomics: the worker thread counts, the HTTP thread reads.
+// The bridge's counters and their Prometheus text form (served by metrics/metrics_http_server.h).
+// Counters are atomics: the worker thread counts, the HTTP thread reads.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <string>
-#include <thread>
-
-#include "core/status.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace chat::bridge {
 
@@ -35,23 +26,5 @@ struct Counters {
 
 // The counters in Prometheus text exposition format (version 0.0.4).
 std::string FormatMetrics(const Counters& counters);
-
-class MetricsServer {
- public:
-  MetricsServer();
-  ~MetricsServer();  // stops it
-  MetricsServer(const MetricsServer&) = delete;
-  MetricsServer& operator=(const MetricsServer&) = delete;
-
-  // Binds `address`:`port` and serves GET /metrics from `render` on its own threads; kIoError when it
-  // cannot listen.
-  core::Status Start(const std::string& address, int port, std::function<std::string()> render);
-  void Stop();
-
- private:
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  std::atomic<bool> finished_{false};
-};
 
 }  // namespace chat::bridge

@@ -23,6 +23,7 @@
 #include "bridge/provider_client.h"
 #include "bridge/push_job.h"
 #include "core/clock.h"
+#include "metrics/metrics_http_server.h"
 
 namespace chat::bridge {
 
@@ -122,7 +123,7 @@ class PushBridge {
   Counters counters_;
   std::unique_ptr<Journal> journal_;
   std::map<std::string, std::unique_ptr<ProviderClient>> providers_;
-  MetricsServer metrics_;
+  metrics::MetricsHttpServer metrics_;
   SubscribeListener subscribe_listener_{this};
   std::unique_ptr<mqtt::async_client> client_;
 

@@ -21,7 +21,6 @@ using core::AuthSettings;
 using core::Limits;
 using core::PresenceSettings;
 using core::PushSettings;
-using core::SyncSettings;
 
 constexpr Reload kLive = Reload::kLive;
 
@@ -73,8 +72,9 @@ const NumberSetting<PushSettings> kPush[] = {
     {"collapse_seconds", &PushSettings::collapse_seconds, 0, 3600, kLive},
     {"lease_seconds", &PushSettings::lease_seconds, 5, 86400, kLive},
 };
-const NumberSetting<SyncSettings> kSync[] = {
-    {"retention_days", &SyncSettings::retention_days, 0, 36500, kLive},
+const NumberSetting<core::RetentionSettings> kRetention[] = {
+    {"history_days", &core::RetentionSettings::history_days, 0, 36500, kLive},
+    {"queue_days", &core::RetentionSettings::queue_days, 0, 36500, kLive},
 };
 const NumberSetting<core::StorageSettings> kStorage[] = {
     {"block_cache_mb", &core::StorageSettings::block_cache_mb, 1, 65536},
@@ -84,6 +84,10 @@ const NumberSetting<core::StorageSettings> kStorage[] = {
 const NumberSetting<ListenerSettings> kListeners[] = {
     {"mqtt_port", &ListenerSettings::mqtt_port, 1, 65535},
     {"websockets_port", &ListenerSettings::websockets_port, 0, 65535},
+};
+const NumberSetting<MetricsSettings> kMetrics[] = {
+    {"port", &MetricsSettings::port, 0, 65535},
+    {"sys_interval_seconds", &MetricsSettings::sys_interval_seconds, 0, 86400, kLive},
 };
 const NumberSetting<TlsSettings> kTls[] = {
     {"mqtt_port", &TlsSettings::mqtt_port, 1, 65535},
@@ -171,7 +175,8 @@ Reloaded PlanReload(const ServerConfig& running, const ServerConfig& from_file) 
   ReloadSection("auth.", kAuth, running.auth, from_file.auth, &out.auth, &reloaded);
   ReloadSection("presence.", kPresence, running.presence, from_file.presence, &out.presence, &reloaded);
   ReloadSection("push.", kPush, running.push, from_file.push, &out.push, &reloaded);
-  ReloadSection("sync.", kSync, running.sync, from_file.sync, &out.sync, &reloaded);
+  ReloadSection("retention.", kRetention, running.retention, from_file.retention, &out.retention, &reloaded);
+  ReloadSection("metrics.", kMetrics, running.metrics, from_file.metrics, &out.metrics, &reloaded);
   // The store and who may act as the push bridge are fixed at start-up.
   if (running.data_dir != from_file.data_dir) {
     reloaded.need_restart.push_back(Describe("data_dir", running.data_dir, from_file.data_dir));
@@ -189,6 +194,7 @@ Reloaded PlanReload(const ServerConfig& running, const ServerConfig& from_file) 
       {"listeners.plain_on_network",
        {BoolText(running.listeners.plain_on_network), BoolText(from_file.listeners.plain_on_network)}},
       {"tls.address", {running.tls.address, from_file.tls.address}},
+      {"metrics.address", {running.metrics.address, from_file.metrics.address}},
       {"tls.cert_file", {running.tls.cert_file, from_file.tls.cert_file}},
       {"tls.key_file", {running.tls.key_file, from_file.tls.key_file}},
       {"tls.client_ca_file", {running.tls.client_ca_file, from_file.tls.client_ca_file}},
@@ -218,7 +224,11 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
   push["service_accounts"] = [&](const YAML::Node& n, const std::string& k) {
     return ReadUserList(n, k, &config.push.service_accounts);
   };
-  Fields sync = NumberFields(kSync, &config.sync);
+  Fields retention = NumberFields(kRetention, &config.retention);
+  Fields metrics = NumberFields(kMetrics, &config.metrics);
+  metrics["address"] = [&](const YAML::Node& n, const std::string& k) {
+    return ReadIpAddress(n, k, &config.metrics.address);
+  };
   Fields top = NumberFields(kTopLevel, &config);
   top["data_dir"] = [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &config.data_dir); };
   top["durability"] = [&](const YAML::Node& n, const std::string& k) {
@@ -228,7 +238,8 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
   top["auth"] = Section(auth);
   top["presence"] = Section(presence);
   top["push"] = Section(push);
-  top["sync"] = Section(sync);
+  top["retention"] = Section(retention);
+  top["metrics"] = Section(metrics);
   Fields listeners = NumberFields(kListeners, &config.listeners);
   listeners["address"] = [&](const YAML::Node& n, const std::string& k) {
     return ReadString(n, k, &config.listeners.address);

@@ -33,6 +33,14 @@ struct TlsSettings {
   bool enabled() const { return !cert_file.empty(); }
 };
 
+// The plugin's metrics (core/server_metrics.h): Prometheus text at http://address:port/metrics, served
+// by a thread of the plugin, and $SYS/broker/chat/... topics for Mosquitto users (admins may read them).
+struct MetricsSettings {
+  std::string address = "127.0.0.1";  // counts only, no user data; still, keep it off the internet
+  std::uint32_t port = 0;              // 0: no HTTP endpoint
+  std::uint32_t sys_interval_seconds = 10;  // 0: no $SYS topics
+};
+
 struct ServerConfig {
   // Folder of the RocksDB database. A relative path is taken from the config file's folder.
   // Default "data".
@@ -45,13 +53,14 @@ struct ServerConfig {
   // RocksDB is never driven into a full disk, and writes go on by themselves once there is room.
   std::uint32_t min_free_disk_mb = 64;
   core::Limits limits;
-  core::SyncSettings sync;
+  core::RetentionSettings retention;
   core::PresenceSettings presence;
   core::PushSettings push;
   core::AuthSettings auth;
   core::StorageSettings storage;
   ListenerSettings listeners;
   TlsSettings tls;
+  MetricsSettings metrics;
 };
 
 // Parses YAML text. `base_dir` resolves a relative data_dir. Unknown keys, wrong types and values out

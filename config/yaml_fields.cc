@@ -1,5 +1,7 @@
 #include "config/yaml_fields.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <set>
 #include <vector>
@@ -53,6 +55,17 @@ std::string ReadBool(const YAML::Node& node, const std::string& key, bool* out) 
     return "";
   }
   return KeyError(key, "must be true or false");
+}
+
+std::string ReadIpAddress(const YAML::Node& node, const std::string& key, std::string* out) {
+  std::string value;
+  if (std::string error = ReadString(node, key, &value); !error.empty()) return error;
+  unsigned char address[16];
+  if (inet_pton(AF_INET, value.c_str(), address) != 1 && inet_pton(AF_INET6, value.c_str(), address) != 1) {
+    return KeyError(key, "must be an IP address, got \"" + value + "\"");
+  }
+  *out = value;
+  return "";
 }
 
 std::string ReadMapping(const YAML::Node& node, const std::string& path,

@@ -52,6 +52,8 @@ std::string ReadNumber(const YAML::Node& node, const std::string& key, T min, T 
 std::string ReadString(const YAML::Node& node, const std::string& key, std::string* out);
 // true or false.
 std::string ReadBool(const YAML::Node& node, const std::string& key, bool* out);
+// An IPv4 or IPv6 address in numeric form (what a listener binds).
+std::string ReadIpAddress(const YAML::Node& node, const std::string& key, std::string* out);
 
 using FieldReader = std::function<std::string(const YAML::Node&, const std::string& key)>;
 

@@ -32,9 +32,9 @@ void ChatService::SettingsChanged() {
 }
 
 ChatService::ChatService(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids,
-                         const Limits& limits, const SyncSettings& sync, const PresenceSettings& presence,
+                         const Limits& limits, const PresenceSettings& presence,
                          const PushSettings& push, const AuthSettings& auth)
-    : context_(store, stage, clock, ids, limits, sync),
+    : context_(store, stage, clock, ids, limits),
       groups_(context_),
       contacts_(context_),
       presence_(context_, presence),
@@ -106,6 +106,7 @@ Status ChatService::Handle(const Caller& caller, RequestOp op, std::string_view 
   RunWaiting(outbox);
   std::string user(caller.user_id);
   presence_.OnActivity(user, outbox);  // every request is a sign of life
+  context_.metrics.requests[static_cast<std::size_t>(op)].Add();
   const Route& route = routes_[static_cast<std::size_t>(op)];
   if (route.rate == RateClass::kUnmetered) return Status::Ok();
   Status refused;
@@ -120,6 +121,7 @@ Status ChatService::Handle(const Caller& caller, RequestOp op, std::string_view 
                         op, std::string(payload)});
     return Status::Ok();
   }
+  context_.metrics.CountRejected(refused.code());
   context_.Reply(caller, outbox, ErrorJson(RequestOpName(op), RequestTag{}, refused));  // not parsed: no rid
   return refused;
 }
@@ -163,6 +165,7 @@ Status ChatService::Run(const Caller& caller, RequestOp op, std::string_view pay
       return Status::Ok();
     }
   }
+  context_.metrics.CountRejected(status.code());
   context_.Reply(caller, outbox, ErrorJson(RequestOpName(op), request.tag(), status));
   return status;
 }
@@ -335,7 +338,7 @@ std::string ChatService::EventFor(const std::string& me, const SequencedEntry& i
   }
   Result<std::optional<StoredMessage>> message = context_.store.GetMessage(entry.conversation, entry.message_id);
   if (!message.ok()) return "";
-  // Never expected (messages are not deleted), but a hole in seq would stall every device.
+  // Expired (retention.history_days shorter than queue_days): a hole in seq would stall every device.
   if (!*message) return WithSeq("{\"type\":\"missing\"}", item.seq);
   return WithSeq(MessageEventJson(**message), item.seq);
 }

@@ -30,8 +30,7 @@ class ChatService {
   // `stage` stores what requests change (see CommitStage); the results of a request go out once its
   // writes are stored, from Handle or OnTick, whichever runs first after that.
   ChatService(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
-              const SyncSettings& sync, const PresenceSettings& presence, const PushSettings& push,
-              const AuthSettings& auth);
+              const PresenceSettings& presence, const PushSettings& push, const AuthSettings& auth);
 
   // Reads what an earlier run left to do (undelivered push jobs). Call once before the first request.
   Status Start() { return push_.Load(); }
@@ -66,6 +65,9 @@ class ChatService {
   // is stored first, and so revoked.
   Status CommitAccountChange(WriteSet writes, Outbox& outbox);
 
+  // What it counted (the broker thread's counters; any thread may read them).
+  ServerMetrics& metrics() { return context_.metrics; }
+  const ServerMetrics& metrics() const { return context_.metrics; }
   // The presence state, for ConnectionService (logins and logouts are presence changes).
   PresenceService& presence() { return presence_; }
   // What was stored since the last call is published and the requests that waited for it run; then

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/records.h"
 #include "core/status.h"
 #include "core/store.h"
@@ -40,6 +41,8 @@ class CommitStage {
   // prepared on top of the failed one (its sequence numbers follow the lost ones). Recover, called once
   // the failure has been handled and nothing is in flight, lets new submissions be stored again.
   virtual void Recover() = 0;
+  // Appends the stage's metrics (any thread may call it); none by default.
+  virtual void Describe(MetricSamples& /*samples*/) const {}
 };
 
 // Stores each submission as it arrives, on the calling thread: offline tools (chatctl) and tests.

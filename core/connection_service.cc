@@ -21,6 +21,13 @@ ConnectionService::ConnectionService(const Limits& limits, const PushSettings& p
 }
 
 LoginDecision ConnectionService::Login(const LoginRequest& request, Outbox& outbox) {
+  LoginDecision decision = Decide(request, outbox);
+  if (!request.reaper) chat_.metrics().CountLogin(decision.result);
+  chat_.metrics().connections.Set(static_cast<std::int64_t>(sessions_.ConnectionCount()));
+  return decision;
+}
+
+LoginDecision ConnectionService::Decide(const LoginRequest& request, Outbox& outbox) {
   LoginDecision decision;
   if (request.username.empty() || request.client_id.empty()) return decision;  // no anonymous users
   std::string user(request.username);
@@ -43,9 +50,14 @@ LoginDecision ConnectionService::Login(const LoginRequest& request, Outbox& outb
   Result<Authenticator::Login> login = authenticator_.Authenticate(request.username, request.password, *device,
                                                                       request.address);
   if (!login.ok()) {
-    if (login.status().code() == ErrorCode::kTryAgain) decision.verdict = LoginDecision::Verdict::kTryAgain;
-    if (login.status().code() != ErrorCode::kTryAgain && login.status().code() != ErrorCode::kNotAllowed) {
+    if (login.status().code() == ErrorCode::kTryAgain) {
+      decision.verdict = LoginDecision::Verdict::kTryAgain;
+      decision.result = LoginResult::kChecking;
+    } else if (login.status().code() == ErrorCode::kNotAllowed) {
+      decision.result = LoginResult::kWrongCredentials;
+    } else {
       decision.failure = login.status();
+      decision.result = LoginResult::kStorageError;
     }
     return decision;
   }
@@ -53,11 +65,15 @@ LoginDecision ConnectionService::Login(const LoginRequest& request, Outbox& outb
   session.is_service = push_.IsServiceAccount(user);
   session.may_persist = !request.clean_start || request.protocol_version == 5;
   SessionRegistry::Admission admission = sessions_.Admit(request.handle, std::move(session), can_end_sessions_);
-  if (!admission.status.ok()) return decision;
+  if (!admission.status.ok()) {
+    decision.result = admission.over_cap ? LoginResult::kSessionLimit : LoginResult::kRefusedClient;
+    return decision;
+  }
   // Mosquitto 2.0 has no connect event: a successful login is the connect. If the CONNACK still fails,
   // DISCONNECT follows and undoes it.
   presence_.OnConnected(user, outbox);
   decision.verdict = LoginDecision::Verdict::kAdmit;
+  decision.result = LoginResult::kOk;
   decision.sessions_to_end = std::move(admission.to_end);
   return decision;
 }
@@ -72,6 +88,7 @@ void ConnectionService::Disconnected(SessionRegistry::Handle handle, Outbox& out
   std::string user = session->user_id;
   bool clean = session->said_bye;  // a device that said "bye" first logged out cleanly
   sessions_.Remove(handle);
+  chat_.metrics().connections.Set(static_cast<std::int64_t>(sessions_.ConnectionCount()));
   presence_.OnDisconnected(user, clean, outbox);
 }
 
@@ -120,6 +137,7 @@ const Session* ConnectionService::Admin(SessionRegistry::Handle handle) const {
 AccountChange ConnectionService::CredentialsChanged(const std::string& user_id, bool deleted, Outbox& outbox) {
   authenticator_.Forget(user_id);
   std::size_t connections = sessions_.RemoveUser(user_id);
+  chat_.metrics().connections.Set(static_cast<std::int64_t>(sessions_.ConnectionCount()));
   AccountChange change;
   if (deleted) {
     // A deleted account shows no presence at all, not even offline: a re-created name starts afresh.

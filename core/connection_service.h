@@ -13,6 +13,7 @@
 #include "core/authenticator.h"
 #include "core/chat_service.h"
 #include "core/outbox.h"
+#include "core/server_metrics.h"
 #include "core/session_registry.h"
 #include "core/settings.h"
 
@@ -38,6 +39,7 @@ struct LoginDecision {
     kTryAgain,  // close without a CONNACK: the password is being checked, the client reconnects
   };
   Verdict verdict = Verdict::kRefuse;
+  LoginResult result = LoginResult::kRefusedClient;  // why, for the metrics
   // Offline sessions of the user to end now (oldest first), so they stay within their session cap.
   std::vector<std::string> sessions_to_end;
   // Set when the store failed (worth logging; the login is refused).
@@ -58,7 +60,7 @@ class ConnectionService {
   ConnectionService(const Limits& limits, const PushSettings& push, Authenticator& authenticator,
                     SessionRegistry& sessions, ChatService& chat, bool can_end_sessions);
 
-  // BASIC_AUTH. On kAdmit the connection is registered and counts as a device (presence changes are in
+  // BASIC_AUTH, counted in the metrics. On kAdmit the connection is registered and counts as a device (presence changes are in
   // `outbox`); if CONNACK still fails, Disconnected follows.
   LoginDecision Login(const LoginRequest& request, Outbox& outbox);
   // DISCONNECT, for any way a connection ends.
@@ -85,6 +87,8 @@ class ConnectionService {
   AccountChange CredentialsChanged(const std::string& user_id, bool deleted, Outbox& outbox);
 
  private:
+  LoginDecision Decide(const LoginRequest& request, Outbox& outbox);
+
   const Limits& limits_;
   const PushSettings& push_;
   Authenticator& authenticator_;

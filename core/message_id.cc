@@ -30,6 +30,11 @@ std::int64_t MessageIdGenerator::TimestampMillis(MessageId id) {
   return static_cast<std::int64_t>(id >> (kNodeBits + kSequenceBits)) + kEpochMillis;
 }
 
+MessageId MessageIdGenerator::FirstIdAt(std::int64_t unix_millis) {
+  if (unix_millis <= kEpochMillis) return 0;
+  return static_cast<MessageId>(unix_millis - kEpochMillis) << (kNodeBits + kSequenceBits);
+}
+
 std::string FormatMessageId(MessageId id) { return std::to_string(id); }
 
 std::optional<MessageId> ParseMessageId(std::string_view text) {

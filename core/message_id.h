@@ -31,6 +31,8 @@ class MessageIdGenerator {
 
   // The milliseconds-since-Unix-epoch encoded in `id`.
   static std::int64_t TimestampMillis(MessageId id);
+  // The smallest id with a timestamp at or after `unix_millis` (0 for times before the epoch).
+  static MessageId FirstIdAt(std::int64_t unix_millis);
 
  private:
   const Clock& clock_;

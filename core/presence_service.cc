@@ -21,6 +21,7 @@ void PresenceService::Publish(const PresenceChange& change, Outbox& outbox) {
   // last_active_at is stored on every change, not on every heartbeat: one write per login or logout.
   // It is advisory (a restart forgets nobody's live state), so the change is published at once.
   outbox.Retained(PresenceTopic(change.user_id), PresenceJson({change.user_id, change.online, change.last_active_ms}));
+  (change.online ? context_.metrics.presence_online : context_.metrics.presence_offline).Add();
   Transaction tx(context_.seqs);
   tx.writes.last_active.push_back({change.user_id, change.last_active_ms});
   context_.Commit(std::move(tx), outbox, LaterSends::kMayPass);

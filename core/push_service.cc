@@ -100,6 +100,7 @@ void PushService::Track(std::vector<PushJob> jobs) {
   std::int64_t due = context_.clock.MonotonicMillis() + static_cast<std::int64_t>(settings_.collapse_seconds) * 1000;
   for (PushJob& job : jobs) {
     auto [it, inserted] = jobs_.try_emplace(job.job_id, Tracked{job, due, 0});
+    if (inserted) context_.metrics.push_jobs_queued.Add();
     if (!inserted) it->second.job = std::move(job);
     collapsing_[it->second.job.user_id] = it->first;
   }
@@ -125,6 +126,7 @@ void PushService::Offer(Tracked& tracked, std::int64_t now, Outbox& outbox, Writ
     if (group.ok() && *group) title = job.from + " @ " + (*group)->name;
   }
   outbox.ToTopic(std::string(kPushJobsTopic), PushJobJson(job, title, *tokens));
+  context_.metrics.push_jobs_offered.Add();
   tracked.lease_ms = now + static_cast<std::int64_t>(settings_.lease_seconds) * 1000;
 }
 
@@ -202,7 +204,8 @@ Status PushService::ReportResult(const Request& r) {
     const std::string& user = it->second.job.user_id;
     r.tx.writes.push_jobs_done.push_back(job_id);
     for (const std::string& device : invalid) r.tx.writes.push_tokens.push_back({user, {device, "", "", ""}});
-    r.tx.AfterCommit([this, job_id, user, tokens_changed = !invalid.empty()] {
+    r.tx.AfterCommit([this, job_id, user, tokens_changed = !invalid.empty(), sent = result.sent] {
+      (sent ? context_.metrics.push_jobs_done : context_.metrics.push_jobs_failed).Add();
       if (tokens_changed) has_tokens_.erase(user);
       auto open = collapsing_.find(user);
       if (open != collapsing_.end() && open->second == job_id) collapsing_.erase(open);

@@ -9,7 +9,6 @@
 namespace chat::core {
 namespace {
 
-constexpr std::size_t kTrimPerCommit = 16;  // bounds the work one request adds for retention
 constexpr std::size_t kRememberedUsers = 200000;  // CheckUser's memory of existing accounts: ~20 MB
 // How often a store that refuses writes is tried again (each try reopens it on the broker thread).
 constexpr std::int64_t kRecoveryIntervalMs = 1000;
@@ -39,7 +38,7 @@ void Request::Reply(std::string payload) const {
 }
 
 ServiceContext::Pending ServiceContext::Prepare(Transaction tx, LaterSends later_sends) {
-  Pending pending{0, std::move(tx), later_sends, {}, {}, {}, {}};
+  Pending pending{0, std::move(tx), later_sends, {}, {}, {}};
   const WriteSet& writes = pending.tx.writes;
   for (const auto& contact : writes.contacts) {
     pending.related_users.push_back(contact.user_id);
@@ -50,9 +49,6 @@ ServiceContext::Pending ServiceContext::Prepare(Transaction tx, LaterSends later
       pending.related_users.push_back(membership.user_id);
       pending.related_groups.push_back(membership.group_id);
     }
-  }
-  if (sync.retention_days > 0) {
-    for (const WriteSet::QueueAppend& append : writes.queue) pending.queued_users.push_back(append.user_id);
   }
   for (const StoredMessage& message : writes.messages) {
     if (message.client_message_id.empty()) continue;
@@ -121,13 +117,11 @@ void ServiceContext::PublishCommitted(Outbox& outbox) {
 
 void ServiceContext::Complete(Pending& done, Outbox& outbox) {
   for (const std::string& key : done.sends) sends_in_flight_.erase(key);
-  done.tx.Committed(outbox, devices_of);
-  NotifyRelationships(done);
-  if (done.queued_users.empty()) return;
-  std::int64_t cutoff = clock.NowMillis() - static_cast<std::int64_t>(sync.retention_days) * 86400000;
-  for (const std::string& user : done.queued_users) {
-    IgnoreError(store.TrimQueue(user, cutoff, kTrimPerCommit), "retention is best effort; retried next time");
+  metrics.deliveries.Add(done.tx.Committed(outbox, devices_of));
+  for (const StoredMessage& message : done.tx.writes.messages) {
+    (message.group_id.empty() ? metrics.direct_messages : metrics.group_messages).Add();
   }
+  NotifyRelationships(done);
 }
 
 void ServiceContext::FailAll(const Status& status, Outbox& outbox) {
@@ -148,7 +142,9 @@ void ServiceContext::FailAll(const Status& status, Outbox& outbox) {
   store_writable_ = recovery.ok();
   next_recovery_ms_ = clock.MonotonicMillis() + kRecoveryIntervalMs;
   stage_.Recover();
-  for (Pending& pending : failed) pending.tx.Failed(outbox);
+  for (Pending& pending : failed) {
+    if (pending.tx.Failed(outbox)) metrics.CountRejected(ErrorCode::kIoError);
+  }
   if (commit_failed) commit_failed(status, failed.size(), recovery);
 }
 

@@ -18,6 +18,7 @@
 #include "core/outbox.h"
 #include "core/protocol_format.h"
 #include "core/records.h"
+#include "core/server_metrics.h"
 #include "core/settings.h"
 #include "core/store.h"
 #include "core/transaction.h"
@@ -75,9 +76,8 @@ enum class LaterSends { kWait, kMayPass };
 
 class ServiceContext {
  public:
-  ServiceContext(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
-                 const SyncSettings& sync)
-      : store(store), clock(clock), ids(ids), limits(limits), sync(sync), seqs(store), stage_(stage) {}
+  ServiceContext(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids, const Limits& limits)
+      : store(store), clock(clock), ids(ids), limits(limits), seqs(store), stage_(stage) {}
   // Waits until the stage has stored (or failed) what was submitted: it reads the write sets held here.
   ~ServiceContext();
   ServiceContext(const ServiceContext&) = delete;
@@ -86,7 +86,7 @@ class ServiceContext {
   // The one place a transaction is applied. Its writes go to the commit stage (none when empty);
   // once they are stored, and after every transaction committed before it, its publishes go out in
   // the order they were added and its after-commit actions run; then relationships_changed is told
-  // whose relationships it changed, and the recipients' queues are trimmed when a retention is set.
+  // whose relationships it changed.
   // When the commit fails nothing of it is published but its failure reply, and every transaction
   // still in flight fails with it (each was prepared on top of the failed one).
   void Commit(Transaction tx, Outbox& outbox, LaterSends later_sends = LaterSends::kWait);
@@ -129,13 +129,14 @@ class ServiceContext {
   const Clock& clock;
   MessageIdGenerator& ids;
   const Limits& limits;
-  const SyncSettings& sync;
   SequenceAllocator seqs;
   // Told, after a commit, the users whose contacts or groups it changed: a contact's two sides, and
   // every member of a group someone joined, left or took part in; nullopt when they could not be
   // listed (then everyone's). Permissions derived from them, such as who may watch whose presence,
   // must be looked up again for those users. May be empty.
   std::function<void(const std::optional<std::vector<std::string>>& users)> relationships_changed;
+  // Counted by every service (broker thread only).
+  ServerMetrics metrics;
   // Where deliveries go (see Transaction::DeviceLookup); may be empty.
   Transaction::DeviceLookup devices_of;
   // Told once per failed commit, after its requests had their error replies: why it failed, how many
@@ -153,7 +154,6 @@ class ServiceContext {
     LaterSends later_sends = LaterSends::kWait;
     std::vector<std::string> related_users;   // see relationships_changed
     std::vector<std::string> related_groups;  // their members too
-    std::vector<std::string> queued_users;    // for retention
     std::vector<std::string> sends;           // keys of sends_in_flight_
   };
   Pending Prepare(Transaction tx, LaterSends later_sends);

@@ -40,6 +40,7 @@ SessionRegistry::Admission SessionRegistry::Admit(Handle handle, Session session
   if (!connected && devices.size() >= max_devices_) {
     if (devices.empty()) devices_.erase(session.user_id);
     admission.status = Status::Error(ErrorCode::kNotAllowed, "too many devices connected");
+    admission.over_cap = true;
     return admission;
   }
   auto& offline = offline_[session.user_id];
@@ -51,6 +52,7 @@ SessionRegistry::Admission SessionRegistry::Admit(Handle handle, Session session
       if (offline.empty()) offline_.erase(session.user_id);
       if (devices.empty()) devices_.erase(session.user_id);
       admission.status = Status::Error(ErrorCode::kNotAllowed, "too many sessions");
+      admission.over_cap = true;
       return admission;
     }
     // The oldest offline sessions make room for the new one.

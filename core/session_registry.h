@@ -46,6 +46,7 @@ class SessionRegistry {
     // Offline sessions of this user, oldest first, to end now so the user stays within their session
     // cap; they are forgotten here already.
     std::vector<std::string> to_end;
+    bool over_cap = false;  // refused for the device or session cap (not for the client id)
   };
   // Records `session` for `handle`. kNotAllowed when the client id is another user's (live or offline),
   // when the user already has max_devices_per_user other client ids connected, or, with `can_end_sessions`
@@ -68,6 +69,8 @@ class SessionRegistry {
   std::size_t DeviceCount(const std::string& user_id) const;
   // Connected client ids plus offline sessions of `user_id`.
   std::size_t SessionCount(const std::string& user_id) const;
+  // Live connections, the session reaper's included.
+  std::size_t ConnectionCount() const { return sessions_.size(); }
   // Appends those client ids to `client_ids`: where an event for the user goes.
   void ClientIdsOf(const std::string& user_id, std::vector<std::string>* client_ids) const;
 

@@ -101,9 +101,15 @@ struct StorageSettings {
   std::uint32_t write_buffer_mb = 64;
 };
 
-struct SyncSettings {
-  // Days a sync queue entry is kept; 0 keeps entries forever. Default 0.
-  std::uint32_t retention_days = 0;
+// How long stored conversations last. Applied off the broker thread (storage/retention.h): expired
+// entries go in the store's hourly sweep, not when a request touches them.
+struct RetentionSettings {
+  // Days a message is kept in history (with its send idempotency entry); 0 keeps messages forever.
+  std::uint32_t history_days = 0;
+  // Days a sync queue entry is kept; the newest entry of each queue always stays, so its numbering goes
+  // on. 0 keeps entries forever.
+  std::uint32_t queue_days = 0;
+  bool enabled() const { return history_days > 0 || queue_days > 0; }
 };
 
 struct AuthSettings {

@@ -6,10 +6,33 @@
 #include <string>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/records.h"
 #include "core/status.h"
 
 namespace chat::core {
+
+// What a retention sweep removes: entries created before these times (Unix milliseconds; 0 keeps all).
+struct RetentionCutoffs {
+  std::int64_t messages_before_ms = 0;  // history
+  std::int64_t queue_before_ms = 0;     // sync queues (the newest entry of each queue stays)
+};
+struct RetentionSwept {
+  std::uint64_t messages = 0;
+  std::uint64_t queue_entries = 0;
+};
+
+// What chatctl stats shows.
+struct StoreStatistics {
+  struct Table {
+    std::string name;  // docs/STORAGE.md's names: "messages_direct", "queues", ...
+    std::uint64_t bytes = 0;  // approximate: on disk (compressed) and in the write buffers
+  };
+  std::vector<Table> tables;
+  std::uint64_t users = 0;
+  std::uint64_t groups = 0;
+  std::uint64_t messages = 0;  // 1:1 and group
+};
 
 // Reads may run on the broker thread while the commit stage's writer thread runs ApplyAll; apart from
 // that, one thread at a time (the broker thread, or one offline tool). Writes are durable per the
@@ -82,8 +105,6 @@ class Store {
   virtual Result<std::uint64_t> LastQueueSeq(const std::string& user_id) = 0;
   // Up to `limit` entries with seq > `after`, ascending.
   virtual Result<QueuePage> ReadQueue(const std::string& user_id, std::uint64_t after, std::size_t limit) = 0;
-  // Drops up to `max_entries` of the user's oldest entries created before `before_ms`.
-  virtual Status TrimQueue(const std::string& user_id, std::int64_t before_ms, std::size_t max_entries) = 0;
   // The user's read position in the conversation (0 when never set).
   virtual Result<MessageId> GetReadPosition(const std::string& user_id, const Conversation& conversation) = 0;
   // The user's 1:1 partners, in peer order.
@@ -114,6 +135,14 @@ class Store {
   // everything committed before it started, nothing half. Safe from any thread; slow (file copies), so
   // never on the broker thread.
   virtual Status Checkpoint(const std::string& dir) = 0;
+
+  // --- Maintenance, like Checkpoint safe from any thread and slow: never on the broker thread.
+  // Deletes what `cutoffs` say has expired, in batches, while writes go on.
+  virtual Result<RetentionSwept> ApplyRetention(const RetentionCutoffs& cutoffs) = 0;
+  // Sizes by table and counts of users, groups and messages (which reads every message key).
+  virtual Result<StoreStatistics> Statistics() = 0;
+  // Appends the store's metrics (its size); cheap: any thread, the broker's included.
+  virtual void Describe(MetricSamples& /*samples*/) {}
 };
 
 }  // namespace chat::core

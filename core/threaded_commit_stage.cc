@@ -29,6 +29,7 @@ std::uint64_t ThreadedCommitStage::Submit(const WriteSet& writes) {
     ticket = ++last_ticket_;
     queue_.push_back({ticket, &writes});
   }
+  submitted_.Add();
   unflushed_ = true;  // the writer is woken once per loop pass, by Flush, not per submission
   return ticket;
 }
@@ -103,9 +104,14 @@ void ThreadedCommitStage::Run() {
     } else {
       sets.clear();
       for (const Submission& submission : batch) sets.push_back(submission.writes);
+      auto start = std::chrono::steady_clock::now();
       status = store_.ApplyAll(sets);
-      writes_.fetch_add(1, std::memory_order_relaxed);
+      write_latency_.Observe(static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count()));
+      batches_.Add();
+      if (status.ok()) stored_.Add(batch.size());
     }
+    done_.Add(batch.size());
     lock.lock();
     if (!status.ok()) failed_ = true;
     for (const Submission& submission : batch) finished_.push_back({submission.ticket, status});
@@ -120,6 +126,20 @@ void ThreadedCommitStage::Run() {
     finished_callback_(/*force=*/false);
     lock.lock();
   }
+}
+
+void ThreadedCommitStage::Describe(MetricSamples& samples) const {
+  samples.Add("chat_commit_batches_total", "Writes of the commit stage (one batch of requests each).",
+              MetricType::kCounter, static_cast<double>(batches_.value()));
+  samples.Add("chat_commit_submissions_total", "Requests' writes stored by the commit stage.", MetricType::kCounter,
+              static_cast<double>(stored_.value()));
+  // Read done before submitted: a submission finishing in between cannot make the depth negative.
+  std::uint64_t done = done_.value();
+  std::uint64_t submitted = submitted_.value();
+  samples.Add("chat_commit_queue_depth", "Submissions waiting to be stored or being stored.", MetricType::kGauge,
+              static_cast<double>(submitted >= done ? submitted - done : 0));
+  samples.AddHistogram("chat_commit_write_seconds", "Time one batch of the commit stage takes to store.",
+                       write_latency_);
 }
 
 }  // namespace chat::core

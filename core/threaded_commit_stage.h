@@ -40,7 +40,10 @@ class ThreadedCommitStage final : public CommitStage {
   void Recover() override;
 
   // Writes made so far (each one batch), for tests and metrics.
-  std::uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
+  std::uint64_t writes() const { return batches_.value(); }
+  // chat_commit_batches_total, chat_commit_submissions_total, chat_commit_queue_depth and the
+  // chat_commit_write_seconds histogram (one batch's Store::ApplyAll).
+  void Describe(MetricSamples& samples) const override;
 
  private:
   struct Submission {
@@ -67,7 +70,12 @@ class ThreadedCommitStage final : public CommitStage {
   // the writer setting this and then reading the flag, at least one sees the other's write.
   std::atomic<bool> has_finished_{false};
   bool unflushed_ = false;  // submissions since the last Flush (broker thread only)
-  std::atomic<std::uint64_t> writes_{0};
+  // Metrics: written by the writer thread, except submitted_ (the broker thread's).
+  Counter batches_;
+  Counter stored_;
+  LatencyHistogram write_latency_;
+  Counter submitted_;
+  Counter done_;
   int rewakes_ = 0;  // repeats of the wake-up for the outcomes waiting now (writer thread only)
   std::uint64_t last_ticket_ = 0;
   std::uint64_t last_done_ = 0;  // every ticket up to here has an outcome

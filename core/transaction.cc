@@ -85,20 +85,24 @@ void Transaction::OnFailure(std::string_view client_id, std::string_view user_id
   failure_reply_ = FailureReply{std::string(client_id), std::string(user_id), op, tag};
 }
 
-void Transaction::Committed(Outbox& outbox, const DeviceLookup& devices) {
+std::size_t Transaction::Committed(Outbox& outbox, const DeviceLookup& devices) {
   std::vector<std::string> client_ids;
+  std::size_t deliveries = 0;
   for (Publish& publish : publishes_) {
     switch (publish.kind) {
       case Publish::Kind::kDelivery:
         if (!devices) {
           outbox.ToTopic(std::move(publish.topic), std::move(publish.payload));
+          ++deliveries;
           break;
         }
         // Straight to each device: no topic matching and no ACL check per copy in the broker.
         client_ids.clear();
         devices(publish.user_id, &client_ids);
         for (std::string& client_id : client_ids) {
-          if (client_id != publish.client_id) outbox.ToDevice(std::move(client_id), publish.topic, publish.payload);
+          if (client_id == publish.client_id) continue;
+          outbox.ToDevice(std::move(client_id), publish.topic, publish.payload);
+          ++deliveries;
         }
         break;
       case Publish::Kind::kEphemeral: outbox.Ephemeral(std::move(publish.topic), std::move(publish.payload)); break;
@@ -111,9 +115,10 @@ void Transaction::Committed(Outbox& outbox, const DeviceLookup& devices) {
   failure_reply_.reset();
   for (auto& action : after_commit_) action();
   after_commit_.clear();
+  return deliveries;
 }
 
-void Transaction::Failed(Outbox& outbox) {
+bool Transaction::Failed(Outbox& outbox) {
   publishes_.clear();
   after_commit_.clear();
   if (failure_reply_) {
@@ -121,7 +126,9 @@ void Transaction::Failed(Outbox& outbox) {
                     ErrorJson(failure_reply_->op, failure_reply_->tag,
                               Status::Error(ErrorCode::kIoError, "not stored (a write failed); try again")));
     failure_reply_.reset();
+    return true;
   }
+  return false;
 }
 
 }  // namespace chat::core

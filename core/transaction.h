@@ -94,10 +94,11 @@ class Transaction {
 
   // For ServiceContext only. Submitted: the seqs it took are the commit's now, whatever its outcome.
   void Submitted() { submitted_ = true; }
-  // The write was stored: publish and run the after-commit actions.
-  void Committed(Outbox& outbox, const DeviceLookup& devices);
-  // The write failed: publish the failure reply (if any), nothing else.
-  void Failed(Outbox& outbox);
+  // The write was stored: publish and run the after-commit actions. Returns how many deliveries went
+  // out to devices (each device's copy counts).
+  std::size_t Committed(Outbox& outbox, const DeviceLookup& devices);
+  // The write failed: publish the failure reply (if any), nothing else. Whether there was one.
+  bool Failed(Outbox& outbox);
 
  private:
   struct Publish {

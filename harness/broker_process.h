@@ -69,6 +69,8 @@ class BrokerProcess : public ServerProcess {
   std::string mqtt_uri() const { return "tcp://127.0.0.1:" + std::to_string(mqtt_port_); }
   std::string data_dir() const { return dir() + "/data"; }
   std::string chat_config_path() const { return dir() + "/chat.yaml"; }
+  // Opens the stopped broker's store and config for `work`; "" or the error.
+  std::string WithStoreOffline(const std::function<core::Status(core::Store&, const config::ServerConfig&)>& work);
 
  private:
   // The environment a sanitizer build's broker needs (CHAT_BROKER_PRELOAD), or nothing.
@@ -79,9 +81,6 @@ class BrokerProcess : public ServerProcess {
   void WriteMosquittoConf();
   // Writes options_.bare_logins as a hashed password file; its path.
   std::string WriteBarePasswordFile();
-  // Opens the stopped broker's store and config for `work`; "" or the error.
-  std::string WithStoreOffline(const std::function<core::Status(core::Store&, const config::ServerConfig&)>& work);
-
   BrokerOptions options_;
   int mqtt_port_ = 0;
   int ws_port_ = 0;

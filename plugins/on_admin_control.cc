@@ -1,5 +1,5 @@
 // MOSQ_EVT_CONTROL on $CONTROL/chat-admin/v1: operator tasks on the running server (core/admin_commands.h).
-// A backup runs on BackupRunner's thread; its answer goes out from a later TICK, to the requester only.
+// The task runs on AdminJobRunner's thread; its answer goes out from a later TICK, to the requester only.
 #include <exception>
 #include <string>
 #include <string_view>
@@ -28,14 +28,18 @@ int OnAdminControl(int /*event*/, void* event_data, void* user_data) noexcept {
     std::string client_id = session->client_id;
     std::string_view payload(static_cast<const char*>(control->payload), control->payloadlen);
     core::Result<core::AdminCommand> command = core::ParseAdminCommand(payload);
-    core::Status refused = command.status();
-    if (command.ok() && !context->backups->Start(client_id, *command)) {
-      refused = core::Status::Error(core::ErrorCode::kBusy, "a backup is running; ask again when it has ended");
+    core::AdminOutcome refused{command.status()};
+    if (command.ok()) {
+      command->cutoffs = context->RetentionCutoffsNow();
+      if (!context->admin_jobs->Start(client_id, *command)) {
+        refused.status = core::Status::Error(core::ErrorCode::kBusy,
+                                             "another task (backup, stats, retention) is running; ask again shortly");
+      }
     }
-    if (!refused.ok()) {
+    if (!refused.status.ok()) {
       BrokerOutbox outbox(*context->waker);
       outbox.ToClient(client_id, std::string(core::kAdminControlResponseTopic),
-                      core::AdminResponse(command.ok() ? *command : core::AdminCommand{}, refused, 0));
+                      core::AdminResponse(command.ok() ? *command : core::AdminCommand{}, refused));
     }
     return MOSQ_ERR_SUCCESS;
   } catch (const std::exception& e) {

@@ -8,8 +8,6 @@ extern "C" {
 #include <mosquitto_plugin.h>
 }
 
-#include "core/admin_commands.h"
-#include "core/topic_format.h"
 #include "plugins/broker_outbox.h"
 #include "plugins/event_handlers.h"
 #include "plugins/plugin_context.h"
@@ -22,13 +20,7 @@ int OnTick(int /*event*/, void* /*event_data*/, void* user_data) noexcept {
     context->waker->LoopMayWait();  // before the finished commits are looked at (see BrokerWaker)
     BrokerOutbox outbox(*context->waker);
     context->chat->OnTick(outbox);
-    if (auto backup = context->backups->TakeFinished()) {
-      mosquitto_log_printf(backup->outcome.ok() ? MOSQ_LOG_NOTICE : MOSQ_LOG_ERR, "chat: backup into %s: %s (%.2f s)",
-                           backup->command.dir.c_str(), backup->outcome.ok() ? "done" : backup->outcome.ToString().c_str(),
-                           backup->seconds);
-      outbox.ToClient(backup->client_id, std::string(core::kAdminControlResponseTopic),
-                      core::AdminResponse(backup->command, backup->outcome, backup->seconds));
-    }
+    context->OnTick(outbox);
   } catch (const std::exception& e) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "chat: tick: %s", e.what());
   } catch (...) {

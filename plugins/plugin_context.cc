@@ -3,7 +3,9 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/admin_commands.h"
 #include "core/threaded_commit_stage.h"
+#include "core/topic_format.h"
 #include "plugins/broker_outbox.h"
 #include "plugins/broker_waker.h"
 #include "storage/rocksdb_store.h"
@@ -14,6 +16,14 @@ extern "C" {
 }
 
 namespace chat::plugin {
+namespace {
+
+constexpr std::int64_t kFirstRetentionDelayMs = 5000;
+constexpr std::int64_t kRetentionIntervalMs = 3600 * 1000;
+constexpr std::int64_t kRetentionBusyRetryMs = 60 * 1000;  // another task held the runner
+constexpr std::int64_t kDayMs = 86400 * 1000;
+
+}  // namespace
 
 core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config::ServerConfig& config,
                                                                    const LocalListener& listener,
@@ -39,9 +49,9 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   BrokerWaker* waker = context->waker.get();
   context->commits =
       std::make_unique<core::ThreadedCommitStage>(*context->store, [waker](bool force) { waker->Wake(force); });
-  context->backups = std::make_unique<BackupRunner>(*context->store, *context->waker);
+  context->admin_jobs = std::make_unique<AdminJobRunner>(*context->store, *context->waker);
   context->chat = std::make_unique<core::ChatService>(*context->store, *context->commits, clock, *context->ids,
-                                                      settings.limits, settings.sync, settings.presence, settings.push,
+                                                      settings.limits, settings.presence, settings.push,
                                                       settings.auth);
   if (core::Status started = context->chat->Start(); !started.ok()) return started;
   context->chat->OnStorageEvents(
@@ -84,6 +94,11 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
     return raw->chat->CommitAccountChange(std::move(writes), outbox);
   };
   context->accounts = std::make_unique<core::AccountService>(*context->store, clock, settings.auth, hooks);
+  context->metrics = std::make_unique<MetricsExport>(*context->chat, *context->commits, *context->store);
+  if (core::Status serving = context->metrics->Serve(settings.metrics); !serving.ok()) return serving;
+  context->clock = &clock;
+  // The first sweep soon after start-up (not during it: a restart must be quick), then every hour.
+  context->next_retention_ms = clock.MonotonicMillis() + kFirstRetentionDelayMs;
   return context;
 }
 
@@ -95,6 +110,47 @@ config::Reloaded PluginContext::Reload(const config::ServerConfig& from_file) {
   authenticator->ApplySettings(config.auth);
   sessions->SetCaps(config.limits.max_devices_per_user, config.limits.max_sessions_per_user);
   return reloaded;
+}
+
+core::RetentionCutoffs PluginContext::RetentionCutoffsNow() const {
+  core::RetentionCutoffs cutoffs;
+  std::int64_t now = clock->NowMillis();
+  if (config.retention.history_days > 0) {
+    cutoffs.messages_before_ms = now - static_cast<std::int64_t>(config.retention.history_days) * kDayMs;
+  }
+  if (config.retention.queue_days > 0) {
+    cutoffs.queue_before_ms = now - static_cast<std::int64_t>(config.retention.queue_days) * kDayMs;
+  }
+  return cutoffs;
+}
+
+void PluginContext::OnTick(core::Outbox& outbox) {
+  std::int64_t now = clock->MonotonicMillis();
+  metrics->PublishSysTopics(now, config.metrics.sys_interval_seconds, outbox);
+  if (config.retention.enabled() && now >= next_retention_ms) {
+    core::AdminCommand sweep;
+    sweep.command = "retention";
+    sweep.cutoffs = RetentionCutoffsNow();
+    next_retention_ms = now + (admin_jobs->Start("", std::move(sweep)) ? kRetentionIntervalMs : kRetentionBusyRetryMs);
+  }
+  std::optional<AdminJobRunner::Finished> finished = admin_jobs->TakeFinished();
+  if (!finished) return;
+  const core::AdminCommand& command = finished->command;
+  const core::AdminOutcome& outcome = finished->outcome;
+  if (!outcome.status.ok()) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "chat: %s failed after %.2f s: %s", command.command.c_str(), outcome.seconds,
+                         outcome.status.ToString().c_str());
+  } else if (outcome.swept) {
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "chat: retention removed %llu messages and %llu queue entries (%.2f s)",
+                         static_cast<unsigned long long>(outcome.swept->messages),
+                         static_cast<unsigned long long>(outcome.swept->queue_entries), outcome.seconds);
+  } else {
+    mosquitto_log_printf(MOSQ_LOG_NOTICE, "chat: %s done (%.2f s)", command.command.c_str(), outcome.seconds);
+  }
+  if (!finished->client_id.empty()) {
+    outbox.ToClient(finished->client_id, std::string(core::kAdminControlResponseTopic),
+                    core::AdminResponse(command, outcome));
+  }
 }
 
 void PluginContext::EndSessions(const std::string& user_id, const std::vector<std::string>& client_ids) {

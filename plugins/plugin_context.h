@@ -17,8 +17,9 @@
 #include "core/password_checker.h"
 #include "core/session_registry.h"
 #include "core/store.h"
-#include "plugins/backup_runner.h"
+#include "plugins/admin_job_runner.h"
 #include "plugins/broker_waker.h"
+#include "plugins/metrics_export.h"
 #include "plugins/session_reaper.h"
 
 typedef struct mosquitto_plugin_id_t mosquitto_plugin_id_t;
@@ -42,6 +43,11 @@ struct PluginContext {
   // Runs on with the settings of a re-read config file that can change at run time (config::PlanReload);
   // returns what changed and what waits for a restart.
   config::Reloaded Reload(const config::ServerConfig& from_file);
+  // Timer work of the adapter on every TICK: $SYS metrics, the hourly retention sweep, and the
+  // answers of finished operator tasks.
+  void OnTick(core::Outbox& outbox);
+  // What the retention settings make expired now (nothing of a kind whose setting is 0).
+  core::RetentionCutoffs RetentionCutoffsNow() const;
 
   mosquitto_plugin_id_t* plugin_id = nullptr;
   std::string config_file;  // where `config` was read from, read again on SIGHUP
@@ -54,7 +60,7 @@ struct PluginContext {
   // joined, with everything submitted stored, before the store closes.
   std::unique_ptr<core::CommitStage> commits;
   // After the store and the waker it uses; its thread is joined before the store closes.
-  std::unique_ptr<BackupRunner> backups;
+  std::unique_ptr<AdminJobRunner> admin_jobs;
   std::unique_ptr<core::MessageIdGenerator> ids;
   std::unique_ptr<core::ChatService> chat;
   // Declared before the authenticator that uses it, so it outlives it (its threads are joined last).
@@ -65,6 +71,11 @@ struct PluginContext {
   std::unique_ptr<SessionReaper> reaper;  // null without a local listener
   std::unique_ptr<core::ConnectionService> connections;
   std::unique_ptr<core::AccountService> accounts;
+  // Last: its HTTP thread reads the services above, so it stops before any of them goes.
+  std::unique_ptr<MetricsExport> metrics;
+
+  const core::Clock* clock = nullptr;
+  std::int64_t next_retention_ms = 0;  // monotonic; when the next retention sweep is due
 };
 
 }  // namespace chat::plugin

@@ -34,7 +34,7 @@ std::string PrefixEnd(std::string_view prefix) {
 std::string UserKey(std::string_view user_id) { return std::string(kUserPrefix).append(user_id); }
 
 std::string ConversationPrefix(const core::Conversation& conversation) {
-  return Scoped(conversation.is_group() ? "gmsg/" : "m/", conversation.key);
+  return Scoped(conversation.is_group() ? kGroupMessagePrefix : kDirectMessagePrefix, conversation.key);
 }
 
 std::string MessageKey(const core::Conversation& conversation, core::MessageId id) {
@@ -47,7 +47,7 @@ std::string ClientMessageIdKey(std::string_view sender, std::string_view client_
   return Scoped("c/", sender).append(client_message_id);
 }
 
-std::string GroupKey(std::string_view group_id) { return std::string("grp/").append(group_id); }
+std::string GroupKey(std::string_view group_id) { return std::string(kGroupPrefix).append(group_id); }
 std::string MemberPrefix(std::string_view group_id) { return Scoped("gmem/", group_id); }
 std::string MemberKey(std::string_view group_id, std::string_view user_id) {
   return MemberPrefix(group_id).append(user_id);
@@ -65,7 +65,7 @@ std::string UserGroupKey(std::string_view user_id, std::string_view group_id) {
   return UserGroupPrefix(user_id).append(group_id);
 }
 
-std::string QueuePrefix(std::string_view user_id) { return Scoped("q/", user_id); }
+std::string QueuePrefix(std::string_view user_id) { return Scoped(kQueueTablePrefix, user_id); }
 std::string QueueKey(std::string_view user_id, std::uint64_t seq) {
   std::string key = QueuePrefix(user_id);
   AppendBigEndian64(seq, &key);

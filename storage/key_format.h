@@ -44,6 +44,23 @@ std::uint64_t TrailingNumber(std::string_view key);
 // The first key after every key starting with `prefix` (an exclusive upper bound).
 std::string PrefixEnd(std::string_view prefix);
 
+// Every table of the layout above by the name chatctl stats and docs/STORAGE.md give it.
+struct Table {
+  std::string_view name;
+  std::string_view prefix;
+};
+inline constexpr Table kTables[] = {
+    {"accounts", "u/"},         {"messages_direct", "m/"}, {"messages_group", "gmsg/"}, {"send_ids", "c/"},
+    {"server", "x/"},           {"groups", "grp/"},        {"group_members", "gmem/"},  {"user_groups", "ugrp/"},
+    {"queues", "q/"},           {"read_positions", "rd/"}, {"peers", "peer/"},          {"contacts", "ct/"},
+    {"last_active", "la/"},     {"push_tokens", "pt/"},    {"resume_tokens", "rt/"},    {"push_jobs", "pj/"},
+    {"mutes", "mu/"},           {"group_took_part", "gpart/"}, {"invites", "ginv/"},    {"queue_floors", "qf/"},
+};
+inline constexpr std::string_view kDirectMessagePrefix = "m/";
+inline constexpr std::string_view kGroupMessagePrefix = "gmsg/";
+inline constexpr std::string_view kQueueTablePrefix = "q/";
+inline constexpr std::string_view kGroupPrefix = "grp/";
+
 inline constexpr std::string_view kUserPrefix = "u/";
 std::string UserKey(std::string_view user_id);
 

@@ -688,25 +688,6 @@ core::Result<core::QueuePage> RocksDbStore::ReadQueue(const std::string& user_id
   return page;
 }
 
-Status RocksDbStore::TrimQueue(const std::string& user_id, std::int64_t before_ms, std::size_t max_entries) {
-  std::string prefix = QueuePrefix(user_id);
-  rocksdb::WriteBatch batch;
-  std::size_t dropped = 0;
-  // The newest entry always stays, so the queue never forgets its last seq.
-  core::Result<std::uint64_t> last = LastQueueSeq(user_id);
-  if (!last.ok()) return last.status();
-  Status s = ScanPrefix(db_.get(), prefix, [&](std::string_view suffix, std::string_view value) {
-    core::QueueEntry entry;
-    if (dropped == max_entries || ReadBigEndian64(suffix) == *last) return false;
-    if (!DecodeQueueEntry(value, &entry).ok() || entry.created_at_ms >= before_ms) return false;
-    batch.Delete(prefix + std::string(suffix));
-    ++dropped;
-    return true;
-  });
-  if (!s.ok() || dropped == 0) return s;
-  return Write(&batch);
-}
-
 core::Result<core::MessageId> RocksDbStore::GetReadPosition(const std::string& user_id,
                                                             const core::Conversation& conversation) {
   return GetNumber(ReadPositionKey(user_id, conversation), 0);
@@ -814,6 +795,122 @@ Status RocksDbStore::Checkpoint(const std::string& dir) {
   // The files are as readable as the store's own (0644 under the usual umask): the folder is not.
   std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
   return Status::Ok();
+}
+
+namespace {
+
+// Deletes are written in batches of this many keys: a sweep never holds one huge batch in memory, and
+// the writes of requests go between its batches.
+constexpr std::size_t kSweepBatchKeys = 1000;
+
+// Where the keys of one owner (a conversation, a queue) end: the owner is a key minus its 8-byte number.
+std::string OwnerEnd(std::string_view key) { return PrefixEnd(key.substr(0, key.size() - 8)); }
+
+}  // namespace
+
+core::Result<core::RetentionSwept> RocksDbStore::ApplyRetention(const core::RetentionCutoffs& cutoffs) {
+  std::shared_lock<std::shared_mutex> handle(handle_mutex_);  // see Checkpoint
+  core::RetentionSwept swept;
+  rocksdb::WriteBatch batch;
+  auto flush = [&]() -> Status {
+    if (batch.Count() == 0) return Status::Ok();
+    Status written = Write(&batch);
+    batch.Clear();
+    return written;
+  };
+  // Point deletes, not DeleteRange (unsafe with the row cache, see key_format.h). Each owner's keys are
+  // in time order, so the expired ones are a run at its start: one Seek per owner finds the next owner.
+  if (cutoffs.messages_before_ms > 0) {
+    core::MessageId first_kept = core::MessageIdGenerator::FirstIdAt(cutoffs.messages_before_ms);
+    for (std::string_view table : {kDirectMessagePrefix, kGroupMessagePrefix}) {
+      std::string table_prefix(table);
+      BoundedIterator it(db_.get(), table_prefix, PrefixEnd(table_prefix));
+      it->SeekToFirst();
+      while (it->Valid()) {
+        std::string next_owner = OwnerEnd(it.key());
+        while (it->Valid() && it.key() < next_owner && TrailingNumber(it.key()) < first_kept) {
+          batch.Delete(it->key());
+          ++swept.messages;
+          it->Next();
+        }
+        if (batch.Count() >= kSweepBatchKeys) {
+          if (Status s = flush(); !s.ok()) return s;
+        }
+        it->Seek(next_owner);
+      }
+      if (!it->status().ok()) return FromRocks(it->status());
+    }
+  }
+  if (cutoffs.queue_before_ms > 0) {
+    std::string table_prefix(kQueueTablePrefix);
+    BoundedIterator it(db_.get(), table_prefix, PrefixEnd(table_prefix));
+    it->SeekToFirst();
+    std::string expired;  // the last expired key seen of this queue, deleted once a newer one exists
+    while (it->Valid()) {
+      std::string next_owner = OwnerEnd(it.key());
+      expired.clear();
+      for (; it->Valid() && it.key() < next_owner; it->Next()) {
+        core::QueueEntry entry;
+        // An entry that does not decode is left for ReadQueue to report: a sweep deletes only what it knows.
+        if (!DecodeQueueEntry(it.value(), &entry).ok() || entry.created_at_ms >= cutoffs.queue_before_ms) break;
+        if (!expired.empty()) {
+          batch.Delete(expired);
+          ++swept.queue_entries;
+        }
+        expired.assign(it.key());
+      }
+      // The newest entry stays, so the queue keeps its last seq; an expired one with a newer entry goes.
+      if (!expired.empty() && it->Valid() && it.key() < next_owner) {
+        batch.Delete(expired);
+        ++swept.queue_entries;
+      }
+      if (batch.Count() >= kSweepBatchKeys) {
+        if (Status s = flush(); !s.ok()) return s;
+      }
+      it->Seek(next_owner);
+    }
+    if (!it->status().ok()) return FromRocks(it->status());
+  }
+  if (Status s = flush(); !s.ok()) return s;
+  return swept;
+}
+
+core::Result<core::StoreStatistics> RocksDbStore::Statistics() {
+  std::shared_lock<std::shared_mutex> handle(handle_mutex_);  // see Checkpoint
+  core::StoreStatistics stats;
+  for (const Table& table : kTables) {
+    std::string start(table.prefix);
+    std::string limit = PrefixEnd(start);
+    rocksdb::Range range(start, limit);
+    std::uint64_t bytes = 0;
+    rocksdb::SizeApproximationOptions options;
+    options.include_memtables = true;
+    options.include_files = true;
+    rocksdb::Status s = db_->GetApproximateSizes(options, db_->DefaultColumnFamily(), &range, 1, &bytes);
+    if (!s.ok()) return FromRocks(s);
+    stats.tables.push_back({std::string(table.name), bytes});
+  }
+  auto count = [this](std::string_view prefix, std::uint64_t* out) {
+    std::string start(prefix);
+    BoundedIterator it(db_.get(), start, PrefixEnd(start));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++*out;
+    return FromRocks(it->status());
+  };
+  if (Status s = count(kUserPrefix, &stats.users); !s.ok()) return s;
+  if (Status s = count(kGroupPrefix, &stats.groups); !s.ok()) return s;
+  if (Status s = count(kDirectMessagePrefix, &stats.messages); !s.ok()) return s;
+  if (Status s = count(kGroupMessagePrefix, &stats.messages); !s.ok()) return s;
+  return stats;
+}
+
+void RocksDbStore::Describe(core::MetricSamples& samples) {
+  std::shared_lock<std::shared_mutex> handle(handle_mutex_);  // see Checkpoint
+  std::uint64_t files = 0;
+  std::uint64_t memtables = 0;
+  db_->GetIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &files);
+  db_->GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &memtables);
+  samples.Add("chat_store_bytes", "Size of the RocksDB store: live table files and write buffers.",
+              core::MetricType::kGauge, static_cast<double>(files + memtables));
 }
 
 }  // namespace chat::storage

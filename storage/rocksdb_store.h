@@ -51,6 +51,9 @@ class RocksDbStore final : public core::Store {
   core::Result<std::vector<std::string>> ListUsers(const std::string& after, std::size_t limit) override;
 
   core::Status Checkpoint(const std::string& dir) override;
+  core::Result<core::RetentionSwept> ApplyRetention(const core::RetentionCutoffs& cutoffs) override;
+  core::Result<core::StoreStatistics> Statistics() override;
+  void Describe(core::MetricSamples& samples) override;
 
   core::Status Apply(const core::WriteSet& writes) override;
   core::Status RecoverFromWriteFailure() override;
@@ -80,7 +83,6 @@ class RocksDbStore final : public core::Store {
   core::Result<std::uint64_t> LastQueueSeq(const std::string& user_id) override;
   core::Result<core::QueuePage> ReadQueue(const std::string& user_id, std::uint64_t after,
                                           std::size_t limit) override;
-  core::Status TrimQueue(const std::string& user_id, std::int64_t before_ms, std::size_t max_entries) override;
   core::Result<core::MessageId> GetReadPosition(const std::string& user_id,
                                                 const core::Conversation& conversation) override;
   core::Result<std::vector<core::DirectPeer>> ListDirectPeers(const std::string& user_id) override;

@@ -1,6 +1,8 @@
-// chatctl: manage chat accounts, check a config file before a (re)start, back up and restore the store.
+// chatctl: manage chat accounts, check a config file before a (re)start, back up and restore the store,
+// look at its size and run its retention sweep.
 //   chatctl config check config/chat.yaml
 //   chatctl --broker 127.0.0.1:1883 --admin-password-file run/admin.password backup /var/backups/chat/today
+//   chatctl --broker 127.0.0.1:1883 --admin-password-file run/admin.password stats
 //   chatctl --config config/chat.yaml restore /var/backups/chat/today      # broker stopped
 //   Offline (broker stopped), on the data folder named by the config file:
 //     chatctl --config config/chat.yaml user add alice --password secret
@@ -13,10 +15,13 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <iomanip>
 #include <iostream>
+#include <optional>
+#include <sstream>
 #include <random>
 #include <string>
+#include <thread>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -69,7 +74,7 @@ json RunOffline(const Options& options, const json& commands) {
   if (!floor.ok()) throw std::runtime_error(floor.status().message());
   chat::core::MessageIdGenerator ids(clock, config->node_id, *floor);
   chat::core::InlineCommitStage stage(**store);
-  chat::core::ChatService chat(**store, stage, clock, ids, config->limits, config->sync, config->presence, config->push,
+  chat::core::ChatService chat(**store, stage, clock, ids, config->limits, config->presence, config->push,
                                 config->auth);
   if (auto started = chat.Start(); !started.ok()) throw std::runtime_error(started.message());
   chat::core::DiscardingOutbox nobody;
@@ -120,17 +125,57 @@ json RunOnline(const Options& options, const json& commands, std::string_view to
                            " s (is the account an admin?)");
 }
 
+// Runs an operator task on the running broker ($CONTROL/chat-admin/v1) and returns its response, or
+// nothing after printing its error.
+std::optional<json> RunAdminTask(const Options& options, const json& command) {
+  std::string name = command["command"].get<std::string>();
+  if (options.broker.empty()) throw std::runtime_error(name + " needs --broker: the running server does it");
+  json response;
+  // One task runs at a time, the server's hourly retention sweep included: wait for a turn.
+  for (int attempt = 0; attempt < 120; ++attempt) {
+    response = RunOnline(options, command, chat::core::kAdminControlTopic, std::chrono::seconds(3600));
+    if (response.value("code", "") != "busy") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  if (response.contains("error")) {
+    std::cerr << "chatctl: " << name << ": " << response["error"].get<std::string>() << "\n";
+    return std::nullopt;
+  }
+  return response;
+}
+
 // Asks the running broker for a backup into `dir` (made absolute: the broker's process writes it).
 int Backup(const Options& options, const std::string& dir) {
-  if (options.broker.empty()) throw std::runtime_error("backup needs --broker: it is taken by the running server");
   std::string absolute = std::filesystem::absolute(dir).lexically_normal().string();
-  json response = RunOnline(options, {{"command", "backup"}, {"dir", absolute}}, chat::core::kAdminControlTopic,
-                            std::chrono::seconds(3600));
-  if (response.contains("error")) {
-    std::cerr << "chatctl: backup: " << response["error"].get<std::string>() << "\n";
-    return 1;
+  std::optional<json> response = RunAdminTask(options, {{"command", "backup"}, {"dir", absolute}});
+  if (!response) return 1;
+  std::cout << "backup in " << absolute << " (" << response->value("seconds", 0.0) << " s)\n";
+  return 0;
+}
+
+// Prints the running server's store: approximate bytes per table, and how many users, groups and messages.
+int Stats(const Options& options, bool as_json) {
+  std::optional<json> response = RunAdminTask(options, {{"command", "stats"}});
+  if (!response) return 1;
+  if (as_json) {
+    std::cout << response->dump(2) << "\n";
+    return 0;
   }
-  std::cout << "backup in " << absolute << " (" << response.value("seconds", 0.0) << " s)\n";
+  std::cout << "users     " << (*response)["users"] << "\ngroups    " << (*response)["groups"] << "\nmessages  "
+            << (*response)["messages"] << "\n\nbytes by table (approximate):\n";
+  for (const auto& [table, bytes] : (*response)["table_bytes"].items()) {
+    std::cout << "  " << std::left << std::setw(18) << table << " " << bytes << "\n";
+  }
+  return 0;
+}
+
+// Runs the retention sweep now instead of at the next hour.
+int Retention(const Options& options) {
+  std::optional<json> response = RunAdminTask(options, {{"command", "retention"}});
+  if (!response) return 1;
+  std::cout << "removed " << (*response)["messages_removed"] << " messages and "
+            << (*response)["queue_entries_removed"] << " queue entries (" << response->value("seconds", 0.0)
+            << " s)\n";
   return 0;
 }
 
@@ -262,10 +307,16 @@ int main(int argc, char** argv) {
   CLI::App* restore = app.add_subcommand("restore", "bring a backup back into the stopped server's data folder");
   restore->add_option("dir", backup_dir, "the backup's folder")->required();
   restore->add_flag("--force", force, "replace a data folder that is not empty (it is kept, renamed)");
+  bool stats_json = false;
+  CLI::App* stats = app.add_subcommand("stats", "the running server's store: size by table, users, groups, messages");
+  stats->add_flag("--json", stats_json, "print the server's JSON response");
+  CLI::App* retention = app.add_subcommand("retention", "run the retention sweep of the running server now");
   CLI11_PARSE(app, argc, argv);
 
-  if (backup->parsed() || restore->parsed()) {
+  if (backup->parsed() || restore->parsed() || stats->parsed() || retention->parsed()) {
     try {
+      if (stats->parsed()) return Stats(options, stats_json);
+      if (retention->parsed()) return Retention(options);
       return backup->parsed() ? Backup(options, backup_dir) : Restore(options, backup_dir, force);
     } catch (const std::exception& e) {
       std::cerr << "chatctl: " << e.what() << "\n";

@@ -1,8 +1,6 @@
 // Runs the push-bridge binary for tests: writes its YAML, forks and execs it with its output in a log
-// file, waits for its "ready:" line, and reads /metrics with httplib. Every wait is bounded.
+// file, waits for its "ready:" line, and reads /metrics (harness/metrics_scrape.h). Every wait is bounded.
 #include "tests/bridge/bridge_process.h"
-
-#include <httplib.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -10,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "harness/metrics_scrape.h"
 
 namespace chat::harness {
 namespace {
@@ -98,24 +98,7 @@ bool PushBridgeProcess::WaitForLog(const std::string& text, int count, std::chro
   return true;
 }
 
-std::map<std::string, double> PushBridgeProcess::Metrics() const {
-  std::map<std::string, double> out;
-  if (metrics_port_ == 0) return out;
-  httplib::Client client("127.0.0.1", metrics_port_);
-  client.set_connection_timeout(std::chrono::seconds(2));
-  client.set_read_timeout(std::chrono::seconds(2));
-  auto response = client.Get("/metrics");
-  if (!response || response->status != 200) return out;
-  std::istringstream lines(response->body);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    std::string name;
-    double value = 0;
-    if (fields >> name >> value) out[name] = value;
-  }
-  return out;
-}
+std::map<std::string, double> PushBridgeProcess::Metrics() const { return ScrapeMetrics(metrics_port_); }
 
 double PushBridgeProcess::Metric(const std::string& name) const {
   auto all = Metrics();

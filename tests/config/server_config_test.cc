@@ -36,7 +36,12 @@ TEST(ServerConfigTest, ShippedConfigParsesAndStatesTheDefaults) {
   EXPECT_EQ(shipped->limits.max_group_members, defaults->limits.max_group_members);
   EXPECT_EQ(shipped->limits.max_group_name_chars, defaults->limits.max_group_name_chars);
   EXPECT_EQ(shipped->limits.max_sync_page, defaults->limits.max_sync_page);
-  EXPECT_EQ(shipped->sync.retention_days, defaults->sync.retention_days);
+  EXPECT_EQ(shipped->retention.history_days, defaults->retention.history_days);
+  EXPECT_EQ(shipped->retention.queue_days, defaults->retention.queue_days);
+  EXPECT_EQ(shipped->metrics.address, defaults->metrics.address);
+  EXPECT_EQ(shipped->metrics.sys_interval_seconds, defaults->metrics.sys_interval_seconds);
+  EXPECT_EQ(shipped->metrics.port, 9883u) << "the quick start serves metrics on loopback; absent, the key means none";
+  EXPECT_EQ(defaults->metrics.port, 0u);
   EXPECT_EQ(shipped->presence.timeout_seconds, defaults->presence.timeout_seconds);
   EXPECT_EQ(shipped->presence.heartbeat_seconds, defaults->presence.heartbeat_seconds);
   EXPECT_EQ(shipped->presence.push_group_limit, defaults->presence.push_group_limit);
@@ -108,6 +113,10 @@ TEST(ServerConfigTest, ErrorsNameTheKeyAndTheProblem) {
   EXPECT_EQ(ErrorOf("limits: 5"), "limits: must be a mapping");
   EXPECT_EQ(ErrorOf("data_dir: [a]"), "data_dir: must be a non-empty string");
   EXPECT_EQ(ErrorOf("- a\n- b"), "(top level): must be a mapping");
+  EXPECT_EQ(ErrorOf("metrics:\n  address: localhost"), "metrics.address: must be an IP address, got \"localhost\"");
+  EXPECT_EQ(ErrorOf("retention:\n  history_day: 3"),
+            "retention.history_day: unknown setting; did you mean retention.history_days?");
+  EXPECT_EQ(ErrorOf("sync:\n  retention_days: 3"), "sync: unknown setting");
   EXPECT_NE(ErrorOf("a: [unclosed").find("not valid YAML"), std::string::npos);
 }
 
@@ -116,16 +125,20 @@ TEST(ServerConfigTest, AReloadAppliesLiveSettingsAndHoldsBackTheOthers) {
   auto from_file = ParseServerConfig(
       "node_id: 2\ndata_dir: /elsewhere\ndurability: power_loss\nlimits:\n  send_burst: 5\n"
       "presence:\n  timeout_seconds: 10\nauth:\n  hash_threads: 4\n  max_failed_logins: 9\n"
-      "push:\n  service_accounts: [other]\nstorage:\n  block_cache_mb: 8\ntls:\n  mqtt_port: 9883\n",
+      "push:\n  service_accounts: [other]\nstorage:\n  block_cache_mb: 8\ntls:\n  mqtt_port: 9883\n"
+      "retention:\n  queue_days: 7\nmetrics:\n  port: 9999\n  address: ::1\n  sys_interval_seconds: 60\n",
       "/srv");
   ASSERT_TRUE(running.ok() && from_file.ok());
   Reloaded reloaded = PlanReload(*running, *from_file);
   EXPECT_EQ(reloaded.applied, (std::vector<std::string>{"limits.send_burst: 100 -> 5", "auth.max_failed_logins: 5 -> 9",
-                                                        "presence.timeout_seconds: 30 -> 10"}));
+                                                        "presence.timeout_seconds: 30 -> 10",
+                                                        "retention.queue_days: 0 -> 7",
+                                                        "metrics.sys_interval_seconds: 10 -> 60"}));
   EXPECT_EQ(reloaded.need_restart,
-            (std::vector<std::string>{"node_id: 1 -> 2", "auth.hash_threads: 1 -> 4", "data_dir: /srv/data -> /elsewhere",
-                                      "durability: process_crash -> power_loss", "storage.block_cache_mb: 64 -> 8",
-                                      "tls.mqtt_port: 8883 -> 9883", "push.service_accounts: [] -> [other]"}));
+            (std::vector<std::string>{"node_id: 1 -> 2", "auth.hash_threads: 1 -> 4", "metrics.port: 0 -> 9999",
+                                      "data_dir: /srv/data -> /elsewhere", "durability: process_crash -> power_loss",
+                                      "storage.block_cache_mb: 64 -> 8", "tls.mqtt_port: 8883 -> 9883",
+                                      "metrics.address: 127.0.0.1 -> ::1", "push.service_accounts: [] -> [other]"}));
   EXPECT_EQ(reloaded.config.limits.send_burst, 5.0);
   EXPECT_EQ(reloaded.config.presence.timeout_seconds, 10u);
   EXPECT_EQ(reloaded.config.auth.max_failed_logins, 9u);

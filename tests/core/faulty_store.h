@@ -73,7 +73,6 @@ class FaultyStore final : public Store {
   Result<std::vector<GroupInvite>> ListInvites(const std::string& user_id) override { return inner_.ListInvites(user_id); }
   Result<std::uint64_t> LastQueueSeq(const std::string& user_id) override { return inner_.LastQueueSeq(user_id); }
   Result<QueuePage> ReadQueue(const std::string& user_id, std::uint64_t after, std::size_t limit) override { return inner_.ReadQueue(user_id, after, limit); }
-  Status TrimQueue(const std::string& user_id, std::int64_t before_ms, std::size_t max_entries) override { return inner_.TrimQueue(user_id, before_ms, max_entries); }
   Result<MessageId> GetReadPosition(const std::string& user_id, const Conversation& conversation) override { return inner_.GetReadPosition(user_id, conversation); }
   Result<std::vector<DirectPeer>> ListDirectPeers(const std::string& user_id) override { return inner_.ListDirectPeers(user_id); }
   Result<ContactState> GetContact(const std::string& user_id, const std::string& other) override { return inner_.GetContact(user_id, other); }
@@ -89,6 +88,8 @@ class FaultyStore final : public Store {
   Result<std::vector<PushJob>> ListPushJobs() override { return inner_.ListPushJobs(); }
   Result<bool> IsMuted(const std::string& user_id, const Conversation& conversation) override { return inner_.IsMuted(user_id, conversation); }
   Status Checkpoint(const std::string& dir) override { return inner_.Checkpoint(dir); }
+  Result<RetentionSwept> ApplyRetention(const RetentionCutoffs& cutoffs) override { return inner_.ApplyRetention(cutoffs); }
+  Result<StoreStatistics> Statistics() override { return inner_.Statistics(); }
 
  private:
   Store& inner_;

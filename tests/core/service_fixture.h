@@ -43,7 +43,7 @@ class ServiceFixture : public ::testing::Test {
   void Restart() {
     service_.reset();
     if (!stage_) stage_ = std::make_unique<InlineCommitStage>(*store_);
-    service_ = std::make_unique<ChatService>(*store_, *stage_, clock_, *ids_, limits_, sync_, presence_, push_, auth_);
+    service_ = std::make_unique<ChatService>(*store_, *stage_, clock_, *ids_, limits_, presence_, push_, auth_);
   }
 
   // Sends one request from "<user>:phone"; what it published is in outbox_.published afterwards.
@@ -59,7 +59,6 @@ class ServiceFixture : public ::testing::Test {
   testing::TempDir dir_;
   FakeClock clock_;
   Limits limits_;
-  SyncSettings sync_;
   PresenceSettings presence_;
   PushSettings push_;
   AuthSettings auth_;

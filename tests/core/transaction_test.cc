@@ -22,14 +22,13 @@ class TransactionTest : public ::testing::Test {
       : store_(std::move(*storage::RocksDbStore::Open(dir_.path(), Durability::kProcessCrash))),
         stage_(*store_),
         ids_(clock_, 1, 0),
-        context_(*store_, stage_, clock_, ids_, limits_, sync_) {}
+        context_(*store_, stage_, clock_, ids_, limits_) {}
 
   QueueEntry Event(const std::string& json) { return {QueueEntry::Kind::kEvent, {}, 0, json, clock_.NowMillis()}; }
 
   testing::TempDir dir_;
   FakeClock clock_;
   Limits limits_;
-  SyncSettings sync_;
   std::unique_ptr<Store> store_;
   InlineCommitStage stage_;
   MessageIdGenerator ids_;

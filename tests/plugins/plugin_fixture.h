@@ -52,7 +52,8 @@ class PluginInProcessTest : public ::testing::Test {
     dir_ = MakeTempDir();
     data_dir_ = dir_ + "/data";
     config_path_ = dir_ + "/chat.yaml";
-    WriteFile(config_path_, "data_dir: " + data_dir_ + "\nauth:\n  pbkdf2_iterations: 1000\n");
+    WriteFile(config_path_, "data_dir: " + data_dir_ + "\nauth:\n  pbkdf2_iterations: 1000\n"
+              "metrics:\n  sys_interval_seconds: 0\n");
     // RocksDB allows one opener: accounts are made and the store closed before the plugin opens it.
     auto store = storage::RocksDbStore::Open(data_dir_, core::Durability::kProcessCrash);
     ASSERT_TRUE(store.ok()) << store.status().ToString();

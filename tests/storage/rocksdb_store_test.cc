@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <tuple>
 
+#include "core/message_id.h"
 #include "storage/key_format.h"
 #include "tests/core/temp_dir.h"
 
@@ -196,8 +198,13 @@ TEST(RocksDbStoreTest, GroupsMembersQueuesAndReadPositions) {
   EXPECT_EQ(rest->entries[0].entry.event_json, R"({"type":"read"})");
   EXPECT_FALSE(rest->more);
 
-  // Retention keeps the newest entry, and a device behind the trimmed part is told.
-  ASSERT_TRUE(store->TrimQueue("bob", 100, 10).ok());
+  // Retention keeps the newest entry of each queue (alice's only one too), and a device behind the
+  // trimmed part is told.
+  auto swept = store->ApplyRetention({/*messages_before_ms=*/0, /*queue_before_ms=*/100});
+  ASSERT_TRUE(swept.ok()) << swept.status().ToString();
+  EXPECT_EQ(swept->queue_entries, 1u);
+  EXPECT_EQ(swept->messages, 0u);
+  EXPECT_EQ(store->ReadQueue("alice", 0, 10)->entries.size(), 1u);
   auto trimmed = store->ReadQueue("bob", 0, 10);
   ASSERT_EQ(trimmed->entries.size(), 1u);
   EXPECT_EQ(trimmed->entries[0].seq, 2u);
@@ -292,6 +299,100 @@ TEST(KeyFormatTest, MessageKeysSortByIdWithinAConversation) {
   EXPECT_EQ(TrailingNumber(MessageKey(ab, 123456789)), 123456789u);
   // A group and a 1:1 conversation never share keys.
   EXPECT_NE(ConversationPrefix(core::Conversation::Group("1")).substr(0, 2), "m/");
+}
+
+}  // namespace
+}  // namespace chat::storage
+
+namespace chat::storage {
+namespace {
+
+// A message id of `days` ago (ids carry their time).
+core::MessageId DaysAgo(std::int64_t now_ms, int days, int sequence = 0) {
+  return core::MessageIdGenerator::FirstIdAt(now_ms - std::int64_t{days} * 86400000) + sequence;
+}
+
+TEST(RocksDbStoreTest, RetentionRemovesWhatIsOlderThanTheCutoffsAndNothingElse) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  std::int64_t now = 1800000000000;  // 2027
+  core::WriteSet writes;
+  // alice-bob: two old messages and a new one; carol-dave: only old ones; a group: one old, one new.
+  for (auto [id, from, to] : {std::tuple{DaysAgo(now, 40), "alice", "bob"}, {DaysAgo(now, 31, 1), "bob", "alice"},
+                              {DaysAgo(now, 29), "alice", "bob"}, {DaysAgo(now, 50), "carol", "dave"}}) {
+    writes.messages.push_back(StoredMessage{id, from, to, "", "t", core::MessageIdGenerator::TimestampMillis(id), ""});
+  }
+  writes.messages.push_back(StoredMessage{DaysAgo(now, 45), "alice", "", "7", "old in group", 0, ""});
+  writes.messages.push_back(StoredMessage{DaysAgo(now, 1), "alice", "", "7", "new in group", 0, ""});
+  // bob's queue: entries of 20, 10 and 2 days ago; carol's: only expired ones; dave's: one expired.
+  auto entry = [&](int days) {
+    return core::QueueEntry{core::QueueEntry::Kind::kEvent, {}, 0, "{}", now - std::int64_t{days} * 86400000};
+  };
+  writes.queue.push_back({"bob", 1, entry(20)});
+  writes.queue.push_back({"bob", 2, entry(10)});
+  writes.queue.push_back({"bob", 3, entry(2)});
+  writes.queue.push_back({"carol", 1, entry(20)});
+  writes.queue.push_back({"carol", 2, entry(15)});
+  writes.queue.push_back({"dave", 1, entry(20)});
+  ASSERT_TRUE(store->Apply(writes).ok());
+
+  auto stats = store->Statistics();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->messages, 6u);
+  EXPECT_EQ(stats->users, 0u);
+
+  // History older than 30 days, queue entries older than 7 days.
+  auto swept = store->ApplyRetention({now - 30 * 86400000LL, now - 7 * 86400000LL});
+  ASSERT_TRUE(swept.ok()) << swept.status().ToString();
+  EXPECT_EQ(swept->messages, 4u);
+  EXPECT_EQ(swept->queue_entries, 3u);  // bob's 1 and 2, carol's 1; carol's and dave's newest stay
+
+  core::HistoryQuery all;
+  all.limit = 100;
+  auto alice_bob = store->ReadConversation(Direct("alice", "bob"), all);
+  ASSERT_EQ(alice_bob->messages.size(), 1u);
+  EXPECT_EQ(alice_bob->messages[0].id, DaysAgo(now, 29));
+  EXPECT_TRUE(store->ReadConversation(Direct("carol", "dave"), all)->messages.empty());
+  auto group = store->ReadConversation(core::Conversation::Group("7"), all);
+  ASSERT_EQ(group->messages.size(), 1u);
+  EXPECT_EQ(group->messages[0].text, "new in group");
+
+  auto bob = store->ReadQueue("bob", 0, 10);
+  ASSERT_EQ(bob->entries.size(), 1u);
+  EXPECT_EQ(bob->entries[0].seq, 3u);
+  EXPECT_TRUE(bob->truncated);
+  EXPECT_EQ(*store->LastQueueSeq("carol"), 2u) << "a queue's numbering goes on after a sweep";
+  EXPECT_EQ(store->ReadQueue("dave", 0, 10)->entries.size(), 1u);
+
+  // A second sweep finds nothing more; the statistics follow.
+  auto again = store->ApplyRetention({now - 30 * 86400000LL, now - 7 * 86400000LL});
+  EXPECT_EQ(again->messages, 0u);
+  EXPECT_EQ(again->queue_entries, 0u);
+  EXPECT_EQ(store->Statistics()->messages, 2u);
+}
+
+TEST(RocksDbStoreTest, StatisticsNameEveryTableAndCountUsersAndGroups) {
+  testing::TempDir dir;
+  auto store = OpenStore(dir.path());
+  for (const char* user : {"alice", "bob", "carol"}) {
+    core::UserRecord record;
+    record.user_id = user;
+    ASSERT_TRUE(store->PutUser(record).ok());
+  }
+  core::WriteSet writes;
+  writes.groups.push_back(core::GroupRecord{"7", "seven", "alice", 1});
+  ASSERT_TRUE(store->Apply(writes).ok());
+  auto stats = store->Statistics();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->users, 3u);
+  EXPECT_EQ(stats->groups, 1u);
+  ASSERT_EQ(stats->tables.size(), std::size(kTables));
+  EXPECT_EQ(stats->tables[0].name, "accounts");
+  core::MetricSamples samples;
+  store->Describe(samples);
+  ASSERT_EQ(samples.samples().size(), 1u);
+  EXPECT_EQ(samples.samples()[0].family, "chat_store_bytes");
+  EXPECT_GT(samples.samples()[0].value, 0) << "three accounts are in the write buffer";
 }
 
 }  // namespace
