@@ -1,6 +1,7 @@
 #!/bin/sh
 # Container start: write mosquitto.conf, create the admin account on first start, run the broker.
 # The admin password is CHAT_ADMIN_PASSWORD if set, else random, kept in /var/lib/chat/admin.password.
+# With PUSH_BRIDGE_PASSWORD set, the push bridge's account (push-bridge) gets that password at every start.
 set -eu
 conf_dir=/run/chat
 mkdir -p "$conf_dir"
@@ -19,5 +20,10 @@ if [ ! -s "$password_file" ]; then
   else
     rm -f "$password_file.new"
   fi
+fi
+if [ -n "${PUSH_BRIDGE_PASSWORD:-}" ]; then
+  ctl="runuser -u mosquitto -- chatctl --config /etc/chat/chat.yaml user"
+  printf '%s\n' "$PUSH_BRIDGE_PASSWORD" | $ctl add push-bridge --password-stdin >/dev/null 2>&1 \
+    || printf '%s\n' "$PUSH_BRIDGE_PASSWORD" | $ctl passwd push-bridge --password-stdin >/dev/null
 fi
 exec /usr/sbin/mosquitto -c "$conf_dir/mosquitto.conf"

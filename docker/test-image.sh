@@ -4,20 +4,11 @@
 # Needs root. Ports: MQTT_PORT (default 21883) and WS_PORT (28080), on loopback via host networking.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export DEBIAN_FRONTEND=noninteractive
-command -v podman >/dev/null && command -v mmdebstrap >/dev/null && command -v runc >/dev/null \
-  || { apt-get update -q && apt-get install -y -q podman runc mmdebstrap; }
-P="podman --runtime runc --cgroup-manager=cgroupfs"
-L="--network host --ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
+# shellcheck source=docker/podman-env.sh
+. docker/podman-env.sh
 mqtt_port=${MQTT_PORT:-21883}
 ws_port=${WS_PORT:-28080}
-
-if ! $P image exists localhost/bookworm:base; then
-  tar=/tmp/chat-bookworm-base.tar
-  [ -f "$tar" ] || mmdebstrap --variant=apt bookworm "$tar" /etc/apt/sources.list.d/debian.sources
-  $P import "$tar" localhost/bookworm:base
-fi
-$P build $L --build-arg BASE=localhost/bookworm:base -t chat-server:test -f docker/Containerfile .
+$P build $L --build-arg BASE="$BASE_IMAGE" --target server -t chat-server:test -f docker/Containerfile .
 
 name=chat-image-test-$$
 $P run -d --rm $L --name "$name" -e BIND_ADDRESS=127.0.0.1 -e MQTT_PORT="$mqtt_port" -e WS_PORT="$ws_port" \
