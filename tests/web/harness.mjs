@@ -44,9 +44,19 @@ async function waitForPort(port, child, what) {
   throw new Error(`${what} did not open port ${port}`);
 }
 
-function startLogged(command, args, logFile) {
+// Under scripts/sanitize.sh the plugin is built with AddressSanitizer, whose runtime must be loaded into
+// the (uninstrumented) broker first, as harness/broker_process.cc does for the C++ tests.
+function sanitizerEnv() {
+  const preload = process.env.CHAT_BROKER_PRELOAD;
+  if (!preload) return process.env;
+  let options = 'detect_leaks=0:abort_on_error=1';
+  if (process.env.CHAT_SANITIZER_REPORTS) options += `:log_path=${process.env.CHAT_SANITIZER_REPORTS}/broker`;
+  return { ...process.env, LD_PRELOAD: preload, ASAN_OPTIONS: options };
+}
+
+function startLogged(command, args, logFile, env = process.env) {
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   return child;
@@ -116,7 +126,8 @@ export class ChatServer {
   }
 
   async startBroker() {
-    this.broker = startLogged('/usr/sbin/mosquitto', ['-c', this.mosquittoConf], path.join(this.dir, 'broker.log'));
+    this.broker = startLogged('/usr/sbin/mosquitto', ['-c', this.mosquittoConf], path.join(this.dir, 'broker.log'),
+      sanitizerEnv());
     await waitForPort(this.mqttPort, this.broker, 'mosquitto');
     await waitForPort(this.wsPort, this.broker, 'mosquitto (WebSocket listener)');
     if (this.tlsWsPort) await waitForPort(this.tlsWsPort, this.broker, 'mosquitto (TLS WebSocket listener)');
