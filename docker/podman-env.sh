@@ -5,7 +5,8 @@ export DEBIAN_FRONTEND=noninteractive
 command -v podman >/dev/null && command -v mmdebstrap >/dev/null && command -v runc >/dev/null \
   && command -v podman-compose >/dev/null && command -v curl >/dev/null && command -v mosquitto_pub >/dev/null \
   || { apt-get update -q && apt-get install -y -q podman runc mmdebstrap podman-compose curl mosquitto-clients; }
-# The same settings for podman itself and for the podman that podman-compose runs.
+# The same settings for podman itself and for the podman that podman-compose runs: builds and plain
+# runs on the host's network (compose's services get the project's network explicitly).
 CONTAINERS_CONF=$(mktemp /tmp/chat-containers-XXXXXX.conf)
 export CONTAINERS_CONF
 cat > "$CONTAINERS_CONF" <<'CONF'
