@@ -1,6 +1,7 @@
 #include "core/chat_service.h"
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <type_traits>
 #include <unordered_map>
@@ -13,10 +14,22 @@ namespace {
 
 constexpr std::size_t kDefaultHistoryPage = 50;
 constexpr std::size_t kDefaultSyncPage = 100;
+constexpr std::size_t kDefaultConversationsPage = 50;
 constexpr std::size_t kUnreadCap = 1000;
+constexpr std::size_t kPreviewChars = 200;  // of a conversation's last message in the list
 // Requests waiting for commits, all users together: past this the server answers "busy". A disk that
 // stalls for seconds under full load fills it; a healthy one keeps it near empty.
 constexpr std::size_t kMaxWaiting = 10000;
+
+// Appends the messages' JSON to `out` while `budget` lasts; false when it ran out before the last.
+bool TakeMessages(const std::vector<StoredMessage>& messages, ReplyBudget& budget, std::vector<std::string>* out) {
+  for (const StoredMessage& message : messages) {
+    std::string item = MessageJson(message);
+    if (!budget.Take(item.size())) return false;
+    out->push_back(std::move(item));
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -36,6 +49,7 @@ ChatService::ChatService(Store& store, CommitStage& stage, const Clock& clock, M
                          const PushSettings& push, const AuthSettings& auth)
     : context_(store, stage, clock, ids, limits),
       groups_(context_),
+      changes_(context_),
       contacts_(context_),
       presence_(context_, presence),
       push_(context_, push, [this](const std::string& user) { return presence_.HasConnectedDevice(user); }),
@@ -80,6 +94,9 @@ ChatService::ChatService(Store& store, CommitStage& stage, const Clock& clock, M
   AddRoute(RequestOp::kMute, R::kRequest, kAfter, on(&push_, &PushService::Mute));
   AddRoute(RequestOp::kPushResult, R::kRequest, kAfter, on(&push_, &PushService::ReportResult));
   AddRoute(RequestOp::kResumeToken, R::kRequest, kAfter, on(&resume_tokens_, &ResumeTokenService::Issue));
+  // Edits and deletes read the message as stored: one in flight before them must be stored first.
+  AddRoute(RequestOp::kEdit, R::kMessage, kAfter, on(&changes_, &MessageChangeService::Edit));
+  AddRoute(RequestOp::kDelete, R::kRequest, kAfter, on(&changes_, &MessageChangeService::Delete));
   for (std::size_t op = 1; op <= kRequestOpCount; ++op) {
     if (!routes_[op].handle && routes_[op].rate != R::kUnmetered) {
       throw std::logic_error(std::string("request without a handler: ") + RequestOpName(static_cast<RequestOp>(op)));
@@ -182,21 +199,6 @@ Result<std::optional<MessageId>> ChatService::EarlierSend(const Caller& caller, 
   return *earlier;
 }
 
-Result<std::vector<std::string>> ChatService::RecipientsOf(const Caller& caller, const Target& target) {
-  std::vector<std::string> recipients;
-  if (target.is_group()) {
-    Result<std::vector<GroupMember>> members = context_.store.ListMembers(target.conversation.key);
-    if (!members.ok()) return members.status();
-    recipients.reserve(members->size());
-    for (GroupMember& m : *members) recipients.push_back(std::move(m.user_id));
-    return recipients;
-  }
-  recipients.reserve(2);
-  recipients.push_back(target.peer);
-  if (target.peer != caller.user_id) recipients.emplace_back(caller.user_id);
-  return recipients;
-}
-
 Status ChatService::Send(const Request& r) {
   const RequestTag& tag = r.fields.tag();
   Result<std::optional<MessageId>> earlier = EarlierSend(r.caller, tag.cmid);
@@ -211,16 +213,10 @@ Status ChatService::Send(const Request& r) {
     return Status::Ok();
   }
   StoredMessage message;
-  std::size_t chars = 0;
-  if (Status s = r.fields.RequiredText("text", &message.text, &chars); !s.ok()) return s;
-  if (chars == 0) return Status::Error(ErrorCode::kBadRequest, "text is empty");
-  if (chars > context_.limits.max_message_chars) {
-    return Status::Error(ErrorCode::kTooLong, "text has " + std::to_string(chars) + " characters; the limit is " +
-                                                  std::to_string(context_.limits.max_message_chars));
-  }
+  if (Status s = context_.ReadText(r.fields, &message.text); !s.ok()) return s;
   Result<Target> target = context_.TargetOf(r.caller, r.fields, "to");
   if (!target.ok()) return target.status();
-  Result<std::vector<std::string>> recipients = RecipientsOf(r.caller, *target);
+  Result<std::vector<std::string>> recipients = context_.Participants(r.caller, *target);
   if (!recipients.ok()) return recipients.status();
   if (Status s = r.rate.Take(r.caller.user_id); !s.ok()) return s;
   return BuildMessage(r, *target, *recipients, std::move(message));
@@ -279,23 +275,49 @@ Status ChatService::History(const Request& r) {
     return Status::Error(ErrorCode::kBadRequest, "order must be \"newest_first\" or \"oldest_first\"");
   }
   query.newest_first = order == "newest_first";
+  MessageId around = 0;
+  if (Status s = r.fields.OptionalId("around", &around); !s.ok()) return s;
+  if (around != 0 && (query.before != 0 || query.after != 0 || r.fields.Has("order"))) {
+    return Status::Error(ErrorCode::kBadRequest, "around is asked for alone: without before, after or order");
+  }
   Result<Target> target = context_.TargetOf(r.caller, r.fields, "peer");
   if (!target.ok()) return target.status();
   if (!target->is_group()) query.after = std::max(query.after, r.caller.history_floor);
+  if (around != 0) return HistoryAround(r, *target, around, query);
   Result<MessagePage> page = context_.store.ReadConversation(target->conversation, query);
   if (!page.ok()) return page.status();
   ReplyBudget budget(context_.limits.max_reply_bytes);
   std::vector<std::string> messages;
-  bool more = page->more;
-  for (const StoredMessage& message : page->messages) {
-    std::string item = MessageJson(message);
-    if (!budget.Take(item.size())) {
-      more = true;
-      break;
-    }
-    messages.push_back(std::move(item));
-  }
+  bool more = !TakeMessages(page->messages, budget, &messages) || page->more;
   r.Reply(HistoryJson(r.fields.tag(), target->conversation, target->peer, messages, more));
+  return Status::Ok();
+}
+
+Status ChatService::HistoryAround(const Request& r, const Target& target, MessageId around, HistoryQuery query) {
+  // The message itself and up to `limit` older ones, scanning down from it; then up to `limit` newer.
+  // Each side may fill half the reply.
+  query.max_bytes = context_.limits.max_reply_bytes / 2;
+  HistoryQuery older = query;
+  older.before = around + 1;
+  older.limit = query.limit + 1;
+  older.newest_first = true;
+  Result<MessagePage> down = context_.store.ReadConversation(target.conversation, older);
+  if (!down.ok()) return down.status();
+  if (down->messages.empty() || down->messages.front().id != around) {
+    return Status::Error(ErrorCode::kNotFound, "no such message in this conversation");
+  }
+  HistoryQuery newer = query;
+  newer.after = around;
+  newer.newest_first = false;
+  Result<MessagePage> up = context_.store.ReadConversation(target.conversation, newer);
+  if (!up.ok()) return up.status();
+
+  ReplyBudget budget(context_.limits.max_reply_bytes);
+  std::vector<std::string> before_it;  // nearest first, so a full budget drops the farthest
+  bool more_before = !TakeMessages(down->messages, budget, &before_it) || down->more;
+  std::vector<std::string> messages(std::make_move_iterator(before_it.rbegin()), std::make_move_iterator(before_it.rend()));
+  bool more_after = !TakeMessages(up->messages, budget, &messages) || up->more;
+  r.Reply(HistoryAroundJson(r.fields.tag(), target.conversation, target.peer, around, messages, more_before, more_after));
   return Status::Ok();
 }
 
@@ -340,7 +362,9 @@ std::string ChatService::EventFor(const std::string& me, const SequencedEntry& i
   if (!message.ok()) return "";
   // Expired (retention.history_days shorter than queue_days): a hole in seq would stall every device.
   if (!*message) return WithSeq("{\"type\":\"missing\"}", item.seq);
-  return WithSeq(MessageEventJson(**message), item.seq);
+  // Either way the message as it is now: an edited text or a tombstone, never what it was.
+  return WithSeq(entry.kind == QueueEntry::Kind::kChange ? MessageChangeEventJson(**message) : MessageEventJson(**message),
+                 item.seq);
 }
 
 Status ChatService::Read(const Request& r) {
@@ -373,67 +397,73 @@ Status ChatService::Read(const Request& r) {
 
 Status ChatService::Conversations(const Request& r) {
   MessageId before = 0;
+  std::uint64_t limit = std::min(kDefaultConversationsPage, context_.limits.max_conversations_page);
   if (Status s = r.fields.OptionalId("before", &before); !s.ok()) return s;
+  if (Status s = r.fields.OptionalNumber("limit", 1, UINT32_MAX, &limit); !s.ok()) return s;
+  limit = std::min<std::uint64_t>(limit, context_.limits.max_conversations_page);
   std::string me(r.caller.user_id);
-  // Each conversation with its activity: its newest message id, or for a group without messages the
-  // group's own id (from the same generator), so every entry has a distinct, time-ordered cursor.
-  std::vector<std::pair<MessageId, ConversationSummary>> list;
-  Result<std::vector<DirectPeer>> peers = context_.store.ListDirectPeers(me);
-  if (!peers.ok()) return peers.status();
-  for (const DirectPeer& p : *peers) {
-    ConversationSummary summary;
-    summary.conversation = Conversation::Direct(me, p.peer);
-    summary.peer = p.peer;
-    summary.last_id = p.last_id;
-    list.emplace_back(p.last_id, std::move(summary));
-  }
-  Result<std::vector<std::string>> groups = context_.store.ListUserGroups(me);
-  if (!groups.ok()) return groups.status();
-  for (const std::string& group_id : *groups) {
-    Result<MessageId> last = context_.store.LastMessageId(Conversation::Group(group_id));
-    if (!last.ok()) return last.status();
-    ConversationSummary summary;
-    summary.conversation = Conversation::Group(group_id);
-    summary.last_id = *last;
-    list.emplace_back(*last ? *last : ParseMessageId(group_id).value_or(0), std::move(summary));
-  }
-  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  // The store keeps the list in order (newest activity first): a page costs its own entries only.
+  Result<InboxPage> inbox = context_.store.ReadInbox(me, before, limit);
+  if (!inbox.ok()) return inbox.status();
   // A page ends at the reply budget, or once counting unread messages has read that much again.
   ReplyBudget budget(context_.limits.max_reply_bytes);
   std::size_t scan_left = context_.limits.max_reply_bytes;
   std::vector<std::string> items;
-  bool more = false;
+  bool more = inbox->more;
   MessageId next_before = 0;
-  for (auto& [activity, summary] : list) {
-    if (before != 0 && activity >= before) continue;
+  for (const InboxEntry& entry : inbox->entries) {
     if (scan_left == 0) {
       more = true;
       break;
     }
-    if (summary.conversation.is_group()) {
-      Result<std::optional<GroupRecord>> group = context_.store.GetGroup(summary.conversation.key);
-      if (!group.ok()) return group.status();
-      summary.name = *group ? (*group)->name : "";
-    }
-    Result<MessageId> read = context_.store.GetReadPosition(me, summary.conversation);
-    if (!read.ok()) return read.status();
-    summary.read_up_to = *read;
-    MessageId counted_from = summary.conversation.is_group() ? *read : std::max(*read, r.caller.history_floor);
-    Result<UnreadCount> unread =
-        context_.store.CountMessagesAfter(summary.conversation, counted_from, me, kUnreadCap, scan_left);
-    if (!unread.ok()) return unread.status();
-    summary.unread = *unread;
-    scan_left -= std::min(scan_left, unread->bytes_read);
-    std::string item = ConversationJson(summary);
+    Result<ConversationSummary> summary = Summarize(r.caller, entry, &scan_left);
+    if (!summary.ok()) return summary.status();
+    std::string item = ConversationJson(*summary);
     if (!budget.Take(item.size())) {
       more = true;
       break;
     }
     items.push_back(std::move(item));
-    next_before = activity;
+    next_before = entry.activity;
   }
   r.Reply(ConversationsJson(r.fields.tag(), items, more ? next_before : 0));
   return Status::Ok();
+}
+
+Result<ConversationSummary> ChatService::Summarize(const Caller& caller, const InboxEntry& entry,
+                                                   std::size_t* scan_left) {
+  std::string me(caller.user_id);
+  ConversationSummary summary;
+  summary.conversation = entry.conversation;
+  MessageId counted_from = 0;
+  Result<MessageId> read = context_.store.GetReadPosition(me, entry.conversation);
+  if (!read.ok()) return read.status();
+  summary.read_up_to = *read;
+  if (entry.conversation.is_group()) {
+    Result<std::optional<GroupRecord>> group = context_.store.GetGroup(entry.conversation.key);
+    if (!group.ok()) return group.status();
+    summary.name = *group ? (*group)->name : "";
+    counted_from = *read;
+  } else {
+    summary.peer = entry.conversation.PeerOf(me);
+    counted_from = std::max(*read, caller.history_floor);
+  }
+  // A group's activity is its own id until somebody writes in it.
+  if (!entry.conversation.is_group() || ParseMessageId(entry.conversation.key) != entry.activity) {
+    summary.last_id = entry.activity;
+    Result<std::optional<StoredMessage>> last = context_.store.GetMessage(entry.conversation, entry.activity);
+    if (!last.ok()) return last.status();
+    if (*last && (*last)->id > (entry.conversation.is_group() ? 0 : caller.history_floor)) {
+      summary.last = std::move(**last);
+      summary.last->text = PreviewOfValidUtf8(summary.last->text, kPreviewChars);
+    }
+  }
+  Result<UnreadCount> unread =
+      context_.store.CountMessagesAfter(entry.conversation, counted_from, me, kUnreadCap, *scan_left);
+  if (!unread.ok()) return unread.status();
+  summary.unread = *unread;
+  *scan_left -= std::min(*scan_left, unread->bytes_read);
+  return summary;
 }
 
 Status ChatService::CommitAccountChange(WriteSet writes, Outbox& outbox) {

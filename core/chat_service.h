@@ -13,6 +13,7 @@
 
 #include "core/contact_service.h"
 #include "core/group_service.h"
+#include "core/message_change_service.h"
 #include "core/outbox.h"
 #include "core/presence_service.h"
 #include "core/push_service.h"
@@ -116,21 +117,25 @@ class ChatService {
   Status Send(const Request& r);
   // A retry of a send stored already: the id it was stored under; nullopt for a new message.
   Result<std::optional<MessageId>> EarlierSend(const Caller& caller, const std::string& cmid);
-  // Everyone whose queue gets the message: the group's members, or both sides of a 1:1.
-  Result<std::vector<std::string>> RecipientsOf(const Caller& caller, const Target& target);
   // Fills the transaction with a valid message for `recipients`: stored, queued, pushed, acknowledged.
   Status BuildMessage(const Request& r, const Target& target, const std::vector<std::string>& recipients,
                       StoredMessage message);
   Status History(const Request& r);
+  // A window of history around one message (jump to message): it, up to `query.limit` before and after.
+  Status HistoryAround(const Request& r, const Target& target, MessageId around, HistoryQuery query);
   Status Sync(const Request& r);
   Status Read(const Request& r);
   Status Conversations(const Request& r);
+  // One entry of the caller's conversation list: read position, unread count (a scan that costs
+  // `scan_left` what it reads), the last message's preview, a group's name.
+  Result<ConversationSummary> Summarize(const Caller& caller, const InboxEntry& entry, std::size_t* scan_left);
   // A queue entry as the event `me` receives (a message's text looked up); "" when the store failed.
   std::string EventFor(const std::string& me, const SequencedEntry& item,
                        std::unordered_map<std::string, bool>* member_of);
 
   ServiceContext context_;
   GroupService groups_;
+  MessageChangeService changes_;
   ContactService contacts_;
   PresenceService presence_;
   PushService push_;

@@ -37,7 +37,13 @@ void AddMessage(const StoredMessage& m, JsonWriter* object) {
   } else {
     object->String("group", m.group_id);
   }
-  object->String("text", m.text).Int("ts", m.created_at_ms);
+  if (m.deleted()) {
+    object->Bool("deleted", true).String("deleted_by", m.deleted_by);
+  } else {
+    object->String("text", m.text);
+  }
+  object->Int("ts", m.created_at_ms);
+  if (m.edited_at_ms != 0) object->Int("edited_at", m.edited_at_ms);
   if (!m.client_message_id.empty()) object->String("cmid", m.client_message_id);
 }
 
@@ -285,6 +291,13 @@ std::string MessageEventJson(const StoredMessage& message) {
   return event.Take();
 }
 
+std::string MessageChangeEventJson(const StoredMessage& message) {
+  JsonWriter event(MessageJsonBytes(message));
+  event.String("type", message.deleted() ? "delete" : "edit");
+  AddMessage(message, &event);
+  return event.Take();
+}
+
 std::string GroupEventJson(const GroupRecord& group, std::string_view event, std::string_view by,
                            const std::vector<std::string>& users, std::int64_t ts) {
   JsonWriter object;
@@ -420,6 +433,17 @@ std::string HistoryJson(const RequestTag& tag, const Conversation& conversation,
   return reply.Bool("more", more).RawArray("messages", messages).Take();
 }
 
+std::string HistoryAroundJson(const RequestTag& tag, const Conversation& conversation, std::string_view peer,
+                              MessageId around, const std::vector<std::string>& messages, bool more_before,
+                              bool more_after) {
+  JsonWriter reply;
+  reply.String("type", "history");
+  AddTag(tag, &reply);
+  AddConversation(conversation, peer, &reply);
+  reply.Id("around", around).Bool("more_before", more_before).Bool("more_after", more_after);
+  return reply.RawArray("messages", messages).Take();
+}
+
 std::string SyncJson(const RequestTag& tag, const std::vector<std::string>& events, const QueuePage& page, bool more) {
   JsonWriter reply;
   reply.String("type", "sync");
@@ -476,6 +500,18 @@ std::string ConversationJson(const ConversationSummary& c) {
   AddConversation(c.conversation, c.peer, &item);
   if (c.conversation.is_group()) item.String("name", c.name);
   item.Id("last_id", c.last_id).Id("read_up_to", c.read_up_to);
+  if (c.last) {
+    JsonWriter last;
+    last.Id("id", c.last->id).String("from", c.last->from);
+    if (c.last->deleted()) {
+      last.Bool("deleted", true);
+    } else {
+      last.String("text", c.last->text);
+    }
+    last.Int("ts", c.last->created_at_ms);
+    if (c.last->edited_at_ms != 0) last.Int("edited_at", c.last->edited_at_ms);
+    item.Raw("last", last.Take());
+  }
   item.Uint("unread", c.unread.count);
   if (!c.unread.complete) item.Bool("unread_capped", true);
   return item.Take();

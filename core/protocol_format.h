@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -85,12 +86,16 @@ class ReplyBudget {
   bool first_ = true;
 };
 
-// A message as it appears in history pages: {"id":...,"from":...,"to"|"group":...,"text":...,"ts":...}.
+// A message as it appears in history pages: {"id":...,"from":...,"to"|"group":...,"text":...,"ts":...},
+// with "edited_at" once edited; a deleted one has "deleted":true and "deleted_by" instead of "text".
 std::string MessageJson(const StoredMessage& message);
 
 // Events (what devices receive on chat/v1/user/<me>/msg and in sync pages). Built without "seq";
 // WithSeq adds the receiving user's sequence number.
 std::string MessageEventJson(const StoredMessage& message);
+// A message as it is after an edit ("type":"edit", its new text and "edited_at") or a deletion
+// ("type":"delete", a tombstone: "deleted":true and "deleted_by", no text).
+std::string MessageChangeEventJson(const StoredMessage& message);
 std::string GroupEventJson(const GroupRecord& group, std::string_view event, std::string_view by,
                            const std::vector<std::string>& users, std::int64_t ts);
 // A read mark as seen by its user: `conversation` with `peer` (the other user) or `group`.
@@ -121,6 +126,11 @@ std::string ResumeTokenJson(const RequestTag& tag, std::string_view token, std::
 // MessageJson objects in page order; `more`: messages remain in that direction.
 std::string HistoryJson(const RequestTag& tag, const Conversation& conversation, std::string_view peer,
                         const std::vector<std::string>& messages, bool more);
+// A window around message `around`: MessageJson objects oldest first, the message among them;
+// `more_before` / `more_after`: older / newer messages remain beyond the window.
+std::string HistoryAroundJson(const RequestTag& tag, const Conversation& conversation, std::string_view peer,
+                              MessageId around, const std::vector<std::string>& messages, bool more_before,
+                              bool more_after);
 // `events` are complete event objects (with seq), in order; `more` overrides the page's (a page cut
 // short by the byte budget has more).
 std::string SyncJson(const RequestTag& tag, const std::vector<std::string>& events, const QueuePage& page, bool more);
@@ -144,6 +154,7 @@ struct ConversationSummary {
   std::string peer;  // 1:1: the other user
   std::string name;  // group: its name
   MessageId last_id = 0;
+  std::optional<StoredMessage> last;  // the newest message with its text cut to a preview, when it is kept
   MessageId read_up_to = 0;
   UnreadCount unread;
 };

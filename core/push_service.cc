@@ -15,16 +15,6 @@ constexpr std::size_t kMaxTokenLength = 4096;
 constexpr std::size_t kMaxPlatformLength = 32;
 constexpr std::size_t kCachedTokenOwners = 100000;  // HasTokens' memory of users: a few MB
 
-// The first `chars` code points of valid UTF-8 `text`, with an ellipsis when something was cut.
-std::string Preview(const std::string& text, std::size_t chars) {
-  std::size_t bytes = 0;
-  for (std::size_t n = 0; n < chars && bytes < text.size(); ++n) {
-    ++bytes;
-    while (bytes < text.size() && (static_cast<unsigned char>(text[bytes]) & 0xC0) == 0x80) ++bytes;
-  }
-  return bytes < text.size() ? text.substr(0, bytes) + "\xE2\x80\xA6" : text;
-}
-
 }  // namespace
 
 PushService::PushService(ServiceContext& context, const PushSettings& settings,
@@ -88,7 +78,7 @@ Status PushService::OnMessage(const StoredMessage& message, const std::vector<st
     ++job.count;
     job.from = message.from;
     job.conversation = message.group_id.empty() ? Conversation::Direct(user, message.from) : seen_as;
-    job.preview = Preview(message.text, settings_.preview_chars);
+    job.preview = PreviewOfValidUtf8(message.text, settings_.preview_chars);
     tx.writes.push_jobs.push_back(job);
     staged.push_back(std::move(job));
   }

@@ -36,6 +36,8 @@ struct Conversation {
 
   static Conversation Direct(const std::string& a, const std::string& b);
   static Conversation Group(std::string group_id) { return {Kind::kGroup, std::move(group_id)}; }
+  // kDirect: the side of the conversation that is not `user_id` (`user_id` itself for notes to self).
+  std::string PeerOf(const std::string& user_id) const;
   bool is_group() const { return kind == Kind::kGroup; }
   bool operator==(const Conversation&) const = default;
 };
@@ -49,7 +51,12 @@ struct StoredMessage {
   std::string text;
   std::int64_t created_at_ms = 0;
   std::string client_message_id;  // the sender's idempotency key; empty when none was given
+  std::int64_t edited_at_ms = 0;  // when its text was last changed; 0 when never
+  // Who deleted it (its sender, or a group's owner); empty while it stands. A deleted message keeps its
+  // place in history as a tombstone with no text.
+  std::string deleted_by;
 
+  bool deleted() const { return !deleted_by.empty(); }
   Conversation conversation() const {
     return group_id.empty() ? Conversation::Direct(from, to) : Conversation::Group(group_id);
   }
@@ -79,10 +86,12 @@ struct GroupInvite {
 // One entry of a user's sync queue. A message entry refers to the stored message (a long text is not
 // copied into every member's queue); any other event (group change, read mark) is small and kept inline.
 struct QueueEntry {
-  enum class Kind : std::uint8_t { kMessage = 1, kEvent = 2 };
+  // kChange: a message was edited or deleted; the event shows it as it is when read (a later edit's
+  // text, or a tombstone), so a queue never holds a copy of a text that was changed.
+  enum class Kind : std::uint8_t { kMessage = 1, kEvent = 2, kChange = 3 };
   Kind kind = Kind::kMessage;
-  Conversation conversation;  // kMessage
-  MessageId message_id = 0;   // kMessage
+  Conversation conversation;  // kMessage, kChange
+  MessageId message_id = 0;   // kMessage, kChange
   std::string event_json;     // kEvent: the event object, without its "seq"
   std::int64_t created_at_ms = 0;
 };
@@ -110,6 +119,18 @@ struct UnreadCount {
 struct DirectPeer {
   std::string peer;
   MessageId last_id = 0;
+};
+
+// One entry of a user's conversation list (the inbox): a conversation and its activity, the id of the
+// newest message delivered to the user in it (for a group without messages yet, the group's own id).
+struct InboxEntry {
+  Conversation conversation;
+  MessageId activity = 0;
+};
+
+struct InboxPage {
+  std::vector<InboxEntry> entries;  // newest activity first
+  bool more = false;                // older entries follow
 };
 
 // A device's push token.
@@ -179,6 +200,7 @@ struct WriteSet {
   };
 
   std::vector<StoredMessage> messages;  // with their idempotency entries
+  std::vector<StoredMessage> changed_messages;  // edited or deleted: replace the stored ones
   std::vector<QueueAppend> queue;
   std::vector<GroupRecord> groups;
   std::vector<Membership> members_added;

@@ -185,6 +185,32 @@ Result<Target> ServiceContext::TargetOf(const Caller& caller, const RequestField
   return Target{Conversation::Direct(me, peer), std::move(peer)};
 }
 
+Result<std::vector<std::string>> ServiceContext::Participants(const Caller& caller, const Target& target) {
+  std::vector<std::string> recipients;
+  if (target.is_group()) {
+    Result<std::vector<GroupMember>> members = store.ListMembers(target.conversation.key);
+    if (!members.ok()) return members.status();
+    recipients.reserve(members->size());
+    for (GroupMember& m : *members) recipients.push_back(std::move(m.user_id));
+    return recipients;
+  }
+  recipients.reserve(2);
+  recipients.push_back(target.peer);
+  if (target.peer != caller.user_id) recipients.emplace_back(caller.user_id);
+  return recipients;
+}
+
+Status ServiceContext::ReadText(const RequestFields& request, std::string* text) const {
+  std::size_t chars = 0;
+  if (Status s = request.RequiredText("text", text, &chars); !s.ok()) return s;
+  if (chars == 0) return Status::Error(ErrorCode::kBadRequest, "text is empty");
+  if (chars > limits.max_message_chars) {
+    return Status::Error(ErrorCode::kTooLong, "text has " + std::to_string(chars) + " characters; the limit is " +
+                                                  std::to_string(limits.max_message_chars));
+  }
+  return Status::Ok();
+}
+
 void ServiceContext::NotifyRelationships(const Pending& done) {
   if (!relationships_changed || done.related_users.empty()) return;
   std::set<std::string> users(done.related_users.begin(), done.related_users.end());

@@ -112,6 +112,10 @@ class ServiceContext {
   // The conversation a request names: "group", or `peer_field` for a 1:1 (kBadRequest naming both when
   // neither is there).
   Result<Target> TargetOf(const Caller& caller, const RequestFields& request, const char* peer_field);
+  // Everyone whose queue gets a message of `target`: the group's members, or both sides of a 1:1.
+  Result<std::vector<std::string>> Participants(const Caller& caller, const Target& target);
+  // The request's "text": a message text within limits.max_message_chars (kTooLong past it), not empty.
+  Status ReadText(const RequestFields& request, std::string* text) const;
   // kUnknownPeer unless `user_id` names an existing account. An account found once is remembered (every
   // send to it asks), until ForgetUser.
   Status CheckUser(const std::string& user_id);

@@ -42,6 +42,11 @@ struct Limits {
   std::size_t max_group_name_chars = 64;
   // Largest sync page a client may ask for; larger requests are capped. Default 500.
   std::size_t max_sync_page = 500;
+  // Largest conversation list page a client may ask for; larger requests are capped. Default 100.
+  std::size_t max_conversations_page = 100;
+  // How long after sending its sender may edit or delete a message, in seconds (0: never). A group's
+  // owner may delete any message of the group at any time. Default 172800 (48 hours).
+  std::uint32_t edit_window_seconds = 172800;
   // Requests of any kind (heartbeats aside) one user may sustain per second, and burst. Default 50 and
   // 200. Sends are limited further by send_rate_per_second.
   double request_rate_per_second = 50;

@@ -55,8 +55,10 @@ class Store {
 
   // --- Writes that gate an acknowledgement
   // Writes everything in `writes` in one atomic batch: after a crash all or none of it is present.
-  // Each message also records its idempotency entry (when it has a client message id). The store adds
-  // no rule of its own: what a change implies (the id floor, who no longer took part) is in `writes`.
+  // Each message also records its idempotency entry (when it has a client message id). What a change
+  // implies (the id floor, who no longer took part) is in `writes`; the store only keeps its own
+  // indexes current with them: each user's conversation list moves a conversation to the top when a
+  // message of it is queued for the user, and gains or loses a group with the membership.
   virtual Status Apply(const WriteSet& writes) = 0;
   // Writes every set, in order, in one atomic batch (the commit stage's group commit): all or none.
   virtual Status ApplyAll(const std::vector<const WriteSet*>& sets) = 0;
@@ -107,8 +109,9 @@ class Store {
   virtual Result<QueuePage> ReadQueue(const std::string& user_id, std::uint64_t after, std::size_t limit) = 0;
   // The user's read position in the conversation (0 when never set).
   virtual Result<MessageId> GetReadPosition(const std::string& user_id, const Conversation& conversation) = 0;
-  // The user's 1:1 partners, in peer order.
-  virtual Result<std::vector<DirectPeer>> ListDirectPeers(const std::string& user_id) = 0;
+  // Up to `limit` of the user's conversations with activity below `before` (0: from the newest), newest
+  // first. The store keeps this order itself as messages are delivered (see Apply).
+  virtual Result<InboxPage> ReadInbox(const std::string& user_id, MessageId before, std::size_t limit) = 0;
 
   // --- Contacts and presence
   // How `user_id` sees `other` (kNone when unrelated).

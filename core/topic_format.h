@@ -58,8 +58,10 @@ inline constexpr std::string_view kAdminControlResponseTopic = "$CONTROL/chat-ad
   X(kPushRegister, "push_register")        \
   X(kPushUnregister, "push_unregister")    \
   X(kMute, "mute")                         \
-  X(kPushResult, "push_result")           \
-  X(kResumeToken, "resume_token")
+  X(kPushResult, "push_result")            \
+  X(kResumeToken, "resume_token")          \
+  X(kEdit, "edit")                         \
+  X(kDelete, "delete")
 
 enum class RequestOp {
   kUnknown,

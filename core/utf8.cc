@@ -75,4 +75,13 @@ std::size_t CountCodePointsOfValidUtf8(std::string_view text) {
   return text.size() - continuation;
 }
 
+std::string PreviewOfValidUtf8(const std::string& text, std::size_t chars) {
+  std::size_t bytes = 0;
+  for (std::size_t n = 0; n < chars && bytes < text.size(); ++n) {
+    ++bytes;
+    while (bytes < text.size() && (static_cast<unsigned char>(text[bytes]) & 0xC0) == 0x80) ++bytes;
+  }
+  return bytes < text.size() ? text.substr(0, bytes) + "\xE2\x80\xA6" : text;
+}
+
 }  // namespace chat::core

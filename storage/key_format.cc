@@ -81,6 +81,22 @@ std::string ReadPositionKey(std::string_view user_id, const core::Conversation& 
 std::string PeerPrefix(std::string_view user_id) { return Scoped("peer/", user_id); }
 std::string PeerKey(std::string_view user_id, std::string_view peer) { return PeerPrefix(user_id).append(peer); }
 
+std::string InboxPrefix(std::string_view user_id) { return Scoped("ib/", user_id); }
+std::string InboxKey(std::string_view user_id, const core::InboxEntry& entry) {
+  std::string key = InboxPrefix(user_id);
+  AppendBigEndian64(entry.activity, &key);
+  key.push_back(static_cast<char>(entry.conversation.kind));
+  return key.append(entry.conversation.key);
+}
+core::InboxEntry InboxEntryOf(std::string_view suffix) {
+  core::InboxEntry entry;
+  entry.activity = ReadBigEndian64(suffix);
+  entry.conversation.kind = static_cast<core::Conversation::Kind>(suffix[8]);
+  entry.conversation.key = std::string(suffix.substr(9));
+  return entry;
+}
+std::string GroupActivityKey(std::string_view group_id) { return std::string("gact/").append(group_id); }
+
 std::string ContactPrefix(std::string_view user_id) { return Scoped("ct/", user_id); }
 std::string ContactKey(std::string_view user_id, std::string_view other) {
   return ContactPrefix(user_id).append(other);
@@ -108,7 +124,8 @@ std::string MuteKey(std::string_view user_id, const core::Conversation& conversa
 
 std::vector<std::string> UserRecordPrefixes(std::string_view user_id) {
   return {Scoped("rd/", user_id),   PeerPrefix(user_id),    ContactPrefix(user_id),
-          PushTokenPrefix(user_id), Scoped("mu/", user_id), InvitePrefix(user_id), ResumeTokenPrefix(user_id)};
+          PushTokenPrefix(user_id), Scoped("mu/", user_id), InvitePrefix(user_id), ResumeTokenPrefix(user_id),
+          InboxPrefix(user_id)};
 }
 
 std::string QueueFloorKey(std::string_view user_id) { return std::string("qf/").append(user_id); }

@@ -23,6 +23,8 @@
 //   gpart/<group_id>\0<user_id>        -> ""                               (took part in the group)
 //   ginv/<user_id>\0<group_id>         -> GroupInvite (by, at)             (invitations waiting)
 //   qf/<user_id>                       -> <seq>                            (queue floor of an erased account)
+//   ib/<user_id>\0<activity><kind><conv key> -> ""                        (conversation list, by activity)
+//   gact/<group_id>                    -> <message_id>                     (a group's newest message)
 //
 // A conversation's messages and a user's queue each share one prefix: a page is one range scan.
 #pragma once
@@ -55,6 +57,7 @@ inline constexpr Table kTables[] = {
     {"queues", "q/"},           {"read_positions", "rd/"}, {"peers", "peer/"},          {"contacts", "ct/"},
     {"last_active", "la/"},     {"push_tokens", "pt/"},    {"resume_tokens", "rt/"},    {"push_jobs", "pj/"},
     {"mutes", "mu/"},           {"group_took_part", "gpart/"}, {"invites", "ginv/"},    {"queue_floors", "qf/"},
+    {"inbox", "ib/"},           {"group_activity", "gact/"},
 };
 inline constexpr std::string_view kDirectMessagePrefix = "m/";
 inline constexpr std::string_view kGroupMessagePrefix = "gmsg/";
@@ -72,7 +75,8 @@ std::string ClientMessageIdKey(std::string_view sender, std::string_view client_
 inline constexpr std::string_view kLargestMessageIdKey = "x/largest_message_id";
 // The layout version of the store (this file's key layout and record_codec's records), a number.
 inline constexpr std::string_view kFormatVersionKey = "x/format_version";
-inline constexpr std::uint64_t kFormatVersion = 1;
+// 2 added the conversation list (ib/, gact/), built from peer/ and ugrp/ when a version 1 store is opened.
+inline constexpr std::uint64_t kFormatVersion = 2;
 
 std::string GroupKey(std::string_view group_id);
 std::string MemberPrefix(std::string_view group_id);
@@ -90,6 +94,13 @@ std::string QueueKey(std::string_view user_id, std::uint64_t seq);
 std::string ReadPositionKey(std::string_view user_id, const core::Conversation& conversation);
 std::string PeerPrefix(std::string_view user_id);
 std::string PeerKey(std::string_view user_id, std::string_view peer);
+
+// A user's conversation list: one key per conversation, ordered by its activity (InboxEntry).
+std::string InboxPrefix(std::string_view user_id);
+std::string InboxKey(std::string_view user_id, const core::InboxEntry& entry);
+// The entry a key under InboxPrefix(user) ends with (`suffix`: the key without that prefix).
+core::InboxEntry InboxEntryOf(std::string_view suffix);
+std::string GroupActivityKey(std::string_view group_id);
 
 std::string ContactPrefix(std::string_view user_id);
 std::string ContactKey(std::string_view user_id, std::string_view other);

@@ -6,7 +6,7 @@ namespace chat::storage {
 namespace {
 
 constexpr char kUserVersion = 2;  // 1: before the history floor
-constexpr char kMessageVersion = 2;  // 1: before groups (no group id)
+constexpr char kMessageVersion = 3;  // 1: before groups (no group id); 2: before edits and deletes
 constexpr char kGroupVersion = 1;
 constexpr char kQueueEntryVersion = 1;
 constexpr char kPushVersion = 1;
@@ -108,13 +108,15 @@ std::string EncodeMessage(const core::StoredMessage& message) {
   PutVarint(static_cast<std::uint64_t>(message.created_at_ms), &out);
   PutString(message.client_message_id, &out);
   PutString(message.text, &out);
+  PutVarint(static_cast<std::uint64_t>(message.edited_at_ms), &out);
+  PutString(message.deleted_by, &out);
   return out;
 }
 
 core::Status DecodeMessage(core::MessageId id, std::string_view bytes, core::StoredMessage* out) {
   Reader in(bytes);
   char version = in.Byte();
-  if (version != kMessageVersion && version != 1) return Corrupt("unknown message record version");
+  if (version < 1 || version > kMessageVersion) return Corrupt("unknown message record version");
   out->id = id;
   out->from = in.String();
   out->to = in.String();
@@ -122,6 +124,10 @@ core::Status DecodeMessage(core::MessageId id, std::string_view bytes, core::Sto
   out->created_at_ms = static_cast<std::int64_t>(in.Varint());
   out->client_message_id = in.String();
   out->text = in.String();
+  if (version >= 3) {
+    out->edited_at_ms = static_cast<std::int64_t>(in.Varint());
+    out->deleted_by = in.String();
+  }
   if (!in.ok()) return Corrupt("truncated message record");
   return core::Status::Ok();
 }
@@ -129,7 +135,7 @@ core::Status DecodeMessage(core::MessageId id, std::string_view bytes, core::Sto
 core::Status DecodeMessageSender(std::string_view bytes, std::string* from) {
   Reader in(bytes);
   char version = in.Byte();
-  if (version != kMessageVersion && version != 1) return Corrupt("unknown message record version");
+  if (version < 1 || version > kMessageVersion) return Corrupt("unknown message record version");
   *from = in.String();
   if (!in.ok()) return Corrupt("truncated message record");
   return core::Status::Ok();
@@ -240,7 +246,7 @@ std::string EncodeQueueEntry(const core::QueueEntry& entry) {
   std::string out(1, kQueueEntryVersion);
   out.push_back(static_cast<char>(entry.kind));
   PutVarint(static_cast<std::uint64_t>(entry.created_at_ms), &out);
-  if (entry.kind == core::QueueEntry::Kind::kMessage) {
+  if (entry.kind != core::QueueEntry::Kind::kEvent) {
     out.push_back(static_cast<char>(entry.conversation.kind));
     PutString(entry.conversation.key, &out);
     PutVarint(entry.message_id, &out);
@@ -255,7 +261,7 @@ core::Status DecodeQueueEntry(std::string_view bytes, core::QueueEntry* out) {
   if (in.Byte() != kQueueEntryVersion) return Corrupt("unknown queue entry version");
   out->kind = static_cast<core::QueueEntry::Kind>(in.Byte());
   out->created_at_ms = static_cast<std::int64_t>(in.Varint());
-  if (out->kind == core::QueueEntry::Kind::kMessage) {
+  if (out->kind == core::QueueEntry::Kind::kMessage || out->kind == core::QueueEntry::Kind::kChange) {
     out->conversation.kind = static_cast<core::Conversation::Kind>(in.Byte());
     out->conversation.key = in.String();
     out->message_id = in.Varint();

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "storage/inbox_index.h"
 #include "storage/key_format.h"
 #include "storage/record_codec.h"
 
@@ -254,7 +255,11 @@ Status RocksDbStore::RecordFormatVersion() {
   core::Result<std::uint64_t> version = GetNumber(std::string(kFormatVersionKey), 0);
   if (!version.ok()) return version.status();
   if (*version == kFormatVersion) return Status::Ok();
-  // A new store, or one made before the version was recorded (its layout is version 1).
+  // A new store, or an older layout (one made before the version was recorded is version 1): what
+  // later versions added is built from what it holds.
+  if (*version < 2) {
+    if (Status built = BuildInboxes(db_.get(), sync_); !built.ok()) return built;
+  }
   std::string encoded;
   AppendBigEndian64(kFormatVersion, &encoded);
   rocksdb::WriteOptions write;
@@ -400,8 +405,10 @@ Status RocksDbStore::Apply(const core::WriteSet& writes) { return ApplyAll({&wri
 Status RocksDbStore::ApplyAll(const std::vector<const core::WriteSet*>& sets) {
   rocksdb::WriteBatch batch;
   core::MessageId id_floor = 0;
+  InboxIndex inbox([this](const std::string& key, std::uint64_t fallback) { return GetNumber(key, fallback); });
   for (const core::WriteSet* writes : sets) {
     if (Status s = AddToBatch(*writes, &batch); !s.ok()) return s;
+    if (Status s = inbox.Add(*writes, &batch); !s.ok()) return s;
     id_floor = std::max(id_floor, writes->id_floor);
   }
   // Once per batch, not per set: the floor only ever needs the largest.
@@ -440,6 +447,9 @@ Status RocksDbStore::AddToBatch(const core::WriteSet& writes, rocksdb::WriteBatc
     if (!message.client_message_id.empty()) {
       batch->Put(ClientMessageIdKey(message.from, message.client_message_id), encoded(message.id));
     }
+  }
+  for (const core::StoredMessage& message : writes.changed_messages) {
+    batch->Put(MessageKey(message.conversation(), message.id), EncodeMessage(message));
   }
   for (const auto& append : writes.queue) {
     batch->Put(QueueKey(append.user_id, append.seq), EncodeQueueEntry(append.entry));
@@ -693,14 +703,27 @@ core::Result<core::MessageId> RocksDbStore::GetReadPosition(const std::string& u
   return GetNumber(ReadPositionKey(user_id, conversation), 0);
 }
 
-core::Result<std::vector<core::DirectPeer>> RocksDbStore::ListDirectPeers(const std::string& user_id) {
-  std::vector<core::DirectPeer> peers;
-  Status s = ScanPrefix(db_.get(), PeerPrefix(user_id), [&](std::string_view peer, std::string_view value) {
-    peers.push_back({std::string(peer), value.size() == 8 ? ReadBigEndian64(value) : 0});
-    return true;
-  });
-  if (!s.ok()) return s;
-  return peers;
+core::Result<core::InboxPage> RocksDbStore::ReadInbox(const std::string& user_id, core::MessageId before,
+                                                      std::size_t limit) {
+  std::string prefix = InboxPrefix(user_id);
+  std::string upper = PrefixEnd(prefix);
+  if (before != 0) {
+    upper = prefix;
+    AppendBigEndian64(before, &upper);
+  }
+  BoundedIterator it(db_.get(), prefix, upper);
+  core::InboxPage page;
+  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+    std::string_view suffix = it.key().substr(prefix.size());
+    if (suffix.size() < 10) return Status::Error(ErrorCode::kCorruption, "bad conversation list key");
+    if (page.entries.size() == limit) {
+      page.more = true;
+      break;
+    }
+    page.entries.push_back(InboxEntryOf(suffix));
+  }
+  if (!it->status().ok()) return FromRocks(it->status());
+  return page;
 }
 
 namespace {

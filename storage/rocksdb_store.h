@@ -85,7 +85,8 @@ class RocksDbStore final : public core::Store {
                                           std::size_t limit) override;
   core::Result<core::MessageId> GetReadPosition(const std::string& user_id,
                                                 const core::Conversation& conversation) override;
-  core::Result<std::vector<core::DirectPeer>> ListDirectPeers(const std::string& user_id) override;
+  core::Result<core::InboxPage> ReadInbox(const std::string& user_id, core::MessageId before,
+                                          std::size_t limit) override;
 
   core::Result<core::ContactState> GetContact(const std::string& user_id, const std::string& other) override;
   core::Result<std::vector<std::pair<std::string, core::ContactState>>> ListContacts(

@@ -415,5 +415,52 @@ TEST_F(EraseAccountTest, ARecreatedNameSeesNothingOfItsPredecessor) {
   EXPECT_EQ(Last()["messages"].size(), 2u);
 }
 
+TEST_F(ChatServiceTest, ASenderChangesAMessageUpToTheEndOfTheEditWindowAndNotAMillisecondLater) {
+  limits_.edit_window_seconds = 60;
+  ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "one"}}).ok());
+  std::string id = outbox_.published.back().payload["id"];
+  clock_.Advance(60 * 1000);  // the message's ts is its id's time: exactly the window later now
+  ASSERT_TRUE(Request("alice", RequestOp::kEdit, json{{"peer", "bob"}, {"id", id}, {"text", "two"}}).ok());
+  EXPECT_EQ(outbox_.published.back().payload["type"], "ok");
+  clock_.Advance(1);
+  Status late = Request("alice", RequestOp::kEdit, json{{"peer", "bob"}, {"id", id}, {"text", "three"}});
+  EXPECT_EQ(late.code(), ErrorCode::kNotAllowed);
+  EXPECT_EQ(Request("alice", RequestOp::kDelete, json{{"peer", "bob"}, {"id", id}}).code(), ErrorCode::kNotAllowed);
+  // The edited text follows the send's length limit (10 here).
+  ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "x"}}).ok());
+  std::string fresh = outbox_.published.back().payload["id"];
+  EXPECT_EQ(Request("alice", RequestOp::kEdit, json{{"peer", "bob"}, {"id", fresh}, {"text", "12345678901"}}).code(),
+            ErrorCode::kTooLong);
+  EXPECT_TRUE(Request("alice", RequestOp::kEdit, json{{"peer", "bob"}, {"id", fresh}, {"text", "1234567890"}}).ok());
+  json page = History("bob", {{"peer", "alice"}});
+  EXPECT_EQ(page["messages"][0]["text"], "1234567890");
+  EXPECT_EQ(page["messages"][1]["text"], "two");
+  // With no window at all nothing can be changed.
+  limits_.edit_window_seconds = 0;
+  EXPECT_EQ(Request("alice", RequestOp::kDelete, json{{"peer", "bob"}, {"id", fresh}}).code(), ErrorCode::kNotAllowed);
+}
+
+TEST_F(ChatServiceTest, AWindowAroundAMessageIsCappedByThePageLimitOnEachSide) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", std::to_string(i)}}).ok());
+    ids.push_back(outbox_.published.back().payload["id"]);
+  }
+  // max_history_page is 5 here: 5 + the message + 5, whatever the limit asked.
+  json window = History("bob", {{"peer", "alice"}, {"around", ids[10]}, {"limit", 50}});
+  ASSERT_EQ(window["messages"].size(), 11u) << window.dump();
+  EXPECT_EQ(window["messages"][0]["text"], "5");
+  EXPECT_EQ(window["messages"][10]["text"], "15");
+  EXPECT_EQ(window["more_before"], true);
+  EXPECT_EQ(window["more_after"], true);
+  window = History("bob", {{"peer", "alice"}, {"around", ids[19]}, {"limit", 1}});
+  ASSERT_EQ(window["messages"].size(), 2u);
+  EXPECT_EQ(window["more_after"], false);
+  // Someone outside the conversation cannot reach its messages by id.
+  EXPECT_EQ(Request("carol", RequestOp::kHistory, json{{"peer", "bob"}, {"around", ids[3]}}).code(),
+            ErrorCode::kNotFound);
+  EXPECT_EQ(Request("carol", RequestOp::kDelete, json{{"peer", "alice"}, {"id", ids[3]}}).code(), ErrorCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace chat::core

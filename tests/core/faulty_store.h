@@ -74,7 +74,9 @@ class FaultyStore final : public Store {
   Result<std::uint64_t> LastQueueSeq(const std::string& user_id) override { return inner_.LastQueueSeq(user_id); }
   Result<QueuePage> ReadQueue(const std::string& user_id, std::uint64_t after, std::size_t limit) override { return inner_.ReadQueue(user_id, after, limit); }
   Result<MessageId> GetReadPosition(const std::string& user_id, const Conversation& conversation) override { return inner_.GetReadPosition(user_id, conversation); }
-  Result<std::vector<DirectPeer>> ListDirectPeers(const std::string& user_id) override { return inner_.ListDirectPeers(user_id); }
+  Result<InboxPage> ReadInbox(const std::string& user_id, MessageId before, std::size_t limit) override {
+    return inner_.ReadInbox(user_id, before, limit);
+  }
   Result<ContactState> GetContact(const std::string& user_id, const std::string& other) override { return inner_.GetContact(user_id, other); }
   Result<std::vector<std::pair<std::string, ContactState>>> ListContacts(const std::string& user_id) override { return inner_.ListContacts(user_id); }
   Result<std::int64_t> GetLastActive(const std::string& user_id) override { return inner_.GetLastActive(user_id); }

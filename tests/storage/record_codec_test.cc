@@ -111,6 +111,33 @@ TEST(RecordCodecTest, DirectAndGroupMessagesRoundTrip) {
   EXPECT_EQ(out2.text, "");
 }
 
+TEST(RecordCodecTest, EditsAndDeletionsRoundTripAndOlderRecordsReadAsNeverChanged) {
+  core::StoredMessage edited = Message();
+  edited.edited_at_ms = 1795000009999;
+  core::StoredMessage out;
+  ASSERT_TRUE(DecodeMessage(edited.id, EncodeMessage(edited), &out).ok());
+  EXPECT_EQ(out.edited_at_ms, 1795000009999);
+  EXPECT_FALSE(out.deleted());
+
+  core::StoredMessage tombstone = Message();
+  tombstone.text.clear();
+  tombstone.deleted_by = "carol";
+  ASSERT_TRUE(DecodeMessage(tombstone.id, EncodeMessage(tombstone), &out).ok());
+  EXPECT_TRUE(out.deleted());
+  EXPECT_EQ(out.deleted_by, "carol");
+  EXPECT_EQ(out.text, "");
+
+  // A version 2 record (before edits) is the same fields without the last two.
+  std::string v2 = EncodeMessage(Message());
+  v2.resize(v2.size() - 2);  // edited_at 0 (one varint byte) and an empty deleted_by (one length byte)
+  v2[0] = 2;
+  core::StoredMessage old;
+  ASSERT_TRUE(DecodeMessage(7, v2, &old).ok());
+  EXPECT_EQ(old.text, Message().text);
+  EXPECT_EQ(old.edited_at_ms, 0);
+  EXPECT_FALSE(old.deleted());
+}
+
 TEST(RecordCodecTest, MessageSenderIsReadWithoutTheRest) {
   std::string from;
   ASSERT_TRUE(DecodeMessageSender(EncodeMessage(Message()), &from).ok());
@@ -165,7 +192,7 @@ TEST(RecordCodecTest, PushJobRoundTripsForBothConversationKinds) {
   }
 }
 
-TEST(RecordCodecTest, QueueEntriesOfBothKindsRoundTrip) {
+TEST(RecordCodecTest, QueueEntriesOfEveryKindRoundTrip) {
   core::QueueEntry message;
   message.kind = core::QueueEntry::Kind::kMessage;
   message.conversation = core::Conversation::Direct("alice", "bob");
@@ -178,6 +205,13 @@ TEST(RecordCodecTest, QueueEntriesOfBothKindsRoundTrip) {
   EXPECT_EQ(out.message_id, message.message_id);
   EXPECT_EQ(out.created_at_ms, 5);
   EXPECT_EQ(out.event_json, "");
+
+  core::QueueEntry change = message;
+  change.kind = core::QueueEntry::Kind::kChange;
+  ASSERT_TRUE(DecodeQueueEntry(EncodeQueueEntry(change), &out).ok());
+  EXPECT_EQ(out.kind, core::QueueEntry::Kind::kChange);
+  EXPECT_EQ(out.conversation, message.conversation);
+  EXPECT_EQ(out.message_id, message.message_id);
 
   core::QueueEntry event;
   event.kind = core::QueueEntry::Kind::kEvent;
@@ -206,7 +240,7 @@ TEST(RecordCodecTest, LargeNumbersSurvive) {
 
 TEST(RecordCodecTest, EveryRecordStartsWithItsVersion) {
   EXPECT_EQ(EncodeUser(User())[0], 2);
-  EXPECT_EQ(EncodeMessage(Message())[0], 2);
+  EXPECT_EQ(EncodeMessage(Message())[0], 3);
   EXPECT_EQ(EncodeGroup({})[0], 1);
   EXPECT_EQ(EncodeInvite({})[0], 1);
   EXPECT_EQ(EncodePushToken({})[0], 1);
@@ -258,6 +292,8 @@ TEST(RecordCodecTest, UnknownVersionsAreCorruption) {
     user[0] = version;
     core::UserRecord u;
     EXPECT_EQ(DecodeUser("a", user, &u).code(), ErrorCode::kCorruption);
+  }
+  for (char version : {'\0', '\x04', '\x7F', '\xFF'}) {
     std::string message = EncodeMessage(Message());
     message[0] = version;
     core::StoredMessage m;

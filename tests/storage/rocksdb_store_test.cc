@@ -264,7 +264,9 @@ TEST(RocksDbStoreTest, InvitationsAndErasingAnAccountsRecords) {
     writes.queue.push_back({"zed", seq, {core::QueueEntry::Kind::kEvent, {}, 0, R"({"type":"read"})", 1}});
   }
   writes.messages.push_back(Message(7, "zed", "yara", "hi", "c-1"));
+  writes.queue.push_back({"yara", 1, {core::QueueEntry::Kind::kMessage, Direct("zed", "yara"), 7, "", 1}});
   ASSERT_TRUE(store->Apply(writes).ok());
+  ASSERT_EQ(store->ReadInbox("yara", 0, 10)->entries.size(), 1u);
   auto invites = store->ListInvites("zed");
   ASSERT_EQ(invites->size(), 1u);
   EXPECT_EQ((*invites)[0].by, "yara");
@@ -276,7 +278,7 @@ TEST(RocksDbStoreTest, InvitationsAndErasingAnAccountsRecords) {
   ASSERT_TRUE(store->Apply(erase).ok());
   EXPECT_TRUE(store->ListInvites("zed")->empty());
   EXPECT_TRUE(store->ListContacts("zed")->empty());
-  EXPECT_TRUE(store->ListDirectPeers("zed")->empty());
+  EXPECT_TRUE(store->ReadInbox("zed", 0, 10)->entries.empty());
   EXPECT_TRUE(store->ListPushTokens("zed")->empty());
   EXPECT_EQ(*store->GetReadPosition("zed", Direct("zed", "yara")), 0u);
   EXPECT_EQ(*store->GetLastActive("zed"), 0);
@@ -287,6 +289,7 @@ TEST(RocksDbStoreTest, InvitationsAndErasingAnAccountsRecords) {
   EXPECT_TRUE(page->truncated);
   EXPECT_EQ(page->last_seq, 4u);
   // The other side's records and the shared history stay.
+  EXPECT_EQ(store->ReadInbox("yara", 0, 10)->entries.size(), 1u);
   EXPECT_EQ(store->ReadConversation(Direct("zed", "yara"), {})->messages.size(), 1u);
   EXPECT_EQ(**store->FindByClientMessageId("zed", "c-1"), 7u);  // ignored by the next zed (history floor)
 }
