@@ -44,6 +44,7 @@ const NumberSetting<Limits> kLimits[] = {
     {"max_sync_page", &Limits::max_sync_page, 1, 10000, kLive},
     {"max_conversations_page", &Limits::max_conversations_page, 1, 1000, kLive},
     {"edit_window_seconds", &Limits::edit_window_seconds, 0, 31536000, kLive},
+    {"max_search_page", &Limits::max_search_page, 1, 1000, kLive},
     {"request_rate_per_second", &Limits::request_rate_per_second, 1, 100000, kLive},
     {"request_burst", &Limits::request_burst, 1, 1000000, kLive},
     {"max_groups_per_user", &Limits::max_groups_per_user, 1, 100000, kLive},

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "core/mentions.h"
 #include "core/names.h"
 #include "core/utf8.h"
 
@@ -50,6 +51,7 @@ ChatService::ChatService(Store& store, CommitStage& stage, const Clock& clock, M
     : context_(store, stage, clock, ids, limits),
       groups_(context_),
       changes_(context_),
+      search_(context_),
       contacts_(context_),
       presence_(context_, presence),
       push_(context_, push, [this](const std::string& user) { return presence_.HasConnectedDevice(user); }),
@@ -97,6 +99,8 @@ ChatService::ChatService(Store& store, CommitStage& stage, const Clock& clock, M
   // Edits and deletes read the message as stored: one in flight before them must be stored first.
   AddRoute(RequestOp::kEdit, R::kMessage, kAfter, on(&changes_, &MessageChangeService::Edit));
   AddRoute(RequestOp::kDelete, R::kRequest, kAfter, on(&changes_, &MessageChangeService::Delete));
+  AddRoute(RequestOp::kSearch, R::kRequest, kAfter, on(&search_, &SearchService::Search));
+  AddRoute(RequestOp::kMentions, R::kRequest, kAfter, on(&search_, &SearchService::Mentions));
   for (std::size_t op = 1; op <= kRequestOpCount; ++op) {
     if (!routes_[op].handle && routes_[op].rate != R::kUnmetered) {
       throw std::logic_error(std::string("request without a handler: ") + RequestOpName(static_cast<RequestOp>(op)));
@@ -232,6 +236,7 @@ Status ChatService::BuildMessage(const Request& r, const Target& target, const s
   if (target.is_group()) {
     message.group_id = target.conversation.key;
     if (Status s = context_.NoteTookPart(message.group_id, message.from, &writes); !s.ok()) return s;
+    if (Status s = context_.NoteMentions(recipients, &message, {}, &writes); !s.ok()) return s;
   } else {
     message.to = target.peer;
     writes.peers.reserve(2);
@@ -243,6 +248,7 @@ Status ChatService::BuildMessage(const Request& r, const Target& target, const s
   // ack), which keeps that device's sync position whole.
   r.tx.ReserveDeliveries(recipients.size());
   std::string event = MessageEventJson(message);
+  std::string flagged = message.mentions.empty() ? "" : MessageEventJson(message, /*mentioned=*/true);
   QueueEntry entry{QueueEntry::Kind::kMessage, message.conversation(), message.id, "", message.created_at_ms};
   std::uint64_t own_seq = 0;
   for (const std::string& recipient : recipients) {
@@ -250,7 +256,7 @@ Status ChatService::BuildMessage(const Request& r, const Target& target, const s
       Result<std::uint64_t> seq = r.tx.DeliverToOtherDevices(recipient, entry, event, r.caller.client_id);
       if (!seq.ok()) return seq.status();
       own_seq = *seq;
-    } else if (Status s = r.tx.Deliver(recipient, entry, event); !s.ok()) {
+    } else if (Status s = r.tx.Deliver(recipient, entry, Mentions(message, recipient) ? flagged : event); !s.ok()) {
       return s;
     }
   }
@@ -363,7 +369,8 @@ std::string ChatService::EventFor(const std::string& me, const SequencedEntry& i
   // Expired (retention.history_days shorter than queue_days): a hole in seq would stall every device.
   if (!*message) return WithSeq("{\"type\":\"missing\"}", item.seq);
   // Either way the message as it is now: an edited text or a tombstone, never what it was.
-  return WithSeq(entry.kind == QueueEntry::Kind::kChange ? MessageChangeEventJson(**message) : MessageEventJson(**message),
+  return WithSeq(entry.kind == QueueEntry::Kind::kChange ? MessageChangeEventJson(**message)
+                                                       : MessageEventJson(**message, Mentions(**message, me)),
                  item.seq);
 }
 

@@ -14,6 +14,7 @@
 #include "core/contact_service.h"
 #include "core/group_service.h"
 #include "core/message_change_service.h"
+#include "core/search_service.h"
 #include "core/outbox.h"
 #include "core/presence_service.h"
 #include "core/push_service.h"
@@ -136,6 +137,7 @@ class ChatService {
   ServiceContext context_;
   GroupService groups_;
   MessageChangeService changes_;
+  SearchService search_;
   ContactService contacts_;
   PresenceService presence_;
   PushService push_;

@@ -44,7 +44,14 @@ Status MessageChangeService::Edit(const Request& r) {
   if (Status s = r.rate.Take(r.caller.user_id); !s.ok()) return s;
   message.text = std::move(text);
   message.edited_at_ms = context_.clock.NowMillis();
-  return Publish(r, found->target, std::move(message));
+  Result<std::vector<std::string>> participants = context_.Participants(r.caller, found->target);
+  if (!participants.ok()) return participants.status();
+  if (found->target.is_group()) {
+    // The mentions follow the new text: a name taken out is no longer mentioned, one put in is.
+    std::vector<std::string> before = message.mentions;
+    if (Status s = context_.NoteMentions(*participants, &message, before, &r.tx.writes); !s.ok()) return s;
+  }
+  return Publish(r, *participants, std::move(message));
 }
 
 Status MessageChangeService::Delete(const Request& r) {
@@ -66,16 +73,20 @@ Status MessageChangeService::Delete(const Request& r) {
   }
   message.text.clear();  // the text is gone from the store, not hidden
   message.deleted_by = std::string(r.caller.user_id);
-  return Publish(r, found->target, std::move(message));
+  for (const std::string& user : message.mentions) r.tx.writes.mentions_removed.push_back({user, message.group_id, message.id});
+  message.mentions.clear();
+  message.mentions_all = false;
+  Result<std::vector<std::string>> participants = context_.Participants(r.caller, found->target);
+  if (!participants.ok()) return participants.status();
+  return Publish(r, *participants, std::move(message));
 }
 
-Status MessageChangeService::Publish(const Request& r, const Target& target, StoredMessage message) {
-  Result<std::vector<std::string>> participants = context_.Participants(r.caller, target);
-  if (!participants.ok()) return participants.status();
+Status MessageChangeService::Publish(const Request& r, const std::vector<std::string>& participants,
+                                     StoredMessage message) {
   std::string event = MessageChangeEventJson(message);
   QueueEntry entry{QueueEntry::Kind::kChange, message.conversation(), message.id, "", context_.clock.NowMillis()};
-  r.tx.ReserveDeliveries(participants->size());
-  for (const std::string& user : *participants) {
+  r.tx.ReserveDeliveries(participants.size());
+  for (const std::string& user : participants) {
     if (Status s = r.tx.Deliver(user, entry, event); !s.ok()) return s;
   }
   r.Reply(OkJson(message.deleted() ? "delete" : "edit", r.fields.tag()));

@@ -27,8 +27,8 @@ class MessageChangeService {
   Result<Found> Find(const Request& r);
   // Whether the caller, as its sender, may still change `message` (kNotAllowed saying why not).
   Status CheckSendersWindow(const Request& r, const StoredMessage& message) const;
-  // Stores the changed message and queues its event for every participant's devices.
-  Status Publish(const Request& r, const Target& target, StoredMessage message);
+  // Stores the changed message and queues its event for every device of `participants`.
+  Status Publish(const Request& r, const std::vector<std::string>& participants, StoredMessage message);
 
   ServiceContext& context_;
 };

@@ -45,10 +45,29 @@ void AddMessage(const StoredMessage& m, JsonWriter* object) {
   object->Int("ts", m.created_at_ms);
   if (m.edited_at_ms != 0) object->Int("edited_at", m.edited_at_ms);
   if (!m.client_message_id.empty()) object->String("cmid", m.client_message_id);
+  if (m.deleted()) return;
+  if (m.mentions_all) {
+    object->Bool("mentions_all", true);
+  } else if (!m.mentions.empty()) {
+    object->StringArray("mentions", m.mentions);
+  }
 }
 
 // Room for a message's JSON: its text (escaping rarely grows it much) and the other members.
-std::size_t MessageJsonBytes(const StoredMessage& m) { return m.text.size() + 160; }
+std::size_t MessageJsonBytes(const StoredMessage& m) { return m.text.size() + 160 + 70 * m.mentions.size(); }
+
+// A page of a list that goes on below an id: {"type", tag, "more", "next_before" when there is more,
+// "partial" when set, and the items under `items_key`}.
+std::string PageJson(std::string_view type, const RequestTag& tag, std::string_view items_key,
+                     const std::vector<std::string>& items, MessageId next_before, bool partial = false) {
+  JsonWriter reply;
+  reply.String("type", type);
+  AddTag(tag, &reply);
+  reply.Bool("more", next_before != 0);
+  if (next_before != 0) reply.Id("next_before", next_before);
+  if (partial) reply.Bool("partial", true);
+  return reply.RawArray(items_key, items).Take();
+}
 
 }  // namespace
 
@@ -284,10 +303,11 @@ std::string MessageJson(const StoredMessage& message) {
   return object.Take();
 }
 
-std::string MessageEventJson(const StoredMessage& message) {
+std::string MessageEventJson(const StoredMessage& message, bool mentioned) {
   JsonWriter event(MessageJsonBytes(message));
   event.String("type", "message");
   AddMessage(message, &event);
+  if (mentioned) event.Bool("mentioned", true);
   return event.Take();
 }
 
@@ -444,6 +464,14 @@ std::string HistoryAroundJson(const RequestTag& tag, const Conversation& convers
   return reply.RawArray("messages", messages).Take();
 }
 
+std::string SearchJson(const RequestTag& tag, const std::vector<std::string>& hits, MessageId next_before, bool partial) {
+  return PageJson("search", tag, "hits", hits, next_before, partial);
+}
+
+std::string MentionsJson(const RequestTag& tag, const std::vector<std::string>& messages, MessageId next_before) {
+  return PageJson("mentions", tag, "messages", messages, next_before);
+}
+
 std::string SyncJson(const RequestTag& tag, const std::vector<std::string>& events, const QueuePage& page, bool more) {
   JsonWriter reply;
   reply.String("type", "sync");
@@ -519,12 +547,7 @@ std::string ConversationJson(const ConversationSummary& c) {
 
 std::string ConversationsJson(const RequestTag& tag, const std::vector<std::string>& conversations,
                               MessageId next_before) {
-  JsonWriter reply;
-  reply.String("type", "conversations");
-  AddTag(tag, &reply);
-  reply.Bool("more", next_before != 0);
-  if (next_before != 0) reply.Id("next_before", next_before);
-  return reply.RawArray("conversations", conversations).Take();
+  return PageJson("conversations", tag, "conversations", conversations, next_before);
 }
 
 }  // namespace chat::core

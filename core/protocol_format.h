@@ -92,7 +92,8 @@ std::string MessageJson(const StoredMessage& message);
 
 // Events (what devices receive on chat/v1/user/<me>/msg and in sync pages). Built without "seq";
 // WithSeq adds the receiving user's sequence number.
-std::string MessageEventJson(const StoredMessage& message);
+// `mentioned`: the receiving member is mentioned in it ("mentioned": true, see core/mentions.h).
+std::string MessageEventJson(const StoredMessage& message, bool mentioned = false);
 // A message as it is after an edit ("type":"edit", its new text and "edited_at") or a deletion
 // ("type":"delete", a tombstone: "deleted":true and "deleted_by", no text).
 std::string MessageChangeEventJson(const StoredMessage& message);
@@ -126,6 +127,11 @@ std::string ResumeTokenJson(const RequestTag& tag, std::string_view token, std::
 // MessageJson objects in page order; `more`: messages remain in that direction.
 std::string HistoryJson(const RequestTag& tag, const Conversation& conversation, std::string_view peer,
                         const std::vector<std::string>& messages, bool more);
+// Search results: MessageJson objects, newest first; `next_before` non-zero: ask again with
+// {"before": next_before} for more; `partial`: a prefix matched too many words to read them all.
+std::string SearchJson(const RequestTag& tag, const std::vector<std::string>& hits, MessageId next_before, bool partial);
+// The messages that mention the caller, newest first; `next_before` non-zero: more with {"before": it}.
+std::string MentionsJson(const RequestTag& tag, const std::vector<std::string>& messages, MessageId next_before);
 // A window around message `around`: MessageJson objects oldest first, the message among them;
 // `more_before` / `more_after`: older / newer messages remain beyond the window.
 std::string HistoryAroundJson(const RequestTag& tag, const Conversation& conversation, std::string_view peer,

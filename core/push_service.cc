@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/mentions.h"
 #include "core/names.h"
 #include "core/push_job_format.h"
 #include "core/push_providers.h"
@@ -65,7 +66,7 @@ Status PushService::OnMessage(const StoredMessage& message, const std::vector<st
                                                     : Conversation::Group(message.group_id);
     Result<bool> muted = context_.store.IsMuted(user, seen_as);
     if (!muted.ok()) return muted.status();
-    if (*muted) continue;
+    if (*muted && !Mentions(message, user)) continue;  // a mention is notified even where muted
     PushJob job;
     auto open = collapsing_.find(user);
     if (open != collapsing_.end() && jobs_.count(open->second)) {

@@ -55,6 +55,10 @@ struct StoredMessage {
   // Who deleted it (its sender, or a group's owner); empty while it stands. A deleted message keeps its
   // place in history as a tombstone with no text.
   std::string deleted_by;
+  // A group message's mentioned members (core/mentions.h), its sender never among them; `mentions_all`:
+  // it said "@all" (then `mentions` is every other member when it was sent).
+  std::vector<std::string> mentions;
+  bool mentions_all = false;
 
   bool deleted() const { return !deleted_by.empty(); }
   Conversation conversation() const {
@@ -201,6 +205,14 @@ struct WriteSet {
 
   std::vector<StoredMessage> messages;  // with their idempotency entries
   std::vector<StoredMessage> changed_messages;  // edited or deleted: replace the stored ones
+  // A member's list of the messages that mention them (core/mentions.h).
+  struct Mention {
+    std::string user_id;
+    std::string group_id;
+    MessageId message_id = 0;
+  };
+  std::vector<Mention> mentions;
+  std::vector<Mention> mentions_removed;  // an edit took the name out, or the message was deleted
   std::vector<QueueAppend> queue;
   std::vector<GroupRecord> groups;
   std::vector<Membership> members_added;
@@ -257,6 +269,49 @@ struct HistoryQuery {
   bool newest_first = true;  // scan down from `before` (true) or up from `after` (false)
   // Stop once the messages read hold this many bytes (the first message is always read); 0: no bound.
   std::size_t max_bytes = 0;
+};
+
+// One conversation a search looks in, and the ids it may find there: above `after` (what the caller
+// may read: their history floor, or when they joined a group) and below `before` (0: no bound).
+struct SearchScope {
+  Conversation conversation;
+  MessageId after = 0;
+  MessageId before = 0;
+};
+
+struct SearchQuery {
+  std::vector<SearchScope> scopes;
+  std::vector<std::string> terms;  // each a term of the message (core/text_terms.h)
+  std::string prefix;              // and one of its terms starts with this ("" when none)
+  std::string from;                // only messages of this sender ("" for anyone)
+  std::size_t limit = 20;
+  // How many index entries the search may read: the bound on one request's work, whatever the
+  // store's size. A search that reaches it stops with `more` and the place it got to.
+  std::size_t max_postings = 20000;
+};
+
+struct SearchHit {
+  Conversation conversation;
+  MessageId id = 0;
+};
+
+struct SearchPage {
+  std::vector<SearchHit> hits;  // newest first
+  bool more = false;            // ask again with every scope's `before` at `next_before`
+  MessageId next_before = 0;
+  // A prefix matched more words than one request reads: the hits may miss newer ones (type more).
+  bool partial = false;
+};
+
+// A message that mentions a user, in their list of mentions.
+struct MentionRef {
+  std::string group_id;
+  MessageId message_id = 0;
+};
+
+struct MentionPage {
+  std::vector<MentionRef> mentions;  // newest first
+  bool more = false;
 };
 
 struct MessagePage {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/mentions.h"
 #include "core/names.h"
 #include "core/topic_format.h"
 
@@ -198,6 +199,27 @@ Result<std::vector<std::string>> ServiceContext::Participants(const Caller& call
   recipients.push_back(target.peer);
   if (target.peer != caller.user_id) recipients.emplace_back(caller.user_id);
   return recipients;
+}
+
+Status ServiceContext::NoteMentions(const std::vector<std::string>& members, StoredMessage* message,
+                                    const std::vector<std::string>& before, WriteSet* writes) {
+  message->mentions.clear();
+  message->mentions_all = false;
+  // Only a text with an "@" costs a look at the group (its owner decides on "@all").
+  if (message->text.find('@') != std::string::npos) {
+    Result<std::optional<GroupRecord>> group = store.GetGroup(message->group_id);
+    if (!group.ok()) return group.status();
+    if (Status s = ResolveMentions(members, *group ? (*group)->owner : "", message); !s.ok()) return s;
+  }
+  for (const std::string& user : message->mentions) {
+    if (std::find(before.begin(), before.end(), user) == before.end()) {
+      writes->mentions.push_back({user, message->group_id, message->id});
+    }
+  }
+  for (const std::string& user : before) {
+    if (!Mentions(*message, user)) writes->mentions_removed.push_back({user, message->group_id, message->id});
+  }
+  return Status::Ok();
 }
 
 Status ServiceContext::ReadText(const RequestFields& request, std::string* text) const {

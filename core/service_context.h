@@ -114,6 +114,11 @@ class ServiceContext {
   Result<Target> TargetOf(const Caller& caller, const RequestFields& request, const char* peer_field);
   // Everyone whose queue gets a message of `target`: the group's members, or both sides of a 1:1.
   Result<std::vector<std::string>> Participants(const Caller& caller, const Target& target);
+  // Sets a group message's mentions from its text (core/mentions.h; `members` are the group's) and adds
+  // to `writes` the mention list entries that differ from `before` (the message's earlier mentions, for
+  // an edit). kNotAllowed for "@all" from anyone but the owner.
+  Status NoteMentions(const std::vector<std::string>& members, StoredMessage* message,
+                      const std::vector<std::string>& before, WriteSet* writes);
   // The request's "text": a message text within limits.max_message_chars (kTooLong past it), not empty.
   Status ReadText(const RequestFields& request, std::string* text) const;
   // kUnknownPeer unless `user_id` names an existing account. An account found once is remembered (every

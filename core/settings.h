@@ -44,6 +44,8 @@ struct Limits {
   std::size_t max_sync_page = 500;
   // Largest conversation list page a client may ask for; larger requests are capped. Default 100.
   std::size_t max_conversations_page = 100;
+  // Largest search page a client may ask for; larger requests are capped. Default 50.
+  std::size_t max_search_page = 50;
   // How long after sending its sender may edit or delete a message, in seconds (0: never). A group's
   // owner may delete any message of the group at any time. Default 172800 (48 hours).
   std::uint32_t edit_window_seconds = 172800;

@@ -58,7 +58,8 @@ class Store {
   // Each message also records its idempotency entry (when it has a client message id). What a change
   // implies (the id floor, who no longer took part) is in `writes`; the store only keeps its own
   // indexes current with them: each user's conversation list moves a conversation to the top when a
-  // message of it is queued for the user, and gains or loses a group with the membership.
+  // message of it is queued for the user, and gains or loses a group with the membership; the search
+  // index gains a message's terms, and swaps them when it is edited or deleted.
   virtual Status Apply(const WriteSet& writes) = 0;
   // Writes every set, in order, in one atomic batch (the commit stage's group commit): all or none.
   virtual Status ApplyAll(const std::vector<const WriteSet*>& sets) = 0;
@@ -95,6 +96,8 @@ class Store {
   virtual Result<std::vector<std::string>> ListTookPart(const std::string& group_id) = 0;
   // Ok when a member, kNotFound when not.
   virtual Status CheckMember(const std::string& group_id, const std::string& user_id) = 0;
+  // When `user_id` joined the group (ms), or nullopt when not a member.
+  virtual Result<std::optional<std::int64_t>> MemberSince(const std::string& group_id, const std::string& user_id) = 0;
   // Ok when `user_id` took part in the group (see WriteSet::group_accepts), kNotFound when not.
   virtual Status CheckTookPart(const std::string& group_id, const std::string& user_id) = 0;
   // The groups `user_id` belongs to, in group id order.
@@ -109,6 +112,12 @@ class Store {
   virtual Result<QueuePage> ReadQueue(const std::string& user_id, std::uint64_t after, std::size_t limit) = 0;
   // The user's read position in the conversation (0 when never set).
   virtual Result<MessageId> GetReadPosition(const std::string& user_id, const Conversation& conversation) = 0;
+  // Up to `limit` of the messages that mention the user, with ids below `before` (0: from the newest),
+  // newest first.
+  virtual Result<MentionPage> ReadMentions(const std::string& user_id, MessageId before, std::size_t limit) = 0;
+  // Messages whose text matches `query` within its scopes, newest first (core/text_terms.h says what
+  // matches); reads at most `query.max_postings` index entries.
+  virtual Result<SearchPage> Search(const SearchQuery& query) = 0;
   // Up to `limit` of the user's conversations with activity below `before` (0: from the newest), newest
   // first. The store keeps this order itself as messages are delivered (see Apply).
   virtual Result<InboxPage> ReadInbox(const std::string& user_id, MessageId before, std::size_t limit) = 0;

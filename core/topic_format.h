@@ -61,7 +61,9 @@ inline constexpr std::string_view kAdminControlResponseTopic = "$CONTROL/chat-ad
   X(kPushResult, "push_result")            \
   X(kResumeToken, "resume_token")          \
   X(kEdit, "edit")                         \
-  X(kDelete, "delete")
+  X(kDelete, "delete")                     \
+  X(kSearch, "search")                     \
+  X(kMentions, "mentions")
 
 enum class RequestOp {
   kUnknown,

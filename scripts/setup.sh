@@ -26,6 +26,8 @@ packages=(
   mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients
   # libraries
   libpaho-mqttpp-dev libpaho-mqtt-dev librocksdb-dev libyaml-cpp-dev libssl-dev nlohmann-json3-dev libsimdjson-dev libcli11-dev
+  # search: Unicode properties and normalization (case folding, accents, scripts)
+  libicu-dev
   # the push bridge: HTTPS to providers (libcurl, OpenSSL flavour), its /metrics endpoint and the tests'
   # fake provider (cpp-httplib)
   libcurl4-openssl-dev libcpp-httplib-dev

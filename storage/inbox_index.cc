@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "storage/key_format.h"
+#include "storage/rocksdb_access.h"
 
 namespace chat::storage {
 namespace {
@@ -21,11 +22,6 @@ std::string Number(std::uint64_t value) {
   std::string encoded;
   AppendBigEndian64(value, &encoded);
   return encoded;
-}
-
-Status FromRocks(const rocksdb::Status& s) {
-  if (s.ok()) return Status::Ok();
-  return Status::Error(s.IsCorruption() ? ErrorCode::kCorruption : ErrorCode::kIoError, s.ToString());
 }
 
 }  // namespace
@@ -101,17 +97,9 @@ Status BuildInboxes(rocksdb::DB* db, bool sync) {
     return FromRocks(s);
   };
   auto scan = [&](const std::string& prefix, auto visit) -> Status {
-    std::string end = PrefixEnd(prefix);
-    rocksdb::Slice upper(end);
-    rocksdb::ReadOptions read;
-    read.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read));
-    for (it->Seek(prefix); it->Valid(); it->Next()) {
-      if (Status s = visit(std::string_view(it->key().data(), it->key().size()).substr(prefix.size()),
-                           std::string_view(it->value().data(), it->value().size()));
-          !s.ok()) {
-        return s;
-      }
+    BoundedIterator it(db, prefix, PrefixEnd(prefix));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (Status s = visit(it.key().substr(prefix.size()), it.value()); !s.ok()) return s;
     }
     return FromRocks(it->status());
   };
@@ -137,15 +125,10 @@ Status BuildInboxes(rocksdb::DB* db, bool sync) {
     auto [known, fresh] = group_activity.try_emplace(group, core::ParseMessageId(group).value_or(0));
     if (fresh) {
       std::string prefix = ConversationPrefix(Conversation::Group(group));
-      std::string end = PrefixEnd(prefix);
-      rocksdb::Slice lower(prefix), upper(end);
-      rocksdb::ReadOptions read;
-      read.iterate_lower_bound = &lower;
-      read.iterate_upper_bound = &upper;
-      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(read));
+      BoundedIterator it(db, prefix, PrefixEnd(prefix));
       it->SeekToLast();
       if (!it->status().ok()) return FromRocks(it->status());
-      if (it->Valid()) known->second = TrailingNumber(std::string_view(it->key().data(), it->key().size()));
+      if (it->Valid()) known->second = TrailingNumber(it.key());
       batch.Put(GroupActivityKey(group), Number(known->second));
     }
     batch.Put(InboxKey(user, {Conversation::Group(group), known->second}), "");

@@ -96,6 +96,12 @@ core::InboxEntry InboxEntryOf(std::string_view suffix) {
   return entry;
 }
 std::string GroupActivityKey(std::string_view group_id) { return std::string("gact/").append(group_id); }
+std::string MentionPrefix(std::string_view user_id) { return Scoped(kMentionTablePrefix, user_id); }
+std::string MentionKey(std::string_view user_id, core::MessageId id) {
+  std::string key = MentionPrefix(user_id);
+  AppendBigEndian64(id, &key);
+  return key;
+}
 
 std::string ContactPrefix(std::string_view user_id) { return Scoped("ct/", user_id); }
 std::string ContactKey(std::string_view user_id, std::string_view other) {
@@ -125,7 +131,7 @@ std::string MuteKey(std::string_view user_id, const core::Conversation& conversa
 std::vector<std::string> UserRecordPrefixes(std::string_view user_id) {
   return {Scoped("rd/", user_id),   PeerPrefix(user_id),    ContactPrefix(user_id),
           PushTokenPrefix(user_id), Scoped("mu/", user_id), InvitePrefix(user_id), ResumeTokenPrefix(user_id),
-          InboxPrefix(user_id)};
+          InboxPrefix(user_id), MentionPrefix(user_id)};
 }
 
 std::string QueueFloorKey(std::string_view user_id) { return std::string("qf/").append(user_id); }

@@ -25,6 +25,8 @@
 //   qf/<user_id>                       -> <seq>                            (queue floor of an erased account)
 //   ib/<user_id>\0<activity><kind><conv key> -> ""                        (conversation list, by activity)
 //   gact/<group_id>                    -> <message_id>                     (a group's newest message)
+//   ix/<kind><conv key>\0<term>\0<message_id> -> sender                   (search index, search_index.h)
+//   mn/<user_id>\0<message_id>         -> group id                         (messages mentioning the user)
 //
 // A conversation's messages and a user's queue each share one prefix: a page is one range scan.
 #pragma once
@@ -57,11 +59,13 @@ inline constexpr Table kTables[] = {
     {"queues", "q/"},           {"read_positions", "rd/"}, {"peers", "peer/"},          {"contacts", "ct/"},
     {"last_active", "la/"},     {"push_tokens", "pt/"},    {"resume_tokens", "rt/"},    {"push_jobs", "pj/"},
     {"mutes", "mu/"},           {"group_took_part", "gpart/"}, {"invites", "ginv/"},    {"queue_floors", "qf/"},
-    {"inbox", "ib/"},           {"group_activity", "gact/"},
+    {"inbox", "ib/"},           {"group_activity", "gact/"}, {"search_index", "ix/"},
+    {"mentions", "mn/"},
 };
 inline constexpr std::string_view kDirectMessagePrefix = "m/";
 inline constexpr std::string_view kGroupMessagePrefix = "gmsg/";
 inline constexpr std::string_view kQueueTablePrefix = "q/";
+inline constexpr std::string_view kMentionTablePrefix = "mn/";
 inline constexpr std::string_view kGroupPrefix = "grp/";
 
 inline constexpr std::string_view kUserPrefix = "u/";
@@ -75,8 +79,9 @@ std::string ClientMessageIdKey(std::string_view sender, std::string_view client_
 inline constexpr std::string_view kLargestMessageIdKey = "x/largest_message_id";
 // The layout version of the store (this file's key layout and record_codec's records), a number.
 inline constexpr std::string_view kFormatVersionKey = "x/format_version";
-// 2 added the conversation list (ib/, gact/), built from peer/ and ugrp/ when a version 1 store is opened.
-inline constexpr std::uint64_t kFormatVersion = 2;
+// 2 added the conversation list (ib/, gact/), built from peer/ and ugrp/ when a version 1 store is opened;
+// 3 the search index (ix/), built from the messages when an older store is opened.
+inline constexpr std::uint64_t kFormatVersion = 3;
 
 std::string GroupKey(std::string_view group_id);
 std::string MemberPrefix(std::string_view group_id);
@@ -101,6 +106,9 @@ std::string InboxKey(std::string_view user_id, const core::InboxEntry& entry);
 // The entry a key under InboxPrefix(user) ends with (`suffix`: the key without that prefix).
 core::InboxEntry InboxEntryOf(std::string_view suffix);
 std::string GroupActivityKey(std::string_view group_id);
+// A user's list of the messages that mention them, by message id.
+std::string MentionPrefix(std::string_view user_id);
+std::string MentionKey(std::string_view user_id, core::MessageId id);
 
 std::string ContactPrefix(std::string_view user_id);
 std::string ContactKey(std::string_view user_id, std::string_view other);

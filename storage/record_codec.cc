@@ -6,7 +6,7 @@ namespace chat::storage {
 namespace {
 
 constexpr char kUserVersion = 2;  // 1: before the history floor
-constexpr char kMessageVersion = 3;  // 1: before groups (no group id); 2: before edits and deletes
+constexpr char kMessageVersion = 3;  // 1: before groups (no group id); 2: before edits, deletes, mentions
 constexpr char kGroupVersion = 1;
 constexpr char kQueueEntryVersion = 1;
 constexpr char kPushVersion = 1;
@@ -110,6 +110,9 @@ std::string EncodeMessage(const core::StoredMessage& message) {
   PutString(message.text, &out);
   PutVarint(static_cast<std::uint64_t>(message.edited_at_ms), &out);
   PutString(message.deleted_by, &out);
+  PutVarint(message.mentions.size(), &out);
+  for (const std::string& user : message.mentions) PutString(user, &out);
+  out.push_back(message.mentions_all ? 1 : 0);
   return out;
 }
 
@@ -127,6 +130,11 @@ core::Status DecodeMessage(core::MessageId id, std::string_view bytes, core::Sto
   if (version >= 3) {
     out->edited_at_ms = static_cast<std::int64_t>(in.Varint());
     out->deleted_by = in.String();
+    std::uint64_t mentions = in.Varint();
+    if (mentions > bytes.size()) return Corrupt("bad message record");  // each takes a byte at least
+    out->mentions.clear();
+    for (std::uint64_t i = 0; i < mentions && in.ok(); ++i) out->mentions.push_back(in.String());
+    out->mentions_all = in.Byte() != 0;
   }
   if (!in.ok()) return Corrupt("truncated message record");
   return core::Status::Ok();

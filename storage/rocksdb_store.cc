@@ -22,8 +22,10 @@
 #include <shared_mutex>
 
 #include "storage/inbox_index.h"
+#include "storage/rocksdb_access.h"
 #include "storage/key_format.h"
 #include "storage/record_codec.h"
+#include "storage/search_index.h"
 
 namespace chat::storage {
 namespace {
@@ -31,35 +33,7 @@ namespace {
 using core::ErrorCode;
 using core::Status;
 
-Status FromRocks(const rocksdb::Status& s) {
-  if (s.ok()) return Status::Ok();
-  if (s.IsNotFound()) return Status::Error(ErrorCode::kNotFound, "not found");
-  if (s.IsCorruption()) return Status::Error(ErrorCode::kCorruption, s.ToString());
-  return Status::Error(ErrorCode::kIoError, s.ToString());
-}
-
 rocksdb::Slice AsSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
-
-// An iterator over the keys in [lower, upper). RocksDB never reads past the bounds, so a scan of one
-// conversation or queue touches nothing else. Owns its bounds (the read options point into them).
-class BoundedIterator {
- public:
-  BoundedIterator(rocksdb::DB* db, std::string lower, std::string upper)
-      : lower_(std::move(lower)), upper_(std::move(upper)), lower_slice_(lower_), upper_slice_(upper_) {
-    rocksdb::ReadOptions read;
-    read.iterate_lower_bound = &lower_slice_;
-    read.iterate_upper_bound = &upper_slice_;
-    it_.reset(db->NewIterator(read));
-  }
-  rocksdb::Iterator* operator->() { return it_.get(); }
-  std::string_view key() const { return {it_->key().data(), it_->key().size()}; }
-  std::string_view value() const { return {it_->value().data(), it_->value().size()}; }
-
- private:
-  std::string lower_, upper_;
-  rocksdb::Slice lower_slice_, upper_slice_;
-  std::unique_ptr<rocksdb::Iterator> it_;
-};
 
 // Calls `visit(suffix, value)` for every key starting with `prefix`, in key order, until it returns false.
 template <typename Visit>
@@ -132,6 +106,13 @@ rocksdb::Options StoreOptions(const core::StorageSettings& memory) {
   table.block_cache = rocksdb::NewLRUCache(static_cast<std::size_t>(memory.block_cache_mb) << 20);
   table.cache_index_and_filter_blocks = true;
   table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // ... in partitions of about 4 KB under a small top level (pinned): a lookup loads the partition it
+  // needs. A table's whole filter outgrows a shard of the cache (a 2-million-key table has a 2.4 MB
+  // filter; the 64 MB cache has 64 shards), and then it was read from the file and checksummed again
+  // for every Get: a chat-soak run found the broker thread stalled there, its sends no longer acked.
+  table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   // Every send asks "does the peer exist?" and "was this cmid seen?" on the broker thread. Hits come from
   // the row cache, misses (new cmids) stop at the memtable's bloom filter instead of a skip-list search.
@@ -259,6 +240,9 @@ Status RocksDbStore::RecordFormatVersion() {
   // later versions added is built from what it holds.
   if (*version < 2) {
     if (Status built = BuildInboxes(db_.get(), sync_); !built.ok()) return built;
+  }
+  if (*version < 3) {
+    if (Status built = storage::RebuildSearchIndex(db_.get(), sync_); !built.ok()) return built;
   }
   std::string encoded;
   AppendBigEndian64(kFormatVersion, &encoded);
@@ -406,9 +390,11 @@ Status RocksDbStore::ApplyAll(const std::vector<const core::WriteSet*>& sets) {
   rocksdb::WriteBatch batch;
   core::MessageId id_floor = 0;
   InboxIndex inbox([this](const std::string& key, std::uint64_t fallback) { return GetNumber(key, fallback); });
+  SearchIndexer search(db_.get());
   for (const core::WriteSet* writes : sets) {
     if (Status s = AddToBatch(*writes, &batch); !s.ok()) return s;
     if (Status s = inbox.Add(*writes, &batch); !s.ok()) return s;
+    if (Status s = search.Add(*writes, &batch); !s.ok()) return s;
     id_floor = std::max(id_floor, writes->id_floor);
   }
   // Once per batch, not per set: the floor only ever needs the largest.
@@ -451,6 +437,8 @@ Status RocksDbStore::AddToBatch(const core::WriteSet& writes, rocksdb::WriteBatc
   for (const core::StoredMessage& message : writes.changed_messages) {
     batch->Put(MessageKey(message.conversation(), message.id), EncodeMessage(message));
   }
+  for (const auto& mention : writes.mentions) batch->Put(MentionKey(mention.user_id, mention.message_id), mention.group_id);
+  for (const auto& mention : writes.mentions_removed) batch->Delete(MentionKey(mention.user_id, mention.message_id));
   for (const auto& append : writes.queue) {
     batch->Put(QueueKey(append.user_id, append.seq), EncodeQueueEntry(append.entry));
   }
@@ -646,6 +634,16 @@ Status RocksDbStore::CheckMember(const std::string& group_id, const std::string&
   return FromRocks(db_->Get(rocksdb::ReadOptions(), MemberKey(group_id, user_id), &value));
 }
 
+core::Result<std::optional<std::int64_t>> RocksDbStore::MemberSince(const std::string& group_id,
+                                                                     const std::string& user_id) {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), MemberKey(group_id, user_id), &value);
+  if (s.IsNotFound()) return std::optional<std::int64_t>();
+  if (!s.ok()) return FromRocks(s);
+  if (value.size() != 8) return Status::Error(ErrorCode::kCorruption, "bad member record");
+  return std::optional<std::int64_t>(static_cast<std::int64_t>(ReadBigEndian64(value)));
+}
+
 Status RocksDbStore::CheckTookPart(const std::string& group_id, const std::string& user_id) {
   std::string value;
   return FromRocks(db_->Get(rocksdb::ReadOptions(), TookPartKey(group_id, user_id), &value));
@@ -701,6 +699,37 @@ core::Result<core::QueuePage> RocksDbStore::ReadQueue(const std::string& user_id
 core::Result<core::MessageId> RocksDbStore::GetReadPosition(const std::string& user_id,
                                                             const core::Conversation& conversation) {
   return GetNumber(ReadPositionKey(user_id, conversation), 0);
+}
+
+core::Result<core::MentionPage> RocksDbStore::ReadMentions(const std::string& user_id, core::MessageId before,
+                                                          std::size_t limit) {
+  std::string prefix = MentionPrefix(user_id);
+  std::string upper = PrefixEnd(prefix);
+  if (before != 0) {
+    upper = prefix;
+    AppendBigEndian64(before, &upper);
+  }
+  BoundedIterator it(db_.get(), prefix, upper);
+  core::MentionPage page;
+  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+    if (page.mentions.size() == limit) {
+      page.more = true;
+      break;
+    }
+    page.mentions.push_back({std::string(it.value()), TrailingNumber(it.key())});
+  }
+  if (!it->status().ok()) return FromRocks(it->status());
+  return page;
+}
+
+core::Result<core::SearchPage> RocksDbStore::Search(const core::SearchQuery& query) {
+  return SearchPostings(db_.get(), query);
+}
+
+core::Result<std::uint64_t> RocksDbStore::RebuildSearchIndex() {
+  std::uint64_t indexed = 0;
+  if (Status s = storage::RebuildSearchIndex(db_.get(), sync_, &indexed); !s.ok()) return s;
+  return indexed;
 }
 
 core::Result<core::InboxPage> RocksDbStore::ReadInbox(const std::string& user_id, core::MessageId before,
@@ -845,15 +874,22 @@ core::Result<core::RetentionSwept> RocksDbStore::ApplyRetention(const core::Rete
   // in time order, so the expired ones are a run at its start: one Seek per owner finds the next owner.
   if (cutoffs.messages_before_ms > 0) {
     core::MessageId first_kept = core::MessageIdGenerator::FirstIdAt(cutoffs.messages_before_ms);
-    for (std::string_view table : {kDirectMessagePrefix, kGroupMessagePrefix}) {
+    // Mentions are keyed by user and then message id, so they expire the same way.
+    for (std::string_view table : {kDirectMessagePrefix, kGroupMessagePrefix, kMentionTablePrefix}) {
       std::string table_prefix(table);
+      bool messages = table != kMentionTablePrefix;
       BoundedIterator it(db_.get(), table_prefix, PrefixEnd(table_prefix));
       it->SeekToFirst();
       while (it->Valid()) {
         std::string next_owner = OwnerEnd(it.key());
         while (it->Valid() && it.key() < next_owner && TrailingNumber(it.key()) < first_kept) {
           batch.Delete(it->key());
-          ++swept.messages;
+          if (messages) {
+            // Its postings go with it; a record that does not decode has none (the index skipped it).
+            core::StoredMessage message;
+            if (DecodeMessage(TrailingNumber(it.key()), it.value(), &message).ok()) DeletePostings(message, &batch);
+            ++swept.messages;
+          }
           it->Next();
         }
         if (batch.Count() >= kSweepBatchKeys) {

@@ -76,6 +76,8 @@ class RocksDbStore final : public core::Store {
   core::Result<std::size_t> CountMembers(const std::string& group_id, std::size_t cap) override;
   core::Result<std::vector<std::string>> ListTookPart(const std::string& group_id) override;
   core::Status CheckMember(const std::string& group_id, const std::string& user_id) override;
+  core::Result<std::optional<std::int64_t>> MemberSince(const std::string& group_id,
+                                                        const std::string& user_id) override;
   core::Status CheckTookPart(const std::string& group_id, const std::string& user_id) override;
   core::Result<std::vector<std::string>> ListUserGroups(const std::string& user_id) override;
   core::Result<std::vector<core::GroupInvite>> ListInvites(const std::string& user_id) override;
@@ -85,6 +87,12 @@ class RocksDbStore final : public core::Store {
                                           std::size_t limit) override;
   core::Result<core::MessageId> GetReadPosition(const std::string& user_id,
                                                 const core::Conversation& conversation) override;
+  core::Result<core::MentionPage> ReadMentions(const std::string& user_id, core::MessageId before,
+                                              std::size_t limit) override;
+  core::Result<core::SearchPage> Search(const core::SearchQuery& query) override;
+  // Deletes the search index and writes it again from every message (chatctl reindex, offline); how
+  // many messages it indexed.
+  core::Result<std::uint64_t> RebuildSearchIndex();
   core::Result<core::InboxPage> ReadInbox(const std::string& user_id, core::MessageId before,
                                           std::size_t limit) override;
 

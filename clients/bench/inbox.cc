@@ -49,8 +49,12 @@ std::string SeedConversations(harness::BrokerProcess& broker, const std::string&
   return broker.WithStoreOffline([&](core::Store& store, const config::ServerConfig&) {
     for (int i = 0; i < conversations; ++i) {
       core::MessageId id = (*next_id)++;
-      core::StoredMessage message{id, PeerName(i), user, "", "message " + std::to_string(i) + " of a busy day",
-                                  core::MessageIdGenerator::TimestampMillis(id), ""};
+      core::StoredMessage message;
+      message.id = id;
+      message.from = PeerName(i);
+      message.to = user;
+      message.text = "message " + std::to_string(i) + " of a busy day";
+      message.created_at_ms = core::MessageIdGenerator::TimestampMillis(id);
       core::WriteSet writes;
       for (const std::string& recipient : {user, message.from}) {
         core::Result<std::uint64_t> seq = store.LastQueueSeq(recipient);

@@ -179,6 +179,21 @@ int Retention(const Options& options) {
   return 0;
 }
 
+// Writes the search index of the stopped server's store again from its messages (the index is kept
+// with every write; this is for a store whose index is in doubt, or after changing how text is indexed).
+int Reindex(const Options& options) {
+  auto config = chat::config::LoadServerConfig(options.config_file);
+  if (!config.ok()) throw std::runtime_error(config.status().message());
+  auto store = chat::storage::RocksDbStore::Open(config->data_dir, config->durability, config->storage);
+  if (!store.ok()) throw std::runtime_error(store.status().message() + " (stop the broker first)");
+  auto started = std::chrono::steady_clock::now();
+  auto indexed = (*store)->RebuildSearchIndex();
+  if (!indexed.ok()) throw std::runtime_error(indexed.status().message());
+  std::cout << "indexed " << *indexed << " messages ("
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() << " s)\n";
+  return 0;
+}
+
 // Whether a process holds RocksDB's lock on `lock_file` (a running broker). The lock is only probed:
 // the store itself is not opened, so a damaged or newer one, which is why one restores, can be replaced.
 bool StoreInUse(const std::filesystem::path& lock_file) {
@@ -311,10 +326,12 @@ int main(int argc, char** argv) {
   CLI::App* stats = app.add_subcommand("stats", "the running server's store: size by table, users, groups, messages");
   stats->add_flag("--json", stats_json, "print the server's JSON response");
   CLI::App* retention = app.add_subcommand("retention", "run the retention sweep of the running server now");
+  CLI::App* reindex = app.add_subcommand("reindex", "write the stopped server's search index again from its messages");
   CLI11_PARSE(app, argc, argv);
 
-  if (backup->parsed() || restore->parsed() || stats->parsed() || retention->parsed()) {
+  if (backup->parsed() || restore->parsed() || stats->parsed() || retention->parsed() || reindex->parsed()) {
     try {
+      if (reindex->parsed()) return Reindex(options);
       if (stats->parsed()) return Stats(options, stats_json);
       if (retention->parsed()) return Retention(options);
       return backup->parsed() ? Backup(options, backup_dir) : Restore(options, backup_dir, force);

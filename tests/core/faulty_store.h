@@ -74,6 +74,13 @@ class FaultyStore final : public Store {
   Result<std::uint64_t> LastQueueSeq(const std::string& user_id) override { return inner_.LastQueueSeq(user_id); }
   Result<QueuePage> ReadQueue(const std::string& user_id, std::uint64_t after, std::size_t limit) override { return inner_.ReadQueue(user_id, after, limit); }
   Result<MessageId> GetReadPosition(const std::string& user_id, const Conversation& conversation) override { return inner_.GetReadPosition(user_id, conversation); }
+  Result<std::optional<std::int64_t>> MemberSince(const std::string& group_id, const std::string& user_id) override {
+    return inner_.MemberSince(group_id, user_id);
+  }
+  Result<MentionPage> ReadMentions(const std::string& user_id, MessageId before, std::size_t limit) override {
+    return inner_.ReadMentions(user_id, before, limit);
+  }
+  Result<SearchPage> Search(const SearchQuery& query) override { return inner_.Search(query); }
   Result<InboxPage> ReadInbox(const std::string& user_id, MessageId before, std::size_t limit) override {
     return inner_.ReadInbox(user_id, before, limit);
   }

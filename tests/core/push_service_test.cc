@@ -73,6 +73,19 @@ TEST_F(PushServiceTest, AMutedConversationGetsNoJob) {
   EXPECT_EQ(JobsAfter(10000).size(), 1u);
 }
 
+TEST_F(PushServiceTest, AMentionIsNotifiedEvenInAMutedGroup) {
+  ASSERT_TRUE(Request("alice", RequestOp::kGroupCreate, json{{"name", "g"}, {"members", {"bob", "carol"}}}, true).ok());
+  std::string group = outbox_.published.back().payload["group"];
+  ASSERT_TRUE(Request("bob", RequestOp::kMute, json{{"group", group}, {"muted", true}}).ok());
+  ASSERT_TRUE(Request("carol", RequestOp::kSend, json{{"group", group}, {"text", "no name here"}}).ok());
+  EXPECT_TRUE(JobsAfter(10000).empty());
+  ASSERT_TRUE(Request("carol", RequestOp::kSend, json{{"group", group}, {"text", "@bob look"}}).ok());
+  std::vector<json> jobs = JobsAfter(10000);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0]["user"], "bob");
+  EXPECT_EQ(jobs[0]["body"], "@bob look");
+}
+
 TEST_F(PushServiceTest, AReportedJobIsNeverOfferedAgainAndOnlyTheBridgeMayReport) {
   ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "hi"}}).ok());
   std::vector<json> jobs = JobsAfter(6000);

@@ -19,7 +19,7 @@ TEST(TopicFormatTest, EveryRequestOpHasItsOwnNameThatParsesBack) {
     EXPECT_EQ(RequestTopic(op), "chat/v1/req/" + name);
     EXPECT_EQ(ParseRequestTopic(RequestTopic(op)), op) << name;
   }
-  EXPECT_EQ(names.size(), 29u);
+  EXPECT_EQ(names.size(), 31u);
   EXPECT_STREQ(RequestOpName(RequestOp::kSend), "send");
   EXPECT_STREQ(RequestOpName(RequestOp::kPushResult), "push_result");
   EXPECT_STREQ(RequestOpName(RequestOp::kResumeToken), "resume_token");

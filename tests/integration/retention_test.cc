@@ -41,8 +41,12 @@ TEST_F(RetentionTest, TheSweepRemovesWhatIsOlderThanTheSettingsAndNothingElse) {
     std::uint64_t seq = 0;
     for (int age : days) {
       core::MessageId id = core::MessageIdGenerator::FirstIdAt(now - age * kDayMs) + 1;
-      core::StoredMessage message{id, "alice", "bob", "", "sent " + std::to_string(age) + " days ago",
-                                  core::MessageIdGenerator::TimestampMillis(id), ""};
+      core::StoredMessage message;
+      message.id = id;
+      message.from = "alice";
+      message.to = "bob";
+      message.text = "sent " + std::to_string(age) + " days ago";
+      message.created_at_ms = core::MessageIdGenerator::TimestampMillis(id);
       writes.queue.push_back({"bob", ++seq,
                               {core::QueueEntry::Kind::kMessage, message.conversation(), id, "", message.created_at_ms}});
       writes.messages.push_back(message);

@@ -28,7 +28,12 @@ std::unique_ptr<RocksDbStore> OpenStore(const std::string& path) {
 // A message as the core writes it: stored, queued for each recipient, 1:1 peers moved.
 void AddMessage(WriteSet* writes, MessageId id, const std::string& from, const std::string& to,
                 const std::string& group, const std::vector<std::string>& recipients) {
-  core::StoredMessage message{id, from, group.empty() ? to : "", group, "text " + std::to_string(id), 1, ""};
+  core::StoredMessage message;
+  message.id = id;
+  message.from = from;
+  message.to = group.empty() ? to : "";
+  message.group_id = group;
+  message.text = "text " + std::to_string(id);
   for (const std::string& user : recipients) {
     writes->queue.push_back({user, id, {QueueEntry::Kind::kMessage, message.conversation(), id, "", 1}});
   }

@@ -119,6 +119,14 @@ TEST(RecordCodecTest, EditsAndDeletionsRoundTripAndOlderRecordsReadAsNeverChange
   EXPECT_EQ(out.edited_at_ms, 1795000009999);
   EXPECT_FALSE(out.deleted());
 
+  core::StoredMessage mentioning = Message();
+  mentioning.group_id = "9";
+  mentioning.mentions = {"bob", "carol"};
+  mentioning.mentions_all = true;
+  ASSERT_TRUE(DecodeMessage(mentioning.id, EncodeMessage(mentioning), &out).ok());
+  EXPECT_EQ(out.mentions, (std::vector<std::string>{"bob", "carol"}));
+  EXPECT_TRUE(out.mentions_all);
+
   core::StoredMessage tombstone = Message();
   tombstone.text.clear();
   tombstone.deleted_by = "carol";
@@ -129,7 +137,7 @@ TEST(RecordCodecTest, EditsAndDeletionsRoundTripAndOlderRecordsReadAsNeverChange
 
   // A version 2 record (before edits) is the same fields without the last two.
   std::string v2 = EncodeMessage(Message());
-  v2.resize(v2.size() - 2);  // edited_at 0 (one varint byte) and an empty deleted_by (one length byte)
+  v2.resize(v2.size() - 4);  // edited_at 0, an empty deleted_by, no mentions, no @all: a byte each
   v2[0] = 2;
   core::StoredMessage old;
   ASSERT_TRUE(DecodeMessage(7, v2, &old).ok());

@@ -23,7 +23,14 @@ std::unique_ptr<RocksDbStore> OpenStore(const std::string& path) {
 }
 
 StoredMessage Message(core::MessageId id, const char* from, const char* to, std::string text, const char* cmid = "") {
-  return StoredMessage{id, from, to, "", std::move(text), 1700000000000 + static_cast<std::int64_t>(id), cmid};
+  StoredMessage message;
+  message.id = id;
+  message.from = from;
+  message.to = to;
+  message.text = std::move(text);
+  message.created_at_ms = 1700000000000 + static_cast<std::int64_t>(id);
+  message.client_message_id = cmid;
+  return message;
 }
 
 core::Status Append(RocksDbStore& store, const StoredMessage& message) {
@@ -320,13 +327,23 @@ TEST(RocksDbStoreTest, RetentionRemovesWhatIsOlderThanTheCutoffsAndNothingElse) 
   auto store = OpenStore(dir.path());
   std::int64_t now = 1800000000000;  // 2027
   core::WriteSet writes;
+  auto stored = [](core::MessageId id, const char* from, const char* to, const char* group, const char* text) {
+    StoredMessage message;
+    message.id = id;
+    message.from = from;
+    message.to = to;
+    message.group_id = group;
+    message.text = text;
+    message.created_at_ms = core::MessageIdGenerator::TimestampMillis(id);
+    return message;
+  };
   // alice-bob: two old messages and a new one; carol-dave: only old ones; a group: one old, one new.
   for (auto [id, from, to] : {std::tuple{DaysAgo(now, 40), "alice", "bob"}, {DaysAgo(now, 31, 1), "bob", "alice"},
                               {DaysAgo(now, 29), "alice", "bob"}, {DaysAgo(now, 50), "carol", "dave"}}) {
-    writes.messages.push_back(StoredMessage{id, from, to, "", "t", core::MessageIdGenerator::TimestampMillis(id), ""});
+    writes.messages.push_back(stored(id, from, to, "", "t"));
   }
-  writes.messages.push_back(StoredMessage{DaysAgo(now, 45), "alice", "", "7", "old in group", 0, ""});
-  writes.messages.push_back(StoredMessage{DaysAgo(now, 1), "alice", "", "7", "new in group", 0, ""});
+  writes.messages.push_back(stored(DaysAgo(now, 45), "alice", "", "7", "old in group"));
+  writes.messages.push_back(stored(DaysAgo(now, 1), "alice", "", "7", "new in group"));
   // bob's queue: entries of 20, 10 and 2 days ago; carol's: only expired ones; dave's: one expired.
   auto entry = [&](int days) {
     return core::QueueEntry{core::QueueEntry::Kind::kEvent, {}, 0, "{}", now - std::int64_t{days} * 86400000};
