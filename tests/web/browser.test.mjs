@@ -367,6 +367,184 @@ test('every control has a label, and a conversation can be opened and answered w
   assert.equal(await page.locator('#message-list li.message.mine .text').last().textContent(), 'Sent with the keyboard\non two lines');
 });
 
+function conversationKeys(page) {
+  return page.locator('#conversation-list button.conversation-button').evaluateAll((buttons) => buttons.map((b) => b.dataset.key));
+}
+
+function messageById(page, id) {
+  return page.locator(`#message-list li.message[data-id="${id}"]`);
+}
+
+// Scrolls the open conversation to one end until `done` (a page function of the message texts) holds.
+async function scrollUntil(page, end, done) {
+  for (let pages = 0; pages < 10; pages++) {
+    if (await page.evaluate(done, await messageTexts(page))) return;
+    const count = (await messageTexts(page)).length;
+    await page.locator('#message-scroller').evaluate((el, top) => el.scrollTo(0, top ? 0 : el.scrollHeight), end === 'top');
+    await page.waitForFunction((n) => document.querySelectorAll('#message-list li.message').length > n, count, WAIT);
+  }
+}
+
+test('the conversation list shows each last message with its time, newest first, and moves on a new one', async () => {
+  const { page: alicePage } = users.alice;
+  const { page: bobPage } = users.bob;
+  const carol = conversationButton(alicePage, 'u:carol');
+  assert.equal(await carol.locator('.preview-text').textContent(), 'Sent with the keyboard\non two lines');
+  assert.equal(await carol.locator('.preview-from').textContent(), 'You: ');
+  assert.match(await carol.locator('.preview-time').textContent(), /\d/);
+  const team = alicePage.locator('button.conversation-button', { hasText: '# Team' });
+  assert.equal(await team.locator('.preview').textContent(), 'bob: Glad to be here', 'a group\'s preview names its sender');
+  assert.equal((await conversationKeys(alicePage))[0], 'u:carol');
+
+  await conversationButton(bobPage, 'u:alice').click();
+  await sendFromComposer(bobPage, 'Lunch tomorrow?');
+  await conversationButton(alicePage, 'u:bob').locator('.preview-text', { hasText: 'Lunch tomorrow?' }).waitFor(WAIT);
+  assert.equal((await conversationKeys(alicePage))[0], 'u:bob', 'a new message moves its conversation to the top');
+  assert.equal(await conversationButton(alicePage, 'u:bob').locator('.preview-from').count(), 0, 'no sender in a 1:1 preview of theirs');
+  await screenshot(alicePage, 'conversation-list-previews');
+
+  const order = await conversationKeys(alicePage);
+  await alicePage.reload();
+  await alicePage.locator('#connection-status', { hasText: 'Online as alice' }).waitFor(WAIT);
+  await alicePage.waitForFunction(
+    (want) => JSON.stringify([...document.querySelectorAll('#conversation-list button.conversation-button')].map((b) => b.dataset.key)) === want,
+    JSON.stringify(order),
+    WAIT,
+  );
+  await conversationButton(alicePage, 'u:bob').locator('.preview-text', { hasText: 'Lunch tomorrow?' }).waitFor(WAIT);
+});
+
+test('a search finds a message whatever its case and accents, and opens its conversation there, paging on both ways', async () => {
+  const after = Array.from({ length: 60 }, (_, i) => `carol after #${i + 1}`);
+  server.publishLines('carol', PASSWORDS.carol, 'chat/v1/req/send', [
+    JSON.stringify({ to: 'alice', text: 'Lunch at the Café Zoë?', cmid: 'cafe' }),
+    ...after.map((text, i) => JSON.stringify({ to: 'alice', text, cmid: `a${i + 1}` })),
+  ]);
+  await conversationButton(users.alice.page, 'u:carol').locator('.preview-text', { hasText: 'carol after #60' }).waitFor(WAIT);
+
+  // carol's first browser: nothing of the conversation loaded, so the hit opens through `around`.
+  const { page } = await newUserContext('carol');
+  await signIn(page, 'carol');
+  await page.getByLabel('Search messages').fill('CAFE zo');
+  const hit = page.locator('#search-results button.search-hit');
+  await hit.waitFor(WAIT);
+  assert.equal(await hit.count(), 1);
+  assert.equal(await hit.locator('.hit-text').textContent(), 'Lunch at the Café Zoë?');
+  assert.equal(await hit.locator('.hit-where').textContent(), 'alice');
+  assert.equal(await hit.locator('.hit-from').textContent(), 'You');
+  assert.match(await hit.locator('.hit-time').textContent(), /\d/);
+  await page.getByLabel('Search messages').fill('?!');
+  await page.locator('#search-status', { hasText: 'Type a word' }).waitFor(WAIT);
+  assert.equal(await hit.count(), 0, 'no request without a word');
+  await page.getByLabel('Search messages').fill('cafe');
+  await hit.click();
+
+  const jumped = page.locator('#message-list li.message.jumped');
+  await jumped.waitFor(WAIT);
+  assert.equal(await jumped.locator('.text').textContent(), 'Lunch at the Café Zoë?');
+  assert.equal(await jumped.getAttribute('data-id'), await hit.getAttribute('data-id'));
+  const visible = await jumped.evaluate((li) => {
+    const box = li.getBoundingClientRect();
+    const view = document.getElementById('message-scroller').getBoundingClientRect();
+    return box.top >= view.top && box.bottom <= view.bottom;
+  });
+  assert.ok(visible, 'the hit is scrolled into view');
+  const before = [...Array.from({ length: 19 }, (_, i) => `carol #${i + 102}`), 'Sent with the keyboard\non two lines'];
+  assert.deepEqual(await messageTexts(page), [...before, 'Lunch at the Café Zoë?', ...after.slice(0, 20)], 'the window around the hit');
+  await screenshot(page, 'search-jump');
+
+  await scrollUntil(page, 'bottom', (texts) => texts.includes('carol after #60'));
+  await scrollUntil(page, 'top', (texts) => texts.includes('carol #1'));
+  const all = [...Array.from({ length: 120 }, (_, i) => `carol #${i + 1}`), 'Sent with the keyboard\non two lines', 'Lunch at the Café Zoë?', ...after];
+  assert.deepEqual(await messageTexts(page), all, 'paged older and newer from the hit, in order and once');
+  assert.equal(await page.locator('#load-newer').isHidden(), true);
+  assert.equal(await page.locator('#load-older').isHidden(), true);
+
+  // On alice's page the hit is loaded already: it is scrolled to and highlighted.
+  const alicePage = users.alice.page;
+  await alicePage.getByLabel('Search messages').fill('café');
+  await alicePage.locator('#search-results button.search-hit').click();
+  await alicePage.locator('#message-list li.message.jumped', { hasText: 'Lunch at the Café Zoë?' }).waitFor(WAIT);
+  await alicePage.getByLabel('Search messages').fill('');
+});
+
+test('a mention is highlighted for the one mentioned only', async () => {
+  const { page: alicePage } = users.alice;
+  const { page: bobPage } = users.bob;
+  const { page: carolPage } = users.carol;
+  const text = '@bob could you book the table?';
+  await alicePage.locator('button.conversation-button', { hasText: '# Team' }).click();
+  await sendFromComposer(alicePage, text);
+  for (const page of [bobPage, carolPage]) {
+    await page.locator('button.conversation-button', { hasText: '# Team' }).click();
+    await waitForTexts(page, [text]);
+  }
+  const onBobs = bobPage.locator('#message-list li.message', { hasText: text });
+  assert.match(await onBobs.getAttribute('class'), /\bmentioned\b/);
+  assert.equal(await onBobs.locator('.mention').textContent(), '@bob');
+  const onCarols = carolPage.locator('#message-list li.message', { hasText: text });
+  assert.doesNotMatch(await onCarols.getAttribute('class'), /\bmentioned\b/);
+  assert.equal(await carolPage.locator('#message-list li.message.mentioned').count(), 0);
+  await screenshot(bobPage, 'mention-bob');
+  await users.carol.context.close();
+  delete users.carol;
+});
+
+test('alice edits and deletes her message; bob sees the new text, then a tombstone, live and after a sync', async () => {
+  const alice = users.alice;
+  const bob = users.bob;
+  await conversationButton(alice.page, 'u:bob').click();
+  await conversationButton(bob.page, 'u:alice').click();
+  await sendFromComposer(alice.page, 'See you at 5');
+  const sent = alice.page.locator('#message-list li.message.mine[data-state="stored"]', { hasText: 'See you at 5' });
+  await sent.waitFor(WAIT);
+  const id = await sent.getAttribute('data-id');
+  await waitForTexts(bob.page, ['See you at 5']);
+  assert.equal(await messageById(bob.page, id).getByRole('button', { name: 'Edit message' }).count(), 0, 'only one\'s own messages');
+
+  const edit = async (messageId, text) => {
+    await messageById(alice.page, messageId).getByRole('button', { name: 'Edit message' }).click();
+    await alice.page.getByLabel('New text of the message').fill(text);
+    await alice.page.getByLabel('New text of the message').press('Enter');
+  };
+  await edit(id, 'x'.repeat(MAX_MESSAGE_CHARS + 1));
+  await alice.page.locator('#conversation-error', { hasText: `the limit is ${MAX_MESSAGE_CHARS}` }).waitFor(WAIT);
+  await alice.page.getByLabel('New text of the message').fill('See you at 6');
+  await alice.page.getByLabel('New text of the message').press('Enter');
+  for (const page of [bob.page, alice.page]) {
+    await messageById(page, id).locator('.edited', { hasText: '(edited)' }).waitFor(WAIT);
+    assert.equal(await messageById(page, id).locator('.text').textContent(), 'See you at 6');
+  }
+  await screenshot(bob.page, 'edited');
+
+  const remove = async (messageId) => {
+    alice.page.once('dialog', (dialog) => dialog.accept());
+    await messageById(alice.page, messageId).getByRole('button', { name: 'Delete message' }).click();
+  };
+  await remove(id);
+  for (const page of [bob.page, alice.page]) {
+    await messageById(page, id).locator('.tombstone', { hasText: 'Message deleted' }).waitFor(WAIT);
+  }
+  await conversationButton(bob.page, 'u:alice').locator('.preview-text', { hasText: 'Message deleted' }).waitFor(WAIT);
+  assert.equal((await bob.page.content()).includes('See you at'), false, 'the old text is gone from bob\'s page');
+  await screenshot(bob.page, 'deleted');
+
+  // While bob is cut off: a message, its edit and its deletion reach him through sync as tombstones.
+  await cutOff(bob);
+  await sendFromComposer(alice.page, 'A secret plan');
+  const secret = alice.page.locator('#message-list li.message.mine[data-state="stored"]', { hasText: 'A secret plan' });
+  await secret.waitFor(WAIT);
+  const secretId = await secret.getAttribute('data-id');
+  await edit(secretId, 'A better secret plan');
+  await messageById(alice.page, secretId).locator('.edited').waitFor(WAIT);
+  await remove(secretId);
+  await messageById(alice.page, secretId).locator('.tombstone').waitFor(WAIT);
+  await restore(bob);
+  await messageById(bob.page, secretId).locator('.tombstone', { hasText: 'Message deleted' }).waitFor(WAIT);
+  assert.equal((await bob.page.content()).includes('secret plan'), false, 'no old text reaches bob');
+  assert.equal(await countOf(bob.page, 'Lunch tomorrow?'), 1);
+});
+
 test('logging out shows the user offline at once', async () => {
   const { page: alicePage } = users.alice;
   const { page: bobPage } = users.bob;

@@ -3,14 +3,19 @@
 // Text from the network only ever goes into textContent, never into HTML.
 
 import { ChatConnection } from './connection.js';
-import { ConversationStore } from './conversations.js';
+import { ConversationStore, messageRecord } from './conversations.js';
 import { claimDevice } from './device.js';
-import { compareIds, conversationKey, conversationTarget, isValidName, newCmid, sendTarget } from './protocol.js';
+import {
+  compareIds, conversationKey, conversationTarget, hasSearchWord, isValidName, newCmid, sendTarget, splitMentions,
+} from './protocol.js';
 import { SyncCursor } from './sync-cursor.js';
 
 const SYNC_PAGE = 500; // the server's default max_sync_page
 const SKIP_BACKLOG_OVER = 2000; // longer backlogs are skipped: the list and history are refetched instead
 const HISTORY_PAGE = 50;
+const JUMP_CONTEXT = 20; // messages either side of a message jumped to
+const SEARCH_DELAY_MS = 300; // typing pauses this long before a search is asked
+const HIGHLIGHT_MS = 4000; // how long a message jumped to stays highlighted
 const TYPING_SEND_EVERY_MS = 3000;
 const TYPING_SHOWN_MS = 5000;
 const RESEND_AFTER_MS = 15000;
@@ -56,6 +61,10 @@ async function signIn(user, password, { resuming = false } = {}) {
     buffered: [], // live events that arrived during a sync
     lastTypingSentAt: 0,
     loadingHistory: new Set(),
+    editing: null, // {key, id, draft}: the own message being edited in place
+    jumpedTo: null, // {key, id}: the message a search result opened, highlighted for a moment
+    scrollToId: null, // a message to bring into view at the next render
+    search: { query: '', hits: [], more: false, nextBefore: null, asked: 0, timer: null },
     groupRefreshers: new Map(),
     signedIn: false,
   };
@@ -174,7 +183,7 @@ async function catchUp(s) {
     refreshConversations(s),
     s.refreshContacts(),
     open?.group ? refreshGroup(s, open.group) : null,
-    open && (skipped || !open.historyLoaded) ? loadHistory(s, open.key, { older: false }) : null,
+    open && (skipped || !open.historyLoaded) ? loadHistory(s, open.key, 'newest') : null,
   ]);
   render(s);
   markReadIfSeen(s); // a read mark lost with the old connection is sent again
@@ -262,6 +271,10 @@ function applyEventTo(s, event) {
     case 'contact':
       applyContactEvent(s, event);
       break;
+    case 'edit':
+    case 'delete':
+      s.store.applyChange(event);
+      break;
     case 'sent': // this device's own send: ackSend stored it
       break;
   }
@@ -282,12 +295,14 @@ async function refreshConversations(s) {
   const groups = await s.conn.request('groups');
   s.store.setInvites(groups.invites);
   let before = null;
+  const entries = [];
   for (let page = 0; page < MAX_CONVERSATION_PAGES; page++) {
     const reply = await s.conn.request('conversations', before ? { before } : {});
-    for (const entry of reply.conversations ?? []) s.store.applyListEntry(entry);
+    entries.push(...(reply.conversations ?? []));
     if (!reply.more || !reply.next_before) break;
     before = reply.next_before;
   }
+  s.store.applyList(entries);
   scheduleRender(s);
 }
 
@@ -369,19 +384,36 @@ function applyMembershipChange(s, event) {
   }
 }
 
-async function loadHistory(s, key, { older }) {
+// The request for one page of history: 'newest', 'older' than the oldest loaded, or 'newer' than a
+// jumped-to window's end. Null when there is nothing to ask.
+function historyRequest(conversation, direction) {
+  const request = { ...conversationTarget(conversation.key), limit: HISTORY_PAGE };
+  if (direction === 'older') {
+    if (!conversation.hasOlder) return null;
+    const oldest = conversation.oldestId();
+    if (oldest) request.before = oldest;
+  } else if (direction === 'newer') {
+    if (!conversation.hasNewer) return null;
+    Object.assign(request, { after: conversation.loadedUpTo, order: 'oldest_first' });
+  }
+  return request;
+}
+
+async function loadHistory(s, key, direction) {
   const conversation = s.store.get(key);
-  const loading = `${key} ${older ? 'older' : 'newest'}`;
-  if (s.loadingHistory.has(loading) || (older && !conversation.hasOlder)) return;
-  const request = { ...conversationTarget(key), limit: HISTORY_PAGE };
-  const oldest = conversation.oldestId();
-  if (older && oldest) request.before = oldest;
+  const loading = `${key} ${direction}`;
+  const request = historyRequest(conversation, direction);
+  if (s.loadingHistory.has(loading) || !request) return;
   s.loadingHistory.add(loading);
+  const generation = conversation.generation;
   try {
     const page = await s.conn.request('history', request);
     if (session !== s) return;
-    s.store.addHistoryPage(key, page, { newest: !older });
-    if (key === s.openKey) s.keepScrollOnPrepend = older;
+    s.store.addHistoryPage(key, page, { direction, generation });
+    if (key === s.openKey) {
+      s.keepScrollOnPrepend = direction === 'older';
+      s.keepScrollOnAppend = direction === 'newer';
+    }
   } catch (error) {
     if (session !== s) return;
     if (error.code === 'unknown_peer' || error.code === 'not_found') {
@@ -399,6 +431,11 @@ async function loadHistory(s, key, { older }) {
 }
 
 function sendMessage(s, key, text) {
+  // A send from a window back in time returns to the newest messages, where it will show.
+  if (s.store.get(key).hasNewer) {
+    s.store.showNewest(key);
+    loadHistory(s, key, 'newest');
+  }
   const cmid = newCmid();
   s.store.startSend(key, cmid, text);
   s.conn.publish('send', { ...sendTarget(key), text, cmid }); // waits for a reconnect if offline
@@ -431,9 +468,9 @@ function resendStale(s) {
 
 function markReadIfSeen(s) {
   const conversation = s.openKey && s.store.find(s.openKey);
-  if (!conversation || conversation.lastId === null || document.visibilityState !== 'visible') return;
-  if (compareIds(conversation.lastId, conversation.readUpTo) <= 0 || !s.conn.connected) return;
-  const upTo = conversation.lastId;
+  const upTo = conversation?.newestShownId();
+  if (!upTo || document.visibilityState !== 'visible') return;
+  if (compareIds(upTo, conversation.readUpTo) <= 0 || !s.conn.connected) return;
   s.store.applyRead(conversation.key, upTo);
   s.conn.request('read', { ...conversationTarget(conversation.key), up_to: upTo }).catch(() => {});
   scheduleRender(s);
@@ -474,18 +511,45 @@ async function ask(s, op, body, errorId) {
 // ---------------------------------------------------------------------------------------------------
 // Opening a conversation
 
-function openConversation(s, key) {
+// `at`: a message id to open the conversation at (a search hit) rather than at the newest messages.
+function openConversation(s, key, { at = null } = {}) {
   if (session !== s) return;
   s.openKey = key;
   s.elements = new Map();
+  s.editing = null;
   $('message-list').replaceChildren();
   showError('conversation-error', '');
-  const conversation = s.store.get(key);
-  render(s, { toBottom: true });
-  if (!conversation.historyLoaded) loadHistory(s, key, { older: false });
+  const conversation = at ? s.store.get(key) : s.store.showNewest(key);
+  render(s, { toBottom: !at });
+  if (!at && !conversation.historyLoaded) loadHistory(s, key, 'newest');
   if (conversation.group) refreshGroup(s, conversation.group);
   markReadIfSeen(s);
   $('composer-text').focus();
+}
+
+// Opens a conversation at one message, highlighted for a moment: the window around it is loaded
+// (PROTOCOL.md, "Jumping to a message") unless it is among the loaded messages already.
+async function jumpToMessage(s, key, id) {
+  openConversation(s, key, { at: id });
+  const conversation = s.store.get(key);
+  if (!conversation.shows(id)) {
+    const page = await ask(s, 'history', { ...conversationTarget(key), around: id, limit: JUMP_CONTEXT }, 'conversation-error');
+    if (session !== s || s.openKey !== key) return;
+    if (!page) { // gone meanwhile (deleted, or the group left): the conversation opens at its newest
+      if (!conversation.historyLoaded) loadHistory(s, key, 'newest');
+      return;
+    }
+    s.store.addAroundPage(key, page);
+  }
+  s.jumpedTo = { key, id };
+  s.scrollToId = id;
+  render(s);
+  markReadIfSeen(s);
+  setTimeout(() => {
+    if (s.jumpedTo?.id !== id) return;
+    s.jumpedTo = null;
+    scheduleRender(s);
+  }, HIGHLIGHT_MS);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -567,10 +631,43 @@ function render(s, options = {}) {
   renderConversation(s, options);
 }
 
+function conversationTitle(conversation) {
+  return conversation.group ? `# ${conversation.name}` : conversation.name;
+}
+
+const DELETED_TEXT = 'Message deleted';
+
+// The list's line about the last message: its sender in a group (or when it is mine), its text.
+function previewParts(s, conversation) {
+  const last = conversation.last;
+  if (!last) return null;
+  const from = last.from === s.me ? 'You' : last.from;
+  return { from: conversation.group || last.from === s.me ? `${from}: ` : '', text: last.deleted ? DELETED_TEXT : last.text };
+}
+
+function previewElement(s, conversation) {
+  const parts = previewParts(s, conversation);
+  if (!parts) return null;
+  return el(
+    'span',
+    { class: 'preview-line' },
+    el('span', { class: 'preview' },
+      parts.from ? el('span', { class: 'preview-from', text: parts.from }) : null,
+      el('span', { class: `preview-text${conversation.last.deleted ? ' deleted' : ''}`, text: parts.text })),
+    timeElement(conversation.last.ts, 'preview-time'),
+  );
+}
+
+function timeElement(ts, className) {
+  return el('time', { class: className, dateTime: ts ? new Date(ts).toISOString() : '', text: formatTime(ts) });
+}
+
 function renderConversationList(s) {
   const items = s.store.sorted().map((conversation) => {
     const presence = conversation.peer ? presenceOf(s, conversation.peer) : null;
-    const label = [conversation.name, presenceText(presence), conversation.unread ? `${unreadText(conversation)} unread` : '']
+    const preview = previewParts(s, conversation);
+    const label = [conversation.name, presenceText(presence), conversation.unread ? `${unreadText(conversation)} unread` : '',
+      preview ? `last message ${formatTime(conversation.last.ts)}: ${preview.from}${preview.text}` : '']
       .filter(Boolean)
       .join(', ');
     const button = el(
@@ -585,7 +682,7 @@ function renderConversationList(s) {
         onclick: () => openConversation(s, conversation.key),
       },
       conversation.peer ? presenceDot(presence) : el('span', { class: 'dot none', 'aria-hidden': 'true' }),
-      el('span', { class: 'name', text: conversation.group ? `# ${conversation.name}` : conversation.name }),
+      el('span', { class: 'summary' }, el('span', { class: 'name', text: conversationTitle(conversation) }), previewElement(s, conversation)),
       conversation.unread ? el('span', { class: 'unread', text: unreadText(conversation) }) : null,
     );
     return el('li', {}, button);
@@ -684,7 +781,7 @@ function renderConversation(s, { toBottom = false } = {}) {
     $('message-list').replaceChildren();
     return;
   }
-  $('conversation-title').textContent = conversation.group ? `# ${conversation.name}` : conversation.name;
+  $('conversation-title').textContent = conversationTitle(conversation);
   if (conversation.group) {
     const info = s.groups.get(conversation.group);
     const describe = (m) => [m, m === info.owner ? 'owner' : '', m !== s.me && info.online?.has(m) ? 'online' : '']
@@ -700,6 +797,7 @@ function renderConversation(s, { toBottom = false } = {}) {
   const typing = s.typing.get(conversation.key);
   $('typing').textContent = typing && typing.until > Date.now() ? `${typing.from} is typing…` : '';
   $('load-older').hidden = !conversation.historyLoaded || !conversation.hasOlder;
+  $('load-newer').hidden = !conversation.hasNewer;
   renderMessages(s, conversation, toBottom);
 }
 
@@ -729,16 +827,16 @@ function renderMessages(s, conversation, toBottom) {
       s.elements.delete(pendingKey);
       s.elements.set(key, entry);
     }
-    const signature = `${item.id}|${item.state}|${item.error?.message}`;
+    const signature = messageSignature(s, conversation, item);
     if (!entry) {
       entry = { node: messageElement(s, conversation, item), signature };
       s.elements.set(key, entry);
     } else if (entry.signature !== signature) {
-      // Updated in place (Sending… to Sent), so the live log does not announce the message twice.
+      // Updated in place (Sending… to Sent, an edit, a deletion): the element stays where it is.
       const fresh = messageElement(s, conversation, item);
       entry.node.className = fresh.className;
       Object.assign(entry.node.dataset, fresh.dataset);
-      entry.node.querySelector('.meta').replaceWith(fresh.querySelector('.meta'));
+      entry.node.replaceChildren(...fresh.childNodes);
       entry.signature = signature;
     }
     if (entry.node === next) next = next.nextElementSibling;
@@ -750,15 +848,30 @@ function renderMessages(s, conversation, toBottom) {
       s.elements.delete(key);
     }
   }
-  if (toBottom || atBottom) scroller.scrollTop = scroller.scrollHeight;
+  const target = s.scrollToId && s.elements.get(`i:${s.scrollToId}`);
+  if (target) target.node.scrollIntoView({ block: 'center' });
   else if (s.keepScrollOnPrepend) scroller.scrollTop += scroller.scrollHeight - heightBefore;
+  else if ((toBottom || atBottom) && !s.keepScrollOnAppend) scroller.scrollTop = scroller.scrollHeight;
   s.keepScrollOnPrepend = false;
+  s.keepScrollOnAppend = false; // a newer page goes below what is read, not scrolled to
+  s.scrollToId = null;
 }
+
+// What an element shows of a message: a change of any of it rebuilds the element's content.
+function messageSignature(s, conversation, item) {
+  const { canEdit, canDelete } = allowedChanges(s, conversation, item);
+  return [item.id, item.state, item.error?.message, item.editedAt, item.deleted, isEditing(s, item), isJumpedTo(s, item), canEdit, canDelete].join('|');
+}
+
+// Unsent messages have no id, so none of them is being edited or was jumped to.
+const isEditing = (s, item) => item.id !== undefined && s.editing?.id === item.id;
+const isJumpedTo = (s, item) => item.id !== undefined && s.jumpedTo?.id === item.id;
 
 function messageElement(s, conversation, item) {
   const mine = item.from === undefined || item.from === s.me;
   const state = item.state ?? 'stored';
-  const meta = el('div', { class: 'meta' }, el('time', { dateTime: item.ts ? new Date(item.ts).toISOString() : '', text: formatTime(item.ts ?? item.since) }));
+  const meta = el('div', { class: 'meta' }, timeElement(item.ts ?? item.since));
+  if (item.editedAt && !item.deleted) meta.append(' ', el('span', { class: 'edited', text: '(edited)', title: `Edited ${formatTime(item.editedAt)}` }));
   if (mine) {
     const labels = { sending: 'Sending…', stored: 'Sent', failed: `Not sent: ${item.error?.message}` };
     meta.append(' ', el('span', { class: `state ${state}`, text: labels[state], title: item.id ? `Stored as ${item.id}` : '' }));
@@ -773,12 +886,158 @@ function messageElement(s, conversation, item) {
       );
     }
   }
+  meta.append(...changeButtons(s, conversation, item));
+  const classes = ['message', mine ? 'mine' : 'theirs', state];
+  if (item.deleted) classes.push('deleted');
+  if (item.mentionsMe) classes.push('mentioned');
+  if (isJumpedTo(s, item)) classes.push('jumped');
   return el(
     'li',
-    { class: `message ${mine ? 'mine' : 'theirs'} ${state}`, 'data-id': item.id ?? '', 'data-cmid': item.cmid ?? '', 'data-state': state },
-    el('div', { class: 'bubble' }, el('span', { class: 'from', text: mine ? 'You' : item.from }), el('p', { class: 'text', text: item.text })),
+    { class: classes.join(' '), 'data-id': item.id ?? '', 'data-cmid': item.cmid ?? '', 'data-state': state },
+    el('div', { class: 'bubble' }, el('span', { class: 'from', text: mine ? 'You' : item.from }), messageBody(s, conversation, item)),
     meta,
   );
+}
+
+// The text, with mentions apart (as text nodes: never HTML); a tombstone; or the editor.
+function messageBody(s, conversation, item) {
+  if (item.deleted) return el('p', { class: 'tombstone', text: DELETED_TEXT });
+  if (isEditing(s, item)) return editForm(s, conversation, item);
+  const names = item.mentionsAll ? [...(item.mentions ?? []), 'all'] : item.mentions ?? [];
+  const pieces = splitMentions(item.text, names).map((piece) =>
+    piece.mention ? el('span', { class: 'mention', text: piece.text }) : document.createTextNode(piece.text));
+  return el('p', { class: 'text' }, ...pieces);
+}
+
+// One's own stored messages can be edited and deleted; a group's owner may delete anyone's (known
+// once the group's members have been fetched).
+function allowedChanges(s, conversation, item) {
+  if (!item.id || item.deleted || !conversation.member) return { canEdit: false, canDelete: false };
+  const mine = item.from === s.me;
+  const owner = conversation.group !== null && s.groups.get(conversation.group)?.owner === s.me;
+  return { canEdit: mine, canDelete: mine || owner };
+}
+
+function changeButtons(s, conversation, item) {
+  const { canEdit, canDelete } = allowedChanges(s, conversation, item);
+  const buttons = [];
+  if (canEdit) {
+    buttons.push(el('button', { type: 'button', class: 'edit', text: 'Edit', 'aria-label': 'Edit message', onclick: () => startEdit(s, conversation.key, item) }));
+  }
+  if (canDelete) {
+    buttons.push(el('button', { type: 'button', class: 'delete', text: 'Delete', 'aria-label': 'Delete message', onclick: () => deleteMessage(s, conversation.key, item.id) }));
+  }
+  return buttons;
+}
+
+function editForm(s, conversation, item) {
+  const input = el('textarea', {
+    class: 'edit-text',
+    rows: 2,
+    value: s.editing.draft,
+    'aria-label': 'New text of the message',
+    oninput: (event) => { if (s.editing) s.editing.draft = event.target.value; },
+    onkeydown: (event) => {
+      if (event.key === 'Escape') endEdit(s);
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        event.target.form.requestSubmit();
+      }
+    },
+  });
+  return el(
+    'form',
+    { class: 'edit-form', onsubmit: (event) => { event.preventDefault(); saveEdit(s, conversation.key, item); } },
+    input,
+    el('button', { type: 'submit', text: 'Save' }),
+    el('button', { type: 'button', text: 'Cancel', onclick: () => endEdit(s) }),
+  );
+}
+
+function startEdit(s, key, item) {
+  s.editing = { key, id: item.id, draft: item.text };
+  render(s);
+  const input = s.elements.get(`i:${item.id}`)?.node.querySelector('.edit-text');
+  input?.focus();
+  input?.setSelectionRange(input.value.length, input.value.length);
+}
+
+function endEdit(s) {
+  s.editing = null;
+  render(s);
+}
+
+// The edit event (which comes to this device as well) shows the new text; the reply only says ok.
+async function saveEdit(s, key, item) {
+  const text = s.editing?.draft ?? '';
+  showError('conversation-error', '');
+  if (text === item.text) return endEdit(s);
+  if (await ask(s, 'edit', { ...conversationTarget(key), id: item.id, text }, 'conversation-error')) endEdit(s);
+}
+
+async function deleteMessage(s, key, id) {
+  if (!window.confirm('Delete this message for everyone?')) return;
+  showError('conversation-error', '');
+  await ask(s, 'delete', { ...conversationTarget(key), id }, 'conversation-error');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Searching (PROTOCOL.md, "Searching"): asked once typing pauses; a reply to an older query is dropped.
+
+function scheduleSearch(s, query) {
+  clearTimeout(s.search.timer);
+  s.search.timer = setTimeout(() => runSearch(s, query, null), SEARCH_DELAY_MS);
+}
+
+async function runSearch(s, query, before) {
+  const search = s.search;
+  const asked = ++search.asked;
+  if (!hasSearchWord(query)) {
+    Object.assign(search, { query: '', hits: [], more: false, nextBefore: null });
+    showSearchStatus(query.trim() ? 'Type a word to search for.' : '');
+    renderSearch(s);
+    return;
+  }
+  showSearchStatus('Searching…');
+  try {
+    const reply = await s.conn.request('search', before ? { q: query, before } : { q: query });
+    if (session !== s || asked !== search.asked) return;
+    const hits = (reply.hits ?? []).filter((hit) => typeof hit?.id === 'string');
+    Object.assign(search, { query, hits: before ? [...search.hits, ...hits] : hits, more: reply.more === true, nextBefore: reply.next_before ?? null });
+    showSearchStatus(search.hits.length ? '' : 'No messages found.');
+  } catch (error) {
+    if (session !== s || asked !== search.asked) return;
+    showSearchStatus(`Could not search: ${error.message}`);
+  }
+  renderSearch(s);
+}
+
+function showSearchStatus(text) {
+  $('search-status').textContent = text;
+}
+
+function renderSearch(s) {
+  const items = s.search.hits.map((hit) => {
+    const key = conversationKey(s.me, hit);
+    const conversation = s.store.find(key);
+    const where = conversation ? conversationTitle(conversation) : key.slice(2);
+    const hitRecord = messageRecord(hit, s.me);
+    return el(
+      'li',
+      {},
+      el(
+        'button',
+        { type: 'button', class: 'search-hit', 'data-id': hit.id, 'data-key': key, 'data-focus-id': `hit:${hit.id}`, onclick: () => jumpToMessage(s, key, hit.id) },
+        el('span', { class: 'hit-head' },
+          el('span', { class: 'hit-where', text: where }),
+          el('span', { class: 'hit-from', text: hitRecord.from === s.me ? 'You' : hitRecord.from }),
+          timeElement(hitRecord.ts, 'hit-time')),
+        el('span', { class: 'hit-text', text: hitRecord.text }),
+      ),
+    );
+  });
+  replaceKeepingFocus($('search-results'), items);
+  $('search-more').hidden = !s.search.more;
 }
 
 function retrySend(s, key, cmid) {
@@ -815,6 +1074,9 @@ function showLoginView(error) {
 }
 
 function showChatView(s) {
+  $('search-text').value = '';
+  showSearchStatus('');
+  renderSearch(s);
   $('login-view').hidden = true;
   $('chat-view').hidden = false;
   $('account').hidden = false;
@@ -923,15 +1185,39 @@ $('composer-text').addEventListener('input', () => {
   if (session && $('composer-text').value !== '') sendTyping(session);
 });
 
+// Near the top: older messages; near the bottom of a window jumped to: newer ones.
 $('message-scroller').addEventListener('scroll', () => {
   const s = session;
-  if (!s?.openKey || $('message-scroller').scrollTop > 40) return;
-  const conversation = s.store.find(s.openKey);
-  if (conversation?.historyLoaded) loadHistory(s, s.openKey, { older: true });
+  const scroller = $('message-scroller');
+  const conversation = s?.openKey && s.store.find(s.openKey);
+  if (!conversation?.historyLoaded) return;
+  if (scroller.scrollTop <= 40) loadHistory(s, s.openKey, 'older');
+  else if (scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight <= 40) loadHistory(s, s.openKey, 'newer');
 });
 
 $('load-older').addEventListener('click', () => {
-  if (session?.openKey) loadHistory(session, session.openKey, { older: true });
+  if (session?.openKey) loadHistory(session, session.openKey, 'older');
+});
+
+$('load-newer').addEventListener('click', () => {
+  if (session?.openKey) loadHistory(session, session.openKey, 'newer');
+});
+
+$('search-text').addEventListener('input', () => {
+  if (session) scheduleSearch(session, $('search-text').value);
+});
+
+$('search-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (session) {
+    clearTimeout(session.search.timer);
+    runSearch(session, $('search-text').value, null);
+  }
+});
+
+$('search-more').addEventListener('click', () => {
+  const s = session;
+  if (s?.search.nextBefore) runSearch(s, s.search.query, s.search.nextBefore);
 });
 
 document.addEventListener('visibilitychange', () => session && markReadIfSeen(session));

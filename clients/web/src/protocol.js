@@ -76,3 +76,28 @@ export function newCmid() {
   globalThis.crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
+
+// A message's text in pieces, the `@name` mentions apart (PROTOCOL.md, "Mentions": an `@` not after a
+// letter or digit, then a user id; a trailing full stop is no part of the name). `names` are the ones
+// the server found (`mentions`, plus "all" for `mentions_all`): other `@words` stay plain text.
+// Returns [{text, mention}], to be rendered as text nodes.
+export function splitMentions(text, names) {
+  const wanted = new Set(names);
+  const pieces = [];
+  let plainFrom = 0;
+  for (const match of text.matchAll(/(?<![\p{L}\p{N}])@([A-Za-z0-9_.-]{1,64})/gu)) {
+    let name = match[1];
+    while (!wanted.has(name) && name.endsWith('.')) name = name.slice(0, -1);
+    if (!wanted.has(name)) continue;
+    if (match.index > plainFrom) pieces.push({ text: text.slice(plainFrom, match.index), mention: false });
+    pieces.push({ text: `@${name}`, mention: true });
+    plainFrom = match.index + 1 + name.length;
+  }
+  if (plainFrom < text.length) pieces.push({ text: text.slice(plainFrom), mention: false });
+  return pieces;
+}
+
+// Whether a search query has something the server counts as a word (else it answers bad_request).
+export function hasSearchWord(query) {
+  return /[\p{L}\p{N}]/u.test(query);
+}

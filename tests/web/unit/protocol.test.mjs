@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import './web_globals.mjs';
 import {
-  clientId, compareIds, conversationKey, conversationTarget, isValidName, maxId, newCmid, parsePayload, presenceUser,
-  sendTarget, topics,
+  clientId, compareIds, conversationKey, conversationTarget, hasSearchWord, isValidName, maxId, newCmid, parsePayload,
+  presenceUser, sendTarget, splitMentions, topics,
 } from '../../../clients/web/src/protocol.js';
 
 test('names follow the protocol alphabet and length', () => {
@@ -65,4 +65,24 @@ test('cmids are unique printable ASCII of at most 64 characters', () => {
     seen.add(cmid);
   }
   assert.equal(seen.size, 1000);
+});
+
+test('mentions are split out of a text: only the names the server found, without a trailing full stop', () => {
+  const pieces = splitMentions('hi @bob. and a@bob, @carol @all!', ['bob', 'all']);
+  assert.deepEqual(pieces, [
+    { text: 'hi ', mention: false },
+    { text: '@bob', mention: true },
+    { text: '. and a@bob, @carol ', mention: false },
+    { text: '@all', mention: true },
+    { text: '!', mention: false },
+  ]);
+  assert.deepEqual(splitMentions('no mentions', []), [{ text: 'no mentions', mention: false }]);
+  assert.deepEqual(splitMentions('@b.c', ['b.c']), [{ text: '@b.c', mention: true }]);
+});
+
+test('a search query needs a word', () => {
+  assert.equal(hasSearchWord('  '), false);
+  assert.equal(hasSearchWord('?!'), false);
+  assert.equal(hasSearchWord('café'), true);
+  assert.equal(hasSearchWord('회의'), true);
 });
