@@ -62,6 +62,28 @@ core::Result<std::vector<Record>> DecodeAllUnder(rocksdb::DB* db, const std::str
   return records;
 }
 
+// Calls `visit(key, value)` for the keys under `prefix` whose next 8 bytes (an id or an activity) are
+// below `before` (0: all of them), newest first, `limit` at most; `*more` when keys remain beyond.
+template <typename Visit>
+Status NewestFirst(rocksdb::DB* db, const std::string& prefix, core::MessageId before, std::size_t limit, bool* more,
+                   Visit visit) {
+  std::string upper = PrefixEnd(prefix);
+  if (before != 0) {
+    upper = prefix;
+    AppendBigEndian64(before, &upper);
+  }
+  BoundedIterator it(db, prefix, upper);
+  std::size_t visited = 0;
+  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+    if (visited++ == limit) {
+      *more = true;
+      break;
+    }
+    if (Status s = visit(it.key(), it.value()); !s.ok()) return s;
+  }
+  return FromRocks(it->status());
+}
+
 // The rest of every key starting with `prefix` (a list stored as keys: members, groups), in key order.
 core::Result<std::vector<std::string>> SuffixesUnder(rocksdb::DB* db, const std::string& prefix) {
   std::vector<std::string> suffixes;
@@ -703,22 +725,13 @@ core::Result<core::MessageId> RocksDbStore::GetReadPosition(const std::string& u
 
 core::Result<core::MentionPage> RocksDbStore::ReadMentions(const std::string& user_id, core::MessageId before,
                                                           std::size_t limit) {
-  std::string prefix = MentionPrefix(user_id);
-  std::string upper = PrefixEnd(prefix);
-  if (before != 0) {
-    upper = prefix;
-    AppendBigEndian64(before, &upper);
-  }
-  BoundedIterator it(db_.get(), prefix, upper);
   core::MentionPage page;
-  for (it->SeekToLast(); it->Valid(); it->Prev()) {
-    if (page.mentions.size() == limit) {
-      page.more = true;
-      break;
-    }
-    page.mentions.push_back({std::string(it.value()), TrailingNumber(it.key())});
-  }
-  if (!it->status().ok()) return FromRocks(it->status());
+  Status s = NewestFirst(db_.get(), MentionPrefix(user_id), before, limit, &page.more,
+                         [&](std::string_view key, std::string_view group) {
+                           page.mentions.push_back({std::string(group), TrailingNumber(key)});
+                           return Status::Ok();
+                         });
+  if (!s.ok()) return s;
   return page;
 }
 
@@ -735,23 +748,14 @@ core::Result<std::uint64_t> RocksDbStore::RebuildSearchIndex() {
 core::Result<core::InboxPage> RocksDbStore::ReadInbox(const std::string& user_id, core::MessageId before,
                                                       std::size_t limit) {
   std::string prefix = InboxPrefix(user_id);
-  std::string upper = PrefixEnd(prefix);
-  if (before != 0) {
-    upper = prefix;
-    AppendBigEndian64(before, &upper);
-  }
-  BoundedIterator it(db_.get(), prefix, upper);
   core::InboxPage page;
-  for (it->SeekToLast(); it->Valid(); it->Prev()) {
-    std::string_view suffix = it.key().substr(prefix.size());
+  Status s = NewestFirst(db_.get(), prefix, before, limit, &page.more, [&](std::string_view key, std::string_view) {
+    std::string_view suffix = key.substr(prefix.size());
     if (suffix.size() < 10) return Status::Error(ErrorCode::kCorruption, "bad conversation list key");
-    if (page.entries.size() == limit) {
-      page.more = true;
-      break;
-    }
     page.entries.push_back(InboxEntryOf(suffix));
-  }
-  if (!it->status().ok()) return FromRocks(it->status());
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
   return page;
 }
 

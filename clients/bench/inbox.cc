@@ -72,13 +72,6 @@ std::string SeedConversations(harness::BrokerProcess& broker, const std::string&
   });
 }
 
-struct Requester {
-  mosquitto* client = nullptr;
-  int connack = -1;
-  std::string awaited_rid;
-  std::string reply;  // the awaited reply, once here
-};
-
 class InboxRun {
  public:
   InboxRun(const InboxLoad& load, const SuiteContext& context) : load_(load), context_(context) {}
@@ -98,46 +91,21 @@ class InboxRun {
  private:
   std::string Measure(const harness::BrokerProcess& broker, const std::string& user, const std::string& prefix,
                       Measurement* m) {
-    ClientPool pool;
-    Requester requester;
-    requester.client = pool.New(user + ":bench", true, &requester);
-    if (requester.client == nullptr) return "cannot make a client";
-    mosquitto_username_pw_set(requester.client, user.c_str(), kBenchPassword);
-    mosquitto_connect_v5_callback_set(requester.client, [](mosquitto*, void* data, int rc, int, const mosquitto_property*) {
-      static_cast<Requester*>(data)->connack = rc;
-    });
-    mosquitto_message_v5_callback_set(requester.client, [](mosquitto*, void* data, const mosquitto_message* message,
-                                                           const mosquitto_property*) {
-      auto* r = static_cast<Requester*>(data);
-      std::string payload(static_cast<const char*>(message->payload), message->payloadlen);
-      if (r->reply.empty() && payload.find("\"rid\":\"" + r->awaited_rid + "\"") != std::string::npos) r->reply = payload;
-    });
-    if (mosquitto_connect_bind_v5(requester.client, "127.0.0.1", broker.mqtt_port(), 60, nullptr, nullptr) !=
-        MOSQ_ERR_SUCCESS) {
-      return "cannot connect";
-    }
+    RequestSession session;
     auto deadline = Clock::now() + std::chrono::seconds(context_.timeout_seconds);
-    std::string error = AwaitConnacks({requester.client}, deadline, context_.timeout_seconds,
-                                      [&](std::size_t) { return requester.connack; },
-                                      [&](std::size_t) { return "login refused"; }, "connecting");
-    if (!error.empty()) return error;
-
-    int next_rid = 0;
+    if (std::string error = session.Connect(broker.mqtt_port(), user, kBenchPassword, deadline, context_.timeout_seconds);
+        !error.empty()) {
+      return error;
+    }
+    const std::string topic = core::RequestTopic(core::RequestOp::kConversations);
     // One request and its reply; "" and the reply parsed, or the error.
     auto ask = [&](json request, json* reply, std::int64_t* took_ns) -> std::string {
-      requester.awaited_rid = "r" + std::to_string(++next_rid);
-      requester.reply.clear();
-      request["rid"] = requester.awaited_rid;
-      std::string payload = request.dump();
-      std::int64_t start = NowNs();
-      mosquitto_publish_v5(requester.client, nullptr, core::RequestTopic(core::RequestOp::kConversations).c_str(),
-                           static_cast<int>(payload.size()), payload.data(), 1, false, nullptr);
-      std::string driven = DriveClients({requester.client}, deadline, context_.timeout_seconds,
-                                        [&] { return !requester.reply.empty(); });
-      if (!driven.empty()) return driven;
-      *took_ns = NowNs() - start;
-      *reply = json::parse(requester.reply, nullptr, false);
-      if (reply->value("type", "") != "conversations") return "refused: " + requester.reply;
+      std::string rid = session.NextRid();
+      request["rid"] = rid;
+      std::string payload;
+      if (std::string error = session.Ask(topic, rid, request.dump(), &payload, took_ns); !error.empty()) return error;
+      *reply = json::parse(payload, nullptr, false);
+      if (reply->value("type", "") != "conversations") return "refused: " + payload;
       return "";
     };
 
@@ -167,7 +135,7 @@ class InboxRun {
       }
       walks.push_back(total);
     }
-    DisconnectAll({requester.client});
+    session.Disconnect();
     if (listed == 0) return "the first page was empty";
     LatencySummary page = Summarize(first_page);
     LatencySummary walk = Summarize(walks);

@@ -274,4 +274,48 @@ LatencySummary Summarize(std::vector<std::int64_t>& latencies_ns) {
   return summary;
 }
 
+std::string RequestSession::Connect(int port, const std::string& user, const std::string& password,
+                                    Clock::time_point deadline, int timeout_seconds) {
+  deadline_ = deadline;
+  timeout_seconds_ = timeout_seconds;
+  client_ = pool_.New(user + ":bench", true, this);
+  if (client_ == nullptr) return "cannot make a client";
+  mosquitto_username_pw_set(client_, user.c_str(), password.c_str());
+  mosquitto_connect_v5_callback_set(client_, [](mosquitto*, void* data, int rc, int, const mosquitto_property*) {
+    static_cast<RequestSession*>(data)->connack_ = rc;
+  });
+  mosquitto_message_v5_callback_set(client_, [](mosquitto*, void* data, const mosquitto_message* message,
+                                                 const mosquitto_property*) {
+    auto* session = static_cast<RequestSession*>(data);
+    std::string payload(static_cast<const char*>(message->payload), message->payloadlen);
+    if (session->reply_.empty() && payload.find("\"rid\":\"" + session->awaited_rid_ + "\"") != std::string::npos) {
+      session->reply_ = std::move(payload);
+    }
+  });
+  if (mosquitto_connect_bind_v5(client_, "127.0.0.1", port, 60, nullptr, nullptr) != MOSQ_ERR_SUCCESS) {
+    return "cannot connect";
+  }
+  return AwaitConnacks({client_}, deadline_, timeout_seconds_, [this](std::size_t) { return connack_; },
+                       [](std::size_t) { return "login refused"; }, "connecting");
+}
+
+std::string RequestSession::Ask(const std::string& topic, const std::string& rid, const std::string& payload,
+                                std::string* reply, std::int64_t* took_ns) {
+  awaited_rid_ = rid;
+  reply_.clear();
+  std::int64_t start = NowNs();
+  mosquitto_publish_v5(client_, nullptr, topic.c_str(), static_cast<int>(payload.size()), payload.data(), 1, false,
+                       nullptr);
+  std::string error = DriveClients({client_}, deadline_, timeout_seconds_, [this] { return !reply_.empty(); });
+  if (!error.empty()) return error;
+  *took_ns = NowNs() - start;
+  *reply = std::move(reply_);
+  reply_.clear();
+  return "";
+}
+
+void RequestSession::Disconnect() {
+  if (client_ != nullptr) DisconnectAll({client_});
+}
+
 }  // namespace chat::bench

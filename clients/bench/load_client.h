@@ -101,6 +101,36 @@ std::string RequestOnce(int port, const std::string& user, const std::string& pa
                         const std::string& request_topic, const std::string& payload, const std::string& rid,
                         std::chrono::seconds timeout, std::string* reply);
 
+// One chat device asking requests one at a time over a connection it keeps (a benchmark's reader):
+// Connect, then Ask as often as needed, each reply matched by its rid and timed.
+class RequestSession {
+ public:
+  RequestSession() = default;
+  RequestSession(const RequestSession&) = delete;
+  RequestSession& operator=(const RequestSession&) = delete;
+  // Logs `user` in as "<user>:bench" on the broker's MQTT port; "" or the error. The deadline bounds
+  // this and every later Ask.
+  std::string Connect(int port, const std::string& user, const std::string& password, Clock::time_point deadline,
+                      int timeout_seconds);
+  // A rid no earlier request of this session had.
+  std::string NextRid() { return "r" + std::to_string(++next_rid_); }
+  // Publishes `payload` (a request carrying `"rid":"<rid>"`) on `topic` and waits for the reply with that
+  // rid: "" with the reply's payload in `reply` and the round trip in `took_ns`, or the error.
+  std::string Ask(const std::string& topic, const std::string& rid, const std::string& payload, std::string* reply,
+                  std::int64_t* took_ns);
+  void Disconnect();
+
+ private:
+  ClientPool pool_;
+  mosquitto* client_ = nullptr;
+  int connack_ = -1;
+  int next_rid_ = 0;
+  std::string awaited_rid_;
+  std::string reply_;
+  Clock::time_point deadline_;
+  int timeout_seconds_ = 0;
+};
+
 struct LatencySummary {
   double p50_ms = 0;
   double p99_ms = 0;

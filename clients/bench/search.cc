@@ -97,39 +97,12 @@ std::string SeedStore(harness::BrokerProcess& broker, const SearchLoad& load, Se
   return error;
 }
 
-struct Requester {
-  int connack = -1;
-  std::string awaited_rid;
-  std::string reply;
-};
-
 Measurement RunQueries(const SearchLoad& load, const SuiteContext& context, const harness::BrokerProcess& broker,
                        const Seeded& seeded) {
   Measurement m;
-  ClientPool pool;
-  Requester requester;
-  mosquitto* client = pool.New(std::string(kSearcher) + ":bench", true, &requester);
-  if (client == nullptr) {
-    m.error = "cannot make a client";
-    return m;
-  }
-  mosquitto_username_pw_set(client, kSearcher, kBenchPassword);
-  mosquitto_connect_v5_callback_set(client, [](mosquitto*, void* data, int rc, int, const mosquitto_property*) {
-    static_cast<Requester*>(data)->connack = rc;
-  });
-  mosquitto_message_v5_callback_set(client, [](mosquitto*, void* data, const mosquitto_message* message,
-                                                const mosquitto_property*) {
-    auto* r = static_cast<Requester*>(data);
-    std::string payload(static_cast<const char*>(message->payload), message->payloadlen);
-    if (r->reply.empty() && payload.find("\"rid\":\"" + r->awaited_rid + "\"") != std::string::npos) r->reply = payload;
-  });
-  if (mosquitto_connect_bind_v5(client, "127.0.0.1", broker.mqtt_port(), 60, nullptr, nullptr) != MOSQ_ERR_SUCCESS) {
-    m.error = "cannot connect";
-    return m;
-  }
+  RequestSession session;
   auto deadline = Clock::now() + std::chrono::seconds(context.timeout_seconds);
-  m.error = AwaitConnacks({client}, deadline, context.timeout_seconds, [&](std::size_t) { return requester.connack; },
-                          [&](std::size_t) { return "login refused"; }, "connecting");
+  m.error = session.Connect(broker.mqtt_port(), kSearcher, kBenchPassword, deadline, context.timeout_seconds);
   if (!m.error.empty()) return m;
 
   const std::vector<json> queries = {
@@ -142,28 +115,25 @@ Measurement RunQueries(const SearchLoad& load, const SuiteContext& context, cons
   };
   std::vector<std::int64_t> latencies;
   std::size_t hits = 0;
-  int next_rid = 0;
+  const std::string topic = core::RequestTopic(core::RequestOp::kSearch);
   for (int round = 0; round < load.rounds_of_queries && !Interrupted(); ++round) {
     for (json query : queries) {
-      requester.awaited_rid = "s" + std::to_string(++next_rid);
-      requester.reply.clear();
-      query["rid"] = requester.awaited_rid;
-      std::string payload = query.dump();
-      std::int64_t start = NowNs();
-      mosquitto_publish_v5(client, nullptr, core::RequestTopic(core::RequestOp::kSearch).c_str(),
-                           static_cast<int>(payload.size()), payload.data(), 1, false, nullptr);
-      m.error = DriveClients({client}, deadline, context.timeout_seconds, [&] { return !requester.reply.empty(); });
+      std::string rid = session.NextRid();
+      query["rid"] = rid;
+      std::string payload;
+      std::int64_t took = 0;
+      m.error = session.Ask(topic, rid, query.dump(), &payload, &took);
       if (!m.error.empty()) return m;
-      latencies.push_back(NowNs() - start);
-      json reply = json::parse(requester.reply, nullptr, false);
+      latencies.push_back(took);
+      json reply = json::parse(payload, nullptr, false);
       if (reply.value("type", "") != "search") {
-        m.error = "refused: " + requester.reply;
+        m.error = "refused: " + payload;
         return m;
       }
       hits += reply["hits"].size();
     }
   }
-  DisconnectAll({client});
+  session.Disconnect();
   LatencySummary summary = Summarize(latencies);
   m.Set("messages", load.messages);
   m.Set("search_p50_ms", summary.p50_ms);
