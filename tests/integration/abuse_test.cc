@@ -39,11 +39,11 @@ double TimeScale() {
   return scale != nullptr && std::atof(scale) > 1 ? std::atof(scale) : 1.0;
 }
 
-void ExpectResponsive(const char* what, const PingStats& stats) {
+void ExpectResponsive(const char* what, const PingStats& stats, double p99_limit_ms = kPingP99LimitMs) {
   std::printf("[ ping     ] %s: %s\n", what, stats.ToString().c_str());
   EXPECT_GT(stats.count, 0u) << what;
   EXPECT_EQ(stats.unanswered, 0u) << what;
-  EXPECT_LT(stats.p99_ms, kPingP99LimitMs * TimeScale()) << what << ": " << stats.ToString();
+  EXPECT_LT(stats.p99_ms, p99_limit_ms * TimeScale()) << what << ": " << stats.ToString();
   EXPECT_LT(stats.max_ms, kPingMaxLimitMs * TimeScale()) << what << ": " << stats.ToString();
 }
 
@@ -118,7 +118,11 @@ TEST_F(AbuseTest, HistoryAndSyncRepliesAreBoundedInBytesAndStillPageThroughEvery
   }
   auto replies = Replies(*reader, rids, seconds(120));
   ProcessUsage after = broker_->Usage();
-  ExpectResponsive("5 sync + 5 history requests over 40 MB of text", probe_.TakeStats());
+  // Each of these replies is up to 1 MB of JSON built on the broker thread (its budget, or one 400 KB
+  // message escaped), tens of milliseconds each when another test shares the two cores: the pings that
+  // wait behind a burst of ten reach p99 ~180 ms there. The defect this guards against (40 MB replies)
+  // cost seconds per reply; the max bound below still catches one.
+  ExpectResponsive("5 sync + 5 history requests over 40 MB of text", probe_.TakeStats(), /*p99_limit_ms=*/500);
   std::printf("[ figures  ] broker CPU %.2f s, RSS %ld -> %ld KB\n", after.cpu_seconds - before.cpu_seconds,
               before.rss_kb, after.rss_kb);
   EXPECT_LT(after.rss_kb - before.rss_kb, 300 * 1024);
