@@ -34,7 +34,7 @@ const routes = new Map([
   ['/style.css', path.join(here, 'public/style.css')],
   ['/vendor/mqtt.esm.js', path.join(here, 'node_modules/mqtt/dist/mqtt.esm.js')],
 ]);
-for (const module of ['app', 'connection', 'conversations', 'device', 'protocol', 'sync-cursor']) {
+for (const module of ['app', 'connection', 'conversations', 'device', 'mentions', 'protocol', 'sync-cursor']) {
   routes.set(`/src/${module}.js`, path.join(here, `src/${module}.js`));
 }
 

@@ -485,9 +485,71 @@ test('a mention is highlighted for the one mentioned only', async () => {
   const onCarols = carolPage.locator('#message-list li.message', { hasText: text });
   assert.doesNotMatch(await onCarols.getAttribute('class'), /\bmentioned\b/);
   assert.equal(await carolPage.locator('#message-list li.message.mentioned').count(), 0);
+  await bobPage.locator('#mentions-new').waitFor(WAIT); // the Mentions button is marked for bob only
+  assert.equal(await carolPage.locator('#mentions-new').isHidden(), true);
   await screenshot(bobPage, 'mention-bob');
   await users.carol.context.close();
   delete users.carol;
+});
+
+test('the Mentions panel lists the messages that mention bob, newest first, and opens one at its place', async () => {
+  const { page: alicePage } = users.alice;
+  const { page: bobPage } = users.bob;
+  const mentionsButton = bobPage.locator('#mentions-button');
+  const unseen = bobPage.locator('#mentions-new');
+  const entries = bobPage.locator('#mention-list button.mention-hit');
+  const asked = '@bob could you book the table?';
+
+  // Marked since the step before; opening the panel clears the mark and lists that mention.
+  await unseen.waitFor(WAIT);
+  await mentionsButton.click();
+  await unseen.waitFor({ state: 'hidden', ...WAIT });
+  assert.equal(await mentionsButton.getAttribute('aria-expanded'), 'true');
+  await entries.first().waitFor(WAIT);
+  assert.equal(await entries.count(), 1);
+  assert.equal(await entries.first().locator('.hit-text').textContent(), asked);
+  assert.equal(await entries.first().locator('.hit-text .mention').textContent(), '@bob');
+  assert.equal(await entries.first().locator('.hit-where').textContent(), '# Team');
+  assert.equal(await entries.first().locator('.hit-from').textContent(), 'alice');
+  assert.match(await entries.first().locator('.hit-time').textContent(), /\d/);
+  assert.equal(await bobPage.locator('#mentions-more').isHidden(), true, 'one page holds them all');
+  await mentionsButton.click();
+  await bobPage.locator('#mentions-panel').waitFor({ state: 'hidden', ...WAIT });
+
+  // A mention while bob reads another conversation marks the closed panel's button.
+  await conversationButton(bobPage, 'u:alice').click();
+  await alicePage.locator('button.conversation-button', { hasText: '# Team' }).click();
+  const booked = 'Thanks @bob, the table is booked';
+  await sendFromComposer(alicePage, booked);
+  await unseen.waitFor(WAIT);
+  await screenshot(bobPage, 'mentions-marked');
+  await mentionsButton.click();
+  await unseen.waitFor({ state: 'hidden', ...WAIT });
+  await entries.first().locator('.hit-text', { hasText: booked }).waitFor(WAIT);
+  assert.deepEqual(await entries.locator('.hit-text').allTextContents(), [booked, asked], 'newest first');
+
+  // With the panel open, a new mention joins its list and marks nothing.
+  const later = '@bob one more thing';
+  await sendFromComposer(alicePage, later);
+  await entries.first().locator('.hit-text', { hasText: later }).waitFor(WAIT);
+  assert.deepEqual(await entries.locator('.hit-text').allTextContents(), [later, booked, asked]);
+  assert.equal(await unseen.isHidden(), true);
+  await screenshot(bobPage, 'mentions-panel');
+
+  // A click opens the group at that message, highlighted, as a search hit does.
+  const target = entries.nth(1);
+  const targetId = await target.getAttribute('data-id');
+  assert.equal(await target.getAttribute('data-key'), await alicePage.locator('button.conversation-button', { hasText: '# Team' }).getAttribute('data-key'));
+  await target.click();
+  await bobPage.locator('#conversation-title', { hasText: '# Team' }).waitFor(WAIT);
+  const jumped = bobPage.locator('#message-list li.message.jumped');
+  await jumped.waitFor(WAIT);
+  assert.equal(await jumped.getAttribute('data-id'), targetId);
+  assert.equal(await jumped.locator('.text').textContent(), booked);
+  assert.match(await jumped.getAttribute('class'), /\bmentioned\b/);
+  await screenshot(bobPage, 'mention-opened');
+  await mentionsButton.click(); // closed for the steps after
+  await bobPage.locator('#mentions-panel').waitFor({ state: 'hidden', ...WAIT });
 });
 
 test('alice edits and deletes her message; bob sees the new text, then a tombstone, live and after a sync', async () => {

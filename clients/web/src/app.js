@@ -5,6 +5,7 @@
 import { ChatConnection } from './connection.js';
 import { ConversationStore, messageRecord } from './conversations.js';
 import { claimDevice } from './device.js';
+import { MentionList } from './mentions.js';
 import {
   compareIds, conversationKey, conversationTarget, hasSearchWord, isValidName, newCmid, sendTarget, splitMentions,
 } from './protocol.js';
@@ -62,9 +63,10 @@ async function signIn(user, password, { resuming = false } = {}) {
     lastTypingSentAt: 0,
     loadingHistory: new Set(),
     editing: null, // {key, id, draft}: the own message being edited in place
-    jumpedTo: null, // {key, id}: the message a search result opened, highlighted for a moment
+    jumpedTo: null, // {key, id}: the message a search hit or a mention opened, highlighted for a moment
     scrollToId: null, // a message to bring into view at the next render
     search: { query: '', hits: [], more: false, nextBefore: null, asked: 0, timer: null },
+    mentions: new MentionList(user),
     groupRefreshers: new Map(),
     signedIn: false,
   };
@@ -184,6 +186,8 @@ async function catchUp(s) {
     s.refreshContacts(),
     open?.group ? refreshGroup(s, open.group) : null,
     open && (skipped || !open.historyLoaded) ? loadHistory(s, open.key, 'newest') : null,
+    // An open Mentions panel whose list was lost with the connection asks again.
+    s.mentions.isOpen && !s.mentions.loaded ? loadMentions(s, { older: false }) : null,
   ]);
   render(s);
   markReadIfSeen(s); // a read mark lost with the old connection is sent again
@@ -259,6 +263,7 @@ function applyEventTo(s, event) {
       const { conversation } = s.store.addMessage(event);
       if (event.from !== s.me) s.typing.delete(conversation.key);
       if (conversation.key === s.openKey) queueMicrotask(() => markReadIfSeen(s));
+      s.mentions.noteMessage(event);
       break;
     }
     case 'read':
@@ -274,6 +279,7 @@ function applyEventTo(s, event) {
     case 'edit':
     case 'delete':
       s.store.applyChange(event);
+      s.mentions.applyChange(event);
       break;
     case 'sent': // this device's own send: ackSend stored it
       break;
@@ -511,7 +517,7 @@ async function ask(s, op, body, errorId) {
 // ---------------------------------------------------------------------------------------------------
 // Opening a conversation
 
-// `at`: a message id to open the conversation at (a search hit) rather than at the newest messages.
+// `at`: a message id to open the conversation at (a search hit, a mention) rather than at the newest messages.
 function openConversation(s, key, { at = null } = {}) {
   if (session !== s) return;
   s.openKey = key;
@@ -628,6 +634,7 @@ function render(s, options = {}) {
   renderConversationList(s);
   renderInvitations(s);
   renderContacts(s);
+  renderMentions(s);
   renderConversation(s, options);
 }
 
@@ -899,14 +906,19 @@ function messageElement(s, conversation, item) {
   );
 }
 
-// The text, with mentions apart (as text nodes: never HTML); a tombstone; or the editor.
+// The text, with mentions apart; a tombstone; or the editor.
 function messageBody(s, conversation, item) {
   if (item.deleted) return el('p', { class: 'tombstone', text: DELETED_TEXT });
   if (isEditing(s, item)) return editForm(s, conversation, item);
+  return el('p', { class: 'text' }, ...textWithMentions(item));
+}
+
+// A message's text as nodes, the `@names` the server found set apart (text nodes only: never HTML).
+// An unsent message has no mentions yet.
+function textWithMentions(item) {
   const names = item.mentionsAll ? [...(item.mentions ?? []), 'all'] : item.mentions ?? [];
-  const pieces = splitMentions(item.text, names).map((piece) =>
+  return splitMentions(item.text, names).map((piece) =>
     piece.mention ? el('span', { class: 'mention', text: piece.text }) : document.createTextNode(piece.text));
-  return el('p', { class: 'text' }, ...pieces);
 }
 
 // One's own stored messages can be edited and deleted; a group's owner may delete anyone's (known
@@ -1017,27 +1029,72 @@ function showSearchStatus(text) {
 }
 
 function renderSearch(s) {
-  const items = s.search.hits.map((hit) => {
-    const key = conversationKey(s.me, hit);
-    const conversation = s.store.find(key);
-    const where = conversation ? conversationTitle(conversation) : key.slice(2);
-    const hitRecord = messageRecord(hit, s.me);
-    return el(
-      'li',
-      {},
-      el(
-        'button',
-        { type: 'button', class: 'search-hit', 'data-id': hit.id, 'data-key': key, 'data-focus-id': `hit:${hit.id}`, onclick: () => jumpToMessage(s, key, hit.id) },
-        el('span', { class: 'hit-head' },
-          el('span', { class: 'hit-where', text: where }),
-          el('span', { class: 'hit-from', text: hitRecord.from === s.me ? 'You' : hitRecord.from }),
-          timeElement(hitRecord.ts, 'hit-time')),
-        el('span', { class: 'hit-text', text: hitRecord.text }),
-      ),
-    );
-  });
-  replaceKeepingFocus($('search-results'), items);
+  replaceKeepingFocus($('search-results'), s.search.hits.map((hit) => messageLink(s, hit, 'search-hit')));
   $('search-more').hidden = !s.search.more;
+}
+
+// A message listed outside its conversation (a search hit, a mention): its conversation, sender, time
+// and text. Clicking it opens the conversation at the message, the same way for every such list.
+function messageLink(s, message, className) {
+  const key = conversationKey(s.me, message);
+  const conversation = s.store.find(key);
+  // A group the page has not heard of yet has only an id, which means nothing to the user.
+  const where = conversation ? conversationTitle(conversation) : conversationTarget(key).group ? 'a group' : key.slice(2);
+  const record = messageRecord(message, s.me);
+  return el(
+    'li',
+    {},
+    el(
+      'button',
+      { type: 'button', class: className, 'data-id': message.id, 'data-key': key, 'data-focus-id': `${className}:${message.id}`, onclick: () => jumpToMessage(s, key, message.id) },
+      el('span', { class: 'hit-head' },
+        el('span', { class: 'hit-where', text: where }),
+        el('span', { class: 'hit-from', text: record.from === s.me ? 'You' : record.from }),
+        timeElement(record.ts, 'hit-time')),
+      el('span', { class: 'hit-text' }, ...textWithMentions(record)),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Mentions (PROTOCOL.md, "Mentions"): the messages that mention the user, asked afresh at every opening
+// of the panel; a mention delivered while it is closed marks its button (MentionList).
+
+function toggleMentions(s) {
+  if (s.mentions.isOpen) {
+    s.mentions.close();
+  } else {
+    s.mentions.open();
+    loadMentions(s, { older: false });
+  }
+  renderMentions(s);
+}
+
+async function loadMentions(s, { older }) {
+  const ticket = s.mentions.ask({ older });
+  if (!ticket) return;
+  renderMentions(s);
+  try {
+    const reply = await s.conn.request('mentions', ticket.body);
+    if (session === s) s.mentions.applyPage(ticket, reply);
+  } catch (error) {
+    if (session === s) s.mentions.fail(ticket, error.message);
+  }
+  scheduleRender(s);
+}
+
+// Part of every render: a mention delivered while the panel is open joins its list there and then.
+function renderMentions(s) {
+  const mentions = s.mentions;
+  $('mentions-new').hidden = !mentions.unseen;
+  $('mentions-button').setAttribute('aria-expanded', String(mentions.isOpen));
+  $('mentions-panel').hidden = !mentions.isOpen;
+  if (!mentions.isOpen) return;
+  const status = $('mentions-status');
+  const text = mentions.statusText();
+  if (status.textContent !== text) status.textContent = text; // a live region: said again only when changed
+  replaceKeepingFocus($('mention-list'), mentions.messages.map((message) => messageLink(s, message, 'mention-hit')));
+  $('mentions-more').hidden = !mentions.more || !mentions.loaded; // a click while a page is on its way asks nothing
 }
 
 function retrySend(s, key, cmid) {
@@ -1218,6 +1275,14 @@ $('search-form').addEventListener('submit', (event) => {
 $('search-more').addEventListener('click', () => {
   const s = session;
   if (s?.search.nextBefore) runSearch(s, s.search.query, s.search.nextBefore);
+});
+
+$('mentions-button').addEventListener('click', () => {
+  if (session) toggleMentions(session);
+});
+
+$('mentions-more').addEventListener('click', () => {
+  if (session) loadMentions(session, { older: true });
 });
 
 document.addEventListener('visibilitychange', () => session && markReadIfSeen(session));
