@@ -17,6 +17,10 @@ std::string ProviderBody(const PushJob& job, const PushTarget& target) {
   json body = {{"token", target.token}, {"platform", target.platform}, {"title", job.title},
                {"body", job.body},      {"count", job.count},          {"job", job.id},
                {"data", data}};
+  // The app's badge: the recipient's unread messages over all conversations ("99+" when capped is the
+  // app's choice; the count is then a lower bound).
+  if (job.unread) body["badge"] = *job.unread;
+  if (job.unread_capped) body["badge_capped"] = true;
   // A preview cut in the middle of a multi-byte character must not make the whole push fail.
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -8,6 +8,7 @@
 
 #include "core/mentions.h"
 #include "core/names.h"
+#include "core/unread.h"
 #include "core/utf8.h"
 
 namespace chat::core {
@@ -16,7 +17,6 @@ namespace {
 constexpr std::size_t kDefaultHistoryPage = 50;
 constexpr std::size_t kDefaultSyncPage = 100;
 constexpr std::size_t kDefaultConversationsPage = 50;
-constexpr std::size_t kUnreadCap = 1000;
 constexpr std::size_t kPreviewChars = 200;  // of a conversation's last message in the list
 // Requests waiting for commits, all users together: past this the server answers "busy". A disk that
 // stalls for seconds under full load fills it; a healthy one keeps it near empty.
@@ -45,10 +45,10 @@ void ChatService::SettingsChanged() {
   presence_.SettingsChanged();
 }
 
-ChatService::ChatService(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids,
-                         const Limits& limits, const PresenceSettings& presence,
+ChatService::ChatService(Store& store, CommitStage& stage, ReadWorker& reads, const Clock& clock,
+                         MessageIdGenerator& ids, const Limits& limits, const PresenceSettings& presence,
                          const PushSettings& push, const AuthSettings& auth)
-    : context_(store, stage, clock, ids, limits),
+    : context_(store, stage, reads, clock, ids, limits),
       groups_(context_),
       changes_(context_),
       search_(context_),
@@ -124,6 +124,7 @@ RateGate ChatService::GateFor(RateClass rate) {
 
 Status ChatService::Handle(const Caller& caller, RequestOp op, std::string_view payload, Outbox& outbox) {
   context_.PublishCommitted(outbox);
+  context_.reads.DeliverFinished(outbox);
   RunWaiting(outbox);
   std::string user(caller.user_id);
   presence_.OnActivity(user, outbox);  // every request is a sign of life
@@ -162,6 +163,7 @@ void ChatService::RunWaiting(Outbox& outbox) {
 
 void ChatService::OnTick(Outbox& outbox) {
   context_.PublishCommitted(outbox);
+  context_.reads.DeliverFinished(outbox);
   context_.RetryRecovery();
   RunWaiting(outbox);
   presence_.OnTick(outbox);
@@ -442,7 +444,6 @@ Result<ConversationSummary> ChatService::Summarize(const Caller& caller, const I
   std::string me(caller.user_id);
   ConversationSummary summary;
   summary.conversation = entry.conversation;
-  MessageId counted_from = 0;
   Result<MessageId> read = context_.store.GetReadPosition(me, entry.conversation);
   if (!read.ok()) return read.status();
   summary.read_up_to = *read;
@@ -450,11 +451,10 @@ Result<ConversationSummary> ChatService::Summarize(const Caller& caller, const I
     Result<std::optional<GroupRecord>> group = context_.store.GetGroup(entry.conversation.key);
     if (!group.ok()) return group.status();
     summary.name = *group ? (*group)->name : "";
-    counted_from = *read;
   } else {
     summary.peer = entry.conversation.PeerOf(me);
-    counted_from = std::max(*read, caller.history_floor);
   }
+  MessageId counted_from = UnreadCountedFrom(entry.conversation, *read, caller.history_floor);
   // A group's activity is its own id until somebody writes in it.
   if (!entry.conversation.is_group() || ParseMessageId(entry.conversation.key) != entry.activity) {
     summary.last_id = entry.activity;
@@ -466,7 +466,7 @@ Result<ConversationSummary> ChatService::Summarize(const Caller& caller, const I
     }
   }
   Result<UnreadCount> unread =
-      context_.store.CountMessagesAfter(entry.conversation, counted_from, me, kUnreadCap, *scan_left);
+      context_.store.CountMessagesAfter(entry.conversation, counted_from, me, kUnreadCountCap, *scan_left);
   if (!unread.ok()) return unread.status();
   summary.unread = *unread;
   *scan_left -= std::min(*scan_left, unread->bytes_read);

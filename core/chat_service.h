@@ -30,9 +30,11 @@ namespace chat::core {
 class ChatService {
  public:
   // `stage` stores what requests change (see CommitStage); the results of a request go out once its
-  // writes are stored, from Handle or OnTick, whichever runs first after that.
-  ChatService(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids, const Limits& limits,
-              const PresenceSettings& presence, const PushSettings& push, const AuthSettings& auth);
+  // writes are stored, from Handle or OnTick, whichever runs first after that. `reads` runs the reads
+  // too long for the broker thread (ReadWorker); their results go out from Handle or OnTick too.
+  ChatService(Store& store, CommitStage& stage, ReadWorker& reads, const Clock& clock, MessageIdGenerator& ids,
+              const Limits& limits, const PresenceSettings& presence, const PushSettings& push,
+              const AuthSettings& auth);
 
   // Reads what an earlier run left to do (undelivered push jobs). Call once before the first request.
   Status Start() { return push_.Load(); }

@@ -27,7 +27,8 @@ std::string Text(const json& payload) { return payload.dump(-1, ' ', false, json
 
 }  // namespace
 
-std::string PushJobJson(const PushJob& job, std::string_view title, const std::vector<PushToken>& targets) {
+std::string PushJobJson(const PushJob& job, std::string_view title, const std::vector<PushToken>& targets,
+                        const std::optional<UnreadCount>& unread) {
   PushJobOffer offer;
   offer.id = FormatMessageId(job.job_id);
   offer.user = job.user_id;
@@ -39,6 +40,10 @@ std::string PushJobJson(const PushJob& job, std::string_view title, const std::v
     offer.peer = job.from;
   }
   offer.count = job.count;
+  if (unread) {
+    offer.unread = static_cast<std::int64_t>(unread->count);
+    offer.unread_capped = !unread->complete;
+  }
   offer.title = std::string(title);
   offer.body = job.preview;
   for (const PushToken& t : targets) offer.targets.push_back({t.device_id, t.provider, t.token, t.platform});
@@ -52,6 +57,8 @@ std::string PushJobJson(const PushJobOffer& job) {
   }
   json object = {{"job", job.id},     {"user", job.user}, {"from", job.from},          {"count", job.count},
                  {"title", job.title}, {"body", job.body}, {"targets", std::move(list)}};
+  if (job.unread) object["unread"] = *job.unread;
+  if (job.unread_capped) object["unread_capped"] = true;
   if (job.group.empty()) {
     object["peer"] = job.peer;
   } else {
@@ -81,6 +88,16 @@ Status ParsePushJob(std::string_view payload, PushJobOffer* out) {
       return BadJob("count: not a non-negative integer");
     }
     out->count = count->get<std::int64_t>();
+  }
+  if (auto unread = doc.find("unread"); unread != doc.end()) {
+    if (!unread->is_number_integer() || unread->get<std::int64_t>() < 0) {
+      return BadJob("unread: not a non-negative integer");
+    }
+    out->unread = unread->get<std::int64_t>();
+  }
+  if (auto capped = doc.find("unread_capped"); capped != doc.end()) {
+    if (!capped->is_boolean()) return BadJob("unread_capped: not true or false");
+    out->unread_capped = capped->get<bool>();
   }
 
   auto targets = doc.find("targets");

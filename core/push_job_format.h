@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,7 +23,7 @@ struct PushJobTarget {
   std::string platform;
 };
 
-// A job as it travels: {"job","user","from","peer"|"group","count","title","body","targets":[...]}.
+// A job as it travels: {"job","user","from","peer"|"group","count","unread","title","body","targets":[...]}.
 struct PushJobOffer {
   std::string id;     // the job's message id, as a decimal string
   std::string user;   // the recipient
@@ -30,6 +31,10 @@ struct PushJobOffer {
   std::string peer;   // 1:1 conversation, or
   std::string group;  // group conversation
   std::int64_t count = 1;
+  // The recipient's unread messages over all their conversations (the app's badge), when known; a
+  // lower bound when `unread_capped` (core/unread.h bounds the count).
+  std::optional<std::int64_t> unread;
+  bool unread_capped = false;
   std::string title;
   std::string body;
   std::vector<PushJobTarget> targets;  // one per device, devices unique
@@ -41,8 +46,10 @@ struct PushJobResult {
   std::vector<std::string> invalid_devices;  // the provider said the token is dead
 };
 
-// The payload offered for `job`: titled `title`, addressed to `targets`.
-std::string PushJobJson(const PushJob& job, std::string_view title, const std::vector<PushToken>& targets);
+// The payload offered for `job`: titled `title`, addressed to `targets`, with the recipient's unread
+// total when it is known.
+std::string PushJobJson(const PushJob& job, std::string_view title, const std::vector<PushToken>& targets,
+                        const std::optional<UnreadCount>& unread);
 std::string PushJobJson(const PushJobOffer& job);
 
 // Parses a job payload (kBadRequest saying what is wrong). Unknown fields are ignored, so the server may

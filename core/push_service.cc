@@ -6,6 +6,7 @@
 #include "core/names.h"
 #include "core/push_job_format.h"
 #include "core/push_providers.h"
+#include "core/unread.h"
 #include "core/utf8.h"
 
 namespace chat::core {
@@ -15,6 +16,15 @@ constexpr std::int64_t kTickMs = 200;
 constexpr std::size_t kMaxTokenLength = 4096;
 constexpr std::size_t kMaxPlatformLength = 32;
 constexpr std::size_t kCachedTokenOwners = 100000;  // HasTokens' memory of users: a few MB
+
+// What a push shows as the app's badge; nullopt when it could not be read (the push goes without).
+std::optional<UnreadCount> UnreadTotalOf(Store& store, const std::string& user_id) {
+  Result<UserRecord> user = store.GetUser(user_id);
+  if (!user.ok()) return std::nullopt;
+  Result<UnreadCount> total = CountUnreadTotal(store, user_id, user->history_floor);
+  if (!total.ok()) return std::nullopt;
+  return *total;
+}
 
 }  // namespace
 
@@ -111,13 +121,25 @@ void PushService::Offer(Tracked& tracked, std::int64_t now, Outbox& outbox, Writ
     tracked.lease_ms = -1;
     return;
   }
-  std::string title = job.from;
-  if (job.conversation.is_group()) {
-    Result<std::optional<GroupRecord>> group = context_.store.GetGroup(job.conversation.key);
-    if (group.ok() && *group) title = job.from + " @ " + (*group)->name;
+  // The rest reads the recipient's whole conversation list (the unread total): off the broker thread.
+  BackgroundRead offer;
+  offer.read = [job, tokens = std::move(*tokens)](Store& store) -> Result<std::string> {
+    std::string title = job.from;
+    if (job.conversation.is_group()) {
+      Result<std::optional<GroupRecord>> group = store.GetGroup(job.conversation.key);
+      if (group.ok() && *group) title = job.from + " @ " + (*group)->name;
+    }
+    return PushJobJson(job, title, tokens, UnreadTotalOf(store, job.user_id));
+  };
+  offer.deliver = [this](Result<std::string> made, Outbox& outbox) {
+    if (!made.ok()) return;  // offered again when its lease runs out
+    outbox.ToTopic(std::string(kPushJobsTopic), std::move(*made));
+    context_.metrics.push_jobs_offered.Add();
+  };
+  if (!context_.reads.Submit(std::move(offer), outbox)) {
+    tracked.lease_ms = now + 1000;  // the read worker is full: try again shortly
+    return;
   }
-  outbox.ToTopic(std::string(kPushJobsTopic), PushJobJson(job, title, *tokens));
-  context_.metrics.push_jobs_offered.Add();
   tracked.lease_ms = now + static_cast<std::int64_t>(settings_.lease_seconds) * 1000;
 }
 

@@ -17,6 +17,7 @@
 #include "core/rate_limiter.h"
 #include "core/outbox.h"
 #include "core/protocol_format.h"
+#include "core/read_worker.h"
 #include "core/records.h"
 #include "core/server_metrics.h"
 #include "core/settings.h"
@@ -76,8 +77,9 @@ enum class LaterSends { kWait, kMayPass };
 
 class ServiceContext {
  public:
-  ServiceContext(Store& store, CommitStage& stage, const Clock& clock, MessageIdGenerator& ids, const Limits& limits)
-      : store(store), clock(clock), ids(ids), limits(limits), seqs(store), stage_(stage) {}
+  ServiceContext(Store& store, CommitStage& stage, ReadWorker& reads, const Clock& clock, MessageIdGenerator& ids,
+                 const Limits& limits)
+      : store(store), reads(reads), clock(clock), ids(ids), limits(limits), seqs(store), stage_(stage) {}
   // Waits until the stage has stored (or failed) what was submitted: it reads the write sets held here.
   ~ServiceContext();
   ServiceContext(const ServiceContext&) = delete;
@@ -135,6 +137,8 @@ class ServiceContext {
   void Reply(const Caller& caller, Outbox& outbox, std::string reply);
 
   Store& store;
+  // Where reads too long for the broker thread go (a search, a push's unread total).
+  ReadWorker& reads;
   const Clock& clock;
   MessageIdGenerator& ids;
   const Limits& limits;

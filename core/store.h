@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/metrics.h"
@@ -112,6 +113,8 @@ class Store {
   virtual Result<QueuePage> ReadQueue(const std::string& user_id, std::uint64_t after, std::size_t limit) = 0;
   // The user's read position in the conversation (0 when never set).
   virtual Result<MessageId> GetReadPosition(const std::string& user_id, const Conversation& conversation) = 0;
+  // Every read position the user has set, in one scan (an unread total looks at all of them).
+  virtual Result<std::vector<std::pair<Conversation, MessageId>>> ListReadPositions(const std::string& user_id) = 0;
   // Up to `limit` of the messages that mention the user, with ids below `before` (0: from the newest),
   // newest first.
   virtual Result<MentionPage> ReadMentions(const std::string& user_id, MessageId before, std::size_t limit) = 0;

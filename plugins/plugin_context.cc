@@ -22,6 +22,10 @@ constexpr std::int64_t kFirstRetentionDelayMs = 5000;
 constexpr std::int64_t kRetentionIntervalMs = 3600 * 1000;
 constexpr std::int64_t kRetentionBusyRetryMs = 60 * 1000;  // another task held the runner
 constexpr std::int64_t kDayMs = 86400 * 1000;
+// Reads waiting for the read worker (searches, push offers), all users together: past this a search is
+// answered "busy" and a push offer waits a second. A search takes up to tens of milliseconds, so a full
+// queue is a second or two of work.
+constexpr std::size_t kMaxQueuedReads = 64;
 
 }  // namespace
 
@@ -50,7 +54,10 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   context->commits =
       std::make_unique<core::ThreadedCommitStage>(*context->store, [waker](bool force) { waker->Wake(force); });
   context->admin_jobs = std::make_unique<AdminJobRunner>(*context->store, *context->waker);
-  context->chat = std::make_unique<core::ChatService>(*context->store, *context->commits, clock, *context->ids,
+  context->reads = std::make_unique<core::ThreadedReadWorker>(*context->store, kMaxQueuedReads,
+                                                               [waker] { waker->Wake(/*always=*/true); });
+  context->chat = std::make_unique<core::ChatService>(*context->store, *context->commits, *context->reads, clock,
+                                                      *context->ids,
                                                       settings.limits, settings.presence, settings.push,
                                                       settings.auth);
   if (core::Status started = context->chat->Start(); !started.ok()) return started;

@@ -15,6 +15,7 @@
 #include "core/connection_service.h"
 #include "core/message_id.h"
 #include "core/password_checker.h"
+#include "core/read_worker.h"
 #include "core/session_registry.h"
 #include "core/store.h"
 #include "plugins/admin_job_runner.h"
@@ -61,6 +62,9 @@ struct PluginContext {
   std::unique_ptr<core::CommitStage> commits;
   // After the store and the waker it uses; its thread is joined before the store closes.
   std::unique_ptr<AdminJobRunner> admin_jobs;
+  // After the store it reads and the waker it uses, before the services that hand it reads: its thread
+  // is joined after they are gone and before the store closes.
+  std::unique_ptr<core::ReadWorker> reads;
   std::unique_ptr<core::MessageIdGenerator> ids;
   std::unique_ptr<core::ChatService> chat;
   // Declared before the authenticator that uses it, so it outlives it (its threads are joined last).

@@ -72,8 +72,9 @@ std::string QueueKey(std::string_view user_id, std::uint64_t seq) {
   return key;
 }
 
+std::string ReadPositionPrefix(std::string_view user_id) { return Scoped("rd/", user_id); }
 std::string ReadPositionKey(std::string_view user_id, const core::Conversation& conversation) {
-  std::string key = Scoped("rd/", user_id);
+  std::string key = ReadPositionPrefix(user_id);
   key.push_back(static_cast<char>(conversation.kind));
   return key.append(conversation.key);
 }

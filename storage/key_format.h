@@ -96,6 +96,7 @@ std::string UserGroupKey(std::string_view user_id, std::string_view group_id);
 std::string QueuePrefix(std::string_view user_id);
 std::string QueueKey(std::string_view user_id, std::uint64_t seq);
 
+std::string ReadPositionPrefix(std::string_view user_id);
 std::string ReadPositionKey(std::string_view user_id, const core::Conversation& conversation);
 std::string PeerPrefix(std::string_view user_id);
 std::string PeerKey(std::string_view user_id, std::string_view peer);

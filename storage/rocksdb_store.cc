@@ -723,6 +723,24 @@ core::Result<core::MessageId> RocksDbStore::GetReadPosition(const std::string& u
   return GetNumber(ReadPositionKey(user_id, conversation), 0);
 }
 
+core::Result<std::vector<std::pair<core::Conversation, core::MessageId>>> RocksDbStore::ListReadPositions(
+    const std::string& user_id) {
+  std::string prefix = ReadPositionPrefix(user_id);
+  BoundedIterator it(db_.get(), prefix, PrefixEnd(prefix));
+  std::vector<std::pair<core::Conversation, core::MessageId>> positions;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view conversation = it.key().substr(prefix.size());  // <kind><conversation key>
+    if (conversation.empty() || it.value().size() != 8) {
+      return Status::Error(core::ErrorCode::kCorruption, "bad read position record");
+    }
+    positions.emplace_back(core::Conversation{static_cast<core::Conversation::Kind>(conversation[0]),
+                                              std::string(conversation.substr(1))},
+                           ReadBigEndian64(it.value()));
+  }
+  if (!it->status().ok()) return FromRocks(it->status());
+  return positions;
+}
+
 core::Result<core::MentionPage> RocksDbStore::ReadMentions(const std::string& user_id, core::MessageId before,
                                                           std::size_t limit) {
   core::MentionPage page;

@@ -87,6 +87,8 @@ class RocksDbStore final : public core::Store {
                                           std::size_t limit) override;
   core::Result<core::MessageId> GetReadPosition(const std::string& user_id,
                                                 const core::Conversation& conversation) override;
+  core::Result<std::vector<std::pair<core::Conversation, core::MessageId>>> ListReadPositions(
+      const std::string& user_id) override;
   core::Result<core::MentionPage> ReadMentions(const std::string& user_id, core::MessageId before,
                                               std::size_t limit) override;
   core::Result<core::SearchPage> Search(const core::SearchQuery& query) override;

@@ -2,7 +2,9 @@
 // (through the store's own write path, so the index is built as in service), 200,000 of them in the
 // 200 conversations of the user who searches. The user then asks a mix of queries (a common word, a
 // rare one, two words, a prefix being typed, a Korean word inside unspaced text, one conversation only)
-// round after round, timing each reply. Also printed: the index's share of the store's size.
+// round after round, timing each reply. Meanwhile another client pings the broker: a search runs on the
+// read worker, so the event loop, and every other client, should not wait for it. Also printed: the
+// index's share of the store's size.
 // Chat server only: bare Mosquitto stores nothing (its rounds measure nothing).
 #include <mosquitto.h>
 
@@ -20,6 +22,7 @@
 #include "core/message_id.h"
 #include "core/records.h"
 #include "core/topic_format.h"
+#include "harness/ping_probe.h"
 
 namespace chat::bench {
 namespace {
@@ -27,6 +30,7 @@ namespace {
 using nlohmann::json;
 
 constexpr char kSearcher[] = "searcher";
+constexpr char kProbeUser[] = "probe";
 constexpr int kVocabulary = 5000;
 constexpr int kWordsPerMessage = 10;
 constexpr int kSeedBatch = 1000;
@@ -104,6 +108,11 @@ Measurement RunQueries(const SearchLoad& load, const SuiteContext& context, cons
   auto deadline = Clock::now() + std::chrono::seconds(context.timeout_seconds);
   m.error = session.Connect(broker.mqtt_port(), kSearcher, kBenchPassword, deadline, context.timeout_seconds);
   if (!m.error.empty()) return m;
+  harness::PingProbe probe;
+  if (std::string error = probe.Start(broker.mqtt_port(), kProbeUser, kBenchPassword); !error.empty()) {
+    m.error = "ping probe: " + error;
+    return m;
+  }
 
   const std::vector<json> queries = {
       {{"q", Word(3) + " "}},                    // common
@@ -134,11 +143,19 @@ Measurement RunQueries(const SearchLoad& load, const SuiteContext& context, cons
     }
   }
   session.Disconnect();
+  harness::PingStats ping = probe.Stop();
+  if (ping.unanswered > 0) {
+    m.error = "pings unanswered during the searches: " + ping.ToString();
+    return m;
+  }
   LatencySummary summary = Summarize(latencies);
   m.Set("messages", load.messages);
   m.Set("search_p50_ms", summary.p50_ms);
   m.Set("search_p99_ms", summary.p99_ms);
   m.Set("hits_per_query", latencies.empty() ? 0 : static_cast<double>(hits) / latencies.size());
+  m.Set("ping_p50_ms", ping.p50_ms);
+  m.Set("ping_p99_ms", ping.p99_ms);
+  m.Set("ping_max_ms", ping.max_ms);
   m.Set("index_share_pct", seeded.store_bytes ? 100.0 * seeded.index_bytes / seeded.store_bytes : 0);
   m.Set("store_mb", seeded.store_bytes / 1e6);
   m.Set("seed_s", seeded.seconds);
@@ -154,7 +171,7 @@ Measurement RunSearch(const SearchLoad& load, Server server, const SuiteContext&
   }
   Seeded seeded;
   ServerSetup setup;
-  setup.users = {kSearcher};
+  setup.users = {kSearcher, kProbeUser};
   for (int i = 0; i < load.searcher_conversations; ++i) setup.users.push_back("p" + std::to_string(i));
   setup.prepare_offline = [&](harness::BrokerProcess& broker) { return SeedStore(broker, load, &seeded); };
   return MeasureOnServer(server, setup, [&](const harness::BrokerProcess& broker) {
@@ -172,11 +189,15 @@ void AddSearchScenarios(Suite& suite, CLI::App& app) {
       ->check(CLI::Range(1000, 10000000));
   Scenario search{"search",
                   "search over 1,000,000 stored messages (200,000 of them the searcher's): a mix of six queries, "
-                  "round trip p50/p99, and the index's share of the store; chat server only",
+                  "round trip p50/p99, another client's ping meanwhile, and the index's share of the store; "
+                  "chat server only",
                   {{"messages", "msg", true},
                    {"search_p50_ms", "ms", false},
                    {"search_p99_ms", "ms", false},
                    {"hits_per_query", "", true},
+                   {"ping_p50_ms", "ms", false},
+                   {"ping_p99_ms", "ms", false},
+                   {"ping_max_ms", "ms", false},
                    {"index_share_pct", "%", false},
                    {"store_mb", "MB", false},
                    {"seed_s", "s", false}},

@@ -74,7 +74,8 @@ json RunOffline(const Options& options, const json& commands) {
   if (!floor.ok()) throw std::runtime_error(floor.status().message());
   chat::core::MessageIdGenerator ids(clock, config->node_id, *floor);
   chat::core::InlineCommitStage stage(**store);
-  chat::core::ChatService chat(**store, stage, clock, ids, config->limits, config->presence, config->push,
+  chat::core::InlineReadWorker reads(**store);
+  chat::core::ChatService chat(**store, stage, reads, clock, ids, config->limits, config->presence, config->push,
                                 config->auth);
   if (auto started = chat.Start(); !started.ok()) throw std::runtime_error(started.message());
   chat::core::DiscardingOutbox nobody;

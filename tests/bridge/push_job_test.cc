@@ -15,7 +15,7 @@ using nlohmann::json;
 
 // The job exactly as docs/PROTOCOL.md shows it.
 constexpr const char* kProtocolJob = R"({"job": "384", "user": "bob", "from": "alice", "peer": "alice", "count": 3,
- "title": "alice", "body": "the newest message's text, cut to push.preview_chars",
+ "unread": 5, "title": "alice", "body": "the newest message's text, cut to push.preview_chars",
  "targets": [{"device": "phone", "provider": "fcm", "token": "tok", "platform": "android"}]})";
 
 TEST(PushJobTest, ParsesTheProtocolExample) {
@@ -72,7 +72,7 @@ TEST(PushJobTest, ProviderBodyCarriesEverythingTheAppNeeds) {
   ASSERT_TRUE(ParsePushJob(kProtocolJob, &job).ok());
   json body = json::parse(ProviderBody(job, job.targets[0]));
   EXPECT_EQ(body, json::parse(R"({"token":"tok","platform":"android","title":"alice",
-      "body":"the newest message's text, cut to push.preview_chars","count":3,"job":"384",
+      "body":"the newest message's text, cut to push.preview_chars","count":3,"job":"384","badge":5,
       "data":{"user":"bob","from":"alice","peer":"alice"}})"));
   EXPECT_EQ(IdempotencyKey("384", "phone"), "384-phone");
 }

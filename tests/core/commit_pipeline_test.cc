@@ -31,7 +31,8 @@ class CommitPipelineTest : public ServiceFixture {
     faulty_ = std::make_unique<FaultyStore>(*store_);
     threaded_ = new ThreadedCommitStage(*faulty_, /*finished=*/nullptr);
     stage_.reset(threaded_);
-    service_ = std::make_unique<ChatService>(*faulty_, *stage_, clock_, *ids_, limits_, presence_, push_, auth_);
+    reads_ = std::make_unique<InlineReadWorker>(*faulty_);
+    service_ = std::make_unique<ChatService>(*faulty_, *stage_, *reads_, clock_, *ids_, limits_, presence_, push_, auth_);
     // Two devices each, as the plugin's session registry would list them.
     service_->DeliverTo([](const std::string& user, std::vector<std::string>* client_ids) {
       client_ids->push_back(user + ":phone");

@@ -74,6 +74,9 @@ class FaultyStore final : public Store {
   Result<std::uint64_t> LastQueueSeq(const std::string& user_id) override { return inner_.LastQueueSeq(user_id); }
   Result<QueuePage> ReadQueue(const std::string& user_id, std::uint64_t after, std::size_t limit) override { return inner_.ReadQueue(user_id, after, limit); }
   Result<MessageId> GetReadPosition(const std::string& user_id, const Conversation& conversation) override { return inner_.GetReadPosition(user_id, conversation); }
+  Result<std::vector<std::pair<Conversation, MessageId>>> ListReadPositions(const std::string& user_id) override {
+    return inner_.ListReadPositions(user_id);
+  }
   Result<std::optional<std::int64_t>> MemberSince(const std::string& group_id, const std::string& user_id) override {
     return inner_.MemberSince(group_id, user_id);
   }

@@ -104,6 +104,40 @@ TEST_F(PushServiceTest, AReportedJobIsNeverOfferedAgainAndOnlyTheBridgeMayReport
   EXPECT_EQ(jobs[0]["count"], 1);
 }
 
+// The badge: everything bob has not read, over his 1:1s and groups, as his conversation list counts it.
+TEST_F(PushServiceTest, AJobCarriesTheRecipientsUnreadTotalAsTheConversationListCountsIt) {
+  ASSERT_TRUE(Request("alice", RequestOp::kGroupCreate, json{{"name", "g"}, {"members", {"bob", "carol"}}}, true).ok());
+  std::string group = outbox_.published.back().payload["group"];
+  auto send = [&](const char* from, json to, const char* text) {
+    to["text"] = text;
+    EXPECT_TRUE(Request(from, RequestOp::kSend, to).ok());
+    return outbox_.published.empty() ? std::string() : outbox_.published[0].payload.value("id", std::string());
+  };
+  send("alice", {{"to", "bob"}}, "a1");
+  std::string alice_last = send("alice", {{"to", "bob"}}, "a2");
+  send("carol", {{"to", "bob"}}, "c1");
+  send("carol", {{"group", group}}, "g1");
+  send("bob", {{"group", group}}, "bob's own: never unread for him");
+  send("carol", {{"group", group}}, "g2");
+  std::vector<json> jobs = JobsAfter(6000);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0]["count"], 5);
+  EXPECT_EQ(jobs[0]["unread"], 5);
+  EXPECT_FALSE(jobs[0].contains("unread_capped"));
+
+  // A read mark takes its conversation's messages out of the total; the list agrees.
+  ASSERT_TRUE(Report(jobs[0]["job"], "sent").ok());
+  ASSERT_TRUE(Request("bob", RequestOp::kRead, json{{"peer", "alice"}, {"up_to", alice_last}}).ok());
+  send("alice", {{"to", "bob"}}, "a3");
+  jobs = JobsAfter(6000);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0]["unread"], 4);  // a3, c1, g1, g2
+  ASSERT_TRUE(Request("bob", RequestOp::kConversations, json::object()).ok());
+  int listed = 0;
+  for (const json& conversation : outbox_.published.back().payload["conversations"]) listed += conversation["unread"].get<int>();
+  EXPECT_EQ(listed, 4);
+}
+
 TEST_F(PushServiceTest, JobsSurviveARestartAndAreOfferedAgain) {
   ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "kept"}}).ok());
   Restart();

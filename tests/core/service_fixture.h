@@ -43,7 +43,8 @@ class ServiceFixture : public ::testing::Test {
   void Restart() {
     service_.reset();
     if (!stage_) stage_ = std::make_unique<InlineCommitStage>(*store_);
-    service_ = std::make_unique<ChatService>(*store_, *stage_, clock_, *ids_, limits_, presence_, push_, auth_);
+    if (!reads_) reads_ = std::make_unique<InlineReadWorker>(*store_);
+    service_ = std::make_unique<ChatService>(*store_, *stage_, *reads_, clock_, *ids_, limits_, presence_, push_, auth_);
   }
 
   // Sends one request from "<user>:phone"; what it published is in outbox_.published afterwards.
@@ -65,6 +66,7 @@ class ServiceFixture : public ::testing::Test {
   std::unique_ptr<Store> store_;
   std::unique_ptr<MessageIdGenerator> ids_;
   std::unique_ptr<CommitStage> stage_;
+  std::unique_ptr<ReadWorker> reads_;
   std::unique_ptr<ChatService> service_;
   RecordingOutbox outbox_;
 };

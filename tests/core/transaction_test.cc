@@ -21,8 +21,9 @@ class TransactionTest : public ::testing::Test {
   TransactionTest()
       : store_(std::move(*storage::RocksDbStore::Open(dir_.path(), Durability::kProcessCrash))),
         stage_(*store_),
+        reads_(*store_),
         ids_(clock_, 1, 0),
-        context_(*store_, stage_, clock_, ids_, limits_) {}
+        context_(*store_, stage_, reads_, clock_, ids_, limits_) {}
 
   QueueEntry Event(const std::string& json) { return {QueueEntry::Kind::kEvent, {}, 0, json, clock_.NowMillis()}; }
 
@@ -31,6 +32,7 @@ class TransactionTest : public ::testing::Test {
   Limits limits_;
   std::unique_ptr<Store> store_;
   InlineCommitStage stage_;
+  InlineReadWorker reads_;
   MessageIdGenerator ids_;
   ServiceContext context_;
   RecordingOutbox outbox_;

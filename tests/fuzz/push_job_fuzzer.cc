@@ -19,6 +19,7 @@ using nlohmann::json;
 void CheckAccepted(const PushJob& job, std::size_t payload_size) {
   FUZZ_CHECK(!job.id.empty() && job.id.size() <= 128);
   FUZZ_CHECK(job.count >= 0);
+  FUZZ_CHECK(!job.unread || *job.unread >= 0);
   std::size_t bytes = job.id.size() + job.user.size() + job.from.size() + job.peer.size() + job.group.size() +
                       job.title.size() + job.body.size();
   for (std::size_t i = 0; i < job.targets.size(); ++i) {
@@ -38,6 +39,7 @@ void CheckRewrite(const PushJob& job) {
   FUZZ_CHECK(again.id == job.id && again.user == job.user && again.from == job.from && again.group == job.group);
   FUZZ_CHECK(again.peer == (job.group.empty() ? job.peer : ""));
   FUZZ_CHECK(again.count == job.count && again.title == job.title && again.body == job.body);
+  FUZZ_CHECK(again.unread == job.unread && again.unread_capped == job.unread_capped);
   FUZZ_CHECK(again.targets.size() == job.targets.size());
   for (std::size_t i = 0; i < job.targets.size(); ++i) {
     const PushTarget& a = job.targets[i];

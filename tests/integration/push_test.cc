@@ -157,6 +157,8 @@ TEST_F(PushTest, OfflineRecipientGetsExactlyOnePush) {
   EXPECT_EQ(r.json.value("body", ""), "hello bob, are you there?") << r.body;
   EXPECT_EQ(r.json.value("title", ""), "alice") << r.body;
   EXPECT_EQ(r.json.value("count", 0), 1) << r.body;
+  EXPECT_EQ(r.json.value("badge", -1), 1) << r.body;  // bob's unread total: this one message
+  EXPECT_FALSE(r.json.contains("badge_capped")) << r.body;
   EXPECT_EQ(r.json.value("platform", ""), "android") << r.body;
   std::string job = r.json.value("job", "");
   EXPECT_FALSE(job.empty()) << r.body;
@@ -187,6 +189,7 @@ TEST_F(PushTest, QuickMessagesCollapseIntoOnePush) {
   ASSERT_EQ(requests.size(), 1u) << Diagnostics();
   EXPECT_EQ(requests[0].token(), kToken);
   EXPECT_EQ(requests[0].json.value("count", 0), 3) << requests[0].body;
+  EXPECT_EQ(requests[0].json.value("badge", -1), 3) << requests[0].body;
   EXPECT_EQ(requests[0].json.value("body", ""), "three") << requests[0].body;
 }
 
