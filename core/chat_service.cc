@@ -50,7 +50,7 @@ ChatService::ChatService(Store& store, CommitStage& stage, ReadWorker& reads, co
                          const PushSettings& push, const AuthSettings& auth)
     : context_(store, stage, reads, clock, ids, limits),
       groups_(context_),
-      changes_(context_),
+      changes_(context_, push_),  // push_ is constructed later; changes_ only keeps the reference
       search_(context_),
       contacts_(context_),
       presence_(context_, presence),

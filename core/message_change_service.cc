@@ -89,6 +89,7 @@ Status MessageChangeService::Publish(const Request& r, const std::vector<std::st
   for (const std::string& user : participants) {
     if (Status s = r.tx.Deliver(user, entry, event); !s.ok()) return s;
   }
+  push_.OnMessageChanged(message, participants, r.tx);
   r.Reply(OkJson(message.deleted() ? "delete" : "edit", r.fields.tag()));
   r.tx.writes.changed_messages.push_back(std::move(message));
   return Status::Ok();

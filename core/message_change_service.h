@@ -4,6 +4,7 @@
 // learns of it through its sync queue, as an `edit` or `delete` event that shows the message as it is.
 #pragma once
 
+#include "core/push_service.h"
 #include "core/service_context.h"
 
 namespace chat::core {
@@ -11,7 +12,8 @@ namespace chat::core {
 // Not thread-safe; borrows `context`.
 class MessageChangeService {
  public:
-  explicit MessageChangeService(ServiceContext& context) : context_(context) {}
+  // `push` is told of every change (a pending notification must not show what was changed away).
+  MessageChangeService(ServiceContext& context, PushService& push) : context_(context), push_(push) {}
 
   // Request handlers (see ChatService's request table): edit, delete.
   Status Edit(const Request& r);
@@ -31,6 +33,7 @@ class MessageChangeService {
   Status Publish(const Request& r, const std::vector<std::string>& participants, StoredMessage message);
 
   ServiceContext& context_;
+  PushService& push_;
 };
 
 }  // namespace chat::core

@@ -90,11 +90,53 @@ Status PushService::OnMessage(const StoredMessage& message, const std::vector<st
     job.from = message.from;
     job.conversation = message.group_id.empty() ? Conversation::Direct(user, message.from) : seen_as;
     job.preview = PreviewOfValidUtf8(message.text, settings_.preview_chars);
+    job.message_id = message.id;
     tx.writes.push_jobs.push_back(job);
     staged.push_back(std::move(job));
   }
   if (!staged.empty()) tx.AfterCommit([this, jobs = std::move(staged)]() mutable { Track(std::move(jobs)); });
   return Status::Ok();
+}
+
+void PushService::OnMessageChanged(const StoredMessage& message, const std::vector<std::string>& participants,
+                                   Transaction& tx) {
+  std::vector<PushJob> changed;
+  std::vector<MessageId> dropped;
+  for (const std::string& user : participants) {
+    // Only a job still collapsing can be changed: one offered is with the bridge already.
+    auto open = collapsing_.find(user);
+    if (open == collapsing_.end()) continue;
+    auto tracked = jobs_.find(open->second);
+    if (tracked == jobs_.end() || tracked->second.job.message_id != message.id) continue;
+    PushJob job = tracked->second.job;
+    if (message.deleted() && job.count <= 1) {
+      tx.writes.push_jobs_done.push_back(job.job_id);
+      dropped.push_back(job.job_id);
+      continue;
+    }
+    if (message.deleted()) {
+      --job.count;  // the others' texts were not kept: the notification counts them without a preview
+      job.preview.clear();
+    } else {
+      job.preview = PreviewOfValidUtf8(message.text, settings_.preview_chars);
+    }
+    tx.writes.push_jobs.push_back(job);
+    changed.push_back(std::move(job));
+  }
+  if (changed.empty() && dropped.empty()) return;
+  tx.AfterCommit([this, changed = std::move(changed), dropped = std::move(dropped)]() mutable {
+    for (PushJob& job : changed) {
+      auto it = jobs_.find(job.job_id);
+      if (it != jobs_.end()) it->second.job = std::move(job);
+    }
+    for (MessageId id : dropped) {
+      auto it = jobs_.find(id);
+      if (it == jobs_.end()) continue;
+      auto open = collapsing_.find(it->second.job.user_id);
+      if (open != collapsing_.end() && open->second == id) collapsing_.erase(open);
+      jobs_.erase(it);
+    }
+  });
 }
 
 void PushService::Track(std::vector<PushJob> jobs) {

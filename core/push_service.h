@@ -30,6 +30,11 @@ class PushService {
   // transaction is committed.
   Status OnMessage(const StoredMessage& message, const std::vector<std::string>& recipients, Transaction& tx);
 
+  // A message edited or deleted while the notifications of `participants` still collapse (not yet
+  // offered): a job whose newest message it is shows its new text; after a deletion its text is gone
+  // from the job and the store, and a job of that message alone is dropped.
+  void OnMessageChanged(const StoredMessage& message, const std::vector<std::string>& participants, Transaction& tx);
+
   // Offers due jobs and jobs whose lease ran out. Called on every broker TICK; works every 200 ms.
   void OnTick(Outbox& outbox);
 

@@ -162,6 +162,7 @@ struct PushJob {
   std::uint32_t count = 0;        // messages collapsed into this notification
   std::string preview;            // the newest message's text, cut to the preview length
   std::int64_t created_at_ms = 0;
+  MessageId message_id = 0;       // the newest message (0 in a job stored before it was kept)
 };
 
 // One side of a contact relationship, as `user` sees `other`.

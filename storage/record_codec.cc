@@ -10,6 +10,8 @@ constexpr char kMessageVersion = 3;  // 1: before groups (no group id); 2: befor
 constexpr char kGroupVersion = 1;
 constexpr char kQueueEntryVersion = 1;
 constexpr char kPushVersion = 1;
+// 2 added the id of the job's newest message (a version 1 job reads as 0: not known).
+constexpr char kPushJobVersion = 2;
 constexpr char kInviteVersion = 1;
 constexpr char kResumeTokenVersion = 1;
 
@@ -224,7 +226,7 @@ core::Status DecodeResumeToken(std::string_view device_id, std::string_view byte
 }
 
 std::string EncodePushJob(const core::PushJob& job) {
-  std::string out(1, kPushVersion);
+  std::string out(1, kPushJobVersion);
   PutString(job.user_id, &out);
   PutString(job.from, &out);
   out.push_back(static_cast<char>(job.conversation.kind));
@@ -232,12 +234,14 @@ std::string EncodePushJob(const core::PushJob& job) {
   PutVarint(job.count, &out);
   PutString(job.preview, &out);
   PutVarint(static_cast<std::uint64_t>(job.created_at_ms), &out);
+  PutVarint(job.message_id, &out);
   return out;
 }
 
 core::Status DecodePushJob(core::MessageId job_id, std::string_view bytes, core::PushJob* out) {
   Reader in(bytes);
-  if (in.Byte() != kPushVersion) return Corrupt("unknown push job version");
+  char version = in.Byte();
+  if (version != 1 && version != kPushJobVersion) return Corrupt("unknown push job version");
   out->job_id = job_id;
   out->user_id = in.String();
   out->from = in.String();
@@ -246,6 +250,7 @@ core::Status DecodePushJob(core::MessageId job_id, std::string_view bytes, core:
   out->count = static_cast<std::uint32_t>(in.Varint());
   out->preview = in.String();
   out->created_at_ms = static_cast<std::int64_t>(in.Varint());
+  out->message_id = version == 1 ? 0 : in.Varint();
   if (!in.ok()) return Corrupt("truncated push job");
   return core::Status::Ok();
 }

@@ -138,6 +138,37 @@ TEST_F(PushServiceTest, AJobCarriesTheRecipientsUnreadTotalAsTheConversationList
   EXPECT_EQ(listed, 4);
 }
 
+// A message changed before its notification went out: the push shows it as it is now, and a deleted
+// text is gone from the pending job and the store.
+TEST_F(PushServiceTest, AnEditOrADeletionBeforeTheOfferChangesThePendingJob) {
+  auto send = [&](const char* text) {
+    EXPECT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", text}}).ok());
+    return outbox_.published[0].payload["id"].get<std::string>();
+  };
+  std::string typo = send("see you tomorow");
+  ASSERT_TRUE(Request("alice", RequestOp::kEdit, json{{"peer", "bob"}, {"id", typo}, {"text", "see you tomorrow"}}).ok());
+  std::vector<json> jobs = JobsAfter(6000);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0]["body"], "see you tomorrow");
+  ASSERT_TRUE(Report(jobs[0]["job"], "sent").ok());
+
+  // The only message of a job deleted: no notification, and nothing of it left to offer after a restart.
+  std::string secret = send("the secret word is swordfish");
+  ASSERT_TRUE(Request("alice", RequestOp::kDelete, json{{"peer", "bob"}, {"id", secret}}).ok());
+  Restart();
+  ASSERT_TRUE(service_->Start().ok());
+  EXPECT_TRUE(JobsAfter(6000).empty());
+
+  // The newest of two deleted: the job counts the other one, without the deleted text.
+  send("first");
+  std::string second = send("second, regretted");
+  ASSERT_TRUE(Request("alice", RequestOp::kDelete, json{{"peer", "bob"}, {"id", second}}).ok());
+  jobs = JobsAfter(6000);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0]["count"], 1);
+  EXPECT_EQ(jobs[0]["body"], "");
+}
+
 TEST_F(PushServiceTest, JobsSurviveARestartAndAreOfferedAgain) {
   ASSERT_TRUE(Request("alice", RequestOp::kSend, json{{"to", "bob"}, {"text", "kept"}}).ok());
   Restart();

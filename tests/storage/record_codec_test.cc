@@ -188,6 +188,7 @@ TEST(RecordCodecTest, PushJobRoundTripsForBothConversationKinds) {
     job.count = 70000;
     job.preview = OddText();
     job.created_at_ms = 1795000000789;
+    job.message_id = 384000000000001;
     core::PushJob out;
     ASSERT_TRUE(DecodePushJob(12345, EncodePushJob(job), &out).ok());
     EXPECT_EQ(out.job_id, 12345u);
@@ -197,7 +198,27 @@ TEST(RecordCodecTest, PushJobRoundTripsForBothConversationKinds) {
     EXPECT_EQ(out.count, 70000u);
     EXPECT_EQ(out.preview, OddText());
     EXPECT_EQ(out.created_at_ms, 1795000000789);
+    EXPECT_EQ(out.message_id, 384000000000001u);
   }
+}
+
+TEST(RecordCodecTest, VersionOnePushJobHasNoMessageId) {
+  std::string v1(1, 1);
+  PutString("bob", &v1);
+  PutString("alice", &v1);
+  v1.push_back(static_cast<char>(core::Conversation::Kind::kDirect));
+  PutString("alice:bob", &v1);
+  PutVarint(2, &v1);
+  PutString("hi", &v1);
+  PutVarint(1795000000000, &v1);
+  core::PushJob out;
+  ASSERT_TRUE(DecodePushJob(7, v1, &out).ok());
+  EXPECT_EQ(out.preview, "hi");
+  EXPECT_EQ(out.count, 2u);
+  EXPECT_EQ(out.message_id, 0u);
+  std::string unknown = v1;
+  unknown[0] = 3;
+  EXPECT_FALSE(DecodePushJob(7, unknown, &out).ok());
 }
 
 TEST(RecordCodecTest, QueueEntriesOfEveryKindRoundTrip) {
@@ -252,7 +273,7 @@ TEST(RecordCodecTest, EveryRecordStartsWithItsVersion) {
   EXPECT_EQ(EncodeGroup({})[0], 1);
   EXPECT_EQ(EncodeInvite({})[0], 1);
   EXPECT_EQ(EncodePushToken({})[0], 1);
-  EXPECT_EQ(EncodePushJob({})[0], 1);
+  EXPECT_EQ(EncodePushJob({})[0], 2);
   EXPECT_EQ(EncodeQueueEntry({})[0], 1);
 }
 
@@ -322,14 +343,19 @@ TEST(RecordCodecTest, UnknownVersionsAreCorruption) {
     token[0] = version;
     core::PushToken t;
     EXPECT_EQ(DecodePushToken("d", token, &t).code(), ErrorCode::kCorruption);
-    std::string job = EncodePushJob({});
-    job[0] = version;
-    core::PushJob j;
-    EXPECT_EQ(DecodePushJob(1, job, &j).code(), ErrorCode::kCorruption);
     std::string entry = EncodeQueueEntry({});
     entry[0] = version;
     core::QueueEntry e;
     EXPECT_EQ(DecodeQueueEntry(entry, &e).code(), ErrorCode::kCorruption);
+  }
+}
+
+TEST(RecordCodecTest, UnknownPushJobVersionsAreCorruption) {
+  for (char version : {'\0', '\x03', '\x7F', '\xFF'}) {
+    std::string job = EncodePushJob({});
+    job[0] = version;
+    core::PushJob j;
+    EXPECT_EQ(DecodePushJob(1, job, &j).code(), ErrorCode::kCorruption);
   }
 }
 
