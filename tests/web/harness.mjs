@@ -80,38 +80,35 @@ export class ChatServer {
     const server = new ChatServer();
     server.dir = mkdtempSync(path.join(os.tmpdir(), 'chat-web-test-'));
     server.chatYaml = path.join(server.dir, 'chat.yaml');
-    let wsUrl;
+    server.mosquittoConf = path.join(server.dir, 'mosquitto.conf');
+    const certs = path.join(server.dir, 'tls');
     if (tls) {
-      const certs = path.join(server.dir, 'tls');
       const made = spawnSync('bash', [path.join(sourceDir, 'scripts/make-test-certs.sh'), certs], { encoding: 'utf8' });
       if (made.status !== 0) throw new Error(`make-test-certs.sh: ${made.stderr}`);
-      server.tlsWsPort = await freeLoopbackPort();
-      const tlsMqttPort = await freeLoopbackPort();
-      yaml += ['', 'tls:', '  address: 127.0.0.1', `  mqtt_port: ${tlsMqttPort}`, `  websockets_port: ${server.tlsWsPort}`,
-        `  cert_file: ${certs}/server.crt`, `  key_file: ${certs}/server.key`, ''].join('\n');
       // Chromium trusts a certificate by the SHA-256 of its public key (--ignore-certificate-errors-spki-list):
       // the test's server certificate and nothing else, verified as usual otherwise.
       const certificate = new X509Certificate(readFileSync(path.join(certs, 'server.crt')));
       const spki = certificate.publicKey.export({ type: 'spki', format: 'der' });
       server.trustedSpki = createHash('sha256').update(spki).digest('base64');
-      wsUrl = `wss://localhost:${server.tlsWsPort}`;
     }
     writeFileSync(server.chatYaml, `data_dir: ${server.dir}/data\n${yaml}`);
     for (const [user, password] of Object.entries(users)) {
       const added = spawnSync(required('CHATCTL'), ['--config', server.chatYaml, 'user', 'add', user, '--password-stdin'], { input: password });
       if (added.status !== 0) throw new Error(`chatctl user add ${user}: ${added.stderr}`);
     }
-    server.mqttPort = await freeLoopbackPort();
-    do server.wsPort = await freeLoopbackPort();
-    while (server.wsPort === server.mqttPort);
-    const conf = spawnSync(path.join(sourceDir, 'scripts/write-mosquitto-conf.sh'), [required('CHAT_PLUGIN'), server.chatYaml], {
-      env: { ...process.env, MQTT_PORT: String(server.mqttPort), WS_PORT: String(server.wsPort) },
-      encoding: 'utf8',
-    });
-    if (conf.status !== 0) throw new Error(`write-mosquitto-conf.sh: ${conf.stderr}`);
-    server.mosquittoConf = path.join(server.dir, 'mosquitto.conf');
-    writeFileSync(server.mosquittoConf, conf.stdout);
-    await server.startBroker();
+    // A port free when picked can be taken before the broker binds it (another test's client gets it as
+    // its ephemeral port): then other ports are picked and the broker started again, as the C++ harness does.
+    for (let attempt = 1; ; attempt++) {
+      await server.pickPorts(yaml, tls ? certs : null);
+      try {
+        await server.startBroker();
+        break;
+      } catch (error) {
+        if (attempt === 5 || !/Address already in use|Unable to create/.test(server.brokerLog())) throw error;
+        rmSync(path.join(server.dir, 'broker.log'), { force: true });
+      }
+    }
+    const wsUrl = tls ? `wss://localhost:${server.tlsWsPort}` : undefined;
 
     const webPort = await freeLoopbackPort();
     server.web = startLogged(
@@ -125,12 +122,47 @@ export class ChatServer {
     return server;
   }
 
+  // New free ports for every listener, written into chat.yaml (the TLS ones: `yaml` is the test's own
+  // settings, `certs` the TLS files or null) and mosquitto.conf.
+  async pickPorts(yaml, certs) {
+    const ports = new Set();
+    const freshPort = async () => {
+      let port;
+      do port = await freeLoopbackPort();
+      while (ports.has(port));
+      ports.add(port);
+      return port;
+    };
+    this.mqttPort = await freshPort();
+    this.wsPort = await freshPort();
+    let tlsYaml = '';
+    if (certs) {
+      this.tlsWsPort = await freshPort();
+      tlsYaml = ['', 'tls:', '  address: 127.0.0.1', `  mqtt_port: ${await freshPort()}`, `  websockets_port: ${this.tlsWsPort}`,
+        `  cert_file: ${certs}/server.crt`, `  key_file: ${certs}/server.key`, ''].join('\n');
+    }
+    writeFileSync(this.chatYaml, `data_dir: ${this.dir}/data\n${yaml}${tlsYaml}`);
+    const conf = spawnSync(path.join(sourceDir, 'scripts/write-mosquitto-conf.sh'), [required('CHAT_PLUGIN'), this.chatYaml], {
+      env: { ...process.env, MQTT_PORT: String(this.mqttPort), WS_PORT: String(this.wsPort) },
+      encoding: 'utf8',
+    });
+    if (conf.status !== 0) throw new Error(`write-mosquitto-conf.sh: ${conf.stderr}`);
+    writeFileSync(this.mosquittoConf, conf.stdout);
+  }
+
   async startBroker() {
     this.broker = startLogged('/usr/sbin/mosquitto', ['-c', this.mosquittoConf], path.join(this.dir, 'broker.log'),
       sanitizerEnv());
-    await waitForPort(this.mqttPort, this.broker, 'mosquitto');
-    await waitForPort(this.wsPort, this.broker, 'mosquitto (WebSocket listener)');
-    if (this.tlsWsPort) await waitForPort(this.tlsWsPort, this.broker, 'mosquitto (TLS WebSocket listener)');
+    try {
+      await waitForPort(this.mqttPort, this.broker, 'mosquitto');
+      await waitForPort(this.wsPort, this.broker, 'mosquitto (WebSocket listener)');
+      if (this.tlsWsPort) await waitForPort(this.tlsWsPort, this.broker, 'mosquitto (TLS WebSocket listener)');
+    } catch (error) {
+      await stopChild(this.broker);
+      await new Promise((resolve) => setTimeout(resolve, 300));  // the log's last lines, piped after the exit
+      error.message += `\nbroker.log:\n${this.brokerLog().slice(-2000)}`;
+      throw error;
+    }
   }
 
   async stopBroker() {
