@@ -1,6 +1,5 @@
 #include "plugins/broker_outbox.h"
 
-#include <chrono>
 #include <cstring>
 
 extern "C" {
@@ -20,12 +19,11 @@ constexpr int kReplyQos = 0;
 // client without bound, but QoS 1 within max_inflight_bytes / max_queued_bytes, so a client that asks
 // for pages and never reads them cannot grow the broker's memory. One PUBACK per page is nothing.
 constexpr std::size_t kQueuedReplyBytes = 16384;
-// How long Mosquitto 2.0.11 takes to write a payload to a WebSocket client when its loop turns without
-// pause (see BrokerWaker::KeepTurning), with room to spare: libwebsockets takes up to 8 KB
-// (WS_TX_BUF_SIZE in src/websockets.c) per loop pass, about 4 KB was seen, and a pass takes some tens
-// of microseconds.
+// How many loop passes Mosquitto 2.0.11 takes to write a payload to a WebSocket client (see
+// BrokerWaker::KeepTurning): libwebsockets takes up to 8 KB (WS_TX_BUF_SIZE in src/websockets.c) per
+// loop pass and about 4 KB was seen; four times that many passes, for room (a pass in which the socket
+// took nothing counts too).
 constexpr std::size_t kBytesPerWebSocketPass = 4096;
-constexpr std::chrono::microseconds kWebSocketPassTime{100};
 
 }  // namespace
 
@@ -49,7 +47,7 @@ void BrokerOutbox::Publish(const char* client_id, const std::string& topic, cons
   // A WebSocket client gets it 8 KB a loop pass (see BrokerWaker::KeepTurning); which transport the
   // receiver uses is not known here, and a few extra passes cost a TCP client's broker nothing much.
   if (payload.size() > kBytesPerWebSocketPass) {
-    waker_.KeepTurning(kWebSocketPassTime * static_cast<long>(2 * (payload.size() / kBytesPerWebSocketPass + 1)));
+    waker_.KeepTurning(static_cast<long>(4 * (payload.size() / kBytesPerWebSocketPass + 1)));
   }
 }
 

@@ -44,13 +44,13 @@ BrokerWaker::~BrokerWaker() {
   if (state_fd_ >= 0) close(state_fd_);
 }
 
-void BrokerWaker::KeepTurning(std::chrono::microseconds duration) {
-  auto now = std::chrono::steady_clock::now();
+void BrokerWaker::KeepTurning(long passes) {
   bool was_idle;
   {
     std::lock_guard<std::mutex> lock(pacer_mutex_);
-    was_idle = turning_until_ <= now;
-    turning_until_ = std::max(turning_until_, now) + duration;
+    long left = passes_left_.load();
+    was_idle = left <= 0;
+    passes_left_.store(std::max(left, 0L) + passes);
   }
   if (was_idle) pacer_wanted_.notify_one();
 }
@@ -60,8 +60,8 @@ void BrokerWaker::Pace() {
   prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
   std::unique_lock<std::mutex> lock(pacer_mutex_);
   while (!stopping_) {
-    if (std::chrono::steady_clock::now() >= turning_until_) {
-      pacer_wanted_.wait(lock, [this] { return stopping_ || std::chrono::steady_clock::now() < turning_until_; });
+    if (passes_left_.load() <= 0) {
+      pacer_wanted_.wait(lock, [this] { return stopping_ || passes_left_.load() > 0; });
       continue;
     }
     lock.unlock();

@@ -38,8 +38,12 @@ class BrokerWaker {
   void LoopBusy() {
     if (!busy_.load(std::memory_order_relaxed)) busy_.store(true);
   }
-  // Broker thread, at TICK before the finished commits are taken: the loop may wait next.
-  void LoopMayWait() { busy_.store(false); }
+  // Broker thread, at TICK (every loop pass ends with one) before the finished commits are taken: the
+  // loop may wait next. Counts the pass against KeepTurning's.
+  void LoopMayWait() {
+    busy_.store(false);
+    if (passes_left_.load(std::memory_order_relaxed) > 0) passes_left_.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   // Any thread. Sends the signal when the broker thread sleeps; `always` sends it regardless (a wake-up
   // can be lost when it lands just before the loop starts to wait, so the commit stage repeats it, and
@@ -50,16 +54,17 @@ class BrokerWaker {
   // Signals sent so far (for tests and metrics).
   unsigned long signals() const { return signals_.load(std::memory_order_relaxed); }
 
-  // Broker thread: keeps the loop turning for `duration` more, waking it whenever it sleeps (checked
-  // every kWakePeriod). Mosquitto 2.0.11 writes a few KB to a WebSocket client per loop pass
+  // Broker thread: keeps the loop turning for `passes` more loop passes, waking it whenever it sleeps
+  // (checked every kWakePeriod). Mosquitto 2.0.11 writes a few KB to a WebSocket client per loop pass
   // (libwebsockets' writable callback runs from lws_service, once a pass) and then sleeps up to 100 ms
   // in epoll_wait, which does not watch WebSocket sockets: alone, a 300 KB event reached a web client in
-  // 7 seconds (upstream issue #1390).
-  void KeepTurning(std::chrono::microseconds duration);
+  // 7 seconds (upstream issue #1390). Counted in passes, not time: on a machine whose cores are busy a
+  // pass takes longer, and a window of time ran out with most of the event still queued (3.3 s).
+  void KeepTurning(long passes);
   static constexpr std::chrono::microseconds kWakePeriod{25};
 
  private:
-  // The pacer thread: wakes the sleeping loop every kWakePeriod until turning_until_.
+  // The pacer thread: wakes the sleeping loop every kWakePeriod while passes are left.
   void Pace();
 
   // True unless the broker thread is known to be running (it may be about to sleep: the caller repeats).
@@ -73,7 +78,9 @@ class BrokerWaker {
 
   std::mutex pacer_mutex_;
   std::condition_variable pacer_wanted_;
-  std::chrono::steady_clock::time_point turning_until_;  // guarded by pacer_mutex_
+  // Loop passes the pacer keeps turning for: raised under pacer_mutex_ (with a notify), counted down
+  // by the broker thread at each TICK.
+  std::atomic<long> passes_left_{0};
   bool stopping_ = false;                               // guarded by pacer_mutex_
   std::thread pacer_;
 };
