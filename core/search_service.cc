@@ -69,7 +69,8 @@ Result<std::string> SearchRead::operator()(Store& store) const {
   for (const SearchHit& hit : page->hits) {
     Result<std::optional<StoredMessage>> message = store.GetMessage(hit.conversation, hit.id);
     if (!message.ok()) return message.status();
-    if (!*message) continue;  // deleted by retention since the index was read
+    // Deleted by retention since the index was read, or by its sender (its postings went with the text).
+    if (!*message || (*message)->deleted()) continue;
     std::string item = MessageJson(**message);
     if (!budget.Take(item.size())) {
       more = true;

@@ -136,6 +136,14 @@ void Bigrams(const std::vector<std::string>& chars, std::vector<std::string>* ou
 }  // namespace
 
 std::vector<std::string> IndexTerms(std::string_view text) {
+  // The first kMaxIndexedChars code points: count lead bytes (not 10xxxxxx) up to the one past them.
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && chars++ == kMaxIndexedChars) {
+      text = text.substr(0, i);
+      break;
+    }
+  }
   std::vector<std::string> terms;
   std::unordered_set<std::string> seen;
   std::vector<std::string> pieces;

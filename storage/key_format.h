@@ -80,8 +80,10 @@ inline constexpr std::string_view kLargestMessageIdKey = "x/largest_message_id";
 // The layout version of the store (this file's key layout and record_codec's records), a number.
 inline constexpr std::string_view kFormatVersionKey = "x/format_version";
 // 2 added the conversation list (ib/, gact/), built from peer/ and ugrp/ when a version 1 store is opened;
-// 3 the search index (ix/), built from the messages when an older store is opened.
-inline constexpr std::uint64_t kFormatVersion = 3;
+// 3 the search index (ix/), built from the messages when an older store is opened; 4 the index rebuilt
+// with terms from a message's first 4,000 characters only (core/text_terms.h), so that editing or deleting
+// a longer message of a version 3 store leaves no posting behind.
+inline constexpr std::uint64_t kFormatVersion = 4;
 
 std::string GroupKey(std::string_view group_id);
 std::string MemberPrefix(std::string_view group_id);

@@ -263,7 +263,7 @@ Status RocksDbStore::RecordFormatVersion() {
   if (*version < 2) {
     if (Status built = BuildInboxes(db_.get(), sync_); !built.ok()) return built;
   }
-  if (*version < 3) {
+  if (*version < 4) {
     if (Status built = storage::RebuildSearchIndex(db_.get(), sync_); !built.ok()) return built;
   }
   std::string encoded;

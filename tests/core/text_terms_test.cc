@@ -52,10 +52,27 @@ TEST(TextTermsTest, LongWordsAreCutAndLongTextsIndexTheirFirstTerms) {
   Terms terms = IndexTerms(long_word);
   ASSERT_EQ(terms.size(), 1u);
   EXPECT_EQ(terms[0].size(), kMaxTermChars);
+  // 3,000 different Hangul syllables without a space: 2,999 pairs, of which the first 500 are kept.
   std::string many;
-  for (int i = 0; i < 3000; ++i) many += "w" + std::to_string(i) + " ";
+  for (char32_t c = 0xAC00; c < 0xAC00 + 3000; ++c) {
+    many += static_cast<char>(0xE0 | (c >> 12));
+    many += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    many += static_cast<char>(0x80 | (c & 0x3F));
+  }
   EXPECT_EQ(IndexTerms(many).size(), kMaxTermsPerText);
-  EXPECT_EQ(IndexTerms(many)[0], "w0");
+  EXPECT_EQ(IndexTerms(many)[0], "가각");
+}
+
+TEST(TextTermsTest, OnlyTheFirstCharactersOfAMessageAreIndexed) {
+  std::string text(kMaxIndexedChars - 6, '.');
+  text += " early";  // ends at character 4,000
+  EXPECT_EQ(IndexTerms(text), (Terms{"early"}));
+  EXPECT_EQ(IndexTerms(text + " late"), (Terms{"early"}));
+  // Counted in characters, not bytes: é is two bytes.
+  std::string accents;
+  for (std::size_t i = 0; i < kMaxIndexedChars - 6; ++i) accents += "\xC3\xA9";
+  EXPECT_EQ(IndexTerms(accents + " early late").size(), 2u);  // "eee…" cut to kMaxTermChars, and "early"
+  EXPECT_EQ(IndexTerms(accents + " early late")[1], "early");
 }
 
 }  // namespace
