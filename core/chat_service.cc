@@ -465,8 +465,7 @@ Result<ConversationSummary> ChatService::Summarize(const Caller& caller, const I
       summary.last->text = PreviewOfValidUtf8(summary.last->text, kPreviewChars);
     }
   }
-  Result<UnreadCount> unread =
-      context_.store.CountMessagesAfter(entry.conversation, counted_from, me, kUnreadCountCap, *scan_left);
+  Result<UnreadCount> unread = CountUnread(context_.store, me, entry, counted_from, *scan_left);
   if (!unread.ok()) return unread.status();
   summary.unread = *unread;
   *scan_left -= std::min(*scan_left, unread->bytes_read);

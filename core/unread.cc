@@ -9,6 +9,12 @@ MessageId UnreadCountedFrom(const Conversation& conversation, MessageId read_pos
   return conversation.is_group() ? read_position : std::max(read_position, history_floor);
 }
 
+Result<UnreadCount> CountUnread(Store& store, const std::string& user_id, const InboxEntry& entry,
+                                MessageId counted_from, std::size_t max_bytes) {
+  if (entry.activity <= counted_from) return UnreadCount{};
+  return store.CountMessagesAfter(entry.conversation, counted_from, user_id, kUnreadCountCap, max_bytes);
+}
+
 Result<UnreadCount> CountUnreadTotal(Store& store, const std::string& user_id, MessageId history_floor) {
   Result<std::vector<std::pair<Conversation, MessageId>>> positions = store.ListReadPositions(user_id);
   if (!positions.ok()) return positions.status();
@@ -26,14 +32,12 @@ Result<UnreadCount> CountUnreadTotal(Store& store, const std::string& user_id, M
     auto position = read.find(key_of(entry.conversation));
     MessageId from = UnreadCountedFrom(entry.conversation, position == read.end() ? 0 : position->second,
                                        history_floor);
-    // The conversation's newest message is at or before what was read: nothing to count, nothing read.
-    if (entry.activity <= from) continue;
+    if (entry.activity <= from) continue;  // read up to its newest message
     if (total.bytes_read >= kMaxTotalScanBytes) {
       total.complete = false;
       break;
     }
-    Result<UnreadCount> unread = store.CountMessagesAfter(entry.conversation, from, user_id, kUnreadCountCap,
-                                                          kMaxTotalScanBytes - total.bytes_read);
+    Result<UnreadCount> unread = CountUnread(store, user_id, entry, from, kMaxTotalScanBytes - total.bytes_read);
     if (!unread.ok()) return unread.status();
     total.count += unread->count;
     total.bytes_read += unread->bytes_read;

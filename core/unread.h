@@ -19,6 +19,12 @@ inline constexpr std::size_t kUnreadCountCap = 1000;
 // before the account (its history floor: an earlier account of the same name received them).
 MessageId UnreadCountedFrom(const Conversation& conversation, MessageId read_position, MessageId history_floor);
 
+// The unread messages of one entry of `user_id`'s conversation list after `counted_from` (see above), at
+// most kUnreadCountCap and `max_bytes` of stored messages read (0: no byte bound). No read at all when
+// the conversation's newest message is at or before `counted_from`.
+Result<UnreadCount> CountUnread(Store& store, const std::string& user_id, const InboxEntry& entry,
+                                MessageId counted_from, std::size_t max_bytes);
+
 // The messages others sent that `user_id` has not read, over every conversation of theirs. Bounded:
 // at most kMaxCountedConversations conversations and kMaxTotalScanBytes of stored messages are read,
 // and each conversation counts at most kUnreadCountCap; past a bound the count is incomplete. Reads
