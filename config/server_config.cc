@@ -88,6 +88,11 @@ const NumberSetting<ListenerSettings> kListeners[] = {
     {"mqtt_port", &ListenerSettings::mqtt_port, 1, 65535},
     {"websockets_port", &ListenerSettings::websockets_port, 0, 65535},
 };
+const NumberSetting<ClusterSettings> kCluster[] = {
+    {"replicas", &ClusterSettings::replicas, 1, 5},
+    {"append_retry_ms", &ClusterSettings::append_retry_ms, 100, 600000},
+    {"start_timeout_seconds", &ClusterSettings::start_timeout_seconds, 1, 3600},
+};
 const NumberSetting<MetricsSettings> kMetrics[] = {
     {"port", &MetricsSettings::port, 0, 65535},
     {"sys_interval_seconds", &MetricsSettings::sys_interval_seconds, 0, 86400, kLive},
@@ -108,11 +113,12 @@ FieldReader PathField(const std::string& base_dir, std::string* out) {
   };
 }
 
-std::string ReadUserList(const YAML::Node& node, const std::string& key, std::vector<std::string>* out) {
-  if (!node.IsSequence()) return KeyError(key, "must be a list of user ids");
+// A list of non-empty scalars, each `what` ("user ids").
+std::string ReadList(const YAML::Node& node, const std::string& key, const char* what, std::vector<std::string>* out) {
+  if (!node.IsSequence()) return KeyError(key, std::string("must be a list of ") + what);
   out->clear();
   for (const YAML::Node& item : node) {
-    if (!item.IsScalar() || item.Scalar().empty()) return KeyError(key, "must be a list of user ids");
+    if (!item.IsScalar() || item.Scalar().empty()) return KeyError(key, std::string("must be a list of ") + what);
     out->push_back(item.Scalar());
   }
   return "";
@@ -205,6 +211,16 @@ Reloaded PlanReload(const ServerConfig& running, const ServerConfig& from_file) 
   for (const auto& [key, values] : kListenerTexts) {
     if (values.first != values.second) reloaded.need_restart.push_back(Describe(key, values.first, values.second));
   }
+  ReloadSection("cluster.", kCluster, running.cluster, from_file.cluster, &out.cluster, &reloaded);
+  if (running.cluster.nats_servers != from_file.cluster.nats_servers) {
+    reloaded.need_restart.push_back(Describe("cluster.nats_servers", Joined(running.cluster.nats_servers),
+                                             Joined(from_file.cluster.nats_servers)));
+  }
+  if (running.cluster.stream != from_file.cluster.stream || running.cluster.subject != from_file.cluster.subject) {
+    reloaded.need_restart.push_back(Describe("cluster.stream/subject",
+                                             running.cluster.stream + " " + running.cluster.subject,
+                                             from_file.cluster.stream + " " + from_file.cluster.subject));
+  }
   if (running.push.service_accounts != from_file.push.service_accounts) {
     reloaded.need_restart.push_back(Describe("push.service_accounts", Joined(running.push.service_accounts),
                                              Joined(from_file.push.service_accounts)));
@@ -225,7 +241,7 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
   Fields presence = NumberFields(kPresence, &config.presence);
   Fields push = NumberFields(kPush, &config.push);
   push["service_accounts"] = [&](const YAML::Node& n, const std::string& k) {
-    return ReadUserList(n, k, &config.push.service_accounts);
+    return ReadList(n, k, "user ids", &config.push.service_accounts);
   };
   Fields retention = NumberFields(kRetention, &config.retention);
   Fields metrics = NumberFields(kMetrics, &config.metrics);
@@ -258,6 +274,15 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
   Fields storage = NumberFields(kStorage, &config.storage);
   top["storage"] = Section(storage);
   top["listeners"] = Section(listeners);
+  Fields cluster = NumberFields(kCluster, &config.cluster);
+  cluster["nats_servers"] = [&](const YAML::Node& n, const std::string& k) {
+    return ReadList(n, k, "NATS server URLs (nats://host:port)", &config.cluster.nats_servers);
+  };
+  cluster["stream"] = [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &config.cluster.stream); };
+  cluster["subject"] = [&](const YAML::Node& n, const std::string& k) {
+    return ReadString(n, k, &config.cluster.subject);
+  };
+  top["cluster"] = Section(cluster);
   top["tls"] = Section(tls);
   std::string error = root.IsNull() ? std::string() : ReadMapping(root, "", top);
   if (error.empty() && config.tls.cert_file.empty() != config.tls.key_file.empty()) {

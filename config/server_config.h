@@ -41,6 +41,21 @@ struct MetricsSettings {
   std::uint32_t sys_interval_seconds = 10;  // 0: no $SYS topics
 };
 
+// A cluster node (docs/SCALING.md): its changes go to a replicated log, a NATS JetStream stream, before
+// they are acknowledged. On when nats_servers is set; a single server has no cluster section.
+struct ClusterSettings {
+  std::vector<std::string> nats_servers;  // nats://host:port of the JetStream cluster's servers
+  std::string stream = "CHAT_LOG";         // created with `replicas` replicas when missing
+  std::string subject = "chat.log";
+  std::uint32_t replicas = 3;
+  // An append the log has not confirmed in this time is appended again (under the same id: stored once).
+  std::uint32_t append_retry_ms = 2000;
+  // How long the start waits for NATS and for the log outbox to be appended before it gives up.
+  std::uint32_t start_timeout_seconds = 30;
+  bool enabled() const { return !nats_servers.empty(); }
+  bool operator==(const ClusterSettings&) const = default;
+};
+
 struct ServerConfig {
   // Folder of the RocksDB database. A relative path is taken from the config file's folder.
   // Default "data".
@@ -61,6 +76,7 @@ struct ServerConfig {
   ListenerSettings listeners;
   TlsSettings tls;
   MetricsSettings metrics;
+  ClusterSettings cluster;
 };
 
 // Parses YAML text. `base_dir` resolves a relative data_dir. Unknown keys, wrong types and values out

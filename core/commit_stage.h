@@ -43,6 +43,8 @@ class CommitStage {
   virtual void Recover() = 0;
   // Appends the stage's metrics (any thread may call it); none by default.
   virtual void Describe(MetricSamples& /*samples*/) const {}
+  // Whether submissions go to a replicated log, which names each by its WriteSet::change_id.
+  virtual bool NamesChanges() const { return false; }
 };
 
 // Stores each submission as it arrives, on the calling thread: offline tools (chatctl) and tests.

@@ -21,7 +21,7 @@ bool WriteSet::empty() const {
          resume_tokens.empty() && resume_tokens_revoked.empty() &&
          push_jobs.empty() && push_jobs_done.empty() && mutes.empty() && group_accepts.empty() &&
          took_part_removed.empty() && invites_added.empty() && invites_removed.empty() && erased_users.empty() &&
-         id_floor == 0;
+         id_floor == 0 && log_outbox_added.empty() && log_outbox_done.empty();
 }
 
 }  // namespace chat::core

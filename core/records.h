@@ -60,6 +60,7 @@ struct StoredMessage {
   std::vector<std::string> mentions;
   bool mentions_all = false;
 
+  bool operator==(const StoredMessage&) const = default;
   bool deleted() const { return !deleted_by.empty(); }
   Conversation conversation() const {
     return group_id.empty() ? Conversation::Direct(from, to) : Conversation::Group(group_id);
@@ -71,6 +72,7 @@ struct GroupRecord {
   std::string name;
   std::string owner;
   std::int64_t created_at_ms = 0;
+  bool operator==(const GroupRecord&) const = default;
 };
 
 struct GroupMember {
@@ -85,6 +87,7 @@ struct GroupInvite {
   std::string user_id;  // who is invited
   std::string by;       // who invited them
   std::int64_t at_ms = 0;
+  bool operator==(const GroupInvite&) const = default;
 };
 
 // One entry of a user's sync queue. A message entry refers to the stored message (a long text is not
@@ -98,6 +101,7 @@ struct QueueEntry {
   MessageId message_id = 0;   // kMessage, kChange
   std::string event_json;     // kEvent: the event object, without its "seq"
   std::int64_t created_at_ms = 0;
+  bool operator==(const QueueEntry&) const = default;
 };
 
 struct SequencedEntry {
@@ -123,6 +127,7 @@ struct UnreadCount {
 struct DirectPeer {
   std::string peer;
   MessageId last_id = 0;
+  bool operator==(const DirectPeer&) const = default;
 };
 
 // One entry of a user's conversation list (the inbox): a conversation and its activity, the id of the
@@ -143,6 +148,7 @@ struct PushToken {
   std::string provider;  // one of kPushProviders (core/push_providers.h)
   std::string token;
   std::string platform;
+  bool operator==(const PushToken&) const = default;
 };
 
 // A device's resume token (core/resume_tokens.h): what the store keeps is a digest of the secret the
@@ -151,6 +157,7 @@ struct ResumeToken {
   std::string device_id;
   std::string digest;  // SHA-256 of the user, the device and the secret (32 bytes)
   std::int64_t issued_at_ms = 0;
+  bool operator==(const ResumeToken&) const = default;
 };
 
 // A notification owed to a user with no device online: durable until the bridge reports on it.
@@ -163,6 +170,7 @@ struct PushJob {
   std::string preview;            // the newest message's text, cut to the preview length
   std::int64_t created_at_ms = 0;
   MessageId message_id = 0;       // the newest message (0 in a job stored before it was kept)
+  bool operator==(const PushJob&) const = default;
 };
 
 // One side of a contact relationship, as `user` sees `other`.
@@ -179,29 +187,35 @@ struct WriteSet {
     std::string user_id;
     std::uint64_t seq = 0;
     QueueEntry entry;
+    bool operator==(const QueueAppend&) const = default;
   };
   struct Membership {
     std::string group_id;
     std::string user_id;
     std::int64_t joined_at_ms = 0;
+    bool operator==(const Membership&) const = default;
   };
   struct ReadPosition {
     std::string user_id;
     Conversation conversation;
     MessageId up_to = 0;
+    bool operator==(const ReadPosition&) const = default;
   };
   struct PeerUpdate {
     std::string user_id;
     DirectPeer peer;
+    bool operator==(const PeerUpdate&) const = default;
   };
   struct ContactUpdate {
     std::string user_id;
     std::string other;
     ContactState state = ContactState::kNone;  // kNone deletes
+    bool operator==(const ContactUpdate&) const = default;
   };
   struct LastActive {
     std::string user_id;
     std::int64_t at_ms = 0;
+    bool operator==(const LastActive&) const = default;
   };
 
   std::vector<StoredMessage> messages;  // with their idempotency entries
@@ -211,6 +225,7 @@ struct WriteSet {
     std::string user_id;
     std::string group_id;
     MessageId message_id = 0;
+    bool operator==(const Mention&) const = default;
   };
   std::vector<Mention> mentions;
   std::vector<Mention> mentions_removed;  // an edit took the name out, or the message was deleted
@@ -225,16 +240,19 @@ struct WriteSet {
   struct TokenUpdate {
     std::string user_id;
     PushToken token;  // an empty provider deletes the device's token
+    bool operator==(const TokenUpdate&) const = default;
   };
   struct MuteUpdate {
     std::string user_id;
     Conversation conversation;
     bool muted = false;
+    bool operator==(const MuteUpdate&) const = default;
   };
   std::vector<TokenUpdate> push_tokens;
   struct ResumeTokenUpdate {
     std::string user_id;
     ResumeToken token;  // an empty digest deletes the device's token
+    bool operator==(const ResumeTokenUpdate&) const = default;
   };
   std::vector<ResumeTokenUpdate> resume_tokens;
   // Users all of whose resume tokens go (a password change, `chatctl revoke-tokens`); applied before
@@ -258,8 +276,25 @@ struct WriteSet {
   // as the generator's floor for the next start; 0 when it took none.
   MessageId id_floor = 0;
 
+  // The change's server id when it goes to a replicated log (cluster/): the id of its newest message,
+  // or one taken for it. It names the change in the log (JetStream's Nats-Msg-Id), so that an append
+  // repeated after a timeout or a crash is stored once. 0 on a single node.
+  MessageId change_id = 0;
+
+  // The node's own bookkeeping, never part of a logged change: changes waiting to be appended to the
+  // replicated log (their encoded records, stored with the write that makes them pending), and those
+  // the log confirmed (removed with the write that applies them).
+  struct LogOutboxRecord {
+    MessageId change_id = 0;
+    std::string record;
+    bool operator==(const LogOutboxRecord&) const = default;
+  };
+  std::vector<LogOutboxRecord> log_outbox_added;
+  std::vector<MessageId> log_outbox_done;
+
   // True when there is nothing to store (then no write is made, and no fsync).
   bool empty() const;
+  bool operator==(const WriteSet&) const = default;
 };
 
 // Which slice of a conversation to read. Bounds are exclusive; 0 means unbounded.

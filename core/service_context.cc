@@ -77,7 +77,12 @@ void ServiceContext::Commit(Transaction tx, Outbox& outbox, LaterSends later_sen
   pending_.push_back(std::move(pending));
   // The stage borrows the writes from here (a deque keeps its elements in place) until their outcome.
   Transaction& submitted = pending_.back().tx;
-  if (!submitted.writes.empty()) pending_.back().ticket = stage_.Submit(submitted.writes);
+  if (!submitted.writes.empty()) {
+    if (stage_.NamesChanges()) {
+      submitted.writes.change_id = submitted.writes.id_floor != 0 ? submitted.writes.id_floor : NewId(submitted);
+    }
+    pending_.back().ticket = stage_.Submit(submitted.writes);
+  }
   PublishCommitted(outbox);  // an inline stage has stored it already
 }
 

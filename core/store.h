@@ -146,6 +146,11 @@ class Store {
   virtual Result<std::vector<PushJob>> ListPushJobs() = 0;
   virtual Result<bool> IsMuted(const std::string& user_id, const Conversation& conversation) = 0;
 
+  // --- Replicated log (cluster/)
+  // Every change waiting to be appended to the log (WriteSet::log_outbox_added, not yet done), in
+  // change id order: what a node that stopped with appends unconfirmed appends again at start.
+  virtual Result<std::vector<WriteSet::LogOutboxRecord>> ListLogOutbox() = 0;
+
   // A consistent copy of the whole store in `dir` (which must not exist yet), taken while writes go on:
   // everything committed before it started, nothing half. Safe from any thread; slow (file copies), so
   // never on the broker thread.

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <system_error>
 
+#include "cluster/jetstream_log.h"
+#include "cluster/replicated_commit_stage.h"
 #include "core/admin_commands.h"
 #include "core/threaded_commit_stage.h"
 #include "core/topic_format.h"
@@ -44,15 +46,20 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   if (!store.ok()) return store.status();
   (*store)->RequireFreeDisk(static_cast<std::uint64_t>(config.min_free_disk_mb) << 20);
   context->store = std::move(*store);
-  core::Result<core::MessageId> floor = context->store->LargestMessageId();
-  if (!floor.ok()) return floor.status();
   const config::ServerConfig& settings = context->config;
-  context->ids = std::make_unique<core::MessageIdGenerator>(clock, settings.node_id, *floor);
   // Create runs on the broker thread (mosquitto_plugin_init): the waker aims at it.
   context->waker = std::make_unique<BrokerWaker>();
   BrokerWaker* waker = context->waker.get();
-  context->commits =
-      std::make_unique<core::ThreadedCommitStage>(*context->store, [waker](bool force) { waker->Wake(force); });
+  auto wake = [waker](bool force) { waker->Wake(force); };
+  if (settings.cluster.enabled()) {
+    if (core::Status s = context->JoinCluster(wake); !s.ok()) return s;
+  } else {
+    context->commits = std::make_unique<core::ThreadedCommitStage>(*context->store, wake);
+  }
+  // After the log outbox was applied: its changes took ids too.
+  core::Result<core::MessageId> floor = context->store->LargestMessageId();
+  if (!floor.ok()) return floor.status();
+  context->ids = std::make_unique<core::MessageIdGenerator>(clock, settings.node_id, *floor);
   context->admin_jobs = std::make_unique<AdminJobRunner>(*context->store, *context->waker);
   context->reads = std::make_unique<core::ThreadedReadWorker>(*context->store, kMaxQueuedReads,
                                                                [waker] { waker->Wake(/*always=*/true); });
@@ -107,6 +114,25 @@ core::Result<std::unique_ptr<PluginContext>> PluginContext::Create(const config:
   // The first sweep soon after start-up (not during it: a restart must be quick), then every hour.
   context->next_retention_ms = clock.MonotonicMillis() + kFirstRetentionDelayMs;
   return context;
+}
+
+core::Status PluginContext::JoinCluster(const std::function<void(bool)>& wake) {
+  const config::ClusterSettings& cluster_settings = config.cluster;
+  auto log = cluster::JetStreamLog::Connect(cluster_settings, "chat-node-" + std::to_string(config.node_id));
+  if (!log.ok()) return log.status();
+  change_log = std::move(*log);
+  cluster::ReplicatedCommitStage::Options options;
+  options.retry_after = std::chrono::milliseconds(cluster_settings.append_retry_ms);
+  auto stage = std::make_unique<cluster::ReplicatedCommitStage>(*store, *change_log, wake, options);
+  // A node that stopped with appends unconfirmed appends them before it serves anyone.
+  if (core::Status drained = stage->DrainOutbox(std::chrono::seconds(cluster_settings.start_timeout_seconds));
+      !drained.ok()) {
+    return drained;
+  }
+  commits = std::move(stage);
+  mosquitto_log_printf(MOSQ_LOG_NOTICE, "chat: cluster node %u, changes go to JetStream stream %s (%u replicas)",
+                       config.node_id, cluster_settings.stream.c_str(), cluster_settings.replicas);
+  return core::Status::Ok();
 }
 
 config::Reloaded PluginContext::Reload(const config::ServerConfig& from_file) {

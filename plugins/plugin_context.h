@@ -2,10 +2,12 @@
 // every callback through the API's user data.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "cluster/change_log.h"
 #include "config/server_config.h"
 #include "core/account_service.h"
 #include "core/authenticator.h"
@@ -39,6 +41,9 @@ struct PluginContext {
   static core::Result<std::unique_ptr<PluginContext>> Create(const config::ServerConfig& config,
                                                              const LocalListener& listener, const core::Clock& clock);
 
+  // A cluster node: connects to the replicated log, appends what its outbox holds, and sets the commit
+  // stage on it. `wake` wakes the broker thread.
+  core::Status JoinCluster(const std::function<void(bool)>& wake);
   // Hands offline sessions of `user_id` to the reaper (nothing without one).
   void EndSessions(const std::string& user_id, const std::vector<std::string>& client_ids);
   // Runs on with the settings of a re-read config file that can change at run time (config::PlanReload);
@@ -57,6 +62,9 @@ struct PluginContext {
   std::unique_ptr<core::Store> store;
   // Before the commit stage, whose writer thread wakes the broker with it.
   std::unique_ptr<BrokerWaker> waker;
+  // A cluster node's replicated log (null on a single server): before the commit stage that appends to
+  // it, so it is closed after the stage stopped.
+  std::unique_ptr<cluster::ChangeLog> change_log;
   // After the store (it writes to it) and before the services (they submit to it): its writer is
   // joined, with everything submitted stored, before the store closes.
   std::unique_ptr<core::CommitStage> commits;

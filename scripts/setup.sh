@@ -31,6 +31,9 @@ packages=(
   # the push bridge: HTTPS to providers (libcurl, OpenSSL flavour), its /metrics endpoint and the tests'
   # fake provider (cpp-httplib)
   libcurl4-openssl-dev libcpp-httplib-dev
+  # a cluster node's replicated log: the NATS C client, and nats-server for the cluster script and tests
+  # (docs/SCALING.md; a single server uses neither)
+  libnats-dev nats-server
   # tests
   googletest libgtest-dev libgmock-dev
   # the fuzz targets (scripts/fuzz.sh): clang, its libFuzzer and sanitizer runtimes (only recommended by

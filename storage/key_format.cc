@@ -123,6 +123,11 @@ std::string PushJobKey(core::MessageId job_id) {
   AppendBigEndian64(job_id, &key);
   return key;
 }
+std::string LogOutboxKey(core::MessageId change_id) {
+  std::string key(kLogOutboxPrefix);
+  AppendBigEndian64(change_id, &key);
+  return key;
+}
 std::string MuteKey(std::string_view user_id, const core::Conversation& conversation) {
   std::string key = Scoped("mu/", user_id);
   key.push_back(static_cast<char>(conversation.kind));

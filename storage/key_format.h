@@ -27,6 +27,7 @@
 //   gact/<group_id>                    -> <message_id>                     (a group's newest message)
 //   ix/<kind><conv key>\0<term>\0<message_id> -> sender                   (search index, search_index.h)
 //   mn/<user_id>\0<message_id>         -> group id                         (messages mentioning the user)
+//   lo/<change_id>                     -> change record (change_record.h)  (replicated log outbox, cluster/)
 //
 // A conversation's messages and a user's queue each share one prefix: a page is one range scan.
 #pragma once
@@ -60,7 +61,7 @@ inline constexpr Table kTables[] = {
     {"last_active", "la/"},     {"push_tokens", "pt/"},    {"resume_tokens", "rt/"},    {"push_jobs", "pj/"},
     {"mutes", "mu/"},           {"group_took_part", "gpart/"}, {"invites", "ginv/"},    {"queue_floors", "qf/"},
     {"inbox", "ib/"},           {"group_activity", "gact/"}, {"search_index", "ix/"},
-    {"mentions", "mn/"},
+    {"mentions", "mn/"},        {"log_outbox", "lo/"},
 };
 inline constexpr std::string_view kDirectMessagePrefix = "m/";
 inline constexpr std::string_view kGroupMessagePrefix = "gmsg/";
@@ -123,6 +124,8 @@ std::string ResumeTokenPrefix(std::string_view user_id);
 std::string ResumeTokenKey(std::string_view user_id, std::string_view device_id);
 inline constexpr std::string_view kPushJobPrefix = "pj/";
 std::string PushJobKey(core::MessageId job_id);
+inline constexpr std::string_view kLogOutboxPrefix = "lo/";
+std::string LogOutboxKey(core::MessageId change_id);
 std::string MuteKey(std::string_view user_id, const core::Conversation& conversation);
 
 // The small tables of one user's own records (read positions, 1:1 partners, contacts as they see them,

@@ -1,5 +1,6 @@
 #include "storage/record_codec.h"
 
+#include "storage/binary_fields.h"
 #include "storage/key_format.h"
 
 namespace chat::storage {
@@ -14,63 +15,6 @@ constexpr char kPushVersion = 1;
 constexpr char kPushJobVersion = 2;
 constexpr char kInviteVersion = 1;
 constexpr char kResumeTokenVersion = 1;
-
-void PutVarint(std::uint64_t value, std::string* out) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>((value & 0x7F) | 0x80));
-    value >>= 7;
-  }
-  out->push_back(static_cast<char>(value));
-}
-
-void PutString(std::string_view value, std::string* out) {
-  PutVarint(value.size(), out);
-  out->append(value);
-}
-
-// Reads fields in order from a byte string; any overrun marks the reader failed.
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : rest_(bytes) {}
-  bool ok() const { return ok_; }
-  bool done() const { return rest_.empty(); }
-
-  std::uint64_t Varint() {
-    std::uint64_t value = 0;
-    for (int shift = 0; shift < 64 && ok_; shift += 7) {
-      if (rest_.empty()) break;
-      auto byte = static_cast<unsigned char>(rest_.front());
-      rest_.remove_prefix(1);
-      value |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
-      if (!(byte & 0x80)) return value;
-    }
-    ok_ = false;
-    return 0;
-  }
-  std::string String() {
-    std::uint64_t size = Varint();
-    if (!ok_ || size > rest_.size()) {
-      ok_ = false;
-      return {};
-    }
-    std::string value(rest_.substr(0, size));
-    rest_.remove_prefix(size);
-    return value;
-  }
-  char Byte() {
-    if (rest_.empty()) {
-      ok_ = false;
-      return 0;
-    }
-    char c = rest_.front();
-    rest_.remove_prefix(1);
-    return c;
-  }
-
- private:
-  std::string_view rest_;
-  bool ok_ = true;
-};
 
 core::Status Corrupt(const char* what) { return core::Status::Error(core::ErrorCode::kCorruption, what); }
 

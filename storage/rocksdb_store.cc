@@ -513,6 +513,8 @@ Status RocksDbStore::AddToBatch(const core::WriteSet& writes, rocksdb::WriteBatc
   }
   for (const core::PushJob& job : writes.push_jobs) batch->Put(PushJobKey(job.job_id), EncodePushJob(job));
   for (core::MessageId job_id : writes.push_jobs_done) batch->Delete(PushJobKey(job_id));
+  for (const auto& pending : writes.log_outbox_added) batch->Put(LogOutboxKey(pending.change_id), pending.record);
+  for (core::MessageId change_id : writes.log_outbox_done) batch->Delete(LogOutboxKey(change_id));
   for (const auto& mute : writes.mutes) {
     if (mute.muted) {
       batch->Put(MuteKey(mute.user_id, mute.conversation), "");
@@ -829,6 +831,17 @@ core::Result<std::vector<core::PushJob>> RocksDbStore::ListPushJobs() {
       db_.get(), std::string(kPushJobPrefix), [](std::string_view id, std::string_view value, core::PushJob* out) {
         return id.size() == 8 ? DecodePushJob(ReadBigEndian64(id), value, out)
                               : Status::Error(ErrorCode::kCorruption, "bad push job key");
+      });
+}
+
+core::Result<std::vector<core::WriteSet::LogOutboxRecord>> RocksDbStore::ListLogOutbox() {
+  return DecodeAllUnder<core::WriteSet::LogOutboxRecord>(
+      db_.get(), std::string(kLogOutboxPrefix),
+      [](std::string_view id, std::string_view value, core::WriteSet::LogOutboxRecord* out) {
+        if (id.size() != 8) return Status::Error(ErrorCode::kCorruption, "bad log outbox key");
+        out->change_id = ReadBigEndian64(id);
+        out->record.assign(value);
+        return Status::Ok();
       });
 }
 

@@ -108,6 +108,7 @@ class RocksDbStore final : public core::Store {
                                                                 const std::string& device_id) override;
   core::Result<std::vector<core::ResumeToken>> ListResumeTokens(const std::string& user_id) override;
   core::Result<std::vector<core::PushJob>> ListPushJobs() override;
+  core::Result<std::vector<core::WriteSet::LogOutboxRecord>> ListLogOutbox() override;
   core::Result<bool> IsMuted(const std::string& user_id, const core::Conversation& conversation) override;
 
  private:

@@ -152,6 +152,32 @@ TEST(ServerConfigTest, AReloadAppliesLiveSettingsAndHoldsBackTheOthers) {
   EXPECT_TRUE(unchanged.need_restart.empty());
 }
 
+TEST(ServerConfigTest, AClusterSectionMakesANodeAndIsReadOnlyAtStart) {
+  auto single = ParseServerConfig("", "/srv");
+  ASSERT_TRUE(single.ok());
+  EXPECT_FALSE(single->cluster.enabled()) << "a single server has no cluster section: no NATS";
+  auto node = ParseServerConfig(
+      "cluster:\n  nats_servers: [nats://127.0.0.1:14221, nats://127.0.0.1:14222]\n  stream: LOG\n"
+      "  subject: chat.changes\n  replicas: 1\n  append_retry_ms: 500\n  start_timeout_seconds: 5\n",
+      "/srv");
+  ASSERT_TRUE(node.ok()) << node.status().message();
+  EXPECT_TRUE(node->cluster.enabled());
+  EXPECT_EQ(node->cluster.nats_servers,
+            (std::vector<std::string>{"nats://127.0.0.1:14221", "nats://127.0.0.1:14222"}));
+  EXPECT_EQ(node->cluster.stream, "LOG");
+  EXPECT_EQ(node->cluster.subject, "chat.changes");
+  EXPECT_EQ(node->cluster.replicas, 1u);
+  EXPECT_EQ(node->cluster.append_retry_ms, 500u);
+  EXPECT_EQ(node->cluster.start_timeout_seconds, 5u);
+  EXPECT_EQ(ErrorOf("cluster:\n  nats_servers: nats://a"),
+            "cluster.nats_servers: must be a list of NATS server URLs (nats://host:port)");
+  EXPECT_EQ(ErrorOf("cluster:\n  replicas: 7"), "cluster.replicas: must be 1..5, got 7");
+  Reloaded reloaded = PlanReload(*single, *node);
+  EXPECT_TRUE(reloaded.applied.empty());
+  EXPECT_FALSE(reloaded.config.cluster.enabled()) << "joining a cluster takes a restart";
+  EXPECT_EQ(reloaded.need_restart.size(), 5u) << "three numbers, the servers, the stream and subject";
+}
+
 TEST(ServerConfigTest, MissingFileIsNamed) {
   auto config = LoadServerConfig("/nonexistent/chat.yaml");
   ASSERT_FALSE(config.ok());

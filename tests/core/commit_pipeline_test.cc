@@ -50,16 +50,6 @@ class CommitPipelineTest : public ServiceFixture {
     std::string client_id = user + ":" + device;
     return service_->Handle(Caller{user, client_id}, op, payload.dump(), outbox_);
   }
-  // Ticks (as the broker loop does) until `done` or 10 s.
-  bool TickUntil(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      service_->OnTick(outbox_);
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
-    return true;
-  }
   // What went to `client_id`, in order.
   std::vector<json> To(const std::string& client_id) const {
     std::vector<json> got;

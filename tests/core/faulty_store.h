@@ -98,6 +98,7 @@ class FaultyStore final : public Store {
     return inner_.ListResumeTokens(user_id);
   }
   Result<std::vector<PushJob>> ListPushJobs() override { return inner_.ListPushJobs(); }
+  Result<std::vector<WriteSet::LogOutboxRecord>> ListLogOutbox() override { return inner_.ListLogOutbox(); }
   Result<bool> IsMuted(const std::string& user_id, const Conversation& conversation) override { return inner_.IsMuted(user_id, conversation); }
   Status Checkpoint(const std::string& dir) override { return inner_.Checkpoint(dir); }
   Result<RetentionSwept> ApplyRetention(const RetentionCutoffs& cutoffs) override { return inner_.ApplyRetention(cutoffs); }

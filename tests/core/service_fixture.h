@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <functional>
 #include <initializer_list>
+#include <thread>
 #include <memory>
 #include <string>
 
@@ -55,6 +58,17 @@ class ServiceFixture : public ::testing::Test {
     outbox_.published.clear();
     std::string client_id = std::string(user) + ":phone";
     return service_->Handle(Caller{user, client_id, admin}, op, payload, outbox_);
+  }
+
+  // Ticks (as the broker loop does) until `done` or 10 s: for a commit stage with a thread of its own.
+  bool TickUntil(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      service_->OnTick(outbox_);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return true;
   }
 
   testing::TempDir dir_;

@@ -18,6 +18,8 @@
 #include <set>
 #include <thread>
 
+#include "harness/nats_cluster.h"
+#include "storage/change_record.h"
 #include "tests/integration/groups_sync_fixture.h"
 
 namespace chat::harness {
@@ -201,6 +203,10 @@ class CrashTest : public GroupsSyncTest, public ::testing::WithParamInterface<in
     }
     return {newest_first.rbegin(), newest_first.rend()};
   }
+
+  void RunKillRounds(int seed, const std::string& extra_yaml, const std::function<void(int round)>& before_burst);
+
+  std::vector<Sender> senders_;
 };
 
 // "" when every message carries the id its chat ack carried.
@@ -217,8 +223,9 @@ std::string CheckAckedIds(const std::vector<json>& messages, const std::vector<S
   return "";
 }
 
-TEST_P(CrashTest, NothingAcknowledgedIsLostAndRetriesAreStoredOnce) {
-  const int seed = EnvOr("CHAT_CRASH_SEED", GetParam());
+// The rounds of kills of one seed; `extra_yaml` goes into the broker's config, `before_burst` runs before
+// each round's burst. The senders' acks are kept for the caller's own checks.
+void CrashTest::RunKillRounds(int seed, const std::string& extra_yaml, const std::function<void(int round)>& before_burst) {
   const int rounds = EnvOr("CHAT_CRASH_ROUNDS", 2);
   // Half the seeds fsync every group commit: the same promise through the power_loss write path.
   const bool power_loss = seed % 2 == 1;
@@ -227,7 +234,8 @@ TEST_P(CrashTest, NothingAcknowledgedIsLostAndRetriesAreStoredOnce) {
   std::mt19937 random(static_cast<unsigned>(seed));
 
   broker_ = std::make_unique<BrokerProcess>(BrokerOptions{
-      .extra_yaml = std::string(kFastSends) + "durability: " + (power_loss ? "power_loss" : "process_crash") + "\n"});
+      .extra_yaml = std::string(kFastSends) + "durability: " + (power_loss ? "power_loss" : "process_crash") + "\n" +
+                    extra_yaml});
   for (const char* user : {"alice", "bob", "carol", "dave"}) ASSERT_EQ(broker_->AddUserOffline(user, Password(user)), "");
   ASSERT_EQ(broker_->AddContactsOffline({{"alice", "bob"}, {"alice", "carol"}, {"alice", "dave"}, {"carol", "bob"}}), "");
   ASSERT_EQ(broker_->Start(), "");
@@ -240,7 +248,7 @@ TEST_P(CrashTest, NothingAcknowledgedIsLostAndRetriesAreStoredOnce) {
 
   // bob's phone is online (live deliveries are part of the load); dave and everyone's second device are
   // offline, so their queues grow and are read only at the end.
-  std::vector<Sender> senders;
+  std::vector<Sender>& senders = senders_;
   senders.emplace_back("alice", group);
   senders.emplace_back("carol", group);
   for (Sender& sender : senders) ASSERT_EQ(sender.Connect(broker_->mqtt_uri()), "") << sender.user();
@@ -252,6 +260,7 @@ TEST_P(CrashTest, NothingAcknowledgedIsLostAndRetriesAreStoredOnce) {
     auto delay = std::chrono::microseconds(std::uniform_int_distribution<int>(0, 3000)(random));
     std::cout << "round " << round << ": kill after " << kill_after << " more chat acks + " << delay.count() << " us"
               << std::endl;
+    if (before_burst) before_burst(round);
     BurstUntilKilled(senders, kill_after, delay);
     ASSERT_FALSE(broker_->running());
     int acked_now = 0;
@@ -316,8 +325,70 @@ TEST_P(CrashTest, NothingAcknowledgedIsLostAndRetriesAreStoredOnce) {
   EXPECT_EQ(CheckAckedIds(group_history, senders), "");
 }
 
+TEST_P(CrashTest, NothingAcknowledgedIsLostAndRetriesAreStoredOnce) {
+  RunKillRounds(EnvOr("CHAT_CRASH_SEED", GetParam()), "", {});
+}
+
 // Ten seeds, two kills each: twenty kill points in the test command.
 INSTANTIATE_TEST_SUITE_P(KillPoints, CrashTest, ::testing::Range(1, 11));
+
+}  // namespace
+}  // namespace chat::harness
+
+namespace chat::harness {
+namespace {
+
+// The same kills on a cluster node (docs/SCALING.md): its changes go to a JetStream stream on three
+// nats-servers before they are acknowledged. Besides CrashTest's checks: one of the three replicas is
+// killed with SIGKILL in the middle of the first round's burst (and started again for the next), and
+// the stream holds every change once: no Nats-Msg-Id twice, and every acknowledged message in exactly
+// one change, under the id its ack carried.
+class ClusterCrashTest : public CrashTest {};
+
+TEST_P(ClusterCrashTest, NothingAcknowledgedIsLostOrLoggedTwiceWhenTheNodeAndAReplicaAreKilled) {
+  const int seed = EnvOr("CHAT_CRASH_SEED", GetParam());
+  NatsCluster nats;
+  ASSERT_EQ(nats.Start(), "");
+  const int replica = seed % nats.size();
+  std::thread replica_killer;
+  auto before_burst = [&](int round) {
+    if (round == 0) {
+      replica_killer = std::thread([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(40));
+        nats.server(replica).Kill();
+      });
+    } else {
+      if (replica_killer.joinable()) replica_killer.join();
+      ASSERT_EQ(nats.Start(), "");
+    }
+  };
+  RunKillRounds(seed, nats.ClusterYaml() + "  append_retry_ms: 500\n", before_burst);
+  if (replica_killer.joinable()) replica_killer.join();
+
+  StreamReader reader(nats.urls());
+  ASSERT_EQ(reader.error(), "");
+  std::vector<LoggedChange> logged = reader.ReadAll("CHAT_LOG");
+  ASSERT_EQ(reader.error(), "");
+  std::set<std::string> msg_ids;
+  std::map<std::string, int> logged_messages;  // message id -> changes holding it
+  for (const LoggedChange& change : logged) {
+    EXPECT_TRUE(msg_ids.insert(change.msg_id).second) << "change " << change.msg_id << " logged twice";
+    core::WriteSet writes;
+    ASSERT_TRUE(storage::DecodeChange(change.data, &writes).ok()) << "sequence " << change.sequence;
+    EXPECT_EQ(core::FormatMessageId(writes.change_id), change.msg_id);
+    for (const core::StoredMessage& message : writes.messages) ++logged_messages[core::FormatMessageId(message.id)];
+  }
+  std::size_t acked = 0;
+  for (const Sender& sender : senders_) {
+    for (const auto& [cmid, id] : sender.acked()) {
+      ++acked;
+      EXPECT_EQ(logged_messages[id], 1) << cmid << " (" << id << ") is in " << logged_messages[id] << " changes";
+    }
+  }
+  std::cout << logged.size() << " changes in the stream, " << acked << " acknowledged sends" << std::endl;
+}
+
+INSTANTIATE_TEST_SUITE_P(KillPoints, ClusterCrashTest, ::testing::Range(1, 3));
 
 }  // namespace
 }  // namespace chat::harness
