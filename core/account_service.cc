@@ -34,8 +34,9 @@ Status AccountService::AddUser(const std::string& user_id, const std::string& pa
   if (!floor.ok()) return floor.status();
   Result<PasswordHash> hash = HashPassword(password, settings_.pbkdf2_iterations);
   if (!hash.ok()) return hash.status();
-  UserRecord user{user_id, std::move(*hash), is_admin, clock_.NowMillis(), *floor};
-  return store_.PutUser(user);
+  WriteSet add;
+  add.users.push_back(UserRecord{user_id, std::move(*hash), is_admin, clock_.NowMillis(), *floor});
+  return Commit(std::move(add));
 }
 
 Status AccountService::SetPassword(const std::string& user_id, const std::string& password) {
@@ -45,12 +46,12 @@ Status AccountService::SetPassword(const std::string& user_id, const std::string
   Result<PasswordHash> hash = HashPassword(password, settings_.pbkdf2_iterations);
   if (!hash.ok()) return hash.status();
   user->password = std::move(*hash);
-  // Tokens first: should the new password then fail to be stored, the old one still works, and no
-  // device keeps a way in that the old password gave it.
-  WriteSet revoke;
-  revoke.resume_tokens_revoked.push_back(user_id);
-  if (Status s = Commit(std::move(revoke)); !s.ok()) return s;
-  if (Status s = store_.PutUser(*user); !s.ok()) return s;
+  // The new password and the end of every resume token in one write: no device keeps a way in that
+  // the old password gave it.
+  WriteSet change;
+  change.resume_tokens_revoked.push_back(user_id);
+  change.users.push_back(std::move(*user));
+  if (Status s = Commit(std::move(change)); !s.ok()) return s;
   if (hooks_.credentials_changed) hooks_.credentials_changed(user_id, /*deleted=*/false);
   return Status::Ok();
 }
@@ -70,7 +71,9 @@ Status AccountService::DeleteUser(const std::string& user_id) {
   if (hooks_.erase_data) {
     if (Status s = hooks_.erase_data(user_id); !s.ok()) return s;
   }
-  if (Status s = store_.DeleteUser(user_id); !s.ok()) return s;
+  WriteSet remove;
+  remove.users_deleted.push_back(user_id);
+  if (Status s = Commit(std::move(remove)); !s.ok()) return s;
   if (hooks_.credentials_changed) hooks_.credentials_changed(user_id, /*deleted=*/true);
   return Status::Ok();
 }

@@ -16,7 +16,7 @@ std::string Conversation::PeerOf(const std::string& user_id) const {
 
 bool WriteSet::empty() const {
   // Every list of the struct: a field added there without a line here would never be stored.
-  return messages.empty() && changed_messages.empty() && mentions.empty() && mentions_removed.empty() && queue.empty() && groups.empty() && members_added.empty() && members_removed.empty() &&
+  return users.empty() && users_deleted.empty() && messages.empty() && changed_messages.empty() && mentions.empty() && mentions_removed.empty() && queue.empty() && groups.empty() && members_added.empty() && members_removed.empty() &&
          read_positions.empty() && peers.empty() && contacts.empty() && last_active.empty() && push_tokens.empty() &&
          resume_tokens.empty() && resume_tokens_revoked.empty() &&
          push_jobs.empty() && push_jobs_done.empty() && mutes.empty() && group_accepts.empty() &&

@@ -14,6 +14,7 @@ struct PasswordHash {
   std::uint32_t iterations = 0;
   std::string salt;    // raw bytes
   std::string digest;  // raw bytes
+  bool operator==(const PasswordHash&) const = default;
 };
 
 struct UserRecord {
@@ -24,6 +25,7 @@ struct UserRecord {
   // The largest message id when the account was made: a 1:1 conversation shows this account nothing
   // at or below it, so a re-created name never reads what its predecessor sent or received.
   MessageId history_floor = 0;
+  bool operator==(const UserRecord&) const = default;
 };
 
 // Which conversation a message belongs to: the 1:1 conversation of two users or a group.
@@ -218,6 +220,10 @@ struct WriteSet {
     bool operator==(const LastActive&) const = default;
   };
 
+  // Accounts created or changed (a password), and accounts deleted (after their data was erased, see
+  // erased_users): an account is a change like any other, so that a cluster's log has it.
+  std::vector<UserRecord> users;
+  std::vector<std::string> users_deleted;
   std::vector<StoredMessage> messages;  // with their idempotency entries
   std::vector<StoredMessage> changed_messages;  // edited or deleted: replace the stored ones
   // A member's list of the messages that mention them (core/mentions.h).

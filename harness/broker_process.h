@@ -47,8 +47,6 @@ class BrokerProcess : public ServerProcess {
   // Starts the broker and waits until both ports accept connections. Returns "" or an error that
   // includes the broker's log.
   std::string Start();
-  // The broker's CPU time and memory so far.
-  ProcessUsage Usage() const { return process_.Usage(); }
 
   // Creates an account in the data folder through the same code chatctl uses. Only while stopped.
   std::string AddUserOffline(const std::string& user, const std::string& password, bool is_admin = false);

@@ -28,6 +28,8 @@ class ServerProcess {
   // SIGKILL: nothing runs, as in a crash or power cut of the process.
   void Kill();
   bool running() const { return process_.running(); }
+  // The program's CPU time and memory so far.
+  ProcessUsage Usage() const { return process_.Usage(); }
   // Sends `signal` to the running program (SIGHUP: the broker reloads its config); false when none runs.
   bool Signal(int signal);
   // Limits the size of every file the running program writes to `bytes` (RLIMIT_FSIZE; writes past it

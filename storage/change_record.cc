@@ -49,6 +49,10 @@ concept Is = std::same_as<std::remove_const_t<T>, Record>;
 // Each record's fields, in declaration order: one list serves encoding and decoding, so the two cannot
 // disagree.
 void Fields(auto& io, Is<core::Conversation> auto& c) { EveryField(io, c, c.kind, c.key); }
+void Fields(auto& io, Is<core::PasswordHash> auto& h) { EveryField(io, h, h.iterations, h.salt, h.digest); }
+void Fields(auto& io, Is<core::UserRecord> auto& u) {
+  EveryField(io, u, u.user_id, u.password, u.is_admin, u.created_at_ms, u.history_floor);
+}
 void Fields(auto& io, Is<core::StoredMessage> auto& m) {
   EveryField(io, m, m.id, m.from, m.to, m.group_id, m.text, m.created_at_ms, m.client_message_id, m.edited_at_ms,
              m.deleted_by, m.mentions, m.mentions_all);
@@ -88,7 +92,7 @@ void Fields(auto& io, Is<core::GroupInvite> auto& i) { EveryField(io, i, i.group
 void Fields(auto& io, Is<core::WriteSet> auto& w) {
   NotLogged outbox_added(w.log_outbox_added);
   NotLogged outbox_done(w.log_outbox_done);
-  EveryField(io, w, w.messages, w.changed_messages, w.mentions, w.mentions_removed, w.queue, w.groups,
+  EveryField(io, w, w.users, w.users_deleted, w.messages, w.changed_messages, w.mentions, w.mentions_removed, w.queue, w.groups,
              w.members_added, w.members_removed, w.read_positions, w.peers, w.contacts, w.last_active,
              w.push_tokens, w.resume_tokens, w.resume_tokens_revoked, w.push_jobs, w.push_jobs_done, w.mutes,
              w.group_accepts, w.took_part_removed, w.invites_added, w.invites_removed, w.erased_users,

@@ -511,6 +511,8 @@ Status RocksDbStore::AddToBatch(const core::WriteSet& writes, rocksdb::WriteBatc
       batch->Put(ResumeTokenKey(update.user_id, update.token.device_id), EncodeResumeToken(update.token));
     }
   }
+  for (const core::UserRecord& user : writes.users) batch->Put(UserKey(user.user_id), EncodeUser(user));
+  for (const std::string& user_id : writes.users_deleted) batch->Delete(UserKey(user_id));
   for (const core::PushJob& job : writes.push_jobs) batch->Put(PushJobKey(job.job_id), EncodePushJob(job));
   for (core::MessageId job_id : writes.push_jobs_done) batch->Delete(PushJobKey(job_id));
   for (const auto& pending : writes.log_outbox_added) batch->Put(LogOutboxKey(pending.change_id), pending.record);

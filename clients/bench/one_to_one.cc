@@ -18,6 +18,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "clients/bench/one_to_one.h"
+
 #include "clients/bench/load_client.h"
 #include "clients/bench/plot.h"
 #include "clients/bench/servers.h"
@@ -26,20 +28,6 @@
 namespace chat::bench {
 namespace {
 
-struct OneToOneLoad {
-  int pairs = 8;
-  int messages = 4000;  // per sender
-  int window = 32;      // closed loop: sends in flight per pair
-  int text_bytes = 100;
-  // The chat server's sends: QoS 1 as docs/PROTOCOL.md asks by default, or 0 (the chat ack is then the
-  // only acknowledgement: four packets per message, as bare Mosquitto's QoS 1). Bare always QoS 1.
-  int chat_send_qos = 1;
-  double rate = 0;  // open loop: sends per second over all pairs; 0: closed loop
-  bool power_loss = false;  // chat: durability power_loss (fsync per group commit)
-  // Chat: the first character of every cmid ("b<pair>-<n>"). Runs on one server need different ones,
-  // or the server takes the later run's sends for retries of the earlier one's.
-  char cmid_prefix = 'b';
-};
 
 // One sender and its receiver, driven by one thread, so the counters need no synchronisation.
 struct Pair {
@@ -329,6 +317,8 @@ class OneToOneRun {
   ClientPool clients_;  // last: its clients go before the state their callbacks use
 };
 
+}  // namespace
+
 ServerSetup OneToOneSetup(const OneToOneLoad& load) {
   ServerSetup setup;
   for (int i = 0; i < load.pairs; ++i) {
@@ -350,6 +340,8 @@ Measurement RunOneToOne(const OneToOneLoad& load, Server server, const SuiteCont
     return RunOneToOneOn(broker, load, server, context, label);
   });
 }
+
+namespace {
 
 std::vector<FigureSpec> OneToOneFigures() {
   return {{"messages_per_s", "msg/s", true},        {"broker_cpu_us_per_msg", "us", false},

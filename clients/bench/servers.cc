@@ -11,8 +11,7 @@ constexpr char kUnlimitedRates[] =
 
 }  // namespace
 
-Measurement MeasureOnServer(Server server, const ServerSetup& setup,
-                            const std::function<Measurement(const harness::BrokerProcess& broker)>& measure) {
+harness::BrokerOptions BrokerOptionsFor(Server server, const ServerSetup& setup) {
   harness::BrokerOptions options;
   options.with_plugin = server == Server::kChat;
   options.extra_mosquitto_conf = setup.mosquitto_conf;
@@ -23,24 +22,32 @@ Measurement MeasureOnServer(Server server, const ServerSetup& setup,
   } else {
     for (const std::string& user : setup.users) options.bare_logins.emplace_back(user, kBenchPassword);
   }
-  harness::BrokerProcess broker(options);
+  return options;
+}
+
+std::string PrepareChatStore(harness::BrokerProcess& broker, const ServerSetup& setup) {
+  if (std::string error = broker.AddUsersOffline(setup.users, kBenchPassword); !error.empty()) {
+    return "creating accounts: " + error;
+  }
+  if (setup.prepare_offline) {
+    if (std::string error = setup.prepare_offline(broker); !error.empty()) return "preparing the store: " + error;
+  }
+  if (!setup.contacts.empty()) {
+    if (std::string error = broker.AddContactsOffline(setup.contacts); !error.empty()) {
+      return "creating contacts: " + error;
+    }
+  }
+  return "";
+}
+
+Measurement MeasureOnServer(Server server, const ServerSetup& setup,
+                            const std::function<Measurement(const harness::BrokerProcess& broker)>& measure) {
+  harness::BrokerProcess broker(BrokerOptionsFor(server, setup));
   Measurement failed;
   if (server == Server::kChat) {
-    if (std::string error = broker.AddUsersOffline(setup.users, kBenchPassword); !error.empty()) {
-      failed.error = "creating accounts: " + error;
+    if (std::string error = PrepareChatStore(broker, setup); !error.empty()) {
+      failed.error = error;
       return failed;
-    }
-    if (setup.prepare_offline) {
-      if (std::string error = setup.prepare_offline(broker); !error.empty()) {
-        failed.error = "preparing the store: " + error;
-        return failed;
-      }
-    }
-    if (!setup.contacts.empty()) {
-      if (std::string error = broker.AddContactsOffline(setup.contacts); !error.empty()) {
-        failed.error = "creating contacts: " + error;
-        return failed;
-      }
     }
   }
   if (std::string error = broker.Start(); !error.empty()) {

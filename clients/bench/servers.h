@@ -38,6 +38,11 @@ struct ServerSetup {
   std::function<std::string(harness::BrokerProcess& broker)> prepare_offline;
 };
 
+// The broker options of `server` with `setup` (chat: the raised rates, the setup's YAML).
+harness::BrokerOptions BrokerOptionsFor(Server server, const ServerSetup& setup);
+// Chat, on the stopped broker: the setup's accounts, offline preparation and contacts. "" or the error.
+std::string PrepareChatStore(harness::BrokerProcess& broker, const ServerSetup& setup);
+
 // Starts `server` with `setup`, runs `measure` on it and stops it. A server that cannot start is a
 // measurement that did not complete, saying why; one that did not complete gets the broker's log tail.
 Measurement MeasureOnServer(Server server, const ServerSetup& setup,

@@ -7,12 +7,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include "core/account_service.h"
 #include "storage/change_record.h"
 #include "tests/core/service_fixture.h"
 
@@ -262,6 +264,44 @@ TEST_F(ReplicatedCommitStageTest, WhenAWaitGivesUpOnTheLogNewWritesAreRefusedUnt
   ASSERT_TRUE(TickUntil([&] { return Acks().size() == 2; }));
   EXPECT_EQ(Acks()[1]["id"], core::FormatMessageId(first));
   EXPECT_EQ(StoredMessages(), 2u);
+}
+
+TEST_F(ReplicatedCommitStageTest, AccountChangesAreChangesInTheLogToo) {
+  std::atomic<bool> done{false};
+  std::thread confirmer([&] {  // the log confirms whatever it gets, as a healthy one does
+    std::size_t confirmed = 0;
+    while (!done) {
+      auto appends = log_->appends();
+      for (; confirmed < appends.size(); ++confirmed) log_->Confirm(appends[confirmed].first);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  core::AccountHooks hooks;
+  hooks.commit = [&](core::WriteSet writes) { return service_->CommitAccountChange(std::move(writes), outbox_); };
+  core::AuthSettings auth;
+  auth.pbkdf2_iterations = 1000;
+  core::AccountService accounts(*store_, clock_, auth, hooks);
+  core::Status added = accounts.AddUser("carol", "pw-carol", false);
+  core::Status changed = accounts.SetPassword("carol", "pw-carol-2");
+  core::Status deleted = accounts.DeleteUser("carol");
+  done = true;
+  confirmer.join();
+  ASSERT_TRUE(added.ok()) << added.ToString();
+  ASSERT_TRUE(changed.ok()) << changed.ToString();
+  ASSERT_TRUE(deleted.ok()) << deleted.ToString();
+  EXPECT_EQ(store_->UserExists("carol").code(), core::ErrorCode::kNotFound);
+
+  std::vector<core::WriteSet> logged;
+  for (const auto& append : log_->appends()) {
+    ASSERT_TRUE(storage::DecodeChange(append.second, &logged.emplace_back()).ok());
+  }
+  ASSERT_EQ(logged.size(), 3u);
+  ASSERT_EQ(logged[0].users.size(), 1u);
+  EXPECT_EQ(logged[0].users[0].user_id, "carol");
+  ASSERT_EQ(logged[1].users.size(), 1u) << "the new password and the revoked resume tokens: one change";
+  EXPECT_NE(logged[1].users[0].password.digest, logged[0].users[0].password.digest);
+  EXPECT_EQ(logged[1].resume_tokens_revoked, std::vector<std::string>{"carol"});
+  EXPECT_EQ(logged[2].users_deleted, std::vector<std::string>{"carol"});
 }
 
 }  // namespace

@@ -46,6 +46,9 @@ StoredMessage FullMessage(core::MessageId id) {
 // (the enums too), so a field the codec dropped would come back different.
 WriteSet FullChange() {
   WriteSet w;
+  w.users = {{Unicode("ivan"), {120000, std::string(16, '\x01'), std::string(32, '\xFE')}, true, -1795000000010,
+              384000000000000001ULL}};
+  w.users_deleted = {"jane"};
   w.messages = {FullMessage(384000000000000042ULL)};
   w.changed_messages = {FullMessage(384000000000000041ULL)};
   w.mentions = {{"bob", "384000000000000777", 384000000000000042ULL}};
@@ -151,6 +154,14 @@ std::vector<FieldEdit> EveryFieldEdit() {
       EDIT(w.invites_added[0].by += "x"),
       EDIT(++w.invites_added[0].at_ms),
       EDIT(w.erased_users[0] += "x"),
+      EDIT(w.users[0].user_id += "x"),
+      EDIT(++w.users[0].password.iterations),
+      EDIT(w.users[0].password.salt += "x"),
+      EDIT(w.users[0].password.digest += "x"),
+      EDIT(w.users[0].is_admin = false),
+      EDIT(++w.users[0].created_at_ms),
+      EDIT(++w.users[0].history_floor),
+      EDIT(w.users_deleted[0] += "x"),
       EDIT(++w.id_floor),
       EDIT(++w.change_id),
   };
@@ -218,6 +229,8 @@ std::vector<FieldEdit> EveryFieldEdit() {
   edits.push_back(EDIT(w.invites_added.push_back({})));
   edits.push_back(EDIT(w.invites_removed.push_back({})));
   edits.push_back(EDIT(w.erased_users.push_back({})));
+  edits.push_back(EDIT(w.users.push_back({})));
+  edits.push_back(EDIT(w.users_deleted.push_back({})));
   return edits;
 }
 
@@ -247,7 +260,7 @@ TEST(ChangeRecordTest, AChangeWithEveryFieldSetRoundTrips) {
 
 TEST(ChangeRecordTest, AnEmptyChangeRoundTripsInAFewBytes) {
   std::string encoded = EncodeChange({});
-  EXPECT_EQ(encoded.size(), 26u);  // the version, 23 empty lists, id_floor and change_id: a byte each
+  EXPECT_EQ(encoded.size(), 28u);  // the version, 25 empty lists, id_floor and change_id: a byte each
   EXPECT_EQ(encoded[0], 1);
   EXPECT_EQ(RoundTrip({}), WriteSet{});
 }
