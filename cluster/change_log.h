@@ -2,6 +2,7 @@
 // jetstream_log.h; a fake in tests). Appends are asynchronous: the caller never waits on the network.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <string>
 
@@ -22,6 +23,8 @@ class ChangeLog {
   // Starts appending `record` under `change_id`, which the log uses to store a repeated append once. An
   // error means it did not start (not connected, too many appends waiting); Confirmed is then not called.
   virtual core::Status Append(core::MessageId change_id, const std::string& record) = 0;
+  // The largest record the log takes (NATS's max_payload, less room for the headers).
+  virtual std::size_t max_record_bytes() const = 0;
 };
 
 }  // namespace chat::cluster

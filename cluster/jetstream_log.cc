@@ -94,16 +94,22 @@ core::Result<std::unique_ptr<JetStreamLog>> JetStreamLog::Connect(const config::
     return NatsError("JetStream context", s);
   }
   if (core::Status s = EnsureStream(log->js_, settings); !s.ok()) return s;
+  log->ack_wait_ms_ = settings.append_retry_ms;
+  // The server's limit, less room for the headers (Nats-Msg-Id and the protocol's own).
+  std::int64_t max_payload = natsConnection_GetMaxPayload(log->connection_);
+  log->max_record_bytes_ = max_payload > 1024 ? static_cast<std::size_t>(max_payload - 1024) : 0;
   return log;
 }
 
 JetStreamLog::~JetStreamLog() {
-  // Destroying the connection joins the client's threads, so no acknowledgement runs after this.
   if (js_ != nullptr) jsCtx_Destroy(js_);
   if (connection_ != nullptr) {
     natsConnection_Close(connection_);
     natsConnection_Destroy(connection_);
   }
+  // The client's delivery threads are detached: an acknowledgement could still be running. Closing the
+  // library waits for them (the plugin is the process's only user of it, and this is its stop).
+  nats_CloseAndWait(2000);
 }
 
 core::Status JetStreamLog::Append(core::MessageId change_id, const std::string& record) {
@@ -114,7 +120,12 @@ core::Status JetStreamLog::Append(core::MessageId change_id, const std::string& 
   }
   std::string id = core::FormatMessageId(change_id);
   natsStatus s = natsMsgHeader_Set(msg, kMsgIdHeader, id.c_str());
-  if (s == NATS_OK) s = js_PublishMsgAsync(js_, &msg, nullptr);  // takes the message when it succeeds
+  // Without a wait, an append whose answer is lost (a connection dropped after it went out, a stream
+  // without a leader) would stay pending in the client for ever; with it, the answer is a timeout.
+  jsPubOptions options;
+  jsPubOptions_Init(&options);
+  options.MaxWait = ack_wait_ms_;
+  if (s == NATS_OK) s = js_PublishMsgAsync(js_, &msg, &options);  // takes the message when it succeeds
   natsMsg_Destroy(msg);
   return s == NATS_OK ? core::Status::Ok() : NatsError("append", s);
 }

@@ -36,12 +36,15 @@ class JetStreamLog final : public ChangeLog {
 
   void SetConfirmed(Confirmed confirmed) override;
   core::Status Append(core::MessageId change_id, const std::string& record) override;
+  std::size_t max_record_bytes() const override { return max_record_bytes_; }
 
  private:
   JetStreamLog() = default;
   static void OnAck(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, void* self);
 
   std::string subject_;
+  std::int64_t ack_wait_ms_ = 0;  // an append unanswered this long is answered with a timeout
+  std::size_t max_record_bytes_ = 0;
   natsConnection* connection_ = nullptr;
   jsCtx* js_ = nullptr;
   std::mutex confirmed_mutex_;  // SetConfirmed(nullptr) may run while an acknowledgement arrives

@@ -19,6 +19,7 @@
 // prepared on a store that lacks the orphans.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -72,17 +73,23 @@ class ReplicatedCommitStage final : public core::CommitStage {
     const core::WriteSet* writes = nullptr;  // borrowed (see CommitStage::Submit), or `owned`
     std::unique_ptr<core::WriteSet> owned;
     std::string record;  // set when drained
+    core::Status doomed;  // refused when submitted (orphans were pending): never appended
   };
-  // A change appended and not yet applied to the store (log thread only).
+  // A submission in ticket order, from its entry until its outcome is reported (log thread only): appended
+  // and waiting for the log, confirmed and waiting for the store, or failed (never appended) and waiting
+  // for the outcomes before it.
   struct InLog {
-    std::uint64_t ticket = 0;
+    std::uint64_t ticket = 0;  // 0: an orphan, or an outcome already reported
     const core::WriteSet* writes = nullptr;
     std::unique_ptr<core::WriteSet> owned;
     core::MessageId change_id = 0;
     std::string record;
     SteadyClock::time_point submitted_at;
     SteadyClock::time_point appended_at;
+    bool appended = false;
     bool confirmed = false;
+    core::Status failure;  // not Ok: never appended; its outcome
+    bool done() const { return confirmed || !failure.ok(); }
   };
   struct Confirmation {
     core::MessageId change_id = 0;
@@ -91,14 +98,21 @@ class ReplicatedCommitStage final : public core::CommitStage {
 
   void Run();
   // Log thread, lock not held.
-  void Enter(std::vector<Submission>& batch, core::Status doomed);
-  // Reports every change still waiting for the log as failed and makes it an orphan.
-  void Abandon();
+  void Enter(std::vector<Submission>& batch, bool failed);
+  // Reports every submission up to `through` not reported yet as failed; what was appended of them
+  // becomes an orphan (still appended and applied, nobody waiting).
+  void Abandon(std::uint64_t through);
   void AppendAgainWhenDue(SteadyClock::time_point now);
   void TakeConfirmations(std::vector<Confirmation>& confirmations);
-  void ApplyConfirmedPrefix();
-  // Lock held: reports outcomes to the broker thread.
+  // Applies the confirmed changes at the head (in order, an account's erasure alone) and reports the
+  // outcomes of the head, in ticket order.
+  void ResolveHead();
+  void ApplyHead();
+  void Append(InLog& entry, SteadyClock::time_point now);
+  // Lock held: reports outcomes (in ticket order) to the broker thread.
   void Report(const std::vector<core::CommitOutcome>& outcomes, std::unique_lock<std::mutex>& lock);
+  // Lock held: wakes the broker thread again when outcomes it has not taken waited `rewake`.
+  void RewakeIfDue(std::unique_lock<std::mutex>& lock);
   void OnConfirmed(core::MessageId change_id, const core::Status& status);
 
   core::Store& store_;
@@ -115,11 +129,19 @@ class ReplicatedCommitStage final : public core::CommitStage {
   std::atomic<bool> has_finished_{false};  // see ThreadedCommitStage::has_finished_
   bool unflushed_ = false;  // broker thread only
   int rewakes_ = 0;
+  SteadyClock::time_point last_wake_{};
   std::uint64_t last_ticket_ = 0;
-  std::uint64_t last_done_ = 0;
-  std::size_t orphans_ = 0;  // changes in the log or on the way that nobody waits for, not yet applied
+  std::uint64_t last_done_ = 0;  // every ticket up to here has its outcome
+  std::size_t orphans_ = 0;  // appended changes nobody waits for, not yet applied
+  // A write of the outbox failed, or a change was too large for the log: later submissions were prepared
+  // on top of it and fail too, until Recover.
   bool failed_ = false;
-  bool abandon_ = false;  // WaitIdle gave up waiting: Abandon
+  // Orphans were made: submissions fail from then on (the broker prepares them on a store that lacks the
+  // orphans) until Recover finds the orphans applied. Checked at Submit, on the broker thread, so that
+  // nothing prepared before that Recover gets through.
+  bool orphan_doom_ = false;
+  bool abandon_ = false;  // WaitIdle gave up waiting: Abandon(abandon_through_)
+  std::uint64_t abandon_through_ = 0;
   bool stopping_ = false;
 
   // Log thread only.

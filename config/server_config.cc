@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -121,6 +122,31 @@ std::string ReadList(const YAML::Node& node, const std::string& key, const char*
     if (!item.IsScalar() || item.Scalar().empty()) return KeyError(key, std::string("must be a list of ") + what);
     out->push_back(item.Scalar());
   }
+  return "";
+}
+
+// A JetStream stream name, or a subject to publish on: tokens of letters, digits, '-' and '_' (a subject's
+// separated by '.'), so neither a wildcard nor a space makes every append fail.
+std::string ReadNatsName(const YAML::Node& node, const std::string& key, bool subject, std::string* out) {
+  std::string value;
+  if (std::string error = ReadString(node, key, &value); !error.empty()) return error;
+  bool ok = true;
+  std::size_t token = 0;  // characters of the current token
+  for (char c : value) {
+    if (subject && c == '.') {
+      ok &= token > 0;
+      token = 0;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') {
+      ++token;
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok || token == 0) {
+    return KeyError(key, std::string("must be ") + (subject ? "dot-separated tokens" : "one token") +
+                             " of letters, digits, - and _, got \"" + value + "\"");
+  }
+  *out = value;
   return "";
 }
 
@@ -278,15 +304,24 @@ core::Result<ServerConfig> ParseServerConfig(const std::string& yaml_text, const
   cluster["nats_servers"] = [&](const YAML::Node& n, const std::string& k) {
     return ReadList(n, k, "NATS server URLs (nats://host:port)", &config.cluster.nats_servers);
   };
-  cluster["stream"] = [&](const YAML::Node& n, const std::string& k) { return ReadString(n, k, &config.cluster.stream); };
-  cluster["subject"] = [&](const YAML::Node& n, const std::string& k) {
-    return ReadString(n, k, &config.cluster.subject);
+  cluster["stream"] = [&](const YAML::Node& n, const std::string& k) {
+    return ReadNatsName(n, k, /*subject=*/false, &config.cluster.stream);
   };
-  top["cluster"] = Section(cluster);
+  cluster["subject"] = [&](const YAML::Node& n, const std::string& k) {
+    return ReadNatsName(n, k, /*subject=*/true, &config.cluster.subject);
+  };
+  bool cluster_given = false;
+  top["cluster"] = [&, section = Section(cluster)](const YAML::Node& n, const std::string& k) {
+    cluster_given = true;
+    return section(n, k);
+  };
   top["tls"] = Section(tls);
   std::string error = root.IsNull() ? std::string() : ReadMapping(root, "", top);
   if (error.empty() && config.tls.cert_file.empty() != config.tls.key_file.empty()) {
     error = "tls: cert_file and key_file go together";
+  }
+  if (error.empty() && cluster_given && !config.cluster.enabled()) {
+    error = "cluster.nats_servers: a cluster node needs the log's servers";
   }
   if (error.empty() && !config.tls.enabled() && !config.tls.client_ca_file.empty()) {
     error = "tls.client_ca_file: needs tls.cert_file and tls.key_file";

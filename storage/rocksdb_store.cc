@@ -409,6 +409,9 @@ core::Result<std::string> RocksDbStore::LastKeyWithPrefix(const std::string& pre
 Status RocksDbStore::Apply(const core::WriteSet& writes) { return ApplyAll({&writes}); }
 
 Status RocksDbStore::ApplyAll(const std::vector<const core::WriteSet*>& sets) {
+  // A cluster node's log thread may write while the broker thread reopens the store after a failed
+  // write (RecoverFromWriteFailure): it waits for the new handle.
+  std::shared_lock<std::shared_mutex> handle(handle_mutex_);
   rocksdb::WriteBatch batch;
   core::MessageId id_floor = 0;
   InboxIndex inbox([this](const std::string& key, std::uint64_t fallback) { return GetNumber(key, fallback); });

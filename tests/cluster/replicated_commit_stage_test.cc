@@ -37,6 +37,8 @@ class HeldLog final : public ChangeLog {
     appends_.push_back({change_id, record});
     return core::Status::Ok();
   }
+  std::size_t max_record_bytes() const override { return max_record_bytes_; }
+  std::size_t max_record_bytes_ = 1 << 20;
   // Confirms `change_id` as the log client would: from a thread of its own.
   void Confirm(MessageId change_id, core::Status status = core::Status::Ok()) {
     Confirmed confirmed;
@@ -256,6 +258,10 @@ TEST_F(ReplicatedCommitStageTest, WhenAWaitGivesUpOnTheLogNewWritesAreRefusedUnt
 
   log_->Confirm(first);  // the log had c1 after all: the node applies it
   ASSERT_TRUE(TickUntil([&] { return StoredMessages() == 1; }));
+  // The broker's sequence numbers were read again after c2's failure, before c1 was stored: what it
+  // prepares on them fails once more, and that failure makes it read them again, with c1 in the store.
+  Send("c3");
+  ASSERT_TRUE(TickUntil([&] { return errors() == 3; }));
   Send("c3");
   ASSERT_TRUE(WaitForAppends(2));
   log_->Confirm(log_->appends()[1].first);
@@ -264,6 +270,35 @@ TEST_F(ReplicatedCommitStageTest, WhenAWaitGivesUpOnTheLogNewWritesAreRefusedUnt
   ASSERT_TRUE(TickUntil([&] { return Acks().size() == 2; }));
   EXPECT_EQ(Acks()[1]["id"], core::FormatMessageId(first));
   EXPECT_EQ(StoredMessages(), 2u);
+}
+
+TEST_F(ReplicatedCommitStageTest, AChangeTooLargeForTheLogFailsWithWhatFollowsItButAfterWhatCameBefore) {
+  log_->max_record_bytes_ = 2000;
+  Send("c1");
+  ASSERT_TRUE(WaitForAppends(1));
+  ASSERT_TRUE(service_->Handle(core::Caller{"alice", "alice:phone"}, RequestOp::kSend,
+                               json{{"to", "bob"}, {"text", std::string(3000, 'x')}, {"cmid", "c2"}}.dump(), outbox_)
+                  .ok());
+  Send("c3");
+  TickFor(std::chrono::milliseconds(50));
+  EXPECT_TRUE(outbox_.published.empty()) << "c2's failure may not be told before c1's outcome";
+  EXPECT_EQ(log_->appends().size(), 1u) << "neither c2 nor c3 (prepared on top of it) is appended";
+  log_->Confirm(log_->appends()[0].first);
+  auto replies = [&] {
+    std::vector<std::string> got;
+    for (const auto& p : outbox_.published) {
+      if (p.client_id == "alice:phone") got.push_back(p.payload.value("type", "") + ":" + p.payload.value("cmid", ""));
+    }
+    return got;
+  };
+  ASSERT_TRUE(TickUntil([&] { return replies().size() == 3; }));
+  EXPECT_EQ(replies(), (std::vector<std::string>{"ack:c1", "error:c2", "error:c3"}));
+  EXPECT_EQ(StoredMessages(), 1u);
+  EXPECT_EQ(OutboxSize(), 0u);
+  Send("c4");  // the failure was handled: writes go on
+  ASSERT_TRUE(WaitForAppends(2));
+  log_->Confirm(log_->appends()[1].first);
+  ASSERT_TRUE(TickUntil([&] { return Acks().size() == 2; }));
 }
 
 TEST_F(ReplicatedCommitStageTest, AccountChangesAreChangesInTheLogToo) {

@@ -172,6 +172,12 @@ TEST(ServerConfigTest, AClusterSectionMakesANodeAndIsReadOnlyAtStart) {
   EXPECT_EQ(ErrorOf("cluster:\n  nats_servers: nats://a"),
             "cluster.nats_servers: must be a list of NATS server URLs (nats://host:port)");
   EXPECT_EQ(ErrorOf("cluster:\n  replicas: 7"), "cluster.replicas: must be 1..5, got 7");
+  EXPECT_EQ(ErrorOf("cluster:\n  replicas: 3"), "cluster.nats_servers: a cluster node needs the log's servers")
+      << "a cluster section without servers would run as a single server, acknowledging unreplicated";
+  EXPECT_EQ(ErrorOf("cluster:\n  nats_servers: [nats://a:1]\n  subject: chat.>"),
+            "cluster.subject: must be dot-separated tokens of letters, digits, - and _, got \"chat.>\"");
+  EXPECT_EQ(ErrorOf("cluster:\n  nats_servers: [nats://a:1]\n  stream: chat.log"),
+            "cluster.stream: must be one token of letters, digits, - and _, got \"chat.log\"");
   Reloaded reloaded = PlanReload(*single, *node);
   EXPECT_TRUE(reloaded.applied.empty());
   EXPECT_FALSE(reloaded.config.cluster.enabled()) << "joining a cluster takes a restart";
