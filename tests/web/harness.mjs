@@ -19,7 +19,24 @@ function required(name) {
   return value;
 }
 
+function canListen(port, host) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host, ipv6Only: false }, () => server.close(() => resolve(true)));
+  });
+}
+
+// A port below the kernel's range for the local ports of connections (ip_local_port_range starts at
+// 32768), free on every address, IPv4 and IPv6 (Mosquitto binds its WebSocket listener to all of them), as
+// harness/child_process.cc's FreeLoopbackPort: a port the kernel picks is one a connection of another test
+// may take, or hold in TIME_WAIT by the thousand after a benchmark, before the broker binds it.
 async function freeLoopbackPort() {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (await canListen(port, '::')) return port;
+  }
+  // No IPv6, or nothing free there: whatever the kernel picks on loopback.
   const server = net.createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
