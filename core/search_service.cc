@@ -33,7 +33,9 @@ Result<std::optional<SearchScope>> ScopeOf(Store& store, const std::string& user
   Result<std::optional<std::int64_t>> since = store.MemberSince(conversation.key, user);
   if (!since.ok()) return since.status();
   if (!*since) return std::optional<SearchScope>();
-  MessageId first = MessageIdGenerator::FirstIdAt(**since);
+  // A join is kept to the millisecond, and a message sent just before it may carry the same one: the
+  // join's millisecond is left out, so what was written before the join is never found.
+  MessageId first = MessageIdGenerator::FirstIdAt(**since + 1);
   scope.after = first > 0 ? first - 1 : 0;
   return std::optional<SearchScope>(scope);
 }
